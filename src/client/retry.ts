@@ -1,0 +1,57 @@
+import { ErrorCodes, VlmError } from "../errors.js";
+import type { ChatClient, ChatOptions, ChatRequest, ChatResult } from "./types.js";
+
+export type RetryPolicy = {
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  /** First backoff in ms; doubled per attempt with full jitter. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** Called before each wait, for progress and logs. */
+  onRetry?: (info: { attempt: number; delayMs: number; error: VlmError }) => void;
+  random?: () => number;
+};
+
+/**
+ * Retry as a layer over a one-attempt client: transient faults (connection errors, 408/429/5xx,
+ * timeouts, broken streams) are retried with exponential backoff and full jitter, or after the
+ * server's Retry-After; everything else fails at once. The error keeps the attempts made.
+ */
+export function withRetry(inner: Pick<ChatClient, "chat" | "close">, policy: RetryPolicy): ChatClient {
+  const random = policy.random ?? Math.random;
+  async function chat(request: ChatRequest, opts: ChatOptions = {}): Promise<ChatResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await inner.chat(request, opts);
+        return { ...r, attempts: attempt };
+      } catch (e) {
+        const err = e instanceof VlmError ? e : new VlmError(ErrorCodes.INTERNAL, String(e));
+        if (!err.retryable || attempt > policy.maxRetries || opts.signal?.aborted) {
+          err.attempts = attempt;
+          throw err;
+        }
+        const cap = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1));
+        const delayMs =
+          err.retryAfter !== undefined ? Math.min(err.retryAfter * 1000, policy.maxBackoffMs) : Math.round(random() * cap);
+        policy.onRetry?.({ attempt, delayMs, error: err });
+        await sleep(delayMs, opts.signal);
+      }
+    }
+  }
+  return { chat, close: () => inner.close() };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new VlmError(ErrorCodes.ABORTED, "aborted"));
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new VlmError(ErrorCodes.ABORTED, "aborted"));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

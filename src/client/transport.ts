@@ -1,0 +1,74 @@
+import { Pool } from "undici";
+import { httpError, transportError } from "./http-error.js";
+import { parseCompletion, StreamAccumulator } from "./parse-completion.js";
+import type { ChatClient, ChatOptions, ChatRequest, ChatResult } from "./types.js";
+
+export type TransportOptions = {
+  /** The OpenAI base URL, e.g. http://127.0.0.1:8000/v1 */
+  baseUrl: string;
+  apiKey?: string;
+  /** Sockets to keep open: at least the number of requests in flight. */
+  connections: number;
+  /** ms without a byte before a streaming request is aborted (undici's headers/body timeouts). */
+  idleTimeoutMs: number;
+  /** ms to wait for a non-streaming answer (headers and body). */
+  responseTimeoutMs: number;
+  /** ms a request may take in all. */
+  totalTimeoutMs: number;
+};
+
+/**
+ * One attempt per call, no retry (that is a separate layer): POST /chat/completions on a
+ * keep-alive undici Pool sized to the concurrency.
+ */
+export function createTransport(opts: TransportOptions): ChatClient {
+  const url = new URL(opts.baseUrl.replace(/\/+$/, "") + "/chat/completions");
+  const pool = new Pool(url.origin, {
+    connections: opts.connections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+  });
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  // The key goes to this header and nowhere else: never logged, never written out.
+  if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
+
+  async function chat(request: ChatRequest, { signal }: ChatOptions = {}): Promise<Omit<ChatResult, "attempts">> {
+    const stream = request.stream === true;
+    const sig = signal
+      ? AbortSignal.any([signal, AbortSignal.timeout(opts.totalTimeoutMs)])
+      : AbortSignal.timeout(opts.totalTimeoutMs);
+    const wait = stream ? opts.idleTimeoutMs : opts.responseTimeoutMs;
+    let res;
+    try {
+      res = await pool.request({
+        path: url.pathname + url.search,
+        method: "POST",
+        headers,
+        body: JSON.stringify(request),
+        signal: sig,
+        headersTimeout: wait,
+        bodyTimeout: wait,
+      });
+    } catch (e) {
+      throw transportError(e, sig);
+    }
+    try {
+      if (res.statusCode !== 200) {
+        const text = await res.body.text();
+        throw httpError(res.statusCode, text, res.headers["retry-after"]);
+      }
+      if (!stream) return parseCompletion(await res.body.text());
+      const acc = new StreamAccumulator();
+      for await (const chunk of res.body) acc.feed(chunk as Uint8Array);
+      return acc.result();
+    } catch (e) {
+      res.body.destroy();
+      throw transportError(e, sig);
+    }
+  }
+
+  return {
+    chat: chat as ChatClient["chat"],
+    close: () => pool.close(),
+  };
+}

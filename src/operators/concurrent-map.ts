@@ -1,0 +1,78 @@
+import { Observable, type OperatorFunction } from "rxjs";
+import type { Sample } from "../types.js";
+import { withError } from "./sample-error.js";
+
+export type ConcurrencyStats = { active: number; pending: number };
+
+export type ConcurrentMapOptions = {
+  /** The stage name recorded on a failed row. */
+  stage: string;
+  /** Upper bound on calls in flight; read at each start, so it may change during a run. */
+  limit: number | (() => number);
+  /** Live counts for progress output. */
+  stats?: ConcurrencyStats;
+};
+
+/**
+ * The shared engine for per-row async work: at most `limit` calls in flight, results in
+ * completion order, a thrown error recorded on that row (the stream never errors for a row),
+ * rows that already carry an error passed through untouched, and in-flight calls aborted
+ * when the subscriber goes away.
+ */
+export function concurrentMap(
+  fn: (sample: Sample, signal: AbortSignal) => Promise<Sample>,
+  opts: ConcurrentMapOptions,
+): OperatorFunction<Sample, Sample> {
+  const limit = typeof opts.limit === "number" ? () => opts.limit as number : opts.limit;
+  return (source) =>
+    new Observable<Sample>((subscriber) => {
+      const queue: Sample[] = [];
+      const controllers = new Set<AbortController>();
+      const stats = opts.stats ?? { active: 0, pending: 0 };
+      let active = 0;
+      let sourceDone = false;
+
+      const pump = () => {
+        while (queue.length > 0 && active < Math.max(1, limit())) start(queue.shift() as Sample);
+        stats.active = active;
+        stats.pending = queue.length;
+        if (sourceDone && active === 0 && queue.length === 0) subscriber.complete();
+      };
+
+      const start = (sample: Sample) => {
+        if (sample.error) {
+          subscriber.next(sample);
+          return;
+        }
+        active++;
+        const ac = new AbortController();
+        controllers.add(ac);
+        fn(sample, ac.signal)
+          .catch((e: unknown) => withError(sample, opts.stage, e))
+          .then((result) => {
+            active--;
+            controllers.delete(ac);
+            if (subscriber.closed) return;
+            subscriber.next(result);
+            pump();
+          });
+      };
+
+      const sub = source.subscribe({
+        next: (s) => {
+          queue.push(s);
+          pump();
+        },
+        error: (e) => subscriber.error(e),
+        complete: () => {
+          sourceDone = true;
+          pump();
+        },
+      });
+
+      return () => {
+        sub.unsubscribe();
+        for (const ac of controllers) ac.abort();
+      };
+    });
+}

@@ -1,0 +1,57 @@
+import type { OperatorFunction } from "rxjs";
+import type { ChatClient } from "../client/types.js";
+import { ErrorCodes, VlmError } from "../errors.js";
+import type { Sample } from "../types.js";
+import { buildRequest, type RequestSettings } from "./build-request.js";
+import { type ConcurrencyStats, concurrentMap } from "./concurrent-map.js";
+
+export type GenerateOptions = RequestSettings & {
+  client: ChatClient;
+  /** Requests in flight at most; a function lets an adaptive limiter change it during a run. */
+  concurrency: number | (() => number);
+  stats?: ConcurrencyStats;
+};
+
+/**
+ * Sends each sample's messages to the server (bounded concurrency; the client retries transient
+ * faults) and records NeMo-Skills' fields in `out`: generation, reasoning_content (when the
+ * server parsed reasoning), num_generated_tokens, finish_reason, generation_start_time,
+ * generation_end_time, generation_time (seconds).
+ * A prompt too long for the model is not an error: finish_reason "model_length", empty generation.
+ * Records VLM_E_HTTP / VLM_E_CONNECTION / VLM_E_TIMEOUT / VLM_E_BAD_RESPONSE with attempts.
+ */
+export function generate(opts: GenerateOptions): OperatorFunction<Sample, Sample> {
+  return concurrentMap(
+    async (s, signal) => {
+      if (!s.messages) throw new VlmError(ErrorCodes.INTERNAL, "no messages: put renderPrompt before generate");
+      const start = Date.now();
+      const body = buildRequest(s.messages, opts);
+      try {
+        const r = await opts.client.chat(body, { signal });
+        const end = Date.now();
+        const out: Record<string, unknown> = { ...s.out, generation: r.content };
+        if (r.reasoning !== undefined) out.reasoning_content = r.reasoning;
+        out.num_generated_tokens = r.usage?.completion_tokens ?? null;
+        out.finish_reason = r.finishReason;
+        Object.assign(out, times(start, end));
+        if (r.attempts > 1) out.attempts = r.attempts;
+        return { ...s, out };
+      } catch (e) {
+        if (e instanceof VlmError && e.code === ErrorCodes.CONTEXT_LENGTH) {
+          const out = { ...s.out, generation: "", num_generated_tokens: 0, finish_reason: "model_length", context_length_error: e.message };
+          return { ...s, out: { ...out, ...times(start, Date.now()) } };
+        }
+        throw e;
+      }
+    },
+    { stage: "generate", limit: opts.concurrency, stats: opts.stats },
+  );
+}
+
+function times(start: number, end: number) {
+  return {
+    generation_start_time: start / 1000,
+    generation_end_time: end / 1000,
+    generation_time: (end - start) / 1000,
+  };
+}

@@ -1,0 +1,36 @@
+import type { OperatorFunction } from "rxjs";
+import { type ResolveContext, resolveImage } from "../images/resolve-image.js";
+import type { ContentPart, Sample } from "../types.js";
+import { concurrentMap } from "./concurrent-map.js";
+
+export type ResolveImagesOptions = ResolveContext & {
+  /** Rows whose images are read and encoded at once (file reads and sharp work overlap). */
+  concurrency?: number;
+};
+
+/**
+ * Replaces every image reference in `sample.messages` by a URL the server accepts: local files
+ * are read, checked and sent as base64 data URLs; http(s) and data: URLs pass through. Runs just
+ * before generate so only rows about to be sent hold encoded images.
+ * Records VLM_E_IMAGE_NOT_FOUND / VLM_E_IMAGE_READ / VLM_E_IMAGE_DECODE for a bad image.
+ */
+export function resolveImages(opts: ResolveImagesOptions): OperatorFunction<Sample, Sample> {
+  const { concurrency = 8, ...ctx } = opts;
+  return concurrentMap(
+    async (s) => {
+      if (!s.messages) return s;
+      const messages = await Promise.all(
+        s.messages.map(async (m) =>
+          typeof m.content === "string" ? m : { ...m, content: await Promise.all(m.content.map((p) => resolvePart(p, ctx))) },
+        ),
+      );
+      return { ...s, messages };
+    },
+    { stage: "resolveImages", limit: concurrency },
+  );
+}
+
+async function resolvePart(p: ContentPart, ctx: ResolveContext): Promise<ContentPart> {
+  if (p.type !== "image_url") return p;
+  return { ...p, image_url: { ...p.image_url, url: await resolveImage(p.image_url.url, ctx) } };
+}

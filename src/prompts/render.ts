@@ -1,0 +1,108 @@
+import { ErrorCodes, VlmError } from "../errors.js";
+import type { ChatMessage, ContentPart } from "../types.js";
+import type { PromptConfig } from "./schema.js";
+import { Template } from "./template.js";
+
+export type RenderOptions = { systemMessage?: string; promptSuffix?: string };
+
+/**
+ * Compiles a prompt config once and renders rows into OpenAI chat messages. Image parts
+ * carry the row's raw references (paths, URLs); resolveImages turns them into data URLs.
+ */
+export function createRenderer(config: PromptConfig, opts: RenderOptions = {}) {
+  const user = new Template(config.user + (opts.promptSuffix ?? ""));
+  const system = opts.systemMessage ?? config.system;
+  const examples = config.examples;
+  const exampleTpl = examples ? new Template(examples.template) : undefined;
+  const examplesText =
+    examples && exampleTpl
+      ? examples.prefix + examples.items.map((ex, i) => exampleTpl.fill(ex, `example ${i}`)).join("") + examples.suffix
+      : undefined;
+  const imageFields = config.image_field === undefined ? [] : [config.image_field].flat();
+  const marker = markerPattern(config.image_marker);
+
+  return function render(row: Record<string, unknown>, index: number): ChatMessage[] {
+    const values = examplesText === undefined ? row : { examples: examplesText, ...row };
+    const text = user.fill(values, `row ${index}`);
+    const messages: ChatMessage[] = system ? [{ role: "system", content: system }] : [];
+    const content =
+      config.image_position === "markers"
+        ? interleave(text, row, index, config, marker, imageFields)
+        : around(text, collectImages(row, imageFields, index), config.image_position);
+    messages.push({ role: "user", content });
+    return messages;
+  };
+}
+
+function around(text: string, refs: string[], position: "before" | "after"): string | ContentPart[] {
+  if (refs.length === 0) return text;
+  const images = refs.map(imagePart);
+  const t: ContentPart = { type: "text", text };
+  return position === "before" ? [...images, t] : [t, ...images];
+}
+
+/** Image references from the configured fields: a string, a list of strings, or nothing. */
+function collectImages(row: Record<string, unknown>, fields: string[], index: number): string[] {
+  const refs: string[] = [];
+  for (const f of fields) {
+    const v = row[f];
+    if (v === undefined || v === null || v === "") continue;
+    for (const ref of [v].flat()) {
+      if (typeof ref !== "string" || ref === "") {
+        throw new VlmError(ErrorCodes.MISSING_FIELD, `row ${index}: image field "${f}" must hold a path or URL (or a list of them)`);
+      }
+      refs.push(ref);
+    }
+  }
+  return refs;
+}
+
+/**
+ * Splits the text at each marker and puts that image there. An image is placed once, at its
+ * first marker (later markers stay as text); images no marker names go before the text.
+ */
+function interleave(
+  text: string,
+  row: Record<string, unknown>,
+  index: number,
+  config: PromptConfig,
+  marker: RegExp,
+  fields: string[],
+): string | ContentPart[] {
+  const parts: ContentPart[] = [];
+  const placed = new Set<string>();
+  let last = 0;
+  for (const m of text.matchAll(marker)) {
+    const n = m[1] as string;
+    const field = config.image_marker_field.replaceAll("{n}", n);
+    if (placed.has(field)) continue;
+    const ref = row[field];
+    if (typeof ref !== "string" || ref === "") {
+      throw new VlmError(ErrorCodes.MISSING_FIELD, `row ${index}: the text refers to ${m[0]} but field "${field}" holds no image`);
+    }
+    const before = text.slice(last, m.index);
+    if (before) parts.push({ type: "text", text: before });
+    parts.push(imagePart(ref));
+    placed.add(field);
+    last = (m.index ?? 0) + m[0].length;
+  }
+  const rest = text.slice(last);
+  if (rest) parts.push({ type: "text", text: rest });
+  const unplaced = collectImages(row, fields.filter((f) => !placed.has(f)), index);
+  if (placed.size === 0 && unplaced.length === 0) return text;
+  return [...unplaced.map(imagePart), ...parts];
+}
+
+function markerPattern(tpl: string): RegExp {
+  const [pre, post] = tpl.split("{n}") as [string, string | undefined];
+  if (post === undefined) throw new VlmError(ErrorCodes.PROMPT_CONFIG, `image_marker "${tpl}" must contain {n}`);
+  return new RegExp(`${escapeRe(pre)}(\\d+)${escapeRe(post)}`, "g");
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function imagePart(url: string): ContentPart {
+  return { type: "image_url", image_url: { url } };
+}

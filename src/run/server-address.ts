@@ -1,0 +1,18 @@
+import { UsageError } from "../errors.js";
+
+/**
+ * The OpenAI base URL from what users type: `host:port` (NeMo-Skills' form), `http://host:port`
+ * or a full `http://host:port/v1`.
+ */
+export function normalizeServerAddress(addr: string): string {
+  let s = addr.trim();
+  if (!/^https?:\/\//i.test(s)) s = `http://${s}`;
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    throw new UsageError(`--server_address "${addr}" is not a URL (e.g. http://127.0.0.1:8000/v1)`);
+  }
+  const path = u.pathname.replace(/\/+$/, "");
+  return `${u.origin}${path === "" ? "/v1" : path}`;
+}

@@ -1,0 +1,52 @@
+import { request } from "undici";
+import { ErrorCodes, UsageError, VlmError } from "../errors.js";
+
+/**
+ * Set-up check before any row is sent: GET <base>/models until it answers (up to `waitSeconds`;
+ * a server still loading its weights refuses connections), then check the model is served.
+ */
+export async function waitForServer(opts: {
+  baseUrl: string;
+  model: string;
+  apiKey?: string;
+  waitSeconds: number;
+  signal?: AbortSignal;
+}): Promise<{ maxModelLen?: number }> {
+  const deadline = Date.now() + opts.waitSeconds * 1000;
+  const headers: Record<string, string> = {};
+  if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
+  let lastError = "";
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      const res = await request(`${opts.baseUrl}/models`, { headers, signal: opts.signal, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const text = await res.body.text();
+      if (res.statusCode === 401 || res.statusCode === 403) {
+        throw new UsageError(`the server at ${opts.baseUrl} refused our key (HTTP ${res.statusCode}): set --api_key or OPENAI_API_KEY`);
+      }
+      if (res.statusCode === 200) {
+        const data = (JSON.parse(text) as { data?: Array<{ id: string; max_model_len?: number }> }).data ?? [];
+        const m = data.find((d) => d.id === opts.model);
+        if (data.length > 0 && !m) {
+          throw new UsageError(
+            `the server at ${opts.baseUrl} does not serve model "${opts.model}"; it serves: ${data.map((d) => d.id).join(", ")}`,
+          );
+        }
+        return { maxModelLen: m?.max_model_len };
+      }
+      // Some OpenAI-compatible servers have no /models: then only reachability matters.
+      if (res.statusCode === 404) return {};
+      lastError = `HTTP ${res.statusCode}`;
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      if (opts.signal?.aborted) throw e;
+      lastError = (e as { code?: string }).code ?? (e as Error).message;
+    }
+    if (Date.now() + delay > deadline) break;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  throw new VlmError(
+    ErrorCodes.CONNECTION,
+    `cannot reach the server at ${opts.baseUrl} (${lastError}) after ${opts.waitSeconds}s: is it running? ` +
+      "Check --server_address, or wait longer with ++server.wait_timeout=SECONDS",
+  );
+}

@@ -1,0 +1,32 @@
+/** One part of an OpenAI chat message's content list. */
+export type TextPart = { type: "text"; text: string };
+export type ImagePart = { type: "image_url"; image_url: { url: string; detail?: string } };
+export type ContentPart = TextPart | ImagePart;
+
+export type ChatMessage = {
+  role: "system" | "user" | "assistant";
+  content: string | ContentPart[];
+};
+
+/** A row's failure, recorded on its output line; the run goes on. */
+export type SampleError = {
+  stage: string;
+  code: string;
+  message: string;
+  attempts?: number;
+  status?: number;
+};
+
+/**
+ * The envelope every operator receives and passes on.
+ * `row` is the input row, never modified; `out` holds what this run adds.
+ */
+export type Sample = {
+  /** 0-based position in the input: the resume key. */
+  index: number;
+  row: Record<string, unknown>;
+  /** Built by renderPrompt; never written out (base64 is large). */
+  messages?: ChatMessage[];
+  out: Record<string, unknown>;
+  error?: SampleError;
+};
