@@ -1,0 +1,97 @@
+import { type Command, Option } from "commander";
+import { UsageError } from "../errors.js";
+import { EVAL_TYPES, type EvalType } from "../run/evaluation-stages.js";
+import { runGenerate } from "../run/generate-run.js";
+import { normalizeServerAddress } from "../run/server-address.js";
+import { type CliContext, Exit } from "./context.js";
+import { installInterrupts } from "./interrupt.js";
+import { addSimFlags, type SimFlags, startInProcessSim } from "./sim-in-process.js";
+
+type GenerateFlags = SimFlags & {
+  input_file: string;
+  output_file: string;
+  prompt_config: string;
+  model: string;
+  server_address?: string;
+  server_type: "vllm" | "sglang" | "openai" | "sim";
+  eval_type?: EvalType;
+  max_concurrent_requests: number;
+  data_dir?: string;
+  api_key?: string;
+  overwrite?: boolean;
+  quiet?: boolean;
+  progress_seconds: number;
+};
+
+export function registerGenerate(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command("generate")
+    .description("send every row of a JSONL file to an OpenAI-compatible server and write NDJSON (resumable)")
+    .requiredOption("--input_file <file>", 'input JSONL, or "-" for stdin')
+    .requiredOption("--output_file <file>", 'output JSONL (resumable), or "-" for stdout (completion order)')
+    .requiredOption("--prompt_config <name|file.yaml>", "prompt config: a name under prompts/ (vlm/mmmu-pro) or a .yaml path")
+    .requiredOption("--model <name>", "model name, as the server serves it")
+    .option("--server_address <url>", "the server's OpenAI base URL, e.g. http://127.0.0.1:8000/v1 (host:port works too)")
+    .addOption(
+      new Option("--server_type <type>", "server kind; sim starts the built-in simulator in this process")
+        .choices(["vllm", "sglang", "openai", "sim"])
+        .default("vllm"),
+    )
+    .addOption(new Option("--eval_type <type>", "extract and score answers as rows finish").choices([...EVAL_TYPES]))
+    .option("--max_concurrent_requests <n>", "requests in flight at most", Number, 512)
+    .option("--data_dir <dir>", "folder relative image paths resolve against (default: the input file's folder; cwd for stdin)")
+    .option("--api_key <key>", "API key sent as a Bearer token (default: $OPENAI_API_KEY); never written anywhere")
+    .option("--overwrite", "discard an existing output and start over", false)
+    .option("--quiet", "no progress lines on stderr", false)
+    .option("--progress_seconds <s>", "seconds between progress lines on stderr", Number, 30);
+  addSimFlags(cmd);
+  cmd.addHelpText("after", "\nSampling and other settings: ++inference.temperature=0 ++inference.tokens_to_generate=16384 ... (see README)");
+  cmd.action(async (flags: GenerateFlags) => {
+    ctx.exitCode = await generateCommand(flags, ctx);
+  });
+}
+
+async function generateCommand(flags: GenerateFlags, ctx: CliContext): Promise<number> {
+  const log = (l: string) => ctx.stderr.write(`${l}\n`);
+  if (!Number.isInteger(flags.max_concurrent_requests) || flags.max_concurrent_requests < 1) {
+    throw new UsageError("--max_concurrent_requests takes a positive whole number");
+  }
+  if (flags.server_type !== "sim" && !flags.server_address) {
+    throw new UsageError("--server_address is required (or --server_type sim for the built-in simulator)");
+  }
+  const sim =
+    flags.server_type === "sim"
+      ? await startInProcessSim(
+          flags.model,
+          { ...flags, sim_answers: flags.sim_answers ?? (flags.input_file === "-" ? undefined : flags.input_file) },
+          log,
+        )
+      : undefined;
+  const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
+  try {
+    const result = await runGenerate({
+      inputFile: flags.input_file,
+      outputFile: flags.output_file,
+      promptConfig: flags.prompt_config,
+      model: flags.model,
+      serverAddress: sim ? `${sim.url}/v1` : normalizeServerAddress(flags.server_address as string),
+      apiKey: flags.api_key ?? process.env.OPENAI_API_KEY,
+      maxConcurrentRequests: flags.max_concurrent_requests,
+      overrides: ctx.overrides,
+      evalType: flags.eval_type,
+      dataDir: flags.data_dir,
+      overwrite: flags.overwrite,
+      log,
+      progressSeconds: flags.quiet ? 0 : flags.progress_seconds,
+      stdin: ctx.stdin,
+      stdout: ctx.stdout,
+      stop: signals?.stop,
+      abort: signals?.abort,
+    });
+    if (result.interrupted) return Exit.INTERRUPTED;
+    return result.stats.failed > 0 ? Exit.ROWS_FAILED : Exit.OK;
+  } finally {
+    signals?.dispose();
+    await sim?.close();
+  }
+}

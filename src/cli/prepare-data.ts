@@ -1,0 +1,107 @@
+/**
+ * `vlmpipe prepare_data <benchmark>`: download a benchmark from the Hugging Face hub and
+ * write it as NeMo-Skills does (`<data_dir>/<benchmark>/test.jsonl` + images/).
+ * Progress and the summary go to stderr; stdout stays empty. Ctrl-C stops at once: partial
+ * downloads resume on the next run and test.jsonl is only ever written whole.
+ */
+import { Option, type Command } from "commander";
+import { UsageError, isVlmError, ErrorCodes } from "../errors.js";
+import { DEFAULT_HUB_URL } from "../hub/config.js";
+import { MMMU_PRO_CONFIG_NAMES, prepareMmmuPro } from "../benchmarks/mmmu-pro/prepare.js";
+import { type CliContext, Exit } from "./context.js";
+import { installInterrupts } from "./interrupt.js";
+
+export type PrepareDataFlags = {
+  data_dir?: string;
+  config: string;
+  revision: string;
+  repo: string;
+  cache_dir?: string;
+  hub_url?: string;
+  progress_seconds: number;
+};
+
+type Preparer = (flags: PrepareDataFlags & { data_dir: string }, io: PrepareIo) => Promise<void>;
+type PrepareIo = { log: (line: string) => void; signal?: AbortSignal };
+
+// The benchmarks prepare_data knows. (To move to src/benchmarks/index.ts with the registry.)
+const PREPARERS: Record<string, Preparer> = {
+  "mmmu-pro": async (flags, io) => {
+    await prepareMmmuPro({
+      dataDir: flags.data_dir,
+      config: flags.config as (typeof MMMU_PRO_CONFIG_NAMES)[number] | "all",
+      revision: flags.revision,
+      repo: flags.repo,
+      cacheDir: flags.cache_dir,
+      hubUrl: flags.hub_url,
+      progressIntervalMs: flags.progress_seconds * 1000,
+      log: io.log,
+      signal: io.signal,
+    });
+  },
+};
+
+export const KNOWN_BENCHMARKS = Object.keys(PREPARERS);
+
+export function registerPrepareData(program: Command, ctx: Partial<CliContext> = {}): Command {
+  return program
+    .command("prepare_data")
+    .description("download a benchmark from the Hugging Face hub and write <data_dir>/<benchmark>/test.jsonl + images/")
+    .argument("<benchmark>", `benchmark to prepare: ${KNOWN_BENCHMARKS.join(", ")}`)
+    .option(
+      "--data_dir <dir>",
+      "folder the benchmark folders are written in (default: $NEMO_SKILLS_DATA_DIR)",
+      process.env.NEMO_SKILLS_DATA_DIR || undefined,
+    )
+    .addOption(
+      new Option(
+        "--config <name>",
+        "mmmu-pro config: vision -> mmmu-pro/, standard-10 -> mmmu-pro-standard-10/, standard-4 -> mmmu-pro-standard-4/",
+      )
+        .choices([...MMMU_PRO_CONFIG_NAMES, "all"])
+        .default("vision"),
+    )
+    .option("--revision <rev>", "dataset revision: branch, tag or commit", "main")
+    .option("--repo <owner/name>", "dataset repo on the hub", "MMMU/MMMU_Pro")
+    .option("--cache_dir <dir>", "where parquet shards are downloaded and kept for reruns (default: <data_dir>/.hub-cache)")
+    .option("--hub_url <url>", `hub base URL (default: $HF_ENDPOINT or ${DEFAULT_HUB_URL}); the token is read from $HF_TOKEN`)
+    .option("--progress_seconds <s>", "seconds between download progress lines on stderr", parseSeconds, 2)
+    .action(async (benchmark: string, flags: PrepareDataFlags) => {
+      const code = await prepareDataCommand(benchmark, flags, ctx);
+      ctx.exitCode = code;
+      if (code !== Exit.OK && ctx.exitCode === undefined) process.exitCode = code;
+    });
+}
+
+export async function prepareDataCommand(
+  benchmark: string,
+  flags: PrepareDataFlags,
+  ctx: Partial<CliContext> = {},
+): Promise<number> {
+  const stderr = ctx.stderr ?? process.stderr;
+  const log = (l: string) => void stderr.write(`${l}\n`);
+  const prepare = PREPARERS[benchmark];
+  if (!prepare) {
+    throw new UsageError(`prepare_data: unknown benchmark "${benchmark}"; known: ${KNOWN_BENCHMARKS.join(", ")}`);
+  }
+  if (!flags.data_dir) throw new UsageError("prepare_data: --data_dir is required (or set NEMO_SKILLS_DATA_DIR)");
+  const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
+  try {
+    await prepare({ ...flags, data_dir: flags.data_dir }, { log, signal: signals?.stop });
+    return Exit.OK;
+  } catch (e) {
+    if (isVlmError(e) && e.code === ErrorCodes.ABORTED) {
+      log("vlmpipe: prepare_data stopped; run the same command again to resume the download");
+      return Exit.INTERRUPTED;
+    }
+    throw e;
+  } finally {
+    signals?.dispose();
+  }
+}
+
+function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--progress_seconds takes a number of seconds, got "${v}"`);
+  return n;
+}

@@ -1,0 +1,246 @@
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { type Observable, type OperatorFunction, pipe } from "rxjs";
+import { createClient } from "../client/create-client.js";
+import type { ChatClient } from "../client/types.js";
+import { type GenerationConfig, parseGenerationConfig } from "../config/generation-config.js";
+import { deepMerge } from "../config/overrides.js";
+import { UsageError } from "../errors.js";
+import { type ImageOptions, ImageOptionsSchema } from "../images/options.js";
+import { Flow } from "../operators/flow.js";
+import { generate } from "../operators/generate.js";
+import { readRows } from "../operators/read-rows.js";
+import { renderPrompt } from "../operators/render-prompt.js";
+import { resolveImages } from "../operators/resolve-images.js";
+import { writeOutput } from "../operators/write-output.js";
+import { outputPaths, exists, finalizeOutput, readPartial, reopenFinished } from "../output/partial-output.js";
+import { checkSameRun, readSpec, type RunSpec, writeSpec } from "../output/run-spec.js";
+import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
+import { type LoadedPrompt, loadPromptConfig } from "../prompts/load-prompt-config.js";
+import type { Sample } from "../types.js";
+import { VERSION } from "../version.js";
+import { evaluationStages, type EvalType } from "./evaluation-stages.js";
+import { RunStats } from "./run-stats.js";
+import { waitForServer } from "./wait-for-server.js";
+
+export type GenerateRunOptions = {
+  /** A JSONL path, or "-" for stdin. */
+  inputFile: string;
+  /** A path, or "-" for stdout (completion order, no resume). */
+  outputFile: string;
+  promptConfig: string;
+  model: string;
+  /** OpenAI base URL, e.g. http://127.0.0.1:8000/v1 */
+  serverAddress: string;
+  apiKey?: string;
+  maxConcurrentRequests: number;
+  /** Raw `++` overrides (nested object); validated here. */
+  overrides?: Record<string, unknown>;
+  evalType?: EvalType;
+  /** Folder relative image paths resolve against (default: the input file's folder, or cwd for stdin). */
+  dataDir?: string;
+  overwrite?: boolean;
+  log?: (line: string) => void;
+  /** Seconds between progress lines on the log (0: none). */
+  progressSeconds?: number;
+  stdin?: Readable;
+  stdout?: Writable;
+  /** Graceful stop: no new rows, in-flight rows finish, the partial file stays valid. */
+  stop?: AbortSignal;
+  /** Hard stop: in-flight requests are aborted. */
+  abort?: AbortSignal;
+  /** Use this client instead of building one (library use, tests). */
+  client?: ChatClient;
+};
+
+export type GenerateRunResult = {
+  stats: RunStats;
+  /** Every input row has a line (some may be failed rows). */
+  complete: boolean;
+  alreadyDone: boolean;
+  interrupted: boolean;
+  outputFile: string;
+};
+
+/**
+ * One generation run: input rows -> prompt -> images -> server -> (extract, score) -> output,
+ * resumable from `<output>-async`. Set-up problems throw before any row is sent.
+ */
+export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRunResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const overrides = opts.overrides ?? {};
+  const config = parseGenerationConfig(overrides);
+  const prompt = await loadPromptConfig(opts.promptConfig);
+  const image = mergeImageOptions(prompt, overrides);
+  const concurrency = config.max_concurrent_requests ?? opts.maxConcurrentRequests;
+  const stats = new RunStats();
+  const toStdout = opts.outputFile === "-";
+  const fromStdin = opts.inputFile === "-";
+  if (!fromStdin && !(await exists(opts.inputFile))) throw new UsageError(`--input_file not found: ${opts.inputFile}`);
+
+  const spec: RunSpec = {
+    vlmpipe_version: VERSION,
+    model: opts.model,
+    prompt_config: prompt.file,
+    prompt_hash: prompt.hash,
+    inference: comparableInference(config),
+    generation: {
+      eval_type: opts.evalType ?? null,
+      parse_reasoning: config.parse_reasoning,
+      end_reasoning_string: config.end_reasoning_string,
+      system_message: config.system_message ?? null,
+      prompt_suffix: config.prompt_suffix,
+      image,
+    },
+    input_file: fromStdin ? "-" : path.resolve(opts.inputFile),
+    created: new Date().toISOString(),
+  };
+
+  // Resume state (file output only).
+  const paths = outputPaths(opts.outputFile);
+  let done = new Set<number>();
+  if (!toStdout) {
+    await mkdir(path.dirname(path.resolve(opts.outputFile)), { recursive: true });
+    if (opts.overwrite) await Promise.all([paths.async, paths.output, paths.done, paths.spec].map((f) => rm(f, { force: true })));
+    const prev = await readSpec(paths.spec);
+    if (prev) checkSameRun(prev, spec, opts.outputFile);
+    if (!(await exists(paths.async)) && (await exists(paths.done)) && (await exists(paths.output))) {
+      if (!(await reopenFinished(paths))) {
+        log(`vlmpipe: ${opts.outputFile} is already complete (delete it or pass --overwrite to redo it)`);
+        return { stats, complete: true, alreadyDone: true, interrupted: false, outputFile: opts.outputFile };
+      }
+      log(`vlmpipe: ${opts.outputFile} has failed rows: trying them again`);
+    }
+    const partial = await readPartial(paths.async);
+    done = partial.done;
+    stats.previouslyDone = done.size;
+    if (partial.lines > 0) {
+      log(
+        `vlmpipe: resuming ${paths.async}: ${partial.done.size} rows done, ${partial.failed.size} to retry` +
+          (partial.tornBytes ? `, dropped a torn last line (${partial.tornBytes} bytes)` : ""),
+      );
+    }
+    if (!prev) await writeSpec(paths.spec, spec);
+  }
+
+  const client =
+    opts.client ??
+    createClient({
+      baseUrl: opts.serverAddress,
+      apiKey: opts.apiKey,
+      concurrency,
+      server: config.server,
+      timeoutSeconds: config.inference.timeout,
+      onRetry: ({ attempt, delayMs, error }) => {
+        stats.retries++;
+        if (attempt === 1 || attempt % 3 === 0) log(`vlmpipe: retry ${attempt} in ${delayMs} ms: ${error.message}`);
+      },
+    });
+  try {
+    if (!opts.client) {
+      await waitForServer({
+        baseUrl: opts.serverAddress,
+        model: opts.model,
+        apiKey: opts.apiKey,
+        waitSeconds: config.server.wait_timeout,
+        signal: opts.abort,
+      });
+    }
+
+    const flow = new Flow(concurrency + 16);
+    const source = readRows(fromStdin ? (opts.stdin ?? process.stdin) : opts.inputFile, {
+      flow,
+      skip: (i) => done.has(i),
+      maxSamples: config.max_samples,
+      stop: opts.stop,
+    });
+    const sink: LineSink = toStdout ? streamSink(opts.stdout ?? process.stdout) : await fileSink(paths.async);
+    const chain = pipe(
+      renderPrompt(prompt.config, { systemMessage: config.system_message, promptSuffix: config.prompt_suffix }),
+      resolveImages({ baseDir: imageBaseDir(opts), options: image }),
+      generate({
+        client,
+        model: opts.model,
+        inference: withChatTemplateKwargs(config),
+        stream: config.server.stream,
+        extraBody: prompt.config.extra_body,
+        concurrency,
+        stats: stats.inFlight,
+      }),
+      evaluationStages(config, opts.evalType),
+      writeOutput(sink),
+      flow.releaseEach<Sample>(),
+    );
+    const interrupted = await drain(source.pipe(chain), stats, opts.abort, log, opts.progressSeconds ?? 0);
+    await sink.close();
+    const complete = !interrupted && !opts.stop?.aborted;
+    if (complete && !toStdout) await finalizeOutput(paths);
+    log(`vlmpipe: ${stats.summary()}${complete && !toStdout ? ` -> ${opts.outputFile}` : ""}`);
+    if (!complete && !toStdout) log(`vlmpipe: stopped early; run the same command again to resume from ${paths.async}`);
+    return { stats, complete, alreadyDone: false, interrupted: !complete, outputFile: opts.outputFile };
+  } finally {
+    if (!opts.client) await client.close();
+  }
+}
+
+/** Subscribes and waits for the end; a hard abort unsubscribes (aborting requests in flight). */
+function drain(
+  obs: Observable<Sample>,
+  stats: RunStats,
+  abort: AbortSignal | undefined,
+  log: (l: string) => void,
+  progressSeconds: number,
+): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const timer = progressSeconds > 0 ? setInterval(() => log(`vlmpipe: ${stats.line()}`), progressSeconds * 1000) : undefined;
+    timer?.unref();
+    const finish = (interrupted: boolean) => {
+      if (timer) clearInterval(timer);
+      abort?.removeEventListener("abort", onAbort);
+      resolve(interrupted);
+    };
+    const sub = obs.subscribe({
+      next: (s) => stats.record(s),
+      error: (e) => {
+        if (timer) clearInterval(timer);
+        reject(e);
+      },
+      complete: () => finish(false),
+    });
+    const onAbort = () => {
+      sub.unsubscribe();
+      finish(true);
+    };
+    if (abort?.aborted) onAbort();
+    else abort?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function imageBaseDir(opts: GenerateRunOptions): string {
+  if (opts.dataDir) return path.resolve(opts.dataDir);
+  return opts.inputFile === "-" ? process.cwd() : path.dirname(path.resolve(opts.inputFile));
+}
+
+function mergeImageOptions(prompt: LoadedPrompt, overrides: Record<string, unknown>): ImageOptions {
+  const fromPrompt = (prompt.config.image ?? {}) as Record<string, unknown>;
+  const fromFlags = (overrides.image ?? {}) as Record<string, unknown>;
+  return ImageOptionsSchema.parse(deepMerge(fromPrompt, fromFlags));
+}
+
+/** NeMo-Skills' top-level ++chat_template_kwargs goes into the request's extra body. */
+function withChatTemplateKwargs(config: GenerationConfig): GenerationConfig["inference"] {
+  if (!config.chat_template_kwargs) return config.inference;
+  if (config.inference.extra_body.chat_template_kwargs) {
+    throw new UsageError("chat_template_kwargs is given both as ++chat_template_kwargs and in ++inference.extra_body: use one");
+  }
+  return { ...config.inference, extra_body: { ...config.inference.extra_body, chat_template_kwargs: config.chat_template_kwargs } };
+}
+
+/** Settings that change what the model produces (timeouts do not). */
+function comparableInference(config: GenerationConfig): Record<string, unknown> {
+  const { timeout: _t, ...rest } = withChatTemplateKwargs(config);
+  return rest;
+}
+
+export type { OperatorFunction };

@@ -1,0 +1,53 @@
+import { Readable } from "node:stream";
+import { lastValueFrom, toArray } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { Flow } from "../../src/operators/flow.js";
+import { readRows } from "../../src/operators/read-rows.js";
+
+const read = (text: string, opts = {}) => lastValueFrom(readRows(Readable.from([text]), opts).pipe(toArray()));
+
+describe("readRows", () => {
+  it("reads rows with a BOM, CRLF line ends and blank lines, indexing rows from 0", async () => {
+    const rows = await read('\uFEFF{"a":1}\r\n\r\n{"a":2}\r\n   \n{"a":3}');
+    expect(rows.map((s) => [s.index, s.row.a])).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
+    expect(rows.every((s) => s.error === undefined)).toBe(true);
+  });
+
+  it("turns a bad line into an error record naming its line number and goes on", async () => {
+    const rows = await read('{"a":1}\n{oops\n[1,2]\n42\n{"a":5}\n');
+    expect(rows).toHaveLength(5);
+    expect(rows[1]?.error).toMatchObject({ code: "VLM_E_BAD_JSON", stage: "readRows" });
+    expect(rows[1]?.error?.message).toMatch(/^line 2: not valid JSON/);
+    expect(rows[2]?.error).toMatchObject({ code: "VLM_E_NOT_AN_OBJECT", message: "line 3: a row must be a JSON object, got an array" });
+    expect(rows[3]?.error?.message).toBe("line 4: a row must be a JSON object, got a number");
+    expect(rows[4]).toMatchObject({ index: 4, row: { a: 5 } });
+  });
+
+  it("reads an empty input as no rows and a file without a final newline fully", async () => {
+    expect(await read("")).toEqual([]);
+    expect((await read('{"a":1}\n{"a":2}')).length).toBe(2);
+  });
+
+  it("skips done indexes and stops after max_samples", async () => {
+    const text = Array.from({ length: 10 }, (_, i) => JSON.stringify({ i })).join("\n");
+    const rows = await read(text, { skip: (i: number) => i % 2 === 0, maxSamples: 6 });
+    expect(rows.map((s) => s.index)).toEqual([1, 3, 5]);
+  });
+
+  it("pulls no more rows than the flow window allows until permits come back", async () => {
+    const text = Array.from({ length: 100 }, (_, i) => JSON.stringify({ i })).join("\n");
+    const flow = new Flow(5);
+    const seen: number[] = [];
+    const sub = readRows(Readable.from([text]), { flow }).subscribe((s) => seen.push(s.index));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    flow.release(3);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toHaveLength(8);
+    sub.unsubscribe();
+  });
+});

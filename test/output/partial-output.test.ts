@@ -1,0 +1,100 @@
+import { appendFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { formatAsyncLine, readLineInfo } from "../../src/output/async-lines.js";
+import { exists, finalizeOutput, outputPaths, readPartial, reopenFinished } from "../../src/output/partial-output.js";
+import { checkSameRun, type RunSpec } from "../../src/output/run-spec.js";
+
+async function tmp() {
+  return mkdtemp(path.join(tmpdir(), "vlmpipe-out-"));
+}
+
+describe("the partial output file", () => {
+  it("reads position and status from a line's tail, even with a huge generation", () => {
+    const ok = Buffer.from(formatAsyncLine({ q: "x" }, { generation: "y".repeat(100_000) }, 42).trimEnd());
+    expect(readLineInfo(ok)).toMatchObject({ position: 42, failed: false });
+    const bad = Buffer.from(formatAsyncLine({ q: "x" }, {}, 7, { stage: "generate", code: "VLM_E_HTTP", message: "HTTP 500" }).trimEnd());
+    expect(readLineInfo(bad)).toMatchObject({ position: 7, failed: true });
+    // A row whose own fields include "error" and "_async_position" is rewritten with ours last.
+    const own = JSON.parse(formatAsyncLine({ error: "old", _async_position: 1, a: 1 }, {}, 3));
+    expect(own).toEqual({ a: 1, _async_position: 3 });
+    expect(readLineInfo(Buffer.from('{"_async_position":5}'))).toMatchObject({ position: 5 });
+    expect(readLineInfo(Buffer.from('{"a":1,"_async_pos'))).toBeNull();
+  });
+
+  it("drops a torn last line on resume and cuts it off the file", async () => {
+    const dir = await tmp();
+    const file = path.join(dir, "out.jsonl-async");
+    await writeFile(file, formatAsyncLine({ a: 0 }, {}, 0) + formatAsyncLine({ a: 2 }, {}, 2) + '{"a":1,"generation":"hal');
+    const st = await readPartial(file);
+    expect([...st.done].sort()).toEqual([0, 2]);
+    expect(st.tornBytes).toBeGreaterThan(0);
+    const text = await readFile(file, "utf8");
+    expect(text.endsWith("\n")).toBe(true);
+    expect(text.split("\n").filter(Boolean)).toHaveLength(2);
+  });
+
+  it("counts a failed row as not done, and a later success for it as done", async () => {
+    const dir = await tmp();
+    const file = path.join(dir, "o-async");
+    const err = { stage: "generate", code: "VLM_E_HTTP", message: "x" };
+    await writeFile(file, formatAsyncLine({}, {}, 0, err) + formatAsyncLine({}, {}, 1, err));
+    await appendFile(file, formatAsyncLine({ a: 1 }, { generation: "ok" }, 1));
+    const st = await readPartial(file);
+    expect([...st.done]).toEqual([1]);
+    expect([...st.failed]).toEqual([0]);
+  });
+
+  it("puts lines back in input order, the last line of a position winning, and marks it done", async () => {
+    const dir = await tmp();
+    const paths = outputPaths(path.join(dir, "output.jsonl"));
+    const err = { stage: "generate", code: "VLM_E_HTTP", message: "x" };
+    await writeFile(
+      paths.async,
+      formatAsyncLine({ i: 2 }, { g: "c" }, 2) +
+        formatAsyncLine({ i: 0 }, {}, 0, err) +
+        formatAsyncLine({ i: 1 }, { g: "b" }, 1) +
+        formatAsyncLine({ i: 0 }, { g: "a" }, 0),
+    );
+    const r = await finalizeOutput(paths);
+    expect(r).toEqual({ rows: 3, failed: 0 });
+    const lines = (await readFile(paths.output, "utf8")).trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      { i: 0, g: "a" },
+      { i: 1, g: "b" },
+      { i: 2, g: "c" },
+    ]);
+    expect(await exists(paths.done)).toBe(true);
+    expect(await exists(paths.async)).toBe(false);
+  });
+
+  it("reopens a finished output that has failed rows so a rerun retries them", async () => {
+    const dir = await tmp();
+    const paths = outputPaths(path.join(dir, "output.jsonl"));
+    await writeFile(paths.output, '{"i":0,"g":"a"}\n{"i":1,"error":{"stage":"generate","code":"VLM_E_HTTP","message":"x"}}\n');
+    await writeFile(paths.done, "");
+    expect(await reopenFinished(paths)).toBe(true);
+    const st = await readPartial(paths.async);
+    expect([...st.done]).toEqual([0]);
+    expect([...st.failed]).toEqual([1]);
+    expect(await exists(paths.done)).toBe(false);
+  });
+
+  it("refuses to resume with a different model or inference settings, saying what differs", () => {
+    const spec: RunSpec = {
+      vlmpipe_version: "0",
+      model: "a",
+      prompt_config: "p",
+      prompt_hash: "h",
+      inference: { temperature: 0 },
+      generation: {},
+      input_file: "i",
+      created: "",
+    };
+    expect(() => checkSameRun(spec, { ...spec, created: "later" }, "o")).not.toThrow();
+    expect(() => checkSameRun(spec, { ...spec, model: "b", inference: { temperature: 0.7 } }, "o.jsonl")).toThrow(
+      /o\.jsonl holds rows of a different run[\s\S]*model: was "a", now "b"[\s\S]*inference: was \{"temperature":0\}, now \{"temperature":0\.7\}[\s\S]*--overwrite/,
+    );
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { loadPromptConfig, parsePromptConfig } from "../../src/prompts/load-prompt-config.js";
+import { createRenderer } from "../../src/prompts/render.js";
+import { Template } from "../../src/prompts/template.js";
+
+const cfg = (yaml: string) => parsePromptConfig(yaml).config;
+
+describe("prompt rendering", () => {
+  it("renders the shipped mmmu-pro prompt with the image before the NeMo-Skills text", async () => {
+    const { config } = await loadPromptConfig("vlm/mmmu-pro");
+    const msgs = createRenderer(config)({ problem: "What is shown?\n\nA) x\nB) y", image_path: "images/1.png" }, 0);
+    expect(msgs).toEqual([
+      {
+        role: "user",
+        content: [
+          { type: "image_url", image_url: { url: "images/1.png" } },
+          {
+            type: "text",
+            text:
+              "Answer the following multiple choice question. The last line of your response should be in the following format: " +
+              "'Answer: A/B/C/D/E/F/G/H/I/J' (e.g. 'Answer: A').\n\nWhat is shown?\n\nA) x\nB) y",
+          },
+        ],
+      },
+    ]);
+  });
+
+  it("puts the image after the text with image_position after, and adds a system message", () => {
+    const render = createRenderer(cfg("system: Be brief.\nuser: 'Q: {q}'\nimage_field: img\nimage_position: after\n"));
+    expect(render({ q: "why", img: "a.png" }, 0)).toEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: [{ type: "text", text: "Q: why" }, { type: "image_url", image_url: { url: "a.png" } }] },
+    ]);
+  });
+
+  it("sends plain string content when the row has no image", () => {
+    const render = createRenderer(cfg("user: '{q}'\nimage_field: img\n"));
+    expect(render({ q: "hi" }, 0)).toEqual([{ role: "user", content: "hi" }]);
+  });
+
+  it("takes several images from a list value or a list of fields, in order", () => {
+    const r1 = createRenderer(cfg("user: '{q}'\nimage_field: imgs\n"));
+    const c1 = r1({ q: "x", imgs: ["a.png", "b.png"] }, 0)[0]?.content;
+    expect(c1).toHaveLength(3);
+    const r2 = createRenderer(cfg("user: '{q}'\nimage_field: [i1, i2, i3]\n"));
+    const c2 = r2({ q: "x", i1: "a.png", i3: "c.png", i2: null }, 0)[0]?.content as { image_url?: { url: string } }[];
+    expect(c2.map((p) => p.image_url?.url)).toEqual(["a.png", "c.png", undefined]);
+  });
+
+  it("places each image at its <image N> marker in the text (interleaved)", async () => {
+    const { config } = await loadPromptConfig("vlm/mmmu-pro-standard");
+    const render = createRenderer({ ...config, user: "{problem}" });
+    const msgs = render({ problem: "Compare <image 1> and <image 2>.\nA) <image 2> is larger\nB) same", image_1: "p1.png", image_2: "p2.png" }, 0);
+    expect(msgs[0]?.content).toEqual([
+      { type: "text", text: "Compare " },
+      { type: "image_url", image_url: { url: "p1.png" } },
+      { type: "text", text: " and " },
+      { type: "image_url", image_url: { url: "p2.png" } },
+      { type: "text", text: ".\nA) <image 2> is larger\nB) same" },
+    ]);
+  });
+
+  it("fails a row whose marker has no image, naming the field", () => {
+    const render = createRenderer(cfg("user: '{q}'\nimage_position: markers\n"));
+    expect(() => render({ q: "see <image 3>" }, 7)).toThrow(/row 7: the text refers to <image 3> but field "image_3" holds no image/);
+  });
+
+  it("names the missing placeholder field and the row", () => {
+    const render = createRenderer(cfg("user: '{question} {choices}'\n"));
+    expect(() => render({ question: "q" }, 4)).toThrow(/field "choices" but row 4 has none/);
+  });
+
+  it("keeps {{ and }} as literal braces and fills few-shot examples", () => {
+    const render = createRenderer(
+      cfg(
+        'user: "{examples}Q: {q} {{json}}"\nexamples:\n  prefix: "Examples:\\n"\n  template: "Q: {q} A: {a}\\n"\n  suffix: "\\n"\n  items: [{q: "1+1", a: "2"}]\n',
+      ),
+    );
+    expect(render({ q: "2+2" }, 0)).toEqual([{ role: "user", content: "Examples:\nQ: 1+1 A: 2\n\nQ: 2+2 {json}" }]);
+  });
+
+  it("rejects a config with an unknown key or a wrong type, listing known keys", () => {
+    expect(() => parsePromptConfig("user: x\nimage_feild: img\n")).toThrow(/unknown key image_feild; known keys: system, user, image_field/);
+    expect(() => parsePromptConfig("user: x\nimage_position: middle\n")).toThrow(/image_position/);
+    expect(() => new Template("a } b")).toThrow(/lone "}"/);
+  });
+
+  it("reports a prompt config name that does not exist", async () => {
+    await expect(loadPromptConfig("vlm/nope")).rejects.toThrow(/prompt config not found: .*prompts\/vlm\/nope\.yaml/);
+  });
+});
