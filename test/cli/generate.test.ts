@@ -1,0 +1,206 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
+import { cli, makeDataset, parseLines, png, tempDir } from "../helpers/dataset.js";
+
+type Req = { messages: { role: string; content: string | { type: string; text?: string; image_url?: { url: string } }[] }[] } & Record<string, unknown>;
+
+let sim: SimServer;
+let dir: string;
+let data: Awaited<ReturnType<typeof makeDataset>>;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  data = await makeDataset(dir, 12);
+  sim = await startSimServer({ model: "sim", answer_rows: data.rows as never, accuracy: 1, record_requests: true });
+});
+afterAll(() => sim.close());
+
+const base = () => ["--prompt_config", "vlm/mmmu-pro", "--model", "sim", "--server_address", `${sim.url}/v1`, "--quiet"];
+
+describe("vlmpipe generate", () => {
+  it("writes every row in input order with NeMo-Skills' fields, and a .done file", async () => {
+    const out = path.join(dir, "run1", "output.jsonl");
+    const r = await cli(["generate", "--input_file", data.file, "--output_file", out, ...base(), "--max_concurrent_requests", "4"]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = parseLines(await readFile(out, "utf8"));
+    expect(lines.map((l) => l.id)).toEqual(data.rows.map((x) => x.id));
+    for (const l of lines) {
+      expect(typeof l.generation).toBe("string");
+      expect(l.generation).toMatch(/Answer: [A-D]\s*$/);
+      expect(l.num_generated_tokens).toBeGreaterThan(0);
+      expect(l.finish_reason).toBe("stop");
+      expect(l.generation_time).toBeGreaterThanOrEqual(0);
+      expect(l.generation_end_time).toBeGreaterThanOrEqual(l.generation_start_time as number);
+      expect(l).not.toHaveProperty("_async_position");
+      expect(l).not.toHaveProperty("error");
+    }
+    await expect(readFile(`${out}.done`, "utf8")).resolves.toBe("");
+    await expect(readFile(`${out}-async`)).rejects.toThrow();
+    const spec = JSON.parse(await readFile(`${out}.spec.json`, "utf8"));
+    expect(spec).toMatchObject({ model: "sim", inference: { temperature: 0, top_p: 0.95 } });
+  });
+
+  it("sends the image as a data URL before the text, and the ++ overrides in the body", async () => {
+    const before = sim.requests.length;
+    const out = path.join(dir, "run2", "output.jsonl");
+    const r = await cli([
+      "generate", "--input_file", data.file, "--output_file", out, ...base(),
+      "++inference.temperature=0.6", "++inference.tokens_to_generate=512", "++inference.top_k=20",
+      "++inference.random_seed=7", "++inference.extra_body.chat_template_kwargs.enable_thinking=false",
+      "++max_samples=2",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const reqs = sim.requests.slice(before) as Req[];
+    expect(reqs).toHaveLength(2);
+    const body = reqs[0] as Req;
+    expect(body).toMatchObject({
+      model: "sim", temperature: 0.6, top_p: 0.95, max_tokens: 512, top_k: 20, seed: 7, stream: true,
+      stream_options: { include_usage: true }, chat_template_kwargs: { enable_thinking: false },
+    });
+    const content = body.messages[0]?.content as { type: string; image_url?: { url: string } }[];
+    expect(content.map((p) => p.type)).toEqual(["image_url", "text"]);
+    expect(content[0]?.image_url?.url).toMatch(/^data:image\/png;base64,/);
+    const sent = Buffer.from((content[0]?.image_url?.url as string).split(",")[1] as string, "base64");
+    expect(sent.equals(await readFile(path.join(dir, "images", "q0.png")))).toBe(true);
+  });
+
+  it("resolves every form of image_path: relative, absolute, http(s) and data URLs", async () => {
+    const d = await tempDir();
+    const img = await png(10, 10, "#00ff00");
+    await writeFile(path.join(d, "rel.png"), img);
+    const abs = path.join(d, "abs.png");
+    await writeFile(abs, img);
+    const dataUrl = `data:image/png;base64,${img.toString("base64")}`;
+    const rows = [
+      { problem: "p0", image_path: "rel.png" },
+      { problem: "p1", image_path: abs },
+      { problem: "p2", image_path: "https://example.invalid/x.png" },
+      { problem: "p3", image_path: dataUrl },
+      { problem: "p4", image_path: "missing.png" },
+    ];
+    const input = path.join(d, "in.jsonl");
+    await writeFile(input, rows.map((x) => JSON.stringify(x)).join("\n"));
+    const before = sim.requests.length;
+    const r = await cli(["generate", "--input_file", input, "--output_file", path.join(d, "o.jsonl"), ...base(), "--max_concurrent_requests", "1"]);
+    const lines = parseLines(await readFile(path.join(d, "o.jsonl"), "utf8"));
+    const sent = new Map<string, string | undefined>();
+    for (const q of sim.requests.slice(before) as Req[]) {
+      const parts = q.messages[0]?.content as { type: string; text?: string; image_url?: { url: string } }[];
+      const text = parts.find((p) => p.type === "text")?.text ?? "";
+      sent.set(text.slice(-2), parts[0]?.image_url?.url);
+    }
+    expect(sent.get("p0")).toBe(dataUrl); // relative to the input file's folder
+    expect(sent.get("p1")).toBe(dataUrl); // absolute
+    expect(sent.get("p2")).toBe("https://example.invalid/x.png");
+    expect(sent.get("p3")).toBe(dataUrl);
+    expect(sent.has("p4")).toBe(false);
+    // The https URL is passed through; the simulator, having no network, rejects it as a 400.
+    expect(lines[2]?.error).toMatchObject({ stage: "generate", code: "VLM_E_HTTP", status: 400 });
+    expect(lines[4]?.error).toMatchObject({ stage: "resolveImages", code: "VLM_E_IMAGE_NOT_FOUND" });
+    expect((lines[4]?.error as { message: string }).message).toContain(path.join(d, "missing.png"));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/2 failed \((VLM_E_HTTP x1, VLM_E_IMAGE_NOT_FOUND x1|VLM_E_IMAGE_NOT_FOUND x1, VLM_E_HTTP x1)\)/);
+  });
+
+  it("works as a Unix filter: stdin in, NDJSON out in completion order with _async_position", async () => {
+    const text = await readFile(data.file, "utf8");
+    const r = await cli(
+      ["generate", "--input_file", "-", "--output_file", "-", ...base(), "--data_dir", dir, "--eval_type", "multichoice"],
+      text,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const lines = parseLines(r.stdout);
+    expect(lines).toHaveLength(12);
+    expect(lines.map((l) => l._async_position).sort((a, b) => (a as number) - (b as number))).toEqual([...Array(12).keys()]);
+    expect(lines.every((l) => l.symbolic_correct === true)).toBe(true);
+    expect(r.stderr).not.toMatch(/^\{/m);
+  });
+
+  it("records a bad JSON line as that row's error and goes on", async () => {
+    const d = await tempDir();
+    const input = path.join(d, "in.jsonl");
+    await writeFile(input, '{"problem":"a"}\n{not json\n{"problem":"c"}\n');
+    const out = path.join(d, "o.jsonl");
+    const r = await cli(["generate", "--input_file", input, "--output_file", out, ...base()]);
+    expect(r.code).toBe(3);
+    const lines = parseLines(await readFile(out, "utf8"));
+    expect(lines).toHaveLength(3);
+    expect(lines[1]?.error).toMatchObject({ code: "VLM_E_BAD_JSON", message: expect.stringMatching(/^line 2:/) });
+    expect(lines[2]?.generation).toBeTruthy();
+  });
+
+  it("records a missing placeholder as a per-row error naming the field and the row", async () => {
+    const d = await tempDir();
+    const input = path.join(d, "in.jsonl");
+    await writeFile(input, '{"problem":"a"}\n{"question":"b"}\n');
+    const out = path.join(d, "o.jsonl");
+    await cli(["generate", "--input_file", input, "--output_file", out, ...base()]);
+    const lines = parseLines(await readFile(out, "utf8"));
+    expect(lines[1]?.error).toMatchObject({ stage: "renderPrompt", code: "VLM_E_MISSING_FIELD" });
+    expect((lines[1]?.error as { message: string }).message).toMatch(/"problem" but row 1 has none/);
+  });
+
+  it("refuses to resume with other settings unless --overwrite", async () => {
+    const out = path.join(dir, "run3", "output.jsonl");
+    const a = await cli(["generate", "--input_file", data.file, "--output_file", out, ...base(), "++max_samples=3"]);
+    expect(a.code).toBe(0);
+    const b = await cli(["generate", "--input_file", data.file, "--output_file", out, ...base(), "++inference.temperature=0.7"]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/holds rows of a different run[\s\S]*temperature[\s\S]*--overwrite/);
+    const c = await cli(["generate", "--input_file", data.file, "--output_file", out, ...base(), "++inference.temperature=0.7", "--overwrite"]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(parseLines(await readFile(out, "utf8"))).toHaveLength(12);
+  });
+
+  it("says a finished output is complete and does nothing on a rerun", async () => {
+    const out = path.join(dir, "run4", "output.jsonl");
+    await cli(["generate", "--input_file", data.file, "--output_file", out, ...base()]);
+    const before = sim.stats.chat;
+    const r = await cli(["generate", "--input_file", data.file, "--output_file", out, ...base()]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/already complete/);
+    expect(sim.stats.chat).toBe(before);
+  });
+
+  it("exits 2 with a clear message for bad flags and overrides", async () => {
+    const r1 = await cli(["generate", "--input_file", data.file, "--output_file", "-", ...base(), "++inference.temprature=0"]);
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toMatch(/unknown key \+\+inference\.temprature; known keys of inference: temperature/);
+    const r2 = await cli(["generate", "--input_file", data.file, "--output_file", "-", "--model", "sim"]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/--prompt_config/);
+    const r3 = await cli(["generate", "--input_file", path.join(dir, "nope.jsonl"), "--output_file", "-", ...base()]);
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toMatch(/input_file not found/);
+  });
+
+  it("accepts kebab-case spellings of flags", async () => {
+    const r = await cli([
+      "generate", "--input-file", data.file, "--output-file", "-", "--prompt-config", "vlm/mmmu-pro", "--model", "sim",
+      "--server-address", `${sim.url}/v1`, "--max-concurrent-requests", "2", "--quiet", "++max_samples=1",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseLines(r.stdout)).toHaveLength(1);
+  });
+
+  it("fails before any work when the server is not reachable", async () => {
+    const r = await cli([
+      "generate", "--input_file", data.file, "--output_file", "-", "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
+      "--server_address", "http://127.0.0.1:9/v1", "++server.wait_timeout=0.5", "--quiet",
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot reach the server at http:\/\/127\.0\.0\.1:9\/v1/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("fails before any work when the server does not serve the model", async () => {
+    const r = await cli([
+      "generate", "--input_file", data.file, "--output_file", "-", "--prompt_config", "vlm/mmmu-pro", "--model", "other",
+      "--server_address", `${sim.url}/v1`, "--quiet",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/does not serve model "other"; it serves: sim/);
+  });
+});
