@@ -5,8 +5,11 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // 2-core machine: a few files at once keeps loopback servers responsive.
+    // 2-core machines: two test files at once keeps loopback servers responsive.
     maxWorkers: 2,
-    reporters: ["default"],
+    // In CI a JSON report lets .ci/run print vitest's own counts.
+    reporters: process.env.VLMPIPE_TEST_REPORT
+      ? ["default", ["json", { outputFile: process.env.VLMPIPE_TEST_REPORT }]]
+      : ["default"],
   },
 });
