@@ -4,7 +4,12 @@ import { isVlmError, UsageError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { type CliContext, Exit } from "./context.js";
 import { normalizeFlags } from "./flags.js";
+import { registerEval } from "./eval.js";
 import { registerGenerate } from "./generate.js";
+import { registerPrepareData } from "./prepare-data.js";
+import { registerScore } from "./score.js";
+import { registerSimServer } from "./sim-server.js";
+import { registerSummarizeResults } from "./summarize-results.js";
 
 export type CliIo = Partial<Pick<CliContext, "stdin" | "stdout" | "stderr" | "handleSignals">>;
 
@@ -53,6 +58,11 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.stderr.write(s),
     });
   registerGenerate(program, ctx);
+  registerScore(program, ctx);
+  registerEval(program, ctx);
+  registerPrepareData(program, ctx);
+  registerSummarizeResults(program);
+  registerSimServer(program);
   // Every subcommand reports usage errors the same way (exit 2, message on stderr).
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;

@@ -1,7 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { type Observable, type OperatorFunction, pipe } from "rxjs";
+import { type Observable, pipe } from "rxjs";
 import { createClient } from "../client/create-client.js";
 import type { ChatClient } from "../client/types.js";
 import { type GenerationConfig, parseGenerationConfig } from "../config/generation-config.js";
@@ -217,19 +217,19 @@ function drain(
   });
 }
 
-function imageBaseDir(opts: GenerateRunOptions): string {
+export function imageBaseDir(opts: Pick<GenerateRunOptions, "inputFile" | "dataDir">): string {
   if (opts.dataDir) return path.resolve(opts.dataDir);
   return opts.inputFile === "-" ? process.cwd() : path.dirname(path.resolve(opts.inputFile));
 }
 
-function mergeImageOptions(prompt: LoadedPrompt, overrides: Record<string, unknown>): ImageOptions {
+export function mergeImageOptions(prompt: LoadedPrompt, overrides: Record<string, unknown>): ImageOptions {
   const fromPrompt = (prompt.config.image ?? {}) as Record<string, unknown>;
   const fromFlags = (overrides.image ?? {}) as Record<string, unknown>;
   return ImageOptionsSchema.parse(deepMerge(fromPrompt, fromFlags));
 }
 
 /** NeMo-Skills' top-level ++chat_template_kwargs goes into the request's extra body. */
-function withChatTemplateKwargs(config: GenerationConfig): GenerationConfig["inference"] {
+export function withChatTemplateKwargs(config: GenerationConfig): GenerationConfig["inference"] {
   if (!config.chat_template_kwargs) return config.inference;
   if (config.inference.extra_body.chat_template_kwargs) {
     throw new UsageError("chat_template_kwargs is given both as ++chat_template_kwargs and in ++inference.extra_body: use one");
@@ -243,4 +243,3 @@ function comparableInference(config: GenerationConfig): Record<string, unknown> 
   return rest;
 }
 
-export type { OperatorFunction };

@@ -1,0 +1,110 @@
+import { rename } from "node:fs/promises";
+import { type Command, Option } from "commander";
+import { concatMap, lastValueFrom, map, tap } from "rxjs";
+import { parseGenerationConfig } from "../config/generation-config.js";
+import { UsageError } from "../errors.js";
+import { Flow } from "../operators/flow.js";
+import { readRows } from "../operators/read-rows.js";
+import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
+import { exists } from "../output/partial-output.js";
+import { EVAL_TYPES, type EvalType, evaluationStages } from "../run/evaluation-stages.js";
+import type { Sample } from "../types.js";
+import { type CliContext, Exit } from "./context.js";
+
+type ScoreFlags = {
+  input_file: string;
+  output_file: string;
+  eval_type: EvalType;
+  generation_key: string;
+  expected_answer_key: string;
+};
+
+export function registerScore(program: Command, ctx: CliContext): void {
+  program
+    .command("score")
+    .description("extract answers from existing generations and score them, without calling a model (streaming)")
+    .requiredOption("--input_file <file>", 'JSONL with generations (vlmpipe, NeMo-Skills or any), or "-" for stdin')
+    .requiredOption("--output_file <file>", 'where to write the scored rows, or "-" for stdout')
+    .addOption(new Option("--eval_type <type>", "answer extractor").choices([...EVAL_TYPES]).default("multichoice"))
+    .option("--generation_key <key>", "field holding the model's text", "generation")
+    .option("--expected_answer_key <key>", "field holding the right answer (copied into expected_answer)", "expected_answer")
+    .addHelpText("after", "\nOverrides: ++eval_config.seed=42 (official parser's fallback), ++parse_reasoning=True ++end_reasoning_string='</think>'")
+    .action(async (flags: ScoreFlags) => {
+      ctx.exitCode = await scoreCommand(flags, ctx);
+    });
+}
+
+async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number> {
+  const config = parseGenerationConfig(ctx.overrides);
+  const fromStdin = flags.input_file === "-";
+  if (!fromStdin && !(await exists(flags.input_file))) throw new UsageError(`--input_file not found: ${flags.input_file}`);
+  const toStdout = flags.output_file === "-";
+  const tmp = `${flags.output_file}.tmp-${process.pid}`;
+  const sink: LineSink = toStdout ? streamSink(ctx.stdout) : await fileSink(tmp);
+  const tally = { rows: 0, correct: 0, noAnswer: 0, disagree: 0, both: 0, fallback: 0, failed: 0 };
+
+  // The flow keeps memory flat on million-row files: rows are read only as lines are written.
+  const flow = new Flow(1024);
+  await lastValueFrom(
+    readRows(fromStdin ? ctx.stdin : flags.input_file, { flow }).pipe(
+      adaptFields(flags),
+      evaluationStages(config, flags.eval_type),
+      tap((s) => count(tally, s)),
+      concatMap(async (s) => {
+        await sink.write(scoredLine(s));
+        return s;
+      }),
+      flow.releaseEach<Sample>(),
+    ),
+    { defaultValue: undefined },
+  );
+  await sink.close();
+  if (!toStdout) await rename(tmp, flags.output_file);
+  const pct = (n: number, d: number) => (d ? ((100 * n) / d).toFixed(2) : "0.00");
+  ctx.stderr.write(
+    `vlmpipe score: ${tally.rows} rows, symbolic_correct ${pct(tally.correct, tally.rows)}% (${tally.correct}), ` +
+      `no_answer ${pct(tally.noAnswer, tally.rows)}%` +
+      (tally.both ? `, extractors disagree on ${tally.disagree}/${tally.both} rows (${pct(tally.disagree, tally.both)}%)` : "") +
+      (tally.fallback ? `, official parser guessed ${tally.fallback} rows (random fallback)` : "") +
+      (tally.failed ? `, ${tally.failed} rows failed` : "") +
+      "\n",
+  );
+  return tally.failed ? Exit.ROWS_FAILED : Exit.OK;
+}
+
+/** Reads the generation and the expected answer from the fields the user names. */
+function adaptFields(flags: ScoreFlags) {
+  return map((s: Sample): Sample => {
+    if (s.error) return s;
+    const out = { ...s.out };
+    if (flags.generation_key !== "generation" && flags.generation_key in s.row) out.generation = s.row[flags.generation_key];
+    const row =
+      flags.expected_answer_key !== "expected_answer" && flags.expected_answer_key in s.row
+        ? { ...s.row, expected_answer: s.row[flags.expected_answer_key] }
+        : s.row;
+    return { ...s, row, out };
+  });
+}
+
+function scoredLine(s: Sample): string {
+  const obj: Record<string, unknown> = { ...s.row, ...s.out };
+  if (s.error) obj.error = s.error;
+  return JSON.stringify(obj) + "\n";
+}
+
+function count(t: Record<string, number>, s: Sample): void {
+  t.rows = (t.rows ?? 0) + 1;
+  if (s.error) {
+    t.failed = (t.failed ?? 0) + 1;
+    return;
+  }
+  if (s.out.symbolic_correct === true) t.correct = (t.correct ?? 0) + 1;
+  if (s.out.predicted_answer === null || s.out.predicted_answer === undefined) t.noAnswer = (t.noAnswer ?? 0) + 1;
+  if (s.out.official_random_fallback === true) t.fallback = (t.fallback ?? 0) + 1;
+  const a = s.out.predicted_answer_multichoice;
+  const b = s.out.predicted_answer_official;
+  if (a !== undefined && b !== undefined && a !== null && b !== null) {
+    t.both = (t.both ?? 0) + 1;
+    if (a !== b) t.disagree = (t.disagree ?? 0) + 1;
+  }
+}

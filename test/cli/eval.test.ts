@@ -1,0 +1,80 @@
+import { readFile, readdir } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { runOverrides } from "../../src/run/eval-run.js";
+import { parseBenchmarks } from "../../src/run/benchmark-spec.js";
+import { repoRoot } from "../helpers/bin.js";
+import { cli, parseLines, tempDir } from "../helpers/dataset.js";
+
+const data = path.join(repoRoot, "fixtures", "data");
+
+describe("vlmpipe eval", () => {
+  it("runs the README walk-through on the fixtures: outputs, metrics.json, per-subject tables", async () => {
+    const out = await tempDir();
+    const r = await cli([
+      "eval", "--benchmarks", "mmmu-pro", "--model", "sim", "--server_type", "sim", "--sim_accuracy", "0.7",
+      "--data_dir", data, "--output_dir", out, "--quiet",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const dir = path.join(out, "eval-results", "mmmu-pro");
+    expect((await readdir(dir)).sort()).toEqual(["metrics.json", "output.jsonl", "output.jsonl.done", "output.jsonl.spec.json"]);
+    const rows = parseLines(await readFile(path.join(dir, "output.jsonl"), "utf8"));
+    expect(rows).toHaveLength(60);
+    const metrics = JSON.parse(await readFile(path.join(dir, "metrics.json"), "utf8"));
+    const acc = metrics["mmmu-pro"]["pass@1"].symbolic_correct as number;
+    // 60 questions at p = 0.7: the standard error is 5.9 points; allow 3 of them.
+    expect(Math.abs(acc - 70)).toBeLessThan(18);
+    expect(acc).toBeCloseTo((100 * rows.filter((x) => x.symbolic_correct).length) / 60, 5);
+    const subsets = Object.keys(metrics).filter((k) => k.startsWith("mmmu-pro-"));
+    expect(subsets.length).toBe(6);
+    expect(r.stdout).toMatch(/mmmu-pro-Biology/);
+    expect(r.stdout).toMatch(/pass@1 +\| 60/);
+    await expect(readFile(path.join(out, "eval-logs", "mmmu-pro-output.log"), "utf8")).resolves.toMatch(/60 rows/);
+  });
+
+  it("runs mmmu-pro:3 as three seeds with sampling defaults and reports avg-of-3, majority@3, pass@3", async () => {
+    const out = await tempDir();
+    const r = await cli([
+      "eval", "--benchmarks", "mmmu-pro:3", "--model", "sim", "--server_type", "sim", "--data_dir", data,
+      "--output_dir", out, "--quiet", "++max_samples=20",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const dir = path.join(out, "eval-results", "mmmu-pro");
+    const files = (await readdir(dir)).filter((f) => f.endsWith(".jsonl")).sort();
+    expect(files).toEqual(["output-rs0.jsonl", "output-rs1.jsonl", "output-rs2.jsonl"]);
+    for (const [i, f] of files.entries()) {
+      const spec = JSON.parse(await readFile(path.join(dir, `${f}.spec.json`), "utf8"));
+      expect(spec.inference).toMatchObject({ temperature: 0.7, top_p: 0.95, top_k: -1, random_seed: i });
+      expect(parseLines(await readFile(path.join(dir, f), "utf8"))).toHaveLength(20);
+    }
+    const m = JSON.parse(await readFile(path.join(dir, "metrics.json"), "utf8"))["mmmu-pro"];
+    expect(Object.keys(m)).toEqual(expect.arrayContaining(["pass@1[avg-of-3]", "majority@3", "pass@3"]));
+    expect(m["pass@1[avg-of-3]"].num_entries).toBe(20);
+  });
+
+  it("lets the user's ++ overrides win over the sampling defaults, but not over the seed", () => {
+    const [run] = parseBenchmarks("mmmu-pro:2");
+    const o = runOverrides(run!, 1, { inference: { temperature: 1.0, random_seed: 9 } }) as { inference: Record<string, unknown> };
+    expect(o.inference).toMatchObject({ temperature: 1.0, top_p: 0.95, top_k: -1, random_seed: 1 });
+    expect(runOverrides(run!, null, {})).toEqual({ inference: {} });
+  });
+
+  it("prints the first rendered request with --dry_run and sends nothing", async () => {
+    const r = await cli(["eval", "--benchmarks", "mmmu-pro-standard-10", "--model", "m", "--data_dir", data, "--output_dir", await tempDir(), "--dry_run"]);
+    expect(r.code, r.stderr).toBe(0);
+    const body = JSON.parse(r.stdout);
+    expect(body.model).toBe("m");
+    const parts = body.messages[0].content as { type: string; image_url?: { url: string } }[];
+    expect(parts.some((p) => p.type === "image_url" && /^data:image\/\w+;base64,.{10,}\.\.\.\(\d+ chars\)$/.test(p.image_url!.url))).toBe(true);
+  });
+
+  it("says how to prepare missing data, and rejects an unknown benchmark", async () => {
+    const d = await tempDir();
+    const r = await cli(["eval", "--benchmarks", "mmmu-pro", "--model", "m", "--server_type", "sim", "--data_dir", d, "--output_dir", d]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/vlmpipe prepare_data mmmu-pro --data_dir .* --config vision/);
+    const r2 = await cli(["eval", "--benchmarks", "mmmu", "--model", "m", "--server_type", "sim", "--data_dir", d, "--output_dir", d]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/unknown benchmark "mmmu"; known: mmmu-pro, mmmu-pro-standard-10/);
+  });
+});

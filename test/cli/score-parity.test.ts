@@ -1,0 +1,59 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "../helpers/bin.js";
+import { cli, parseLines, tempDir } from "../helpers/dataset.js";
+
+// Real GPT-4o outputs on MMMU-Pro with the official scorer's verdicts (see shared/data's README).
+const shared = path.resolve(repoRoot, "../shared/data/mmmu-pro-gpt4o");
+const FALLBACK_ROWS = {
+  vision: ["validation_Accounting_5", "validation_Economics_29", "validation_Energy_and_Power_9"],
+  standard: [] as string[],
+};
+
+describe.each([
+  { name: "vision", file: "gpt-4o_vision_cot.jsonl", correct: 866, pct: "50.06" },
+  { name: "standard", file: "gpt-4o_standard-10-options_cot.jsonl", correct: 952, pct: "55.03" },
+] as const)("vlmpipe score --eval_type mmmu-pro-official on GPT-4o $name outputs", ({ name, file, correct, pct }) => {
+  it(`reproduces the official parser's letters and ${pct}% accuracy`, async () => {
+    const out = path.join(await tempDir(), "scored.jsonl");
+    const r = await cli([
+      "score", "--input_file", path.join(shared, file), "--output_file", out,
+      "--eval_type", "mmmu-pro-official", "--generation_key", "response", "--expected_answer_key", "answer",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = parseLines(await readFile(out, "utf8"));
+    expect(rows).toHaveLength(1730);
+
+    const fallback = rows.filter((x) => x.official_random_fallback === true).map((x) => x.id);
+    expect(fallback.sort()).toEqual([...FALLBACK_ROWS[name]].sort());
+    const mismatched = rows.filter((x) => x.official_random_fallback !== true && x.predicted_answer !== x.pred_indexs);
+    expect(mismatched.map((x) => x.id)).toEqual([]);
+
+    // Accuracy against each row's own answer; fallback rows may land either way.
+    const right = rows.filter((x) => x.symbolic_correct === true).length;
+    const officialOnFallback = rows.filter((x) => fallback.includes(x.id) && x.if_right === true).length;
+    const oursOnFallback = rows.filter((x) => fallback.includes(x.id) && x.symbolic_correct === true).length;
+    expect(right - oursOnFallback + officialOnFallback).toBe(correct);
+    expect(Math.abs(right - correct)).toBeLessThanOrEqual(fallback.length);
+    expect(r.stderr).toMatch(/1730 rows, symbolic_correct \d+\.\d\d%/);
+    expect(r.stderr).toMatch(/extractors disagree on \d+\/\d+ rows/);
+  });
+});
+
+describe("vlmpipe score as a filter", () => {
+  it("re-scores NeMo-Skills-style rows from stdin with the multichoice extractor", async () => {
+    const rows = [
+      { generation: "Thinking...\nAnswer: B", expected_answer: "B" },
+      { generation: "The final answer is C", expected_answer: "B" },
+      { generation: "no idea", expected_answer: "A" },
+    ];
+    const r = await cli(["score", "--input_file", "-", "--output_file", "-"], rows.map((x) => JSON.stringify(x)).join("\n"));
+    expect(r.code).toBe(0);
+    expect(parseLines(r.stdout).map((x) => [x.predicted_answer, x.symbolic_correct])).toEqual([
+      ["B", true],
+      ["C", false],
+      [null, false],
+    ]);
+  });
+});
