@@ -1,0 +1,303 @@
+/**
+ * The MMMU-Pro authors' answer parser (`parse_multi_choice_response` in MMMU-Benchmark/MMMU
+ * mmmu-pro/evaluate.py), kept rule for rule: each detail changes some rows' verdicts.
+ * See shared/data/mmmu-pro-gpt4o/README.md for the statement this follows.
+ */
+
+export type OfficialParse = {
+  /** The option letter. */
+  answer: string;
+  /** True when no rule matched and the letter was drawn at random (the official fallback). */
+  fallback: boolean;
+};
+
+// Python's str.isspace() set: strip() and split() use it.
+const WS = "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const STRIP_RE = new RegExp(`^[${WS}]+|[${WS}]+$`, "g");
+const WORD_RE = new RegExp(`[^${WS}]+`, "g");
+// Stripped one after the other, in this order (so "B.'" keeps its ".").
+const END_CHARS = [",", ".", "!", "?", ";", ":", "'"];
+
+/**
+ * The letter the official evaluator parses out of `response` for a question with these options.
+ * `rng` draws the random fallback (the official code uses an unseeded `random.choice`).
+ * Throws a RangeError for an empty option list (the official code fails there too).
+ */
+export function parseOfficial(response: string, options: string[], rng: () => number): OfficialParse {
+  if (options.length === 0) throw new RangeError("parseOfficial needs at least one option");
+  const letters = options.map((_, i) => String.fromCharCode(65 + i));
+
+  // 1. The last "Answer:" (case-sensitive) naming exactly one letter anywhere after it.
+  const at = response.lastIndexOf("Answer:");
+  if (at !== -1) {
+    const after = pyStrip(response.slice(at + "Answer:".length));
+    const named = letters.filter((l) => after.includes(l));
+    if (named.length === 1) return { answer: named[0]!, fallback: false };
+  }
+
+  let r = response;
+  for (const ch of END_CHARS) r = stripChar(r, ch);
+  r = ` ${r} `; // spaces so "A " and " A " can match at the ends
+
+  // 2. Candidates in stages; a stage runs only when the ones before found nothing.
+  let bracketed = false;
+  let byText = false;
+  let candidates = letters.filter((l) => r.includes(`(${l})`));
+  if (candidates.length > 0) bracketed = true;
+  if (candidates.length === 0) candidates = letters.filter((l) => r.includes(`${l} `));
+  if (candidates.length === 0) candidates = letters.filter((l) => r.includes(`${l}.`));
+  let lower: string | undefined;
+  if (candidates.length === 0 && countWords(r) > 5) {
+    lower = r.toLowerCase();
+    const low = lower;
+    candidates = letters.filter((_, i) => low.includes(options[i]!.toLowerCase()));
+    byText = candidates.length > 0;
+  }
+
+  if (candidates.length === 0) {
+    return { answer: letters[Math.floor(rng() * letters.length)]!, fallback: true };
+  }
+  if (candidates.length === 1) return { answer: candidates[0]!, fallback: false };
+
+  // 3. Several: the one found last; ties (e.g. none found: -1) go to the first (numpy argmax).
+  let best = candidates[0]!;
+  let bestPos = Number.NEGATIVE_INFINITY;
+  for (const l of candidates) {
+    const pos = byText
+      ? (lower ?? r.toLowerCase()).lastIndexOf(options[l.charCodeAt(0) - 65]!.toLowerCase())
+      : bracketed
+        ? r.lastIndexOf(`(${l})`)
+        : r.lastIndexOf(` ${l} `);
+    if (pos > bestPos) {
+      bestPos = pos;
+      best = l;
+    }
+  }
+  return { answer: best, fallback: false };
+}
+
+/**
+ * A row's options as a list of strings: a JSON array, or the Python-style string MMMU-Pro files
+ * carry (`"['a', 'b']"`, written by Python's repr). Non-string items (a nested list in one MMMU-Pro
+ * row) become their Python repr, so each still counts as one option. Null when it is neither.
+ */
+export function parseOptionsList(value: unknown): string[] | null {
+  if (Array.isArray(value)) return value.map(asOptionText);
+  if (typeof value !== "string") return null;
+  const text = value.trim();
+  if (!text.startsWith("[")) return null;
+  const py = parsePythonLiteral(text);
+  if (Array.isArray(py)) return py.map(asOptionText);
+  try {
+    const json: unknown = JSON.parse(text);
+    return Array.isArray(json) ? json.map(asOptionText) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A random generator seeded per row, so a row's fallback letter does not depend on the order rows
+ * finish in: mulberry32 seeded with a 32-bit FNV-1a hash of `${seed}:${key}`.
+ */
+export function rowRng(seed: number, key: string): () => number {
+  let h = 0x811c9dc5;
+  const s = `${seed}:${key}`;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  let a = h >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function pyStrip(s: string): string {
+  return s.replace(STRIP_RE, "");
+}
+
+function stripChar(s: string, ch: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && s[a] === ch) a++;
+  while (b > a && s[b - 1] === ch) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+function countWords(s: string): number {
+  WORD_RE.lastIndex = 0;
+  let n = 0;
+  while (WORD_RE.exec(s) !== null) if (++n > 5) break; // only "more than 5" matters
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python literals: the subset repr() writes for lists of strings (nested lists, numbers, None,
+// True/False included), enough for ast.literal_eval's answer on MMMU-Pro's `options`.
+
+type PyValue = string | number | boolean | null | PyValue[];
+
+function asOptionText(v: unknown): string {
+  return typeof v === "string" ? v : pyRepr(v as PyValue);
+}
+
+/** The value of a Python literal, or undefined when `text` is not one this parser knows. */
+function parsePythonLiteral(text: string): PyValue | undefined {
+  const p = { s: text, i: 0 };
+  try {
+    const v = parseValue(p);
+    skipWs(p);
+    return p.i === p.s.length ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type Cursor = { s: string; i: number };
+
+function skipWs(p: Cursor): void {
+  while (p.i < p.s.length && " \t\n\r\f\v".includes(p.s[p.i]!)) p.i++;
+}
+
+function parseValue(p: Cursor): PyValue {
+  skipWs(p);
+  const c = p.s[p.i];
+  if (c === "[") return parseList(p);
+  if (c === "'" || c === '"') return parseStrings(p, false);
+  const prefix = /^[uUrR](?=['"])/.exec(p.s.slice(p.i, p.i + 2));
+  if (prefix) {
+    p.i += 1;
+    return parseStrings(p, prefix[0] === "r" || prefix[0] === "R");
+  }
+  const word = /^(?:True|False|None|[-+]?(?:\d[\d_]*\.?[\d_]*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?))/.exec(
+    p.s.slice(p.i, p.i + 64),
+  );
+  if (!word) throw new SyntaxError(`unexpected character at ${p.i}`);
+  p.i += word[0].length;
+  if (word[0] === "True") return true;
+  if (word[0] === "False") return false;
+  if (word[0] === "None") return null;
+  return Number(word[0].replaceAll("_", ""));
+}
+
+function parseList(p: Cursor): PyValue[] {
+  p.i++; // [
+  const out: PyValue[] = [];
+  skipWs(p);
+  if (p.s[p.i] === "]") {
+    p.i++;
+    return out;
+  }
+  for (;;) {
+    out.push(parseValue(p));
+    skipWs(p);
+    const c = p.s[p.i++];
+    if (c === "]") return out;
+    if (c !== ",") throw new SyntaxError(`expected , or ] at ${p.i - 1}`);
+    skipWs(p);
+    if (p.s[p.i] === "]") {
+      p.i++;
+      return out; // trailing comma
+    }
+  }
+}
+
+/** One string literal, or several adjacent ones (Python concatenates them). */
+function parseStrings(p: Cursor, raw: boolean): string {
+  let out = parseString(p, raw);
+  for (;;) {
+    const save = p.i;
+    skipWs(p);
+    const c = p.s[p.i];
+    if (c === "'" || c === '"') out += parseString(p, false);
+    else {
+      p.i = save;
+      return out;
+    }
+  }
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  "\\": "\\", "'": "'", '"': '"', n: "\n", r: "\r", t: "\t", a: "\x07", b: "\b", f: "\f", v: "\v",
+};
+
+function parseString(p: Cursor, raw: boolean): string {
+  const q = p.s[p.i++]!;
+  if (p.s.startsWith(q + q, p.i)) throw new SyntaxError("triple-quoted strings are not supported");
+  let out = "";
+  let start = p.i;
+  while (p.i < p.s.length) {
+    const c = p.s[p.i]!;
+    if (c === q) {
+      out += p.s.slice(start, p.i);
+      p.i++;
+      return out;
+    }
+    if (c === "\n") throw new SyntaxError("newline in string literal");
+    if (c !== "\\") {
+      p.i++;
+      continue;
+    }
+    out += p.s.slice(start, p.i);
+    const e = p.s[p.i + 1];
+    if (e === undefined) break;
+    if (raw) {
+      out += `\\${e}`; // a raw string keeps the backslash; it still protects a quote
+      p.i += 2;
+    } else if (e in SIMPLE_ESCAPES) {
+      out += SIMPLE_ESCAPES[e];
+      p.i += 2;
+    } else if (e === "\n") {
+      p.i += 2; // line continuation
+    } else if (e === "x" || e === "u" || e === "U") {
+      const n = e === "x" ? 2 : e === "u" ? 4 : 8;
+      const hex = p.s.slice(p.i + 2, p.i + 2 + n);
+      if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hex)) throw new SyntaxError(`bad \\${e} escape`);
+      out += String.fromCodePoint(Number.parseInt(hex, 16));
+      p.i += 2 + n;
+    } else if (e >= "0" && e <= "7") {
+      const oct = /^[0-7]{1,3}/.exec(p.s.slice(p.i + 1, p.i + 4))![0];
+      out += String.fromCodePoint(Number.parseInt(oct, 8));
+      p.i += 1 + oct.length;
+    } else if (e === "N") {
+      throw new SyntaxError("\\N{...} escapes are not supported");
+    } else {
+      out += `\\${e}`; // Python keeps unknown escapes as written
+      p.i += 2;
+    }
+    start = p.i;
+  }
+  throw new SyntaxError("unterminated string literal");
+}
+
+/** Python's repr() of a literal value (used only for non-string options). */
+function pyRepr(v: PyValue): string {
+  if (v === null || v === undefined) return "None";
+  if (v === true) return "True";
+  if (v === false) return "False";
+  if (typeof v === "number") return String(v);
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
+  if (typeof v === "object") return JSON.stringify(v);
+  const q = v.includes("'") && !v.includes('"') ? '"' : "'";
+  let out = q;
+  for (const ch of v) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === "\\") out += "\\\\";
+    else if (ch === q) out += `\\${q}`;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (ch !== " " && /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Z}]/u.test(ch)) {
+      out += cp < 0x100 ? `\\x${hex(cp, 2)}` : cp < 0x10000 ? `\\u${hex(cp, 4)}` : `\\U${hex(cp, 8)}`;
+    } else out += ch;
+  }
+  return out + q;
+}
+
+function hex(n: number, width: number): string {
+  return n.toString(16).padStart(width, "0");
+}

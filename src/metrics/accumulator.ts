@@ -1,0 +1,143 @@
+import { majorityScore } from "./majority.js";
+import { passAtK } from "./pass-at-k.js";
+import type { RowRecord } from "./record.js";
+import { RunStatisticsAccumulator } from "./run-statistics.js";
+import type { GroupMetrics, ModeMetrics } from "./types.js";
+
+/**
+ * The metrics of one benchmark or subset, fed one row at a time (its records from every run, in
+ * file order), with NeMo-Skills' definitions (nemo_skills/evaluation/metrics/base.py, MathMetrics):
+ * - pass@k: the unbiased estimator over all n runs of the row;
+ * - pass@1[avg-of-k]: the mean verdict of the first k runs, with `symbolic_correct_statistics`;
+ * - majority@k (k >= 2): see majorityScore, over the first k runs;
+ * - no_answer: pass@k: all first k runs have no answer; avg-of-k: their share; majority@k: all none;
+ * - num_entries (rows), avg_tokens (mean over rows of the mean over runs, truncated),
+ *   gen_seconds (last end - first start, truncated).
+ * Beyond NeMo-Skills (which has no failed rows): a run whose line carries `error` is a wrong
+ * answer and no answer (it stays in the denominator, so numbers compare with NeMo-Skills'), and
+ * `num_errors` counts such lines; `extractor_disagreement` is the share of lines with both
+ * extractors' answers where they differ.
+ */
+export class MetricsAccumulator {
+  private runs = 0;
+  private total = 0;
+  private tokenSum = 0;
+  private minStart = Number.POSITIVE_INFINITY;
+  private maxEnd = Number.NEGATIVE_INFINITY;
+  private hasScore = false;
+  private numErrors = 0;
+  private bothAnswers = 0;
+  private differentAnswers = 0;
+  // Indexed by k (0 unused).
+  private pass!: Float64Array;
+  private passNoAnswer!: Float64Array;
+  private avgOf!: Float64Array;
+  private avgOfNoAnswer!: Float64Array;
+  private majority!: Float64Array;
+  private majorityNoAnswer!: Float64Array;
+  private stats!: Record<"reasoning_tokens" | "answer_tokens" | "symbolic_correct", RunStatisticsAccumulator>;
+
+  /** One row: its records from each run, in the (sorted) order of the run files. */
+  update(records: readonly RowRecord[]): void {
+    const n = records.length;
+    if (this.runs === 0) this.init(n);
+    if (n !== this.runs) {
+      throw new RangeError(`expected ${this.runs} runs per row, got ${n}: the run files do not line up`);
+    }
+    this.total++;
+
+    let tokens = 0;
+    const scores = new Array<number>(n);
+    const answers = new Array<string | null>(n);
+    let correct = 0;
+    for (let i = 0; i < n; i++) {
+      const r = records[i]!;
+      if (r.tokens !== undefined) tokens += r.tokens;
+      if (r.start !== undefined && r.start < this.minStart) this.minStart = r.start;
+      if (r.end !== undefined && r.end > this.maxEnd) this.maxEnd = r.end;
+      if (r.correct !== null && !r.errored) this.hasScore = true;
+      if (r.errored) this.numErrors++;
+      if (r.answerMultichoice != null && r.answerOfficial != null) {
+        this.bothAnswers++;
+        if (r.answerMultichoice !== r.answerOfficial) this.differentAnswers++;
+      }
+      scores[i] = r.correct === true ? 1 : 0;
+      answers[i] = r.answer;
+      correct += scores[i]!;
+    }
+    this.tokenSum += tokens / n;
+
+    let noAnswers = 0;
+    let sum = 0;
+    for (let k = 1; k <= n; k++) {
+      sum += scores[k - 1]!;
+      if (answers[k - 1] === null) noAnswers++;
+      this.pass[k]! += passAtK(n, correct, k);
+      this.passNoAnswer[k]! += noAnswers === k ? 1 : 0;
+      this.avgOf[k]! += sum / k;
+      this.avgOfNoAnswer[k]! += noAnswers / k;
+      if (k >= 2) {
+        this.majority[k]! += majorityScore(answers.slice(0, k), scores.slice(0, k));
+        this.majorityNoAnswer[k]! += noAnswers === k ? 1 : 0;
+      }
+    }
+    if (n >= 2) {
+      this.stats.reasoning_tokens.add(records.map((r) => r.reasoningTokens));
+      this.stats.answer_tokens.add(records.map((r) => r.answerTokens));
+      this.stats.symbolic_correct.add(scores);
+    }
+  }
+
+  /** The modes, keyed and ordered as NeMo-Skills writes them; {} before any row. */
+  metrics(): GroupMetrics {
+    const out: GroupMetrics = {};
+    if (this.total === 0) return out;
+    const pct = (x: number) => (100 * x) / this.total;
+    const mode = (score: number, noAnswer: number): ModeMetrics => {
+      const m = this.common();
+      if (this.hasScore) m.symbolic_correct = pct(score);
+      m.no_answer = pct(noAnswer);
+      m.num_errors = this.numErrors;
+      if (this.bothAnswers > 0) m.extractor_disagreement = (100 * this.differentAnswers) / this.bothAnswers;
+      return m;
+    };
+    for (let k = 1; k <= this.runs; k++) {
+      out[`pass@${k}`] = mode(this.pass[k]!, this.passNoAnswer[k]!);
+      if (k === 1) continue; // pass@1[avg-of-1] is pass@1; NeMo-Skills drops it
+      const avg = mode(this.avgOf[k]!, this.avgOfNoAnswer[k]!);
+      avg.reasoning_tokens_statistics = { ...this.stats.reasoning_tokens.result(k) };
+      avg.answer_tokens_statistics = { ...this.stats.answer_tokens.result(k) };
+      if (this.hasScore) avg.symbolic_correct_statistics = { ...this.stats.symbolic_correct.result(k) };
+      out[`pass@1[avg-of-${k}]`] = avg;
+    }
+    for (let k = 2; k <= this.runs; k++) out[`majority@${k}`] = mode(this.majority[k]!, this.majorityNoAnswer[k]!);
+    return out;
+  }
+
+  private common(): ModeMetrics {
+    const m: ModeMetrics = { num_entries: this.total };
+    const avgTokens = this.tokenSum / this.total;
+    if (avgTokens > 0) m.avg_tokens = Math.trunc(avgTokens);
+    if (this.maxEnd > Number.NEGATIVE_INFINITY && this.minStart < Number.POSITIVE_INFINITY) {
+      m.gen_seconds = Math.trunc(this.maxEnd - this.minStart);
+    }
+    return m;
+  }
+
+  private init(runs: number): void {
+    if (runs < 1) throw new RangeError("a row needs at least one run");
+    this.runs = runs;
+    const z = () => new Float64Array(runs + 1);
+    this.pass = z();
+    this.passNoAnswer = z();
+    this.avgOf = z();
+    this.avgOfNoAnswer = z();
+    this.majority = z();
+    this.majorityNoAnswer = z();
+    this.stats = {
+      reasoning_tokens: new RunStatisticsAccumulator(runs),
+      answer_tokens: new RunStatisticsAccumulator(runs),
+      symbolic_correct: new RunStatisticsAccumulator(runs),
+    };
+  }
+}

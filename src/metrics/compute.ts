@@ -1,0 +1,86 @@
+import { UsageError } from "../errors.js";
+import { MetricsAccumulator } from "./accumulator.js";
+import { LineSource } from "./read-lines.js";
+import { type RowRecord, toRecord } from "./record.js";
+import { ALL_SUBSETS, type GroupMetrics, type Metrics } from "./types.js";
+
+export type ComputeOptions = {
+  /** Only the first N rows (NeMo-Skills' --max_samples); all when undefined or negative. */
+  maxSamples?: number;
+};
+
+/**
+ * The metrics of one benchmark's output files (one greedy `output.jsonl`, or one file per
+ * seed), keyed by subset: `_all_` first, then each `subset_for_metrics` value in order of first
+ * appearance. As in NeMo-Skills the files are sorted by name and their rows are matched by
+ * position (line i of every file is the same question); a row's subset is its first file's.
+ * Streams: only a small record per line is kept while reading.
+ */
+export async function computeMetrics(files: readonly string[], opts: ComputeOptions = {}): Promise<Record<string, GroupMetrics>> {
+  if (files.length === 0) throw new UsageError("no output files to summarize");
+  const sources = [...files].sort().map((f) => new LineSource(f));
+  const groups = new Map<string, MetricsAccumulator>([[ALL_SUBSETS, new MetricsAccumulator()]]);
+  const max = opts.maxSamples !== undefined && opts.maxSamples >= 0 ? opts.maxSamples : Number.POSITIVE_INFINITY;
+  try {
+    for (let row = 0; row < max; row++) {
+      const records: RowRecord[] = [];
+      let ended = 0;
+      for (const src of sources) {
+        let line = src.takeBuffered();
+        if (line === null) line = await src.next();
+        if (line === undefined) {
+          ended++;
+          continue;
+        }
+        records.push(toRecord(parseLine(line, src)));
+      }
+      if (ended === sources.length) break;
+      if (ended > 0) throw mismatch(sources, row);
+      const subset = records[0]!.subset ?? ALL_SUBSETS;
+      let acc = groups.get(subset);
+      if (acc === undefined) {
+        acc = new MetricsAccumulator();
+        groups.set(subset, acc);
+      }
+      groups.get(ALL_SUBSETS)!.update(records);
+      if (subset !== ALL_SUBSETS) acc.update(records);
+    }
+  } finally {
+    await Promise.all(sources.map((s) => s.close()));
+  }
+  const out: Record<string, GroupMetrics> = {};
+  for (const [subset, acc] of groups) out[subset] = acc.metrics();
+  return out;
+}
+
+/**
+ * Names a benchmark's subset metrics the NeMo-Skills way: with subsets, `<benchmark>` (all rows)
+ * and `<benchmark>-<subset>`; without, `<benchmark>` alone.
+ */
+export function nameSubsets(benchmark: string, bySubset: Record<string, GroupMetrics>): Metrics {
+  const keys = Object.keys(bySubset);
+  if (keys.length <= 1) return { [benchmark]: bySubset[ALL_SUBSETS] ?? {} };
+  const out: Metrics = {};
+  for (const k of keys) out[k === ALL_SUBSETS ? benchmark : `${benchmark}-${k}`] = bySubset[k]!;
+  return out;
+}
+
+function parseLine(line: string, src: LineSource): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (e) {
+    throw new UsageError(`${src.path}:${src.lineNumber}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new UsageError(`${src.path}:${src.lineNumber}: not a JSON object`);
+  }
+  return v as Record<string, unknown>;
+}
+
+function mismatch(sources: readonly LineSource[], row: number): UsageError {
+  return new UsageError(
+    `the output files do not have the same number of rows (some end after ${row}): ${sources.map((s) => s.path).join(", ")}; ` +
+      "every seed's file must be complete before summarizing",
+  );
+}

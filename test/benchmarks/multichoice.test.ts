@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { extractMultichoice } from "../../src/benchmarks/extractors/multichoice.js";
+
+describe("extractMultichoice", () => {
+  // NeMo-Skills' own cases (tests/test_mcq_evaluator.py).
+  it.each([
+    [
+      "The adiabatic regime requires\n\n\\boxed{\\langle H\\rangle \\ll \\Delta E}\n\nso the correct statement is D.\n\n**Answer: D**",
+      "D",
+    ],
+    ["Reasoning...\n\n\\boxed{D}", "D"],
+    ["Reasoning...\n\nAnswer: \\boxed{B}", "B"],
+    ["Reasoning...\n\n\\boxed{(C)}", "C"],
+    ["Reasoning...\n\n\\boxed{\\text{A}}", "A"],
+    ["Reasoning...\n\nAnswer: B", "B"],
+    ["I am not sure.", null],
+  ])("matches NeMo-Skills' example %j -> %j", (text, letter) => {
+    expect(extractMultichoice(text)).toBe(letter);
+  });
+
+  it("takes `The final answer is X` on the last line, before a trailing newline too", () => {
+    expect(extractMultichoice("Work.\nThe final answer is C")).toBe("C");
+    expect(extractMultichoice("Work.\nThe final answer is C\n")).toBe("C");
+    expect(extractMultichoice("Work.\nThe final answer is $\\boxed{B}$")).toBe("B");
+  });
+
+  it("ignores `The final answer is` above the last line, as Python's `$` without MULTILINE does", () => {
+    expect(extractMultichoice("The final answer is C\nThanks.")).toBeNull();
+    expect(extractMultichoice("The final answer is C\n\n")).toBeNull();
+    expect(extractMultichoice("The final answer is C\nAnswer: D")).toBe("D");
+  });
+
+  it("prefers the final-answer line over a boxed letter", () => {
+    expect(extractMultichoice("\\boxed{A}\nThe final answer is B")).toBe("B");
+  });
+
+  it("keeps a carriage return inside the final-answer text and strips it after", () => {
+    expect(extractMultichoice("x\r\nThe final answer is C\r\n")).toBe("C");
+  });
+
+  it("uses the last \\boxed{} with braces matched", () => {
+    expect(extractMultichoice("\\boxed{A} then \\boxed{B}")).toBe("B");
+    expect(extractMultichoice("\\boxed{\\text{\\textbf{C}}}")).toBe("C");
+    expect(extractMultichoice("\\boxed{B")).toBeNull();
+  });
+
+  it("reads the `\\boxed=` form up to the end of its line", () => {
+    expect(extractMultichoice("so \\boxed= c.\nmore text")).toBe("C");
+  });
+
+  it("upper-cases a one-character answer, whatever it is", () => {
+    expect(extractMultichoice("\\boxed{b}")).toBe("B");
+    expect(extractMultichoice("\\boxed{ d }")).toBe("D");
+    expect(extractMultichoice("\\boxed{7}")).toBe("7");
+  });
+
+  it("falls back to the answer line when the boxed content is empty", () => {
+    expect(extractMultichoice("\\boxed{}\nAnswer: E")).toBe("E");
+    expect(extractMultichoice("\\boxed{}")).toBeNull();
+  });
+
+  it("maps Arabic, Bengali and full-width letters to A-D", () => {
+    expect(extractMultichoice("\\boxed{ب}")).toBe("B");
+    expect(extractMultichoice("\\boxed{ড}")).toBe("C");
+    expect(extractMultichoice("\\boxed{Ｄ}")).toBe("D");
+    expect(extractMultichoice("The final answer is أ")).toBe("A");
+  });
+
+  it("takes the last standalone capital of a longer answer text, with Unicode word boundaries", () => {
+    expect(extractMultichoice("\\boxed{Option B or maybe C}")).toBe("C");
+    expect(extractMultichoice("\\boxed{<A>}")).toBe("A");
+    expect(extractMultichoice("\\boxed{éA and B}")).toBe("B");
+    expect(extractMultichoice("\\boxed{éA}")).toBeNull(); // é is a word character in Python
+    expect(extractMultichoice("\\boxed{none}")).toBeNull();
+  });
+
+  it("finds the last answer line, case-insensitive and through markdown", () => {
+    expect(extractMultichoice("Answer: A\n...\nanswer: c")).toBe("C");
+    expect(extractMultichoice("**Answer:** B")).toBe("B");
+    expect(extractMultichoice("__Answer__: _D_")).toBe("D");
+    expect(extractMultichoice("Final Answer:\n\nE")).toBe("E");
+    expect(extractMultichoice("ANSWER : f")).toBe("F");
+  });
+
+  it("does not take a word as an answer letter", () => {
+    expect(extractMultichoice("Answer: Both are right")).toBeNull();
+    expect(extractMultichoice("Answer: A1")).toBeNull();
+    expect(extractMultichoice("Answer: **B**")).toBeNull(); // three markdown characters are too many for the pattern
+    expect(extractMultichoice("Answer: A.")).toBe("A");
+  });
+
+  it("returns null for an empty generation", () => {
+    expect(extractMultichoice("")).toBeNull();
+  });
+});

@@ -1,0 +1,184 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { computeMetrics, nameSubsets } from "../../src/metrics/compute.js";
+
+const dir = mkdtempSync(path.join(tmpdir(), "vlmpipe-metrics-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, rows: object[]): string {
+  const file = path.join(dir, name);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  return file;
+}
+
+// 4 questions x 3 seeds. Row answers and verdicts per seed:
+//   q0 Art  A A B  (1 1 0)     q1 Art  C - C  (0 0 0)
+//   q2 Bio  B A err (1 0 0)    q3 Bio  A B -  (1 0 0)
+type Run = { answer: string | null; ok: boolean; error?: boolean; tokens?: number };
+const QUESTIONS: Array<{ subset: string; runs: Run[] }> = [
+  { subset: "Art", runs: [{ answer: "A", ok: true }, { answer: "A", ok: true }, { answer: "B", ok: false }] },
+  { subset: "Art", runs: [{ answer: "C", ok: false }, { answer: null, ok: false, tokens: 40 }, { answer: "C", ok: false }] },
+  { subset: "Bio", runs: [{ answer: "B", ok: true }, { answer: "A", ok: false }, { answer: null, ok: false, error: true }] },
+  { subset: "Bio", runs: [{ answer: "A", ok: true }, { answer: "B", ok: false }, { answer: null, ok: false }] },
+];
+
+function seedFile(seed: number): string {
+  return write(
+    `output-rs${seed}.jsonl`,
+    QUESTIONS.map((q, i) => {
+      const r = q.runs[seed]!;
+      const base = { problem: `q${i}`, expected_answer: "X", subset_for_metrics: q.subset, id: `q${i}` };
+      if (r.error) return { ...base, error: { stage: "generate", code: "VLM_E_TIMEOUT", message: "timed out" } };
+      return {
+        ...base,
+        generation: `Answer: ${r.answer ?? "?"}`,
+        num_generated_tokens: r.tokens ?? 10,
+        generation_start_time: 1000.5 + i,
+        generation_end_time: 1100.9 - i,
+        predicted_answer: r.answer,
+        symbolic_correct: r.ok,
+      };
+    }),
+  );
+}
+
+describe("computeMetrics over seeds", async () => {
+  const files = [seedFile(2), seedFile(0), seedFile(1)]; // sorted by name inside
+  const m = await computeMetrics(files);
+  const all = m._all_!;
+
+  it("lists every mode for k = 1..3 in NeMo-Skills' order, subsets after the whole", () => {
+    expect(Object.keys(m)).toEqual(["_all_", "Art", "Bio"]);
+    expect(Object.keys(all)).toEqual(["pass@1", "pass@2", "pass@1[avg-of-2]", "pass@3", "pass@1[avg-of-3]", "majority@2", "majority@3"]);
+  });
+
+  it("computes pass@k with the unbiased estimator over all runs", () => {
+    expect(all["pass@1"]!.symbolic_correct).toBeCloseTo(100 * (4 / 3) / 4, 10);
+    expect(all["pass@2"]!.symbolic_correct).toBeCloseTo(100 * (7 / 3) / 4, 10);
+    expect(all["pass@3"]!.symbolic_correct).toBeCloseTo(75, 10);
+  });
+
+  it("averages the first k runs for pass@1[avg-of-k]", () => {
+    expect(all["pass@1[avg-of-2]"]!.symbolic_correct).toBeCloseTo(50, 10);
+    expect(all["pass@1[avg-of-3]"]!.symbolic_correct).toBeCloseTo(100 / 3, 10);
+  });
+
+  it("votes majority@k over answered runs, averaging ties", () => {
+    expect(all["majority@2"]!.symbolic_correct).toBeCloseTo(50, 10);
+    expect(all["majority@3"]!.symbolic_correct).toBeCloseTo(50, 10);
+  });
+
+  it("counts no answer, an errored run included, per mode", () => {
+    expect(all["pass@1"]!.no_answer).toBe(0);
+    expect(all["pass@3"]!.no_answer).toBe(0);
+    expect(all["pass@1[avg-of-2]"]!.no_answer).toBeCloseTo(12.5, 10);
+    expect(all["pass@1[avg-of-3]"]!.no_answer).toBeCloseTo(25, 10);
+    expect(all["majority@3"]!.no_answer).toBe(0);
+  });
+
+  it("reports entries, tokens, wall time and errors", () => {
+    expect(all["pass@1"]).toMatchObject({ num_entries: 4, avg_tokens: 11, gen_seconds: 100, num_errors: 1 });
+  });
+
+  it("adds NeMo-Skills' variance statistics to pass@1[avg-of-k]", () => {
+    const s2 = all["pass@1[avg-of-2]"]!.symbolic_correct_statistics as Record<string, number>;
+    expect(s2.avg).toBeCloseTo(0.5, 12);
+    expect(s2.std_dev_across_runs).toBeCloseTo(Math.sqrt(0.125), 12);
+    expect(s2.std_err_across_runs).toBeCloseTo(0.25, 12);
+    expect(s2.avg_sample_std_dev).toBeCloseTo(Math.sqrt(0.125), 12);
+    const s3 = all["pass@1[avg-of-3]"]!.symbolic_correct_statistics as Record<string, number>;
+    expect(s3.avg).toBeCloseTo(1 / 3, 12);
+    expect(s3.std_dev_across_runs).toBeCloseTo(0.3818813079129867, 12);
+    expect(s3.std_err_across_runs).toBeCloseTo(0.3818813079129867 / Math.sqrt(3), 12);
+    expect(s3.avg_sample_std_dev).toBeCloseTo((2 * Math.sqrt(1 / 3) + Math.sqrt(1 / 3)) / 4, 12);
+    expect(all["pass@1[avg-of-3]"]).toHaveProperty("answer_tokens_statistics");
+    expect(all["pass@1[avg-of-3]"]).toHaveProperty("reasoning_tokens_statistics");
+  });
+
+  it("computes each subset on its own rows", () => {
+    expect(m.Art!["pass@3"]!.symbolic_correct).toBeCloseTo(50, 10);
+    expect(m.Bio!["pass@3"]!.symbolic_correct).toBeCloseTo(100, 10);
+    expect(m.Art!["pass@1[avg-of-2]"]!.no_answer).toBeCloseTo(25, 10);
+    expect(m.Art!["pass@1"]).toMatchObject({ num_entries: 2, num_errors: 0 });
+    expect(m.Bio!["pass@1"]).toMatchObject({ num_entries: 2, num_errors: 1 });
+  });
+
+  it("names subsets <benchmark>-<subset>", () => {
+    expect(Object.keys(nameSubsets("mmmu-pro", m))).toEqual(["mmmu-pro", "mmmu-pro-Art", "mmmu-pro-Bio"]);
+  });
+});
+
+describe("computeMetrics on a greedy file", () => {
+  it("has the single mode pass@1; an errored row is wrong, unanswered and counted", async () => {
+    const file = write("greedy/output.jsonl", []);
+    writeFileSync(
+      file,
+      [
+        { expected_answer: "A", predicted_answer: "A", symbolic_correct: true, num_generated_tokens: 7 },
+        { expected_answer: "B", predicted_answer: "C", symbolic_correct: false, num_generated_tokens: 9 },
+        { expected_answer: "C", error: { stage: "generate", code: "VLM_E_HTTP", message: "500" } },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join("\n"),
+    );
+    const m = await computeMetrics([file]);
+    expect(nameSubsets("bench", m)).toEqual({
+      bench: {
+        "pass@1": { num_entries: 3, avg_tokens: 5, symbolic_correct: 100 / 3, no_answer: 100 / 3, num_errors: 1 },
+      },
+    });
+  });
+});
+
+describe("computeMetrics on NeMo-Skills' own output files", () => {
+  it("reads their fields (no errors, no extractor columns) and puts every row in pass@1", async () => {
+    const nemoRow = (i: number, pred: string | null, ok: boolean) => ({
+      problem: `Question ${i}`,
+      options: "['x', 'y']",
+      expected_answer: "A",
+      generation: `The final answer is ${pred}`,
+      num_generated_tokens: 100 + i,
+      generation_start_time: 1700000000.25,
+      generation_end_time: 1700000042.75,
+      generation_time: 42.5,
+      predicted_answer: pred,
+      symbolic_correct: ok,
+    });
+    const f0 = write("nemo/output-rs0.jsonl", [nemoRow(0, "A", true), nemoRow(1, null, false)]);
+    const f1 = write("nemo/output-rs1.jsonl", [nemoRow(0, "B", false), nemoRow(1, "A", true)]);
+    const m = await computeMetrics([f0, f1]);
+    expect(Object.keys(m)).toEqual(["_all_"]);
+    const p = m._all_!;
+    expect(p["pass@1"]).toEqual({ num_entries: 2, avg_tokens: 100, gen_seconds: 42, symbolic_correct: 50, no_answer: 50, num_errors: 0 });
+    expect(p["pass@2"]).toMatchObject({ symbolic_correct: 100, no_answer: 0 });
+    expect(p["majority@2"]).toMatchObject({ symbolic_correct: 75, no_answer: 0 }); // q0 tie A/B -> 0.5; q1 only A -> 1
+    expect(p["pass@1[avg-of-2]"]).toMatchObject({ symbolic_correct: 50, no_answer: 25 });
+  });
+});
+
+describe("computeMetrics on broken inputs", () => {
+  it("refuses files with different row counts", async () => {
+    const a = write("uneven/output-rs0.jsonl", [{ symbolic_correct: true }, { symbolic_correct: true }]);
+    const b = write("uneven/output-rs1.jsonl", [{ symbolic_correct: true }]);
+    await expect(computeMetrics([a, b])).rejects.toMatchObject({ code: "VLM_E_USAGE" });
+  });
+
+  it("names the file and line of a line that is not JSON", async () => {
+    const f = path.join(dir, "bad.jsonl");
+    writeFileSync(f, '{"symbolic_correct": true}\n\n{oops\n');
+    await expect(computeMetrics([f])).rejects.toThrow(/bad\.jsonl:3: not valid JSON/);
+  });
+
+  it("counts the extractor disagreement where both extractors answered", async () => {
+    const f = write("disagree/output.jsonl", [
+      { predicted_answer: "A", predicted_answer_multichoice: "A", predicted_answer_official: "A", symbolic_correct: true },
+      { predicted_answer: "B", predicted_answer_multichoice: "C", predicted_answer_official: "B", symbolic_correct: false },
+      { predicted_answer: null, predicted_answer_multichoice: null, predicted_answer_official: "D", symbolic_correct: false },
+    ]);
+    const m = await computeMetrics([f]);
+    expect(m._all_!["pass@1"]!.extractor_disagreement).toBe(50);
+  });
+});

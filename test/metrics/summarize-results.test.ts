@@ -1,0 +1,93 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Command } from "commander";
+import { afterAll, describe, expect, it } from "vitest";
+import { registerSummarizeResults, summarizeResults } from "../../src/cli/summarize-results.js";
+
+const root = mkdtempSync(path.join(tmpdir(), "vlmpipe-summarize-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function write(file: string, rows: object[]): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+}
+
+const line = (ok: boolean, subset?: string) => ({
+  expected_answer: "A",
+  predicted_answer: ok ? "A" : "B",
+  symbolic_correct: ok,
+  num_generated_tokens: 20,
+  ...(subset ? { subset_for_metrics: subset } : {}),
+});
+
+// <out>/eval-results/{mmmu-pro (2 seeds, subsets), gsm (greedy)} and <out>/eval-logs/
+const out = path.join(root, "run");
+write(path.join(out, "eval-results/mmmu-pro/output-rs0.jsonl"), [line(true, "Art"), line(false, "Bio")]);
+write(path.join(out, "eval-results/mmmu-pro/output-rs1.jsonl"), [line(true, "Art"), line(true, "Bio")]);
+writeFileSync(path.join(out, "eval-results/mmmu-pro/output-rs1.jsonl-async"), "{torn");
+write(path.join(out, "eval-results/mmmu-pro/output-rs0_chunk_0.jsonl"), [line(false)]);
+write(path.join(out, "eval-results/gsm/output.jsonl"), [line(true), line(false)]);
+mkdirSync(path.join(out, "eval-results/gsm-logs"), { recursive: true });
+mkdirSync(path.join(out, "eval-logs"), { recursive: true });
+
+function cli(): { program: Command; printed: () => string } {
+  let text = "";
+  const program = new Command().exitOverride().configureOutput({ writeOut: (s) => (text += s), writeErr: (s) => (text += s) });
+  registerSummarizeResults(program);
+  return { program, printed: () => text };
+}
+
+describe("summarize_results", () => {
+  it("finds eval-results/, prints a table per benchmark and subset and writes metrics.json there", async () => {
+    const { program, printed } = cli();
+    await program.parseAsync(["node", "vlmpipe", "summarize_results", out]);
+    const text = printed();
+    expect(text).toMatch(/-+ gsm -+\nevaluation_mode \| num_entries \| avg_tokens \| symbolic_correct \| no_answer \| num_errors\npass@1 /);
+    expect(text).toMatch(/-+ mmmu-pro-Bio -+\n/);
+    expect(text).toContain("majority@2");
+    const saved = path.join(out, "eval-results/metrics.json");
+    expect(text).toContain(`Metrics are saved to ${saved}`);
+    const metrics = JSON.parse(readFileSync(saved, "utf8"));
+    expect(Object.keys(metrics)).toEqual(["gsm", "mmmu-pro", "mmmu-pro-Art", "mmmu-pro-Bio"]);
+    expect(metrics.gsm["pass@1"].symbolic_correct).toBe(50);
+    expect(metrics["mmmu-pro"]["pass@1[avg-of-2]"].symbolic_correct).toBe(75);
+    expect(metrics["mmmu-pro-Bio"]["pass@2"].symbolic_correct).toBe(100);
+  });
+
+  it("summarizes only the benchmarks asked for, into the given path", async () => {
+    const { program, printed } = cli();
+    const target = path.join(root, "elsewhere", "m.json");
+    await program.parseAsync(["node", "vlmpipe", "summarize_results", out, "--benchmarks", "gsm", "--save_metrics_path", target]);
+    expect(printed()).not.toContain("mmmu-pro");
+    expect(Object.keys(JSON.parse(readFileSync(target, "utf8")))).toEqual(["gsm"]);
+  });
+
+  it("takes one benchmark folder directly (as the eval command does for its metrics.json)", async () => {
+    const bench = path.join(out, "eval-results/gsm");
+    const metrics = await summarizeResults(bench, { saveMetricsPath: path.join(bench, "metrics.json") });
+    expect(Object.keys(metrics)).toEqual(["gsm"]);
+    expect(JSON.parse(readFileSync(path.join(bench, "metrics.json"), "utf8"))).toEqual(metrics);
+  });
+
+  it("refuses a benchmark with both greedy and per-seed outputs", async () => {
+    const dir = path.join(root, "mixed");
+    write(path.join(dir, "b/output.jsonl"), [line(true)]);
+    write(path.join(dir, "b/output-rs0.jsonl"), [line(true)]);
+    await expect(summarizeResults(dir, { saveMetricsPath: false })).rejects.toMatchObject({ code: "VLM_E_USAGE" });
+  });
+
+  it("refuses a folder without results", async () => {
+    const dir = path.join(root, "nothing");
+    mkdirSync(path.join(dir, "x"), { recursive: true });
+    await expect(summarizeResults(dir)).rejects.toThrow(/no eval-results/);
+    await expect(summarizeResults(path.join(root, "missing"))).rejects.toThrow(/not found/);
+  });
+
+  it("accepts the kebab-case spelling and --max_samples", async () => {
+    const { program } = cli();
+    const target = path.join(root, "kebab.json");
+    await program.parseAsync(["node", "vlmpipe", "summarize_results", out, "--benchmarks", "gsm", "--save-metrics-path", target, "--max_samples", "1"]);
+    expect(JSON.parse(readFileSync(target, "utf8")).gsm["pass@1"].num_entries).toBe(1);
+  });
+});

@@ -1,0 +1,72 @@
+import { firstValueFrom, from, toArray } from "rxjs";
+import { describe, expect, it } from "vitest";
+import { type ExtractAnswerOptions, extractAnswer } from "../../src/operators/extract-answer.js";
+import type { Sample } from "../../src/types.js";
+
+async function run(samples: Sample[], opts: ExtractAnswerOptions): Promise<Sample[]> {
+  return firstValueFrom(from(samples).pipe(extractAnswer(opts), toArray()));
+}
+
+const OPTIONS = "['red', 'green', 'blue', 'black']";
+
+describe("extractAnswer", () => {
+  it("sets predicted_answer with NeMo-Skills' multichoice extractor", async () => {
+    const [s] = await run([{ index: 0, row: {}, out: { generation: "I think so.\nAnswer: c" } }], { evalType: "multichoice" });
+    expect(s!.out.predicted_answer).toBe("C");
+    expect(s!.out).not.toHaveProperty("predicted_answer_official");
+  });
+
+  it("runs both extractors when the row has options, and picks the chosen one", async () => {
+    const row = { id: "q1", options: OPTIONS };
+    const gen = "Between (A) and (B), (B) it is.";
+    const [mc] = await run([{ index: 0, row, out: { generation: gen } }], { evalType: "multichoice" });
+    expect(mc!.out).toMatchObject({ predicted_answer: null, predicted_answer_multichoice: null, predicted_answer_official: "B" });
+    const [off] = await run([{ index: 0, row, out: { generation: gen } }], { evalType: "mmmu-pro-official" });
+    expect(off!.out).toMatchObject({ predicted_answer: "B", predicted_answer_multichoice: null, predicted_answer_official: "B" });
+    expect(off!.out).not.toHaveProperty("official_random_fallback");
+  });
+
+  it("flags the official random fallback and draws it from the row's id, whatever its position", async () => {
+    const row = { id: "validation_Art_3", options: ["red", "green", "blue", "black"] };
+    const [a] = await run([{ index: 0, row, out: { generation: "no idea" } }], { evalType: "mmmu-pro-official" });
+    const [b] = await run([{ index: 99, row, out: { generation: "no idea" } }], { evalType: "mmmu-pro-official" });
+    expect(a!.out.official_random_fallback).toBe(true);
+    expect(b!.out.predicted_answer).toBe(a!.out.predicted_answer);
+    const [c] = await run([{ index: 0, row, out: { generation: "no idea" } }], { evalType: "mmmu-pro-official", seed: 1 });
+    expect(c!.out.official_random_fallback).toBe(true);
+  });
+
+  it("keys the fallback by the index when the row has no id", async () => {
+    const row = { options: OPTIONS };
+    const picks = new Set<unknown>();
+    for (let i = 0; i < 20; i++) {
+      const [s] = await run([{ index: i, row, out: { generation: "" } }], { evalType: "mmmu-pro-official" });
+      picks.add(s!.out.predicted_answer);
+    }
+    expect(picks.size).toBeGreaterThan(1);
+  });
+
+  it("re-scores a file's rows from row.generation", async () => {
+    const [s] = await run([{ index: 0, row: { generation: "\\boxed{D}", predicted_answer: "A" }, out: {} }], { evalType: "multichoice" });
+    expect(s!.out.predicted_answer).toBe("D");
+  });
+
+  it("gives no answer for unfinished reasoning, even with the official parser", async () => {
+    const [s] = await run(
+      [{ index: 0, row: { options: OPTIONS }, out: { generation: "", _unfinished_reasoning: true } }],
+      { evalType: "mmmu-pro-official" },
+    );
+    expect(s!.out).toMatchObject({ predicted_answer: null, predicted_answer_official: null, predicted_answer_multichoice: null });
+  });
+
+  it("records a data error for the official parser without options", async () => {
+    const [s] = await run([{ index: 0, row: {}, out: { generation: "Answer: A" } }], { evalType: "mmmu-pro-official" });
+    expect(s!.error).toMatchObject({ stage: "extractAnswer", code: "VLM_E_DATA" });
+  });
+
+  it("passes errored samples through untouched", async () => {
+    const errored: Sample = { index: 0, row: {}, out: {}, error: { stage: "generate", code: "VLM_E_TIMEOUT", message: "t" } };
+    const [s] = await run([errored], { evalType: "multichoice" });
+    expect(s).toBe(errored);
+  });
+});
