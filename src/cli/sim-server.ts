@@ -9,30 +9,31 @@ import { UsageError } from "../errors.js";
 import { SimServerOptionsSchema, type SimServerOptionsInput } from "../server/sim/options.js";
 import { startSimServer, type SimServer } from "../server/sim/sim-server.js";
 
-const HELP: Record<string, string> = {
-  host: "interface to listen on",
-  port: "port to listen on (0 = a free port)",
-  model: "served model name; requests for another model get vLLM's 404",
-  max_model_len: "context length in tokens (prompt estimate: chars/4 + 256 per image)",
-  limit_mm_per_prompt: "most images accepted in one prompt",
-  answers: "JSONL answer book: rows with problem and/or id, expected_answer, options",
-  accuracy: "probability (0..1) that a recognised question gets its expected answer",
-  seed: "seed of every deterministic draw (answers and faults)",
-  latency_ms: "delay before answering; spread over the chunks of a stream",
-  reasoning: "none | field (message.reasoning, as with a reasoning parser) | think (<think> in content)",
-  reasoning_field: "reasoning | reasoning_content | both: field name(s) for reasoning text",
-  error_format: "nested ({\"error\": {...}}, new vLLM) | flat ({\"object\": \"error\", ...}, older vLLM)",
-  record_requests: "keep parsed request bodies in memory (in-process use)",
-  fail_rate: "fraction (0..1) of chat requests answered with --fail_status",
-  fail_status: "HTTP status of injected failures",
-  retry_after: "seconds for a Retry-After header on injected failures",
-  fail_first: "the first N chat requests fail with --fail_status",
-  drop_rate: "fraction of chat requests whose socket is destroyed without an answer",
-  drop_mid_stream_rate: "fraction of streams cut (socket destroyed) after a few chunks",
-  stall_ms: "how long a stalled stream sends nothing after its first chunk",
-  stall_rate: "fraction of streams that stall for --stall_ms",
-  malformed_rate: "fraction of answers with a body (or one SSE line) that is not JSON",
-  stream_error_rate: "fraction of streams that send a few chunks, then data: {\"error\": ...}",
+/** [value placeholder, description] per flag; "" = a boolean switch. */
+const HELP: Record<string, [string, string]> = {
+  host: ["host", "interface to listen on"],
+  port: ["port", "port to listen on (0 = a free port)"],
+  model: ["name", "served model name; requests for another model get vLLM's 404"],
+  max_model_len: ["tokens", "context length in tokens (prompt estimate: chars/4 + 256 per image)"],
+  limit_mm_per_prompt: ["n", "most images accepted in one prompt"],
+  answers: ["file", "JSONL answer book: rows with problem and/or id, expected_answer, options"],
+  accuracy: ["0..1", "probability (0..1) that a recognised question gets its expected answer"],
+  seed: ["n", "seed of every deterministic draw (answers and faults)"],
+  latency_ms: ["ms", "delay before answering; spread over the chunks of a stream"],
+  reasoning: ["mode", "none | field (message.reasoning, as with a reasoning parser) | think (<think> in content)"],
+  reasoning_field: ["name", "reasoning | reasoning_content | both: field name(s) for reasoning text"],
+  error_format: ["format", "nested ({\"error\": {...}}, new vLLM) | flat ({\"object\": \"error\", ...}, older vLLM)"],
+  record_requests: ["", "keep parsed request bodies in memory (in-process use)"],
+  fail_rate: ["0..1", "fraction (0..1) of chat requests answered with --fail_status"],
+  fail_status: ["status", "HTTP status of injected failures"],
+  retry_after: ["seconds", "seconds for a Retry-After header on injected failures"],
+  fail_first: ["n", "the first N chat requests fail with --fail_status"],
+  drop_rate: ["0..1", "fraction of chat requests whose socket is destroyed without an answer"],
+  drop_mid_stream_rate: ["0..1", "fraction of streams cut (socket destroyed) after a few chunks"],
+  stall_ms: ["ms", "how long a stalled stream sends nothing after its first chunk"],
+  stall_rate: ["0..1", "fraction of streams that stall for --stall_ms"],
+  malformed_rate: ["0..1", "fraction of answers with a body (or one SSE line) that is not JSON"],
+  stream_error_rate: ["0..1", "fraction of streams that send a few chunks, then data: {\"error\": ...}"],
 };
 
 type Kind = "number" | "boolean" | "string";
@@ -104,13 +105,12 @@ export function registerSimServer(program: Command): void {
       "simulate a vLLM OpenAI-compatible server (request checks, answer formats, known accuracy, injected faults) for tests, demos and dry runs",
     );
   for (const key of FLAG_KEYS) {
-    const isBool = kindOf(key) === "boolean";
+    const [placeholder, text] = HELP[key]!;
+    const value = kindOf(key) === "boolean" ? "" : ` <${placeholder}>`;
     const def = defaults[key];
-    const help = def === undefined ? HELP[key]! : `${HELP[key]} (default: ${JSON.stringify(def)})`;
-    cmd.addOption(new Option(isBool ? flag(key) : `${flag(key)} <value>`, help));
-    if (key.includes("_")) {
-      cmd.addOption(new Option(isBool ? `--${kebab(key)}` : `--${kebab(key)} <value>`).hideHelp());
-    }
+    const help = def === undefined ? text : `${text} (default: ${JSON.stringify(def)})`;
+    cmd.addOption(new Option(`${flag(key)}${value}`, help));
+    if (key.includes("_")) cmd.addOption(new Option(`--${kebab(key)}${value}`).hideHelp());
   }
   cmd.action(async (flags: Record<string, unknown>) => {
     await runSimServer(simServerOptionsFromFlags(flags));
