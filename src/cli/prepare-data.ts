@@ -48,16 +48,14 @@ export function registerPrepareData(program: Command, ctx: Partial<CliContext> =
     .command("prepare_data")
     .description("download a benchmark from the Hugging Face hub and write <data_dir>/<benchmark>/test.jsonl + images/")
     .argument("<benchmark>", `benchmark to prepare: ${KNOWN_BENCHMARKS.join(", ")}`)
-    .option(
-      "--data_dir <dir>",
-      "folder the benchmark folders are written in (default: $NEMO_SKILLS_DATA_DIR)",
-      process.env.NEMO_SKILLS_DATA_DIR || undefined,
+    .addOption(
+      new Option("--data_dir <dir>", "folder the benchmark folders go in; required unless $NEMO_SKILLS_DATA_DIR is set").default(
+        process.env.NEMO_SKILLS_DATA_DIR || undefined,
+        "$NEMO_SKILLS_DATA_DIR",
+      ),
     )
     .addOption(
-      new Option(
-        "--config <name>",
-        "mmmu-pro config: vision -> mmmu-pro/, standard-10 -> mmmu-pro-standard-10/, standard-4 -> mmmu-pro-standard-4/",
-      )
+      new Option("--config <name>", "vision -> mmmu-pro/, standard-N -> mmmu-pro-standard-N/, all: the three")
         .choices([...MMMU_PRO_CONFIG_NAMES, "all"])
         .default("vision"),
     )
@@ -67,9 +65,7 @@ export function registerPrepareData(program: Command, ctx: Partial<CliContext> =
     .option("--hub_url <url>", `hub base URL (default: $HF_ENDPOINT or ${DEFAULT_HUB_URL}); the token is read from $HF_TOKEN`)
     .option("--progress_seconds <s>", "seconds between download progress lines on stderr", parseSeconds, 2)
     .action(async (benchmark: string, flags: PrepareDataFlags) => {
-      const code = await prepareDataCommand(benchmark, flags, ctx);
-      ctx.exitCode = code;
-      if (code !== Exit.OK && ctx.exitCode === undefined) process.exitCode = code;
+      ctx.exitCode = await prepareDataCommand(benchmark, flags, ctx);
     });
 }
 
