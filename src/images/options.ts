@@ -39,7 +39,9 @@ export const ImageOptionsSchema = z
      *  or a list of orientation (apply EXIF rotation), cmyk, 16bit, animated (first frame),
      *  alpha (flatten on `background`). Off: PIL in vLLM ignores EXIF rotation and reads CMYK,
      *  16-bit and animations in its own way, and parity means the model sees that too. */
-    normalize: z.union([z.boolean(), listOf(NORMALIZE_STEPS)]).default(false),
+    normalize: z
+      .preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.union([z.boolean(), listOf(NORMALIZE_STEPS)]))
+      .default(false),
     /** Colour that transparent pixels are flattened on (JPEG output, or normalize alpha).
      *  White, as vLLM's own RGBA->RGB conversion (rgba_to_rgb, media_io_kwargs default). */
     background: z

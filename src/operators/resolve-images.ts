@@ -3,7 +3,7 @@ import { type ResolveContext, resolveImage } from "../images/resolve-image.js";
 import type { ContentPart, Sample } from "../types.js";
 import { concurrentMap } from "./concurrent-map.js";
 
-export type ResolveImagesOptions = ResolveContext & {
+export type ResolveImagesOptions = Omit<ResolveContext, "signal"> & {
   /** Rows whose images are read and encoded at once (file reads and sharp work overlap). */
   concurrency?: number;
 };
@@ -12,16 +12,18 @@ export type ResolveImagesOptions = ResolveContext & {
  * Replaces every image reference in `sample.messages` by a URL the server accepts: local files
  * are read, checked and sent as base64 data URLs; http(s) and data: URLs pass through. Runs just
  * before generate so only rows about to be sent hold encoded images.
- * Records VLM_E_IMAGE_NOT_FOUND / VLM_E_IMAGE_READ / VLM_E_IMAGE_DECODE for a bad image.
+ * Give it a cache (createImageCache) so an image used by many rows or seeds is encoded once.
+ * Records VLM_E_IMAGE_NOT_FOUND / VLM_E_IMAGE_READ / VLM_E_IMAGE_DECODE / VLM_E_IMAGE_TOO_LARGE.
  */
 export function resolveImages(opts: ResolveImagesOptions): OperatorFunction<Sample, Sample> {
   const { concurrency = 8, ...ctx } = opts;
   return concurrentMap(
-    async (s) => {
+    async (s, signal) => {
       if (!s.messages) return s;
+      const rowCtx = { ...ctx, signal };
       const messages = await Promise.all(
         s.messages.map(async (m) =>
-          typeof m.content === "string" ? m : { ...m, content: await Promise.all(m.content.map((p) => resolvePart(p, ctx))) },
+          typeof m.content === "string" ? m : { ...m, content: await Promise.all(m.content.map((p) => resolvePart(p, rowCtx))) },
         ),
       );
       return { ...s, messages };

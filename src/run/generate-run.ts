@@ -7,6 +7,7 @@ import type { ChatClient } from "../client/types.js";
 import { type GenerationConfig, parseGenerationConfig } from "../config/generation-config.js";
 import { deepMerge } from "../config/overrides.js";
 import { UsageError } from "../errors.js";
+import { createImageCache } from "../images/image-cache.js";
 import { type ImageOptions, ImageOptionsSchema } from "../images/options.js";
 import { Flow } from "../operators/flow.js";
 import { generate } from "../operators/generate.js";
@@ -158,7 +159,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
     const sink: LineSink = toStdout ? streamSink(opts.stdout ?? process.stdout) : await fileSink(paths.async);
     const chain = pipe(
       renderPrompt(prompt.config, { systemMessage: config.system_message, promptSuffix: config.prompt_suffix }),
-      resolveImages({ baseDir: imageBaseDir(opts), options: image }),
+      resolveImages({ baseDir: imageBaseDir(opts), options: image, cache: createImageCache(image) }),
       generate({
         client,
         model: opts.model,

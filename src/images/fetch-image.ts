@@ -1,0 +1,134 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Agent, interceptors, request, type Dispatcher } from "undici";
+import { ErrorCodes, VlmError } from "../errors.js";
+import type { ImageOptions } from "./options.js";
+
+export type FetchOptions = Pick<ImageOptions, "fetch_timeout" | "fetch_max_bytes" | "fetch_retries">;
+
+// One agent for all image downloads: keep-alive across rows, redirects followed (image CDNs
+// redirect a lot). Made on first use so importing this module opens nothing.
+let agent: Dispatcher | undefined;
+function defaultDispatcher(): Dispatcher {
+  agent ??= new Agent({ connections: 16 }).compose(interceptors.redirect({ maxRedirections: 5 }));
+  return agent;
+}
+
+const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+const BACKOFF_MS = 500;
+const MAX_RETRY_AFTER_S = 30;
+
+/**
+ * Downloads an http(s) image with a timeout per attempt, a size cap (checked against
+ * Content-Length first, then while streaming, so an oversized body is never held whole), and
+ * retries with backoff on network errors, timeouts, 408/425/429 and 5xx (Retry-After honoured).
+ * Throws VlmError IMAGE_FETCH (status set for HTTP errors), IMAGE_TOO_LARGE, or ABORTED when
+ * `signal` fires.
+ */
+export async function fetchImage(url: string, options: FetchOptions, signal?: AbortSignal, dispatcher?: Dispatcher): Promise<Buffer> {
+  const label = redactUrl(url);
+  let lastError: VlmError | undefined;
+  for (let attempt = 0; attempt <= options.fetch_retries; attempt++) {
+    if (attempt > 0) {
+      const wait = lastError?.retryAfter !== undefined ? Math.min(lastError.retryAfter, MAX_RETRY_AFTER_S) * 1000 : BACKOFF_MS * 2 ** (attempt - 1);
+      try {
+        await sleep(wait, undefined, { signal });
+      } catch {
+        throw aborted(label);
+      }
+    }
+    try {
+      return await fetchOnce(url, label, options, signal, dispatcher ?? defaultDispatcher());
+    } catch (e) {
+      if (!(e instanceof VlmError) || !e.retryable) throw e;
+      lastError = e;
+    }
+  }
+  const n = options.fetch_retries + 1;
+  throw new VlmError(lastError!.code, `${lastError!.message} (after ${n} attempt${n === 1 ? "" : "s"})`, {
+    status: lastError!.status,
+    retryable: true,
+    cause: lastError,
+  });
+}
+
+async function fetchOnce(url: string, label: string, o: FetchOptions, signal: AbortSignal | undefined, dispatcher: Dispatcher): Promise<Buffer> {
+  if (signal?.aborted) throw aborted(label);
+  const ms = Math.round(o.fetch_timeout * 1000);
+  const timeout = AbortSignal.timeout(ms);
+  const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  const failed = (e: unknown): VlmError => {
+    if (e instanceof VlmError) return e;
+    if (signal?.aborted) return aborted(label);
+    if (timeout.aborted) return new VlmError(ErrorCodes.IMAGE_FETCH, `${label}: download timed out after ${o.fetch_timeout} s (image.fetch_timeout)`, { retryable: true, cause: e });
+    return new VlmError(ErrorCodes.IMAGE_FETCH, `${label}: download failed: ${(e as Error).message}`, { retryable: true, cause: e });
+  };
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(url, {
+      method: "GET",
+      dispatcher,
+      signal: both,
+      headers: { accept: "image/*,*/*;q=0.5", "user-agent": "vlmpipe" },
+      headersTimeout: ms,
+      bodyTimeout: ms,
+    });
+  } catch (e) {
+    throw failed(e);
+  }
+  try {
+    if (res.statusCode >= 400) {
+      const retryAfter = parseRetryAfter(res.headers["retry-after"]);
+      throw new VlmError(ErrorCodes.IMAGE_FETCH, `${label}: HTTP ${res.statusCode}`, {
+        status: res.statusCode,
+        retryable: RETRY_STATUS.has(res.statusCode),
+        retryAfter,
+      });
+    }
+    const declared = Number(res.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > o.fetch_max_bytes) throw tooLarge(label, `Content-Length ${declared}`, o);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of res.body) {
+      total += (chunk as Buffer).length;
+      if (total > o.fetch_max_bytes) throw tooLarge(label, `more than ${o.fetch_max_bytes} bytes received`, o);
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks, total);
+  } catch (e) {
+    // Drop the rest of the body so the socket is closed rather than left hanging. undici
+    // emits an AbortError on a destroyed unread body: swallow it, the cause is thrown below.
+    res.body.on("error", () => {});
+    res.body.destroy();
+    throw failed(e);
+  }
+}
+
+function tooLarge(label: string, what: string, o: FetchOptions): VlmError {
+  return new VlmError(ErrorCodes.IMAGE_TOO_LARGE, `${label}: download is over image.fetch_max_bytes ${o.fetch_max_bytes} (${what})`);
+}
+
+function aborted(label: string): VlmError {
+  return new VlmError(ErrorCodes.ABORTED, `${label}: download aborted`);
+}
+
+function parseRetryAfter(h: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(h) ? h[0] : h;
+  if (v === undefined) return undefined;
+  const s = Number(v);
+  if (Number.isFinite(s) && s >= 0) return s;
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+/** The URL without user:password, so credentials in a URL never reach an error record. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
