@@ -4,6 +4,7 @@ import { EVAL_TYPES, type EvalType } from "../run/evaluation-stages.js";
 import { runGenerate } from "../run/generate-run.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
+import { collect } from "./flags.js";
 import { installInterrupts } from "./interrupt.js";
 import { addSimFlags, type SimFlags, startInProcessSim } from "./sim-in-process.js";
 
@@ -12,7 +13,7 @@ type GenerateFlags = SimFlags & {
   output_file: string;
   prompt_config: string;
   model: string;
-  server_address?: string;
+  server_address?: string[];
   server_type: "vllm" | "sglang" | "openai" | "sim";
   eval_type?: EvalType;
   max_concurrent_requests: number;
@@ -21,6 +22,7 @@ type GenerateFlags = SimFlags & {
   overwrite?: boolean;
   quiet?: boolean;
   progress_seconds: number;
+  max_failures: number;
 };
 
 export function registerGenerate(program: Command, ctx: CliContext): void {
@@ -31,7 +33,11 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
     .requiredOption("--output_file <file>", 'output JSONL (resumable), or "-" for stdout (completion order)')
     .requiredOption("--prompt_config <name|file.yaml>", "prompt config: a name under prompts/ (vlm/mmmu-pro) or a .yaml path")
     .requiredOption("--model <name>", "model name, as the server serves it")
-    .option("--server_address <url>", "the server's OpenAI base URL, e.g. http://127.0.0.1:8000/v1 (host:port works too)")
+    .option(
+      "--server_address <url>",
+      "the server's OpenAI base URL, e.g. http://127.0.0.1:8000/v1 (host:port works too); repeat it to spread requests over several servers",
+      collect,
+    )
     .addOption(
       new Option("--server_type <type>", "server kind; sim starts the built-in simulator in this process")
         .choices(["vllm", "sglang", "openai", "sim"])
@@ -43,7 +49,8 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
     .option("--api_key <key>", "API key sent as a Bearer token (default: $OPENAI_API_KEY); never written anywhere")
     .option("--overwrite", "discard an existing output and start over", false)
     .option("--quiet", "no progress lines on stderr", false)
-    .option("--progress_seconds <s>", "seconds between progress lines on stderr", Number, 30);
+    .option("--progress_seconds <s>", "seconds between progress lines on stderr", Number, 30)
+    .option("--max_failures <n>", "stop cleanly after this many rows fail in a row (0: never)", Number, 100);
   addSimFlags(cmd);
   cmd.addHelpText("after", "\nSampling and other settings: ++inference.temperature=0 ++inference.tokens_to_generate=16384 ... (see README)");
   cmd.action(async (flags: GenerateFlags) => {
@@ -56,7 +63,7 @@ async function generateCommand(flags: GenerateFlags, ctx: CliContext): Promise<n
   if (!Number.isInteger(flags.max_concurrent_requests) || flags.max_concurrent_requests < 1) {
     throw new UsageError("--max_concurrent_requests takes a positive whole number");
   }
-  if (flags.server_type !== "sim" && !flags.server_address) {
+  if (flags.server_type !== "sim" && !flags.server_address?.length) {
     throw new UsageError("--server_address is required (or --server_type sim for the built-in simulator)");
   }
   const sim =
@@ -74,7 +81,7 @@ async function generateCommand(flags: GenerateFlags, ctx: CliContext): Promise<n
       outputFile: flags.output_file,
       promptConfig: flags.prompt_config,
       model: flags.model,
-      serverAddress: sim ? `${sim.url}/v1` : normalizeServerAddress(flags.server_address as string),
+      serverAddress: sim ? `${sim.url}/v1` : (flags.server_address ?? []).map(normalizeServerAddress),
       apiKey: flags.api_key ?? process.env.OPENAI_API_KEY,
       maxConcurrentRequests: flags.max_concurrent_requests,
       overrides: ctx.overrides,
@@ -87,7 +94,9 @@ async function generateCommand(flags: GenerateFlags, ctx: CliContext): Promise<n
       stdout: ctx.stdout,
       stop: signals?.stop,
       abort: signals?.abort,
+      maxFailures: flags.max_failures,
     });
+    if (result.tooManyFailures) return Exit.FAILURE;
     if (result.interrupted) return Exit.INTERRUPTED;
     return result.stats.failed > 0 ? Exit.ROWS_FAILED : Exit.OK;
   } finally {

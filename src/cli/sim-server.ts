@@ -24,6 +24,7 @@ const HELP: Record<string, [string, string]> = {
   reasoning_field: ["name", "reasoning | reasoning_content | both: field name(s) for reasoning text"],
   error_format: ["format", "nested ({\"error\": {...}}, new vLLM) | flat ({\"object\": \"error\", ...}, older vLLM)"],
   record_requests: ["", "keep parsed request bodies in memory (in-process use)"],
+  max_in_flight: ["n", "requests accepted at once; past it 503 (like vLLM's --max-num-queued-reqs); 0 = no limit"],
   fail_rate: ["0..1", "fraction (0..1) of chat requests answered with --fail_status"],
   fail_status: ["status", "HTTP status of injected failures"],
   retry_after: ["seconds", "seconds for a Retry-After header on injected failures"],

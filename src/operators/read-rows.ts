@@ -1,8 +1,7 @@
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { Observable } from "rxjs";
-import { ErrorCodes } from "../errors.js";
+import { ErrorCodes, UsageError } from "../errors.js";
 import type { Sample } from "../types.js";
 import type { Flow } from "./flow.js";
 
@@ -20,8 +19,9 @@ export type ReadRowsOptions = {
 /**
  * Reads JSONL (a path, "-" for stdin, or any Readable) into Samples, one per non-blank line,
  * `index` counting rows from 0. A UTF-8 BOM and CRLF line ends are accepted. A line that is not
- * a JSON object becomes a Sample with `error` (code VLM_E_BAD_JSON / VLM_E_NOT_AN_OBJECT) naming
- * its line number, and reading goes on.
+ * valid UTF-8, not JSON, or not a JSON object becomes a Sample with `error` (VLM_E_ENCODING,
+ * VLM_E_BAD_JSON, VLM_E_NOT_AN_OBJECT) naming its line number, and reading goes on. A UTF-16
+ * file is refused at its first line (the stream errors): it needs converting, not skipping.
  *
  *   readRows("data.jsonl").pipe(renderPrompt(cfg), ...)
  */
@@ -29,17 +29,17 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
   return new Observable<Sample>((subscriber) => {
     const stream: Readable =
       typeof input === "string" ? (input === "-" ? process.stdin : createReadStream(input)) : input;
-    const lines = createInterface({ input: stream, crlfDelay: Infinity });
     let stopped = false;
 
     (async () => {
       let lineNo = 0;
       let index = -1;
       const max = opts.maxSamples !== undefined && opts.maxSamples >= 0 ? opts.maxSamples : Infinity;
-      for await (let line of lines) {
+      for await (const raw of lines(stream)) {
         lineNo++;
-        if (lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-        if (line.trim() === "") continue;
+        let bytes = raw;
+        if (lineNo === 1) bytes = firstLine(bytes, input);
+        if (isBlank(bytes)) continue;
         index++;
         if (index >= max) break;
         if (opts.skip?.(index)) continue;
@@ -50,7 +50,7 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
           opts.flow?.release();
           break;
         }
-        subscriber.next(parseLine(line, index, lineNo));
+        subscriber.next(parseBytes(bytes, index, lineNo));
       }
       subscriber.complete();
     })().catch((e: unknown) => {
@@ -62,10 +62,56 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
 
     return () => {
       stopped = true;
-      lines.close();
       if (stream !== process.stdin) stream.destroy();
     };
   });
+}
+
+/** Lines as raw bytes (without "\n"), so each can be checked as UTF-8 on its own. */
+async function* lines(stream: Readable): AsyncGenerator<Buffer> {
+  let carry: Buffer | null = null;
+  for await (const chunk of stream) {
+    let buf: Buffer = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+    if (carry) {
+      buf = Buffer.concat([carry, buf]);
+      carry = null;
+    }
+    let start = 0;
+    for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, start)) {
+      yield buf.subarray(start, nl);
+      start = nl + 1;
+    }
+    if (start < buf.length) carry = Buffer.from(buf.subarray(start));
+  }
+  if (carry && carry.length) yield carry;
+}
+
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+function firstLine(bytes: Buffer, input: unknown): Buffer {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new UsageError(
+      `${typeof input === "string" ? input : "the input"} is UTF-16 encoded; JSONL must be UTF-8 (convert it, e.g. iconv -f UTF-16 -t UTF-8)`,
+    );
+  }
+  return bytes.subarray(0, 3).equals(UTF8_BOM) ? bytes.subarray(3) : bytes;
+}
+
+function isBlank(b: Buffer): boolean {
+  for (const c of b) if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  return true;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function parseBytes(bytes: Buffer, index: number, lineNo: number): Sample {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return failed(index, ErrorCodes.ENCODING, `line ${lineNo}: not valid UTF-8 (is the file in another encoding? convert it to UTF-8)`);
+  }
+  return parseLine(text, index, lineNo);
 }
 
 export function parseLine(line: string, index: number, lineNo: number): Sample {
@@ -73,21 +119,15 @@ export function parseLine(line: string, index: number, lineNo: number): Sample {
   try {
     row = JSON.parse(line);
   } catch (e) {
-    return {
-      index,
-      row: {},
-      out: {},
-      error: { stage: "readRows", code: ErrorCodes.BAD_JSON, message: `line ${lineNo}: not valid JSON (${(e as Error).message})` },
-    };
+    return failed(index, ErrorCodes.BAD_JSON, `line ${lineNo}: not valid JSON (${(e as Error).message})`);
   }
   if (typeof row !== "object" || row === null || Array.isArray(row)) {
     const kind = Array.isArray(row) ? "an array" : row === null ? "null" : `a ${typeof row}`;
-    return {
-      index,
-      row: {},
-      out: {},
-      error: { stage: "readRows", code: ErrorCodes.NOT_AN_OBJECT, message: `line ${lineNo}: a row must be a JSON object, got ${kind}` },
-    };
+    return failed(index, ErrorCodes.NOT_AN_OBJECT, `line ${lineNo}: a row must be a JSON object, got ${kind}`);
   }
   return { index, row: row as Record<string, unknown>, out: {} };
+}
+
+function failed(index: number, code: string, message: string): Sample {
+  return { index, row: {}, out: {}, error: { stage: "readRows", code, message } };
 }

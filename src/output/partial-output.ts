@@ -1,4 +1,5 @@
-import { open, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { finalLine, type LineInfo, readLineInfo } from "./async-lines.js";
 import { scanLines } from "./scan-lines.js";
 
@@ -52,6 +53,19 @@ export async function readPartial(asyncFile: string): Promise<PartialState> {
     await truncate(asyncFile, validBytes);
   }
   return state;
+}
+
+/** Temporary files of a finalize that was killed half-way: garbage, since the async file remains. */
+export async function removeStaleTemporaries(paths: OutputPaths): Promise<void> {
+  const dir = path.dirname(path.resolve(paths.output));
+  const prefix = `${path.basename(paths.output)}.tmp-`;
+  let names: string[] = [];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(path.join(dir, n), { force: true })));
 }
 
 /**

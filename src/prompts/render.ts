@@ -22,6 +22,14 @@ export function createRenderer(config: PromptConfig, opts: RenderOptions = {}) {
   const marker = markerPattern(config.image_marker);
 
   return function render(row: Record<string, unknown>, index: number): ChatMessage[] {
+    // One image field named by the config and absent from the row is a data bug, not a
+    // text-only question (that is written as null).
+    if (typeof config.image_field === "string" && !(config.image_field in row)) {
+      throw new VlmError(
+        ErrorCodes.MISSING_FIELD,
+        `row ${index} has no field "${config.image_field}" (the prompt config's image_field); set it to null for a question without an image`,
+      );
+    }
     const values = examplesText === undefined ? row : { examples: examplesText, ...row };
     const text = user.fill(values, `row ${index}`);
     const messages: ChatMessage[] = system ? [{ role: "system", content: system }] : [];

@@ -1,7 +1,8 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { type Observable, pipe } from "rxjs";
+import { type Observable, pipe, tap } from "rxjs";
+import { AdaptiveLimit } from "../client/adaptive-limit.js";
 import { createClient } from "../client/create-client.js";
 import type { ChatClient } from "../client/types.js";
 import { type GenerationConfig, parseGenerationConfig } from "../config/generation-config.js";
@@ -15,7 +16,14 @@ import { readRows } from "../operators/read-rows.js";
 import { renderPrompt } from "../operators/render-prompt.js";
 import { resolveImages } from "../operators/resolve-images.js";
 import { writeOutput } from "../operators/write-output.js";
-import { outputPaths, exists, finalizeOutput, readPartial, reopenFinished } from "../output/partial-output.js";
+import {
+  exists,
+  finalizeOutput,
+  outputPaths,
+  readPartial,
+  removeStaleTemporaries,
+  reopenFinished,
+} from "../output/partial-output.js";
 import { checkSameRun, readSpec, type RunSpec, writeSpec } from "../output/run-spec.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
 import { type LoadedPrompt, loadPromptConfig } from "../prompts/load-prompt-config.js";
@@ -32,8 +40,8 @@ export type GenerateRunOptions = {
   outputFile: string;
   promptConfig: string;
   model: string;
-  /** OpenAI base URL, e.g. http://127.0.0.1:8000/v1 */
-  serverAddress: string;
+  /** OpenAI base URL, e.g. http://127.0.0.1:8000/v1; several spread the requests over servers. */
+  serverAddress: string | string[];
   apiKey?: string;
   maxConcurrentRequests: number;
   /** Raw `++` overrides (nested object); validated here. */
@@ -53,6 +61,8 @@ export type GenerateRunOptions = {
   abort?: AbortSignal;
   /** Use this client instead of building one (library use, tests). */
   client?: ChatClient;
+  /** Stop the run cleanly after this many failed rows in a row (0: never). Default 100. */
+  maxFailures?: number;
 };
 
 export type GenerateRunResult = {
@@ -61,6 +71,8 @@ export type GenerateRunResult = {
   complete: boolean;
   alreadyDone: boolean;
   interrupted: boolean;
+  /** Stopped because --max_failures rows failed in a row. */
+  tooManyFailures: boolean;
   outputFile: string;
 };
 
@@ -104,12 +116,13 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   if (!toStdout) {
     await mkdir(path.dirname(path.resolve(opts.outputFile)), { recursive: true });
     if (opts.overwrite) await Promise.all([paths.async, paths.output, paths.done, paths.spec].map((f) => rm(f, { force: true })));
+    await removeStaleTemporaries(paths);
     const prev = await readSpec(paths.spec);
     if (prev) checkSameRun(prev, spec, opts.outputFile);
     if (!(await exists(paths.async)) && (await exists(paths.done)) && (await exists(paths.output))) {
       if (!(await reopenFinished(paths))) {
         log(`vlmpipe: ${opts.outputFile} is already complete (delete it or pass --overwrite to redo it)`);
-        return { stats, complete: true, alreadyDone: true, interrupted: false, outputFile: opts.outputFile };
+        return { stats, complete: true, alreadyDone: true, interrupted: false, tooManyFailures: false, outputFile: opts.outputFile };
       }
       log(`vlmpipe: ${opts.outputFile} has failed rows: trying them again`);
     }
@@ -125,36 +138,39 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
     if (!prev) await writeSpec(paths.spec, spec);
   }
 
+  const addresses = [opts.serverAddress].flat();
+  const limit = new AdaptiveLimit(concurrency);
+  stats.limit = limit;
   const client =
     opts.client ??
     createClient({
-      baseUrl: opts.serverAddress,
+      baseUrl: addresses,
       apiKey: opts.apiKey,
       concurrency,
       server: config.server,
       timeoutSeconds: config.inference.timeout,
       onRetry: ({ attempt, delayMs, error }) => {
         stats.retries++;
+        // vLLM's queue limit answers 503, rate limiters 429: send fewer requests at once.
+        if (error.status === 429 || error.status === 503) limit.overloaded();
         if (attempt === 1 || attempt % 3 === 0) log(`vlmpipe: retry ${attempt} in ${delayMs} ms: ${error.message}`);
       },
+      onDown: (url, seconds, error) => log(`vlmpipe: ${url} is down (${error.message}); trying it again in ${seconds}s`),
+      onUp: (url) => log(`vlmpipe: ${url} is back`),
     });
+  // --max_failures: a dead server should not burn the whole input into error lines.
+  const failStop = new AbortController();
+  const maxFailures = opts.maxFailures ?? 100;
+  const stop = opts.stop ? AbortSignal.any([opts.stop, failStop.signal]) : failStop.signal;
   try {
-    if (!opts.client) {
-      await waitForServer({
-        baseUrl: opts.serverAddress,
-        model: opts.model,
-        apiKey: opts.apiKey,
-        waitSeconds: config.server.wait_timeout,
-        signal: opts.abort,
-      });
-    }
+    if (!opts.client) await waitForServers(addresses, opts, config.server.wait_timeout, log);
 
     const flow = new Flow(concurrency + 16);
     const source = readRows(fromStdin ? (opts.stdin ?? process.stdin) : opts.inputFile, {
       flow,
       skip: (i) => done.has(i),
       maxSamples: config.max_samples,
-      stop: opts.stop,
+      stop,
     });
     const sink: LineSink = toStdout ? streamSink(opts.stdout ?? process.stdout) : await fileSink(paths.async);
     const chain = pipe(
@@ -166,8 +182,15 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
         inference: withChatTemplateKwargs(config),
         stream: config.server.stream,
         extraBody: prompt.config.extra_body,
-        concurrency,
+        concurrency: () => limit.limit,
         stats: stats.inFlight,
+      }),
+      tap((s: Sample) => {
+        if (!s.error) limit.succeeded();
+        if (maxFailures > 0 && stats.consecutiveFailures + (s.error ? 1 : 0) >= maxFailures && !failStop.signal.aborted) {
+          log(`vlmpipe: ${maxFailures} rows failed in a row (last: ${s.error?.message}); stopping. Fix the cause and rerun to resume.`);
+          failStop.abort();
+        }
       }),
       evaluationStages(config, opts.evalType),
       writeOutput(sink),
@@ -175,14 +198,32 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
     );
     const interrupted = await drain(source.pipe(chain), stats, opts.abort, log, opts.progressSeconds ?? 0);
     await sink.close();
-    const complete = !interrupted && !opts.stop?.aborted;
+    const complete = !interrupted && !stop.aborted;
     if (complete && !toStdout) await finalizeOutput(paths);
     log(`vlmpipe: ${stats.summary()}${complete && !toStdout ? ` -> ${opts.outputFile}` : ""}`);
     if (!complete && !toStdout) log(`vlmpipe: stopped early; run the same command again to resume from ${paths.async}`);
-    return { stats, complete, alreadyDone: false, interrupted: !complete, outputFile: opts.outputFile };
+    const tooManyFailures = failStop.signal.aborted;
+    return { stats, complete, alreadyDone: false, interrupted: !complete && !tooManyFailures, tooManyFailures, outputFile: opts.outputFile };
   } finally {
     if (!opts.client) await client.close();
   }
+}
+
+/** At least one server must answer before any row is sent; the others are tried again later. */
+async function waitForServers(
+  addresses: string[],
+  opts: GenerateRunOptions,
+  waitSeconds: number,
+  log: (l: string) => void,
+): Promise<void> {
+  const results = await Promise.allSettled(
+    addresses.map((baseUrl) => waitForServer({ baseUrl, model: opts.model, apiKey: opts.apiKey, waitSeconds, signal: opts.abort })),
+  );
+  const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
+  const usage = failures.find((e) => e instanceof UsageError);
+  if (usage) throw usage;
+  if (failures.length === addresses.length) throw failures[0];
+  for (const e of failures) log(`vlmpipe: ${e.message}; going on with the other servers`);
 }
 
 /** Subscribes and waits for the end; a hard abort unsubscribes (aborting requests in flight). */

@@ -11,8 +11,13 @@ export class RunStats {
   previouslyDone = 0;
   readonly failuresByCode = new Map<string, number>();
   inFlight = { active: 0, pending: 0 };
+  /** Failed rows since the last success. */
+  consecutiveFailures = 0;
+  /** The adaptive concurrency limit, shown in progress lines. */
+  limit?: { limit: number; max: number };
 
   record(s: Sample): void {
+    this.consecutiveFailures = s.error ? this.consecutiveFailures + 1 : 0;
     if (s.error) {
       this.failed++;
       this.failuresByCode.set(s.error.code, (this.failuresByCode.get(s.error.code) ?? 0) + 1);
@@ -30,7 +35,9 @@ export class RunStats {
     const rate = s > 0 ? (this.done + this.failed) / s : 0;
     return (
       `${this.done + this.failed} rows (${this.failed} failed), ${rate.toFixed(1)} rows/s, ` +
-      `${Math.round(this.tokens / Math.max(s, 1e-9))} tokens/s, in flight ${this.inFlight.active}, retries ${this.retries}`
+      `${Math.round(this.tokens / Math.max(s, 1e-9))} tokens/s, in flight ${this.inFlight.active}` +
+      (this.limit ? ` (limit ${this.limit.limit}/${this.limit.max})` : "") +
+      `, retries ${this.retries}`
     );
   }
 

@@ -121,7 +121,7 @@ describe("vlmpipe generate", () => {
   it("records a bad JSON line as that row's error and goes on", async () => {
     const d = await tempDir();
     const input = path.join(d, "in.jsonl");
-    await writeFile(input, '{"problem":"a"}\n{not json\n{"problem":"c"}\n');
+    await writeFile(input, '{"problem":"a","image_path":null}\n{not json\n{"problem":"c","image_path":null}\n');
     const out = path.join(d, "o.jsonl");
     const r = await cli(["generate", "--input_file", input, "--output_file", out, ...base()]);
     expect(r.code).toBe(3);
@@ -134,7 +134,7 @@ describe("vlmpipe generate", () => {
   it("records a missing placeholder as a per-row error naming the field and the row", async () => {
     const d = await tempDir();
     const input = path.join(d, "in.jsonl");
-    await writeFile(input, '{"problem":"a"}\n{"question":"b"}\n');
+    await writeFile(input, '{"problem":"a","image_path":null}\n{"question":"b","image_path":null}\n');
     const out = path.join(d, "o.jsonl");
     await cli(["generate", "--input_file", input, "--output_file", out, ...base()]);
     const lines = parseLines(await readFile(out, "utf8"));

@@ -30,7 +30,7 @@ export async function makeDataset(dir: string, n: number, opts: { images?: boole
     if (opts.images !== false) {
       await writeFile(path.join(dir, "images", `q${i}.png`), img);
       row.image_path = `images/q${i}.png`;
-    }
+    } else row.image_path = null;
     rows.push(row);
   }
   const file = path.join(dir, "data.jsonl");

@@ -33,9 +33,14 @@ describe("prompt rendering", () => {
     ]);
   });
 
-  it("sends plain string content when the row has no image", () => {
+  it("sends plain string content when the row's image is null", () => {
     const render = createRenderer(cfg("user: '{q}'\nimage_field: img\n"));
-    expect(render({ q: "hi" }, 0)).toEqual([{ role: "user", content: "hi" }]);
+    expect(render({ q: "hi", img: null }, 0)).toEqual([{ role: "user", content: "hi" }]);
+  });
+
+  it("fails a row that lacks the image field altogether, naming it", () => {
+    const render = createRenderer(cfg("user: '{q}'\nimage_field: img\n"));
+    expect(() => render({ q: "hi" }, 3)).toThrow(/row 3 has no field "img" \(the prompt config's image_field\)/);
   });
 
   it("takes several images from a list value or a list of fields, in order", () => {

@@ -77,6 +77,11 @@ export const SimServerOptionsSchema = z.strictObject({
   error_format: z.enum(["nested", "flat"]).default("nested"),
   /** Keep parsed chat request bodies in `server.requests` (the last 10,000). */
   record_requests: z.boolean().default(false),
+  /**
+   * Requests accepted at once, like vLLM's --max-num-queued-reqs: past it the answer is 503
+   * (with Retry-After when retry_after is set). 0 = no limit.
+   */
+  max_in_flight: z.number().int().min(0).default(0),
   fail_rate: faultValidators.fail_rate.default(0),
   fail_status: faultValidators.fail_status.default(503),
   retry_after: faultValidators.retry_after.optional(),

@@ -132,6 +132,13 @@ export async function startSimServer(
       requests.push(body);
     }
 
+    if (opts.max_in_flight > 0 && stats.inFlight > opts.max_in_flight) {
+      stats.rejected++;
+      const headers: Record<string, string> =
+        faults.retry_after !== undefined ? { "retry-after": String(faults.retry_after) } : {};
+      sendError(res, 503, `The server is busy: ${opts.max_in_flight} requests are already queued (max_in_flight).`, headers);
+      return;
+    }
     const early = earlyFault(faults, opts.seed, n, n - failFirstFrom);
     if (early === "drop") {
       stats.failed++;
