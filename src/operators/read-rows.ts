@@ -14,6 +14,12 @@ export type ReadRowsOptions = {
   maxSamples?: number;
   /** When aborted, no further rows are read and the stream completes (graceful Ctrl-C). */
   stop?: AbortSignal;
+  /**
+   * Only the rows [start, end) of the input (a chunk of it, counted like `index`). Their
+   * Samples are indexed from 0 within the range, so a chunk's output and resume state are those
+   * of a file holding just these rows; error messages keep the input's line numbers.
+   */
+  rowRange?: { start: number; end: number };
 };
 
 /**
@@ -42,7 +48,11 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
         if (isBlank(bytes)) continue;
         index++;
         if (index >= max) break;
-        if (opts.skip?.(index)) continue;
+        const range = opts.rowRange;
+        if (range && index < range.start) continue;
+        if (range && index >= range.end) break;
+        const position = range ? index - range.start : index;
+        if (opts.skip?.(position)) continue;
         if (opts.stop?.aborted) break;
         const wait = opts.flow?.acquire();
         if (wait) await wait;
@@ -50,7 +60,7 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
           opts.flow?.release();
           break;
         }
-        subscriber.next(parseBytes(bytes, index, lineNo));
+        subscriber.next(parseBytes(bytes, position, lineNo));
       }
       subscriber.complete();
     })().catch((e: unknown) => {

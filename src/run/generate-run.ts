@@ -63,6 +63,12 @@ export type GenerateRunOptions = {
   client?: ChatClient;
   /** Stop the run cleanly after this many failed rows in a row (0: never). Default 100. */
   maxFailures?: number;
+  /**
+   * Only the input rows [start, end) (an eval chunk): the output holds just those rows, indexed
+   * from 0 within the range, and the range is part of the run's spec so that a resume with
+   * another chunking is refused.
+   */
+  rowRange?: { start: number; end: number };
 };
 
 export type GenerateRunResult = {
@@ -105,6 +111,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
       system_message: config.system_message ?? null,
       prompt_suffix: config.prompt_suffix,
       image,
+      ...(opts.rowRange ? { row_range: [opts.rowRange.start, opts.rowRange.end] } : {}),
     },
     input_file: fromStdin ? "-" : path.resolve(opts.inputFile),
     created: new Date().toISOString(),
@@ -171,6 +178,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
       skip: (i) => done.has(i),
       maxSamples: config.max_samples,
       stop,
+      rowRange: opts.rowRange,
     });
     const sink: LineSink = toStdout ? streamSink(opts.stdout ?? process.stdout) : await fileSink(paths.async);
     const chain = pipe(
@@ -200,6 +208,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
     await sink.close();
     const complete = !interrupted && !stop.aborted;
     if (complete && !toStdout) await finalizeOutput(paths);
+    if (complete && stats.done + stats.failed + stats.previouslyDone === 0) log("vlmpipe: warning: the input has no rows");
     log(`vlmpipe: ${stats.summary()}${complete && !toStdout ? ` -> ${opts.outputFile}` : ""}`);
     if (!complete && !toStdout) log(`vlmpipe: stopped early; run the same command again to resume from ${paths.async}`);
     const tooManyFailures = failStop.signal.aborted;

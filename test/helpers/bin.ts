@@ -7,11 +7,13 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const binPath = path.join(repoRoot, "dist", "cli", "main.js");
 
 /** The built CLI as a child process (`npm test` builds first). */
-export function spawnCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+export function spawnCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): ChildProcess {
   if (!existsSync(binPath)) throw new Error(`${binPath} is missing: run \`npm run build\` (npm test does it)`);
   return spawn(process.execPath, [binPath, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
+    uid: opts.uid,
+    gid: opts.gid,
     stdio: ["pipe", "pipe", "pipe"],
   });
 }
