@@ -34,9 +34,8 @@ export function createTransport(opts: TransportOptions): ChatClient {
 
   async function chat(request: ChatRequest, { signal }: ChatOptions = {}): Promise<Omit<ChatResult, "attempts">> {
     const stream = request.stream === true;
-    const sig = signal
-      ? AbortSignal.any([signal, AbortSignal.timeout(opts.totalTimeoutMs)])
-      : AbortSignal.timeout(opts.totalTimeoutMs);
+    const deadline = withDeadline(signal, opts.totalTimeoutMs);
+    const sig = deadline.signal;
     const wait = stream ? opts.idleTimeoutMs : opts.responseTimeoutMs;
     let res;
     try {
@@ -50,6 +49,7 @@ export function createTransport(opts: TransportOptions): ChatClient {
         bodyTimeout: wait,
       });
     } catch (e) {
+      deadline.clear();
       throw transportError(e, sig);
     }
     try {
@@ -64,11 +64,33 @@ export function createTransport(opts: TransportOptions): ChatClient {
     } catch (e) {
       res.body.destroy();
       throw transportError(e, sig);
+    } finally {
+      deadline.clear();
     }
   }
 
   return {
     chat: chat as ChatClient["chat"],
     close: () => pool.close(),
+  };
+}
+
+/**
+ * The caller's signal plus a total deadline, with one timer and one listener: cheaper per
+ * request than AbortSignal.any + AbortSignal.timeout, which showed in profiles at 2,000 req/s.
+ */
+function withDeadline(outer: AbortSignal | undefined, ms: number): { signal: AbortSignal; clear: () => void } {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new DOMException("the request took too long", "TimeoutError")), ms);
+  timer.unref();
+  const onAbort = () => ac.abort(outer?.reason);
+  if (outer?.aborted) onAbort();
+  else outer?.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: ac.signal,
+    clear: () => {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", onAbort);
+    },
   };
 }

@@ -16,23 +16,50 @@ export interface LineSink {
 export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
   const fh: FileHandle = await open(path, "a");
   let dirty = false;
-  let chain: Promise<unknown> = Promise.resolve();
+  // Lines that arrive while a write is under way go out together in the next write: fewer
+  // syscalls at thousands of rows per second, and still only whole lines per write.
+  let pending: string[] = [];
+  let waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  let writing: Promise<void> | null = null;
+  let failure: unknown;
+
+  const flush = async (): Promise<void> => {
+    while (pending.length) {
+      const lines = pending.join("");
+      const done = waiters;
+      pending = [];
+      waiters = [];
+      try {
+        await fh.write(lines);
+        dirty = true;
+        for (const w of done) w.resolve();
+      } catch (e) {
+        failure = e;
+        for (const w of done) w.reject(e);
+      }
+    }
+    writing = null;
+  };
+
   const timer = setInterval(() => {
-    if (!dirty) return;
+    if (!dirty || writing) return;
     dirty = false;
-    chain = chain.then(() => fh.datasync()).catch(() => undefined);
+    writing = fh.datasync().catch(() => undefined).then(flush);
   }, syncMs);
   timer.unref();
+
   return {
     write(line) {
-      const p = chain.then(() => fh.write(line));
-      chain = p.catch(() => undefined);
-      dirty = true;
-      return p.then(() => undefined);
+      if (failure) return Promise.reject(failure);
+      return new Promise<void>((resolve, reject) => {
+        pending.push(line);
+        waiters.push({ resolve, reject });
+        writing ??= flush();
+      });
     },
     async close() {
       clearInterval(timer);
-      await chain;
+      while (writing) await writing;
       await fh.datasync().catch(() => undefined);
       await fh.close();
     },
