@@ -5,6 +5,7 @@ import { runGenerate } from "../run/generate-run.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
+import { createReporter } from "../progress/reporter.js";
 import { installInterrupts } from "./interrupt.js";
 import { addSimFlags, type SimFlags, startInProcessSim } from "./sim-in-process.js";
 
@@ -59,7 +60,8 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
 }
 
 async function generateCommand(flags: GenerateFlags, ctx: CliContext): Promise<number> {
-  const log = (l: string) => ctx.stderr.write(`${l}\n`);
+  const progress = createReporter({ stream: ctx.stderr, quiet: !!flags.quiet, intervalSeconds: flags.progress_seconds });
+  const log = (l: string) => progress.log(l);
   if (!Number.isInteger(flags.max_concurrent_requests) || flags.max_concurrent_requests < 1) {
     throw new UsageError("--max_concurrent_requests takes a positive whole number");
   }
@@ -89,7 +91,8 @@ async function generateCommand(flags: GenerateFlags, ctx: CliContext): Promise<n
       dataDir: flags.data_dir,
       overwrite: flags.overwrite,
       log,
-      progressSeconds: flags.quiet ? 0 : flags.progress_seconds,
+      progress,
+      label: flags.output_file === "-" ? "generate" : flags.output_file,
       stdin: ctx.stdin,
       stdout: ctx.stdout,
       stop: signals?.stop,
@@ -100,6 +103,7 @@ async function generateCommand(flags: GenerateFlags, ctx: CliContext): Promise<n
     if (result.interrupted) return Exit.INTERRUPTED;
     return result.stats.failed > 0 ? Exit.ROWS_FAILED : Exit.OK;
   } finally {
+    progress.close();
     signals?.dispose();
     await sim?.close();
   }

@@ -11,12 +11,18 @@ import { withError } from "./sample-error.js";
  *
  *   rows.pipe(renderPrompt((await loadPromptConfig("vlm/mmmu-pro")).config))
  */
-export function renderPrompt(config: PromptConfig, opts: RenderOptions = {}): OperatorFunction<Sample, Sample> {
+export function renderPrompt(
+  config: PromptConfig,
+  opts: RenderOptions & {
+    /** Also fill placeholders from what earlier stages added (`out`: generation, ...): judge prompts. */
+    withOutputs?: boolean;
+  } = {},
+): OperatorFunction<Sample, Sample> {
   const render = createRenderer(config, opts);
   return map((s) => {
     if (s.error) return s;
     try {
-      return { ...s, messages: render(s.row, s.index) };
+      return { ...s, messages: render(opts.withOutputs ? { ...s.row, ...s.out } : s.row, s.index) };
     } catch (e) {
       return withError(s, "renderPrompt", e);
     }

@@ -11,10 +11,7 @@ import { UsageError } from "../errors.js";
 import { createImageCache } from "../images/image-cache.js";
 import { type ImageOptions, ImageOptionsSchema } from "../images/options.js";
 import { Flow } from "../operators/flow.js";
-import { generate } from "../operators/generate.js";
 import { readRows } from "../operators/read-rows.js";
-import { renderPrompt } from "../operators/render-prompt.js";
-import { resolveImages } from "../operators/resolve-images.js";
 import { writeOutput } from "../operators/write-output.js";
 import {
   exists,
@@ -26,11 +23,16 @@ import {
 } from "../output/partial-output.js";
 import { checkSameRun, readSpec, type RunSpec, writeSpec } from "../output/run-spec.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
-import { type LoadedPrompt, loadPromptConfig } from "../prompts/load-prompt-config.js";
+import type { LoadedPrompt } from "../prompts/load-prompt-config.js";
 import type { Sample } from "../types.js";
 import { VERSION } from "../version.js";
-import { evaluationStages, type EvalType } from "./evaluation-stages.js";
+import type { EvalType } from "./evaluation-stages.js";
+import { countRows } from "../progress/count-rows.js";
+import { lineReporter, type ProgressReporter } from "../progress/reporter.js";
+import { buildPipeline, type LoadedPipeline, mainPrompt, standardPipeline } from "../pipelines/pipeline.js";
+import type { StageContext } from "../pipelines/stages.js";
 import { RunStats } from "./run-stats.js";
+import { normalizeServerAddress } from "./server-address.js";
 import { waitForServer } from "./wait-for-server.js";
 
 export type GenerateRunOptions = {
@@ -38,7 +40,10 @@ export type GenerateRunOptions = {
   inputFile: string;
   /** A path, or "-" for stdout (completion order, no resume). */
   outputFile: string;
-  promptConfig: string;
+  /** The prompt config of the standard chain; or give `pipeline`. */
+  promptConfig?: string;
+  /** A custom chain (pipelines/*.yaml) instead of the standard one. */
+  pipeline?: LoadedPipeline;
   model: string;
   /** OpenAI base URL, e.g. http://127.0.0.1:8000/v1; several spread the requests over servers. */
   serverAddress: string | string[];
@@ -51,8 +56,11 @@ export type GenerateRunOptions = {
   dataDir?: string;
   overwrite?: boolean;
   log?: (line: string) => void;
-  /** Seconds between progress lines on the log (0: none). */
+  /** Seconds between progress lines on the log (0: none), when no `progress` reporter is given. */
   progressSeconds?: number;
+  /** Live progress (bars on a terminal); the label names this run in it. */
+  progress?: ProgressReporter;
+  label?: string;
   stdin?: Readable;
   stdout?: Writable;
   /** Graceful stop: no new rows, in-flight rows finish, the partial file stays valid. */
@@ -90,7 +98,10 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const overrides = opts.overrides ?? {};
   const config = parseGenerationConfig(overrides);
-  const prompt = await loadPromptConfig(opts.promptConfig);
+  withChatTemplateKwargs(config); // refuses chat_template_kwargs given twice
+  if (!opts.pipeline && !opts.promptConfig) throw new UsageError("give a prompt config (--prompt_config) or a pipeline");
+  const pipeline = opts.pipeline ?? (await standardPipeline(opts.promptConfig as string, opts.evalType));
+  const prompt = mainPrompt(pipeline);
   const image = mergeImageOptions(prompt, overrides);
   const concurrency = config.max_concurrent_requests ?? opts.maxConcurrentRequests;
   const stats = new RunStats();
@@ -101,8 +112,8 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   const spec: RunSpec = {
     vlmpipe_version: VERSION,
     model: opts.model,
-    prompt_config: prompt.file,
-    prompt_hash: prompt.hash,
+    prompt_config: opts.pipeline ? opts.pipeline.file : (prompt?.file ?? ""),
+    prompt_hash: opts.pipeline ? opts.pipeline.hash : (prompt?.hash ?? ""),
     inference: comparableInference(config),
     generation: {
       eval_type: opts.evalType ?? null,
@@ -169,6 +180,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   const failStop = new AbortController();
   const maxFailures = opts.maxFailures ?? 100;
   const stop = opts.stop ? AbortSignal.any([opts.stop, failStop.signal]) : failStop.signal;
+  let closeExtra: () => Promise<unknown> = async () => undefined;
   try {
     if (!opts.client) await waitForServers(addresses, opts, config.server.wait_timeout, log);
 
@@ -181,30 +193,44 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
       rowRange: opts.rowRange,
     });
     const sink: LineSink = toStdout ? streamSink(opts.stdout ?? process.stdout) : await fileSink(paths.async);
-    const chain = pipe(
-      renderPrompt(prompt.config, { systemMessage: config.system_message, promptSuffix: config.prompt_suffix }),
-      resolveImages({ baseDir: imageBaseDir(opts), options: image, cache: createImageCache(image) }),
-      generate({
-        client,
-        model: opts.model,
-        inference: withChatTemplateKwargs(config),
-        stream: config.server.stream,
-        extraBody: prompt.config.extra_body,
-        concurrency: () => limit.limit,
-        stats: stats.inFlight,
-      }),
-      tap((s: Sample) => {
+    const clients: ChatClient[] = [];
+    const stageContext: StageContext = {
+      model: opts.model,
+      config,
+      client,
+      concurrency: () => limit.limit,
+      inFlight: stats.inFlight,
+      baseDir: imageBaseDir(opts),
+      image,
+      imageCache: createImageCache(image),
+      afterGenerate: tap((s: Sample) => {
         if (!s.error) limit.succeeded();
         if (maxFailures > 0 && stats.consecutiveFailures + (s.error ? 1 : 0) >= maxFailures && !failStop.signal.aborted) {
           log(`vlmpipe: ${maxFailures} rows failed in a row (last: ${s.error?.message}); stopping. Fix the cause and rerun to resume.`);
           failStop.abort();
         }
       }),
-      evaluationStages(config, opts.evalType),
-      writeOutput(sink),
-      flow.releaseEach<Sample>(),
-    );
-    const interrupted = await drain(source.pipe(chain), stats, opts.abort, log, opts.progressSeconds ?? 0);
+      clientFor: (address) => {
+        const c = createClient({
+          baseUrl: normalizeServerAddress(address),
+          apiKey: opts.apiKey,
+          concurrency,
+          server: config.server,
+          timeoutSeconds: config.inference.timeout,
+        });
+        clients.push(c);
+        return c;
+      },
+      prompts: pipeline.prompts,
+    };
+    closeExtra = () => Promise.all(clients.map((c) => c.close()));
+    const chain = pipe(buildPipeline(pipeline, stageContext), writeOutput(sink), flow.releaseEach<Sample>());
+    const reporter = opts.progress ?? lineReporter(log, opts.progressSeconds ?? 0);
+    const shown = reporter.start(opts.label ?? path.basename(opts.outputFile), stats, rowsToDo(opts, config.max_samples, done.size));
+    const interrupted = await drain(source.pipe(chain), stats, opts.abort).finally(() => {
+      shown.stop();
+      if (!opts.progress) reporter.close();
+    });
     await sink.close();
     const complete = !interrupted && !stop.aborted;
     if (complete && !toStdout) await finalizeOutput(paths);
@@ -214,6 +240,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
     const tooManyFailures = failStop.signal.aborted;
     return { stats, complete, alreadyDone: false, interrupted: !complete && !tooManyFailures, tooManyFailures, outputFile: opts.outputFile };
   } finally {
+    await closeExtra();
     if (!opts.client) await client.close();
   }
 }
@@ -236,27 +263,15 @@ async function waitForServers(
 }
 
 /** Subscribes and waits for the end; a hard abort unsubscribes (aborting requests in flight). */
-function drain(
-  obs: Observable<Sample>,
-  stats: RunStats,
-  abort: AbortSignal | undefined,
-  log: (l: string) => void,
-  progressSeconds: number,
-): Promise<boolean> {
+function drain(obs: Observable<Sample>, stats: RunStats, abort: AbortSignal | undefined): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const timer = progressSeconds > 0 ? setInterval(() => log(`vlmpipe: ${stats.line()}`), progressSeconds * 1000) : undefined;
-    timer?.unref();
     const finish = (interrupted: boolean) => {
-      if (timer) clearInterval(timer);
       abort?.removeEventListener("abort", onAbort);
       resolve(interrupted);
     };
     const sub = obs.subscribe({
       next: (s) => stats.record(s),
-      error: (e) => {
-        if (timer) clearInterval(timer);
-        reject(e);
-      },
+      error: (e) => reject(e),
       complete: () => finish(false),
     });
     const onAbort = () => {
@@ -268,13 +283,20 @@ function drain(
   });
 }
 
+/** Rows this run will send, for progress: the input's rows (capped by max_samples) not done yet. */
+async function rowsToDo(opts: GenerateRunOptions, maxSamples: number, alreadyDone: number): Promise<number | undefined> {
+  if (opts.inputFile === "-") return undefined;
+  const n = await countRows(opts.inputFile);
+  return Math.max(0, (maxSamples >= 0 ? Math.min(n, maxSamples) : n) - alreadyDone);
+}
+
 export function imageBaseDir(opts: Pick<GenerateRunOptions, "inputFile" | "dataDir">): string {
   if (opts.dataDir) return path.resolve(opts.dataDir);
   return opts.inputFile === "-" ? process.cwd() : path.dirname(path.resolve(opts.inputFile));
 }
 
-export function mergeImageOptions(prompt: LoadedPrompt, overrides: Record<string, unknown>): ImageOptions {
-  const fromPrompt = (prompt.config.image ?? {}) as Record<string, unknown>;
+export function mergeImageOptions(prompt: LoadedPrompt | undefined, overrides: Record<string, unknown>): ImageOptions {
+  const fromPrompt = (prompt?.config.image ?? {}) as Record<string, unknown>;
   const fromFlags = (overrides.image ?? {}) as Record<string, unknown>;
   return ImageOptionsSchema.parse(deepMerge(fromPrompt, fromFlags));
 }

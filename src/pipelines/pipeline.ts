@@ -1,0 +1,107 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { type OperatorFunction, pipe } from "rxjs";
+import YAML from "yaml";
+import { z } from "zod";
+import { formatZodError } from "../config/generation-config.js";
+import { UsageError } from "../errors.js";
+import { packageRoot } from "../paths.js";
+import { type LoadedPrompt, loadPromptConfig } from "../prompts/load-prompt-config.js";
+import type { EvalType } from "../run/evaluation-stages.js";
+import type { Sample } from "../types.js";
+import { type StageContext, type StageName, STAGES } from "./stages.js";
+
+/** A pipeline file: `stages` is a list of stage names, or `{name: options}` entries. */
+export const PipelineFileSchema = z
+  .object({
+    description: z.string().optional(),
+    stages: z.array(z.union([z.string(), z.record(z.string(), z.unknown())])).min(1),
+  })
+  .strict();
+
+export type PipelineStage = { name: StageName; options: Record<string, unknown> };
+
+export type LoadedPipeline = {
+  file: string;
+  description?: string;
+  stages: PipelineStage[];
+  prompts: Map<string, LoadedPrompt>;
+  /** Changes when a stage, an option or a prompt config it names changes: resume compares it. */
+  hash: string;
+};
+
+/** `mmmu-pro` -> <package>/pipelines/mmmu-pro.yaml; a value ending in .yaml/.yml is a path. */
+export async function loadPipeline(nameOrPath: string, cwd = process.cwd()): Promise<LoadedPipeline> {
+  const file = /\.ya?ml$/i.test(nameOrPath) ? path.resolve(cwd, nameOrPath) : path.join(packageRoot, "pipelines", `${nameOrPath}.yaml`);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new UsageError(`pipeline not found: ${file} (give a name under pipelines/, e.g. mmmu-pro, or a path ending in .yaml)`);
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (e) {
+    throw new UsageError(`pipeline ${file} is not valid YAML: ${(e as Error).message}`);
+  }
+  const r = PipelineFileSchema.safeParse(raw ?? {});
+  if (!r.success) throw new UsageError(`pipeline ${file}:\n${formatZodError(r.error, "", PipelineFileSchema)}`);
+  return resolvePipeline(r.data.stages, file, r.data.description);
+}
+
+/** Validates each stage's options and loads the prompt configs they name. */
+export async function resolvePipeline(
+  entries: Array<string | Record<string, unknown>>,
+  file: string,
+  description?: string,
+): Promise<LoadedPipeline> {
+  const stages: PipelineStage[] = entries.map((entry, i) => {
+    const [name, options] = typeof entry === "string" ? [entry, {}] : (Object.entries(entry)[0] ?? ["", {}]);
+    if (typeof entry === "object" && Object.keys(entry).length !== 1) {
+      throw new UsageError(`pipeline ${file}: stage ${i + 1} must be a name or {name: options}`);
+    }
+    const def = (STAGES as Record<string, (typeof STAGES)[StageName]>)[name];
+    if (!def) throw new UsageError(`pipeline ${file}: unknown stage "${name}"; known: ${Object.keys(STAGES).join(", ")}`);
+    const parsed = def.options.safeParse(options ?? {});
+    if (!parsed.success) {
+      throw new UsageError(`pipeline ${file}, stage ${i + 1} (${name}):\n${formatZodError(parsed.error, "", def.options)}`);
+    }
+    return { name: name as StageName, options: parsed.data as Record<string, unknown> };
+  });
+  const prompts = new Map<string, LoadedPrompt>();
+  for (const s of stages) {
+    const def = STAGES[s.name] as { prompts?: (o: unknown) => string[] };
+    for (const p of def.prompts?.(s.options) ?? []) if (!prompts.has(p)) prompts.set(p, await loadPromptConfig(p));
+  }
+  const hash = createHash("sha256")
+    .update(JSON.stringify({ stages, prompts: [...prompts].map(([k, v]) => [k, v.hash]) }))
+    .digest("hex")
+    .slice(0, 16);
+  return { file, description, stages, prompts, hash };
+}
+
+/** `vlmpipe generate`'s chain as a pipeline: prompt, images, generation, then extraction and scoring with an eval type. */
+export function standardPipeline(promptConfig: string, evalType?: EvalType): Promise<LoadedPipeline> {
+  return resolvePipeline(
+    [
+      { renderPrompt: { prompt_config: promptConfig } },
+      "resolveImages",
+      "generate",
+      ...(evalType ? [{ extractAnswer: { eval_type: evalType } }, "score"] : []),
+    ],
+    "(generate)",
+  );
+}
+
+/** The prompt config whose image options apply to the run (the first renderPrompt's). */
+export function mainPrompt(p: LoadedPipeline): LoadedPrompt | undefined {
+  const first = p.stages.find((s) => s.name === "renderPrompt");
+  return first ? p.prompts.get(first.options.prompt_config as string) : undefined;
+}
+
+export function buildPipeline(p: LoadedPipeline, ctx: StageContext): OperatorFunction<Sample, Sample> {
+  const ops = p.stages.map((s) => (STAGES[s.name] as { build(o: unknown, c: StageContext): OperatorFunction<Sample, Sample> }).build(s.options, ctx));
+  return ops.reduce<OperatorFunction<Sample, Sample>>((acc, op) => pipe(acc, op), pipe());
+}

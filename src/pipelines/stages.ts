@@ -1,0 +1,135 @@
+import { type MonoTypeOperatorFunction, type OperatorFunction, pipe } from "rxjs";
+import { z } from "zod";
+import type { ChatClient } from "../client/types.js";
+import { type GenerationConfig, InferenceSchema } from "../config/generation-config.js";
+import { deepMerge } from "../config/overrides.js";
+import type { ImageCache } from "../images/image-cache.js";
+import type { ImageOptions } from "../images/options.js";
+import { extractAnswer } from "../operators/extract-answer.js";
+import { generate } from "../operators/generate.js";
+import { judge } from "../operators/judge.js";
+import { parseReasoning } from "../operators/parse-reasoning.js";
+import { renderPrompt } from "../operators/render-prompt.js";
+import { resolveImages } from "../operators/resolve-images.js";
+import { score } from "../operators/score.js";
+import type { LoadedPrompt } from "../prompts/load-prompt-config.js";
+import type { Sample } from "../types.js";
+import { EVAL_TYPES } from "../run/evaluation-stages.js";
+
+/** What a stage may use from its run. */
+export type StageContext = {
+  model: string;
+  config: GenerationConfig;
+  client: ChatClient;
+  /** Requests in flight allowed now (the adaptive limit). */
+  concurrency: () => number;
+  inFlight: { active: number; pending: number };
+  baseDir: string;
+  image: ImageOptions;
+  imageCache: ImageCache;
+  /** Runs after each generation: adaptive limit, --max_failures. */
+  afterGenerate: MonoTypeOperatorFunction<Sample>;
+  /** A client for another server (e.g. a judge model), closed with the run. */
+  clientFor(serverAddress: string): ChatClient;
+  /** Prompt configs named by stages, loaded when the pipeline was loaded. */
+  prompts: Map<string, LoadedPrompt>;
+};
+
+type StageDef<S extends z.ZodType> = {
+  options: S;
+  /** Prompt configs the stage needs loaded (set-up errors surface before any row). */
+  prompts?: (o: z.infer<S>) => string[];
+  build(o: z.infer<S>, ctx: StageContext): OperatorFunction<Sample, Sample>;
+};
+
+const define = <S extends z.ZodType>(d: StageDef<S>) => d;
+const prompt = (ctx: StageContext, name: string) => (ctx.prompts.get(name) as LoadedPrompt).config;
+
+/**
+ * The stages a pipeline YAML may name, each with its options' schema. A stage is one of the
+ * library's operators with its options; model, server and `++` settings come from the run.
+ */
+export const STAGES = {
+  renderPrompt: define({
+    options: z
+      .object({
+        prompt_config: z.string(),
+        /** Also fill placeholders from earlier stages' outputs (generation, ...). */
+        with_outputs: z.boolean().default(false),
+      })
+      .strict(),
+    prompts: (o) => [o.prompt_config],
+    build: (o, ctx) =>
+      renderPrompt(prompt(ctx, o.prompt_config), {
+        systemMessage: ctx.config.system_message,
+        promptSuffix: ctx.config.prompt_suffix,
+        withOutputs: o.with_outputs,
+      }),
+  }),
+  resolveImages: define({
+    options: z.object({ concurrency: z.number().int().positive().default(8) }).strict(),
+    build: (o, ctx) => resolveImages({ baseDir: ctx.baseDir, options: ctx.image, cache: ctx.imageCache, concurrency: o.concurrency }),
+  }),
+  generate: define({
+    options: z.object({}).strict(),
+    build: (_o, ctx) =>
+      pipe(
+        generate({
+          client: ctx.client,
+          model: ctx.model,
+          inference: inferenceOf(ctx.config),
+          stream: ctx.config.server.stream,
+          concurrency: ctx.concurrency,
+          stats: ctx.inFlight,
+        }),
+        ctx.afterGenerate,
+        ctx.config.parse_reasoning ? parseReasoning({ endReasoningString: ctx.config.end_reasoning_string }) : pipe(),
+      ),
+  }),
+  parseReasoning: define({
+    options: z.object({ end_reasoning_string: z.string().default("</think>") }).strict(),
+    build: (o) => parseReasoning({ endReasoningString: o.end_reasoning_string }),
+  }),
+  extractAnswer: define({
+    options: z.object({ eval_type: z.enum(EVAL_TYPES).default("multichoice") }).strict(),
+    build: (o, ctx) => extractAnswer({ evalType: o.eval_type, seed: ctx.config.eval_config.seed }),
+  }),
+  score: define({ options: z.object({}).strict(), build: () => score() }),
+  judge: define({
+    options: z
+      .object({
+        prompt_config: z.string(),
+        /** Judge model; default: the run's model. */
+        model: z.string().optional(),
+        /** Judge server; default: the run's server(s). */
+        server_address: z.string().optional(),
+        output_key: z.string().default("judgement"),
+        verdict_pattern: z.string().default("Judgement: (Yes|No)"),
+        correct_verdict: z.string().default("Yes"),
+        /** The judge's sampling settings (greedy by default), over the run's. */
+        inference: InferenceSchema.partial().default({ temperature: 0 }),
+      })
+      .strict(),
+    prompts: (o) => [o.prompt_config],
+    build: (o, ctx) =>
+      judge({
+        client: o.server_address ? ctx.clientFor(o.server_address) : ctx.client,
+        model: o.model ?? ctx.model,
+        prompt: prompt(ctx, o.prompt_config),
+        inference: InferenceSchema.parse(deepMerge(inferenceOf(ctx.config), o.inference as Record<string, unknown>)),
+        stream: ctx.config.server.stream,
+        outputKey: o.output_key,
+        verdictPattern: o.verdict_pattern,
+        correctVerdict: o.correct_verdict,
+        concurrency: ctx.concurrency,
+      }),
+  }),
+} as const;
+
+export type StageName = keyof typeof STAGES;
+
+/** NeMo-Skills' top-level ++chat_template_kwargs goes into the request's extra body. */
+export function inferenceOf(config: GenerationConfig): GenerationConfig["inference"] {
+  if (!config.chat_template_kwargs) return config.inference;
+  return { ...config.inference, extra_body: { ...config.inference.extra_body, chat_template_kwargs: config.chat_template_kwargs } };
+}

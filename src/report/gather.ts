@@ -1,0 +1,207 @@
+import { UsageError } from "../errors.js";
+import { computeMetrics } from "../metrics/compute.js";
+import type { BenchmarkOutputs } from "../metrics/locate.js";
+import { LineSource } from "../metrics/read-lines.js";
+import { toRecord } from "../metrics/record.js";
+import type { GroupMetrics, ModeMetrics } from "../metrics/types.js";
+import { readSpec, type RunSpec } from "../output/run-spec.js";
+import { promptBuilder } from "./prompt-parts.js";
+import { TokenHistogram, wilsonInterval } from "./stats.js";
+import { answerText, clipText } from "./text.js";
+import type { ImageMode, ReportData, ReportLine, ReportRow, SubjectStats } from "./types.js";
+
+export type GatherOptions = {
+  /** Rows of each file embedded in the sample browser; negative: all. */
+  maxSamples: number;
+  /** Characters kept of a generation or reasoning text (at most; see TEXT_BUDGET). */
+  textLimit: number;
+  images: ImageMode;
+  dataDir?: string;
+};
+
+/** The report's data, with each embedded row's image references still to resolve (`imageRefs[i]` for `samples.rows[i]`). */
+export type Gathered = { data: ReportData; imageRefs: string[][]; spec: RunSpec | null };
+
+/**
+ * Characters of generation and reasoning text in one page, all lines together: with thousands
+ * of 131K-token reasoning traces the per-text limit shrinks (to no less than MIN_TEXT) so the
+ * page stays openable (tens of MB, not hundreds).
+ */
+const TEXT_BUDGET = 40_000_000;
+const MIN_TEXT = 2_000;
+
+type Tally = { name: string; questions: number; lines: number[]; correct: number[] };
+
+/**
+ * Reads a benchmark folder's output files, streaming: per-subject and per-run accuracy, the
+ * token histogram, and the first `maxSamples` lines of each file for the sample browser (the
+ * rest only counts). The metrics tables come from computeMetrics (a pass of its own over the
+ * files), so they are the numbers summarize_results prints.
+ */
+export async function gatherReport(outputs: BenchmarkOutputs, opts: GatherOptions): Promise<Gathered> {
+  const metrics = await computeMetrics(outputs.files);
+  const spec = await readSpec(`${outputs.files[0]}.spec.json`);
+  const build = await promptBuilder(spec);
+  const cap = opts.maxSamples < 0 ? Number.POSITIVE_INFINITY : opts.maxSamples;
+  const runs = outputs.files.length;
+  const rowCount = firstMode(metrics._all_)?.num_entries;
+  const embedded = Math.min(cap, typeof rowCount === "number" ? rowCount : cap) * runs;
+  const textLimit = Math.min(opts.textLimit, Math.max(MIN_TEXT, Math.floor(TEXT_BUDGET / Math.max(1, 2 * embedded))));
+
+  const tallies = new Map<string, Tally>();
+  const all: Tally = { name: outputs.name, questions: 0, lines: new Array(runs).fill(0), correct: new Array(runs).fill(0) };
+  const tokens = new TokenHistogram();
+  let truncated = 0;
+  const rows: ReportRow[] = [];
+  const imageRefs: string[][] = [];
+  const lines: ReportLine[] = [];
+
+  for (const [run, file] of outputs.files.entries()) {
+    const src = new LineSource(file);
+    try {
+      for (let i = 0; ; i++) {
+        let text = src.takeBuffered();
+        if (text === null) text = await src.next();
+        if (text === undefined) break;
+        const line = parseLine(text, src);
+        const rec = toRecord(line);
+        for (const t of rec.subset === undefined ? [all] : [all, tally(tallies, rec.subset, runs)]) {
+          if (run === 0) t.questions++;
+          t.lines[run]!++;
+          if (rec.correct === true) t.correct[run]!++;
+        }
+        if (rec.tokens !== undefined) tokens.add(rec.tokens, rec.correct === true);
+        if (line.finish_reason === "length") truncated++;
+        if (i >= cap) continue;
+        if (run === 0) {
+          const p = build(line, i);
+          rows.push({
+            id: answerText(line.id),
+            subject: rec.subset ?? null,
+            expected: answerText(line.expected_answer),
+            ...(p.system ? { system: p.system } : {}),
+            prompt: p.prompt,
+            images: [],
+          });
+          imageRefs.push(p.refs);
+        }
+        if (i < rows.length) lines.push(lineOf(line, i, run, textLimit));
+      }
+    } finally {
+      await src.close();
+    }
+  }
+  // Seeds of one question side by side.
+  lines.sort((a, b) => a.row - b.row || a.run - b.run);
+
+  const primaryMode = runs >= 2 ? `pass@1[avg-of-${runs}]` : "pass@1";
+  const data: ReportData = {
+    benchmark: outputs.name,
+    created: new Date().toISOString(),
+    ...(spec?.model ? { model: spec.model } : {}),
+    runs: outputs.files.map((f, i) => ({ label: outputs.greedy ? "greedy" : seedLabel(f, i), file: f })),
+    greedy: outputs.greedy,
+    primaryMode,
+    metrics,
+    overall: subjectStats(all),
+    subjects: [...tallies.values()].map(subjectStats),
+    tokens: { bins: tokens.bins(), summary: tokens.summary(), truncated },
+    ...(spec ? { spec: spec as unknown as Record<string, unknown> } : {}),
+    samples: {
+      rows,
+      lines,
+      totalRows: all.questions,
+      embeddedRows: rows.length,
+      maxSamples: opts.maxSamples,
+      textLimit,
+      images: opts.images,
+      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    },
+  };
+  return { data, imageRefs, spec };
+}
+
+function firstMode(modes: GroupMetrics | undefined): ModeMetrics | undefined {
+  return modes === undefined ? undefined : Object.values(modes)[0];
+}
+
+function tally(map: Map<string, Tally>, name: string, runs: number): Tally {
+  let t = map.get(name);
+  if (t === undefined) {
+    t = { name, questions: 0, lines: new Array(runs).fill(0), correct: new Array(runs).fill(0) };
+    map.set(name, t);
+  }
+  return t;
+}
+
+function subjectStats(t: Tally): SubjectStats {
+  const perRun = t.lines.map((n, r) => (n > 0 ? t.correct[r]! / n : 0));
+  const accuracy = perRun.length > 0 ? perRun.reduce((a, b) => a + b, 0) / perRun.length : 0;
+  return { name: t.name, questions: t.questions, accuracy, ci: wilsonInterval(accuracy * t.questions, t.questions), perRun };
+}
+
+function lineOf(line: Record<string, unknown>, row: number, run: number, limit: number): ReportLine {
+  const out: ReportLine = {
+    row,
+    run,
+    correct: typeof line.symbolic_correct === "boolean" ? line.symbolic_correct : null,
+    predicted: answerText(line.predicted_answer),
+    generation: "",
+  };
+  if ("predicted_answer_multichoice" in line) out.multichoice = answerText(line.predicted_answer_multichoice);
+  if ("predicted_answer_official" in line) out.official = answerText(line.predicted_answer_official);
+  if (out.multichoice != null && out.official != null && out.multichoice !== out.official) out.disagree = true;
+  if (line.official_random_fallback === true) out.fallback = true;
+  const err = errorOf(line.error);
+  if (err) out.error = err;
+
+  let generation = typeof line.generation === "string" ? line.generation : answerText(line.generation) ?? "";
+  let reasoning = typeof line.reasoning_content === "string" ? line.reasoning_content : undefined;
+  if (reasoning === undefined && typeof line._full_generation === "string" && line._full_generation !== generation) {
+    reasoning = line._full_generation;
+  }
+  if (reasoning === undefined) {
+    // No reasoning parser on the server: the thinking is inside the text, folded like the rest.
+    const end = generation.lastIndexOf("</think>");
+    if (end >= 0) {
+      reasoning = generation.slice(0, end).replace(/^\s*<think>/, "");
+      generation = generation.slice(end + "</think>".length).replace(/^\s+/, "");
+    }
+  }
+  out.generation = clipText(generation, limit);
+  if (reasoning !== undefined && reasoning !== "") out.reasoning = clipText(reasoning, limit);
+  if (typeof line.num_generated_tokens === "number") out.tokens = line.num_generated_tokens;
+  if (typeof line.finish_reason === "string") out.finish = line.finish_reason;
+  if (typeof line.generation_time === "number") out.seconds = line.generation_time;
+  return out;
+}
+
+function errorOf(v: unknown): ReportLine["error"] {
+  if (v === undefined || v === null || v === false) return undefined;
+  if (typeof v === "object" && !Array.isArray(v)) {
+    const e = v as Record<string, unknown>;
+    return {
+      message: typeof e.message === "string" ? e.message : JSON.stringify(v),
+      ...(typeof e.code === "string" ? { code: e.code } : {}),
+      ...(typeof e.stage === "string" ? { stage: e.stage } : {}),
+    };
+  }
+  return { message: typeof v === "string" ? v : JSON.stringify(v) };
+}
+
+/** `output-rs3.jsonl` -> "seed 3"; other names keep theirs. */
+function seedLabel(file: string, index: number): string {
+  const m = /output-rs(\d+)[^/\\]*\.jsonl$/.exec(file);
+  return m ? `seed ${m[1]}` : `run ${index}`;
+}
+
+function parseLine(text: string, src: LineSource): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${src.path}:${src.lineNumber}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new UsageError(`${src.path}:${src.lineNumber}: not a JSON object`);
+  return v as Record<string, unknown>;
+}
