@@ -1,22 +1,21 @@
 import { type Command, Option } from "commander";
 import { UsageError } from "../errors.js";
+import { loadPipeline } from "../pipelines/pipeline.js";
+import { createReporter } from "../progress/reporter.js";
 import { EVAL_TYPES, type EvalType } from "../run/evaluation-stages.js";
-import { runGenerate } from "../run/generate-run.js";
+import { type GenerateRunOptions, runGenerate } from "../run/generate-run.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
-import { createReporter } from "../progress/reporter.js";
 import { installInterrupts } from "./interrupt.js";
 import { addSimFlags, type SimFlags, startInProcessSim } from "./sim-in-process.js";
 
-type GenerateFlags = SimFlags & {
+type RunFlags = SimFlags & {
   input_file: string;
   output_file: string;
-  prompt_config: string;
   model: string;
   server_address?: string[];
   server_type: "vllm" | "sglang" | "openai" | "sim";
-  eval_type?: EvalType;
   max_concurrent_requests: number;
   data_dir?: string;
   api_key?: string;
@@ -25,14 +24,13 @@ type GenerateFlags = SimFlags & {
   progress_seconds: number;
   max_failures: number;
 };
+type GenerateFlags = RunFlags & { prompt_config: string; eval_type?: EvalType };
 
-export function registerGenerate(program: Command, ctx: CliContext): void {
-  const cmd = program
-    .command("generate")
-    .description("send every row of a JSONL file to an OpenAI-compatible server and write NDJSON (resumable)")
+/** The flags `generate` and `run` share: input, output, server, concurrency, resume, progress. */
+function addRunFlags(cmd: Command): Command {
+  cmd
     .requiredOption("--input_file <file>", 'input JSONL, or "-" for stdin')
     .requiredOption("--output_file <file>", 'output JSONL (resumable), or "-" for stdout (completion order)')
-    .requiredOption("--prompt_config <name|file.yaml>", "prompt config: a name under prompts/ (vlm/mmmu-pro) or a .yaml path")
     .requiredOption("--model <name>", "model name, as the server serves it")
     .option(
       "--server_address <url>",
@@ -44,22 +42,44 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
         .choices(["vllm", "sglang", "openai", "sim"])
         .default("vllm"),
     )
-    .addOption(new Option("--eval_type <type>", "extract and score answers as rows finish").choices([...EVAL_TYPES]))
     .option("--max_concurrent_requests <n>", "requests in flight at most", Number, 512)
     .option("--data_dir <dir>", "folder relative image paths resolve against (default: the input file's folder; cwd for stdin)")
     .option("--api_key <key>", "API key sent as a Bearer token (default: $OPENAI_API_KEY); never written anywhere")
     .option("--overwrite", "discard an existing output and start over", false)
-    .option("--quiet", "no progress lines on stderr", false)
-    .option("--progress_seconds <s>", "seconds between progress lines on stderr", Number, 30)
+    .option("--quiet", "no progress on stderr", false)
+    .option("--progress_seconds <s>", "seconds between progress lines on stderr when it is not a terminal", Number, 30)
     .option("--max_failures <n>", "stop cleanly after this many rows fail in a row (0: never)", Number, 100);
   addSimFlags(cmd);
   cmd.addHelpText("after", "\nSampling and other settings: ++inference.temperature=0 ++inference.tokens_to_generate=16384 ... (see README)");
-  cmd.action(async (flags: GenerateFlags) => {
-    ctx.exitCode = await generateCommand(flags, ctx);
+  return cmd;
+}
+
+export function registerGenerate(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command("generate")
+    .description("send every row of a JSONL file to an OpenAI-compatible server and write NDJSON (resumable)")
+    .requiredOption("--prompt_config <name|file.yaml>", "prompt config: a name under prompts/ (vlm/mmmu-pro) or a .yaml path")
+    .addOption(new Option("--eval_type <type>", "extract and score answers as rows finish").choices([...EVAL_TYPES]));
+  addRunFlags(cmd).action(async (flags: GenerateFlags) => {
+    ctx.exitCode = await runCommand(flags, ctx, { promptConfig: flags.prompt_config, evalType: flags.eval_type });
   });
 }
 
-async function generateCommand(flags: GenerateFlags, ctx: CliContext): Promise<number> {
+export function registerRun(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command("run")
+    .description("run a pipeline (pipelines/NAME.yaml or a .yaml path: a list of stages) over a JSONL file, resumable")
+    .argument("<pipeline>", "a name under pipelines/ (mmmu-pro) or a path ending in .yaml");
+  addRunFlags(cmd).action(async (name: string, flags: RunFlags) => {
+    ctx.exitCode = await runCommand(flags, ctx, { pipeline: await loadPipeline(name) });
+  });
+}
+
+async function runCommand(
+  flags: RunFlags,
+  ctx: CliContext,
+  chain: Pick<GenerateRunOptions, "promptConfig" | "evalType" | "pipeline">,
+): Promise<number> {
   const progress = createReporter({ stream: ctx.stderr, quiet: !!flags.quiet, intervalSeconds: flags.progress_seconds });
   const log = (l: string) => progress.log(l);
   if (!Number.isInteger(flags.max_concurrent_requests) || flags.max_concurrent_requests < 1) {
@@ -79,15 +99,14 @@ async function generateCommand(flags: GenerateFlags, ctx: CliContext): Promise<n
   const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
   try {
     const result = await runGenerate({
+      ...chain,
       inputFile: flags.input_file,
       outputFile: flags.output_file,
-      promptConfig: flags.prompt_config,
       model: flags.model,
       serverAddress: sim ? `${sim.url}/v1` : (flags.server_address ?? []).map(normalizeServerAddress),
       apiKey: flags.api_key ?? process.env.OPENAI_API_KEY,
       maxConcurrentRequests: flags.max_concurrent_requests,
       overrides: ctx.overrides,
-      evalType: flags.eval_type,
       dataDir: flags.data_dir,
       overwrite: flags.overwrite,
       log,

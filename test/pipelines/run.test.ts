@@ -1,0 +1,122 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { filter, lastValueFrom, map, toArray } from "rxjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient, generate, GenerationConfigSchema, loadPromptConfig, readRows, renderPrompt, resolveImages, score, extractAnswer } from "../../src/index.js";
+import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
+import { repoRoot } from "../helpers/bin.js";
+import { cli, makeDataset, parseLines, tempDir } from "../helpers/dataset.js";
+
+const fixture = path.join(repoRoot, "fixtures", "data", "mmmu-pro", "test.jsonl");
+let sim: SimServer;
+beforeAll(async () => {
+  sim = await startSimServer({ model: "sim", answers: fixture, accuracy: 0.7 });
+});
+afterAll(() => sim.close());
+
+const common = (input: string, out: string) => [
+  "--input_file", input, "--output_file", out, "--model", "sim", "--server_address", `${sim.url}/v1`, "--quiet",
+];
+const verdicts = (rows: Record<string, unknown>[]) => rows.map((r) => [r.id, r.predicted_answer, r.symbolic_correct]);
+
+describe("vlmpipe run PIPELINE", () => {
+  it("runs pipelines/mmmu-pro.yaml with the same results as generate --eval_type multichoice", async () => {
+    const d = await tempDir();
+    const a = await cli(["run", "mmmu-pro", ...common(fixture, path.join(d, "a.jsonl"))]);
+    expect(a.code, a.stderr).toBe(0);
+    const b = await cli(["generate", "--prompt_config", "vlm/mmmu-pro", "--eval_type", "multichoice", ...common(fixture, path.join(d, "b.jsonl"))]);
+    expect(b.code, b.stderr).toBe(0);
+    const ra = parseLines(await readFile(path.join(d, "a.jsonl"), "utf8"));
+    expect(ra).toHaveLength(60);
+    expect(verdicts(ra)).toEqual(verdicts(parseLines(await readFile(path.join(d, "b.jsonl"), "utf8"))));
+  });
+
+  it("runs the LLM-judge example: a second call grades each answer", async () => {
+    // A stand-in judge model on loopback: "Yes" when the candidate's last line names the reference.
+    const judgeCalls: string[] = [];
+    const judgeServer = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        if (req.url?.endsWith("/models")) {
+          res.end(JSON.stringify({ data: [{ id: "judge" }] }));
+          return;
+        }
+        const q = JSON.parse(body) as { model: string; messages: { content: string }[] };
+        const text = q.messages.at(-1)?.content ?? "";
+        judgeCalls.push(q.model);
+        const ref = /Reference answer:\n(.*)\n/.exec(text)?.[1] ?? "?";
+        const cand = /Candidate answer:\n([\s\S]*)\n\nDoes the/.exec(text)?.[1] ?? "";
+        const yes = cand.trim().split("\n").at(-1)?.includes(`Answer: ${ref}`);
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: `Compared.\nJudgement: ${yes ? "Yes" : "No"}` }, finish_reason: "stop" }], usage: { completion_tokens: 3 } }));
+      });
+    });
+    await new Promise<void>((r) => judgeServer.listen(0, "127.0.0.1", r));
+    try {
+      const d = await tempDir();
+      const data = await makeDataset(d, 12);
+      const answers = await startSimServer({ model: "sim", answer_rows: data.rows as never, accuracy: 0.5 });
+      const pipelineFile = path.join(d, "judge.yaml");
+      const shipped = await readFile(path.join(repoRoot, "pipelines", "open-answer-judge.yaml"), "utf8");
+      const judgeUrl = `http://127.0.0.1:${(judgeServer.address() as AddressInfo).port}/v1`;
+      await writeFile(pipelineFile, shipped.replace("      output_key: judgement", `      model: judge\n      server_address: ${judgeUrl}\n      output_key: judgement`));
+      const out = path.join(d, "o.jsonl");
+      const r = await cli(["run", pipelineFile, ...common(data.file, out).map((x) => x.replace(sim.url, answers.url)), "++server.stream=false"]);
+      await answers.close();
+      expect(r.code, r.stderr).toBe(0);
+      const rows = parseLines(await readFile(out, "utf8"));
+      expect(rows).toHaveLength(12);
+      for (const row of rows) {
+        expect(row.judgement).toMatch(/Judgement: (Yes|No)$/);
+        const right = (row.generation as string).trim().endsWith(`Answer: ${row.expected_answer}`);
+        expect(row.judge_correct).toBe(right);
+      }
+      expect(rows.some((x) => x.judge_correct === true) && rows.some((x) => x.judge_correct === false)).toBe(true);
+      expect(judgeCalls).toHaveLength(12);
+      expect(new Set(judgeCalls)).toEqual(new Set(["judge"]));
+    } finally {
+      judgeServer.closeAllConnections();
+      await new Promise((r) => judgeServer.close(r));
+    }
+  });
+
+  it("refuses an unknown stage or a bad stage option before any work", async () => {
+    const d = await tempDir();
+    const bad1 = path.join(d, "bad1.yaml");
+    await writeFile(bad1, "stages:\n  - renderPrompt: { prompt_config: vlm/mmmu-pro }\n  - generat\n");
+    const r1 = await cli(["run", bad1, ...common(fixture, "-")]);
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toMatch(/unknown stage "generat"; known: renderPrompt, resolveImages, generate/);
+    const bad2 = path.join(d, "bad2.yaml");
+    await writeFile(bad2, "stages:\n  - renderPrompt: { prompt_config: vlm/mmmu-pro, colour: red }\n");
+    const r2 = await cli(["run", bad2, ...common(fixture, "-")]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/stage 1 \(renderPrompt\):\nunknown key colour/);
+  });
+});
+
+describe("the library", () => {
+  it("composes a custom chain in a few lines: only rows of one subject, then score", async () => {
+    const { config } = await loadPromptConfig("vlm/mmmu-pro");
+    const client = createClient({ baseUrl: `${sim.url}/v1`, concurrency: 8, timeoutSeconds: 60, server: GenerationConfigSchema.parse({}).server });
+    const inference = GenerationConfigSchema.parse({}).inference;
+    const rows = await lastValueFrom(
+      readRows(fixture).pipe(
+        filter((s) => s.row.subject === "Biology"),
+        renderPrompt(config),
+        resolveImages({ baseDir: path.dirname(fixture), options: GenerationConfigSchema.parse({}).image }),
+        generate({ client, model: "sim", inference, stream: true, concurrency: 8 }),
+        extractAnswer({ evalType: "multichoice" }),
+        score(),
+        map((s) => ({ id: s.row.id, correct: s.out.symbolic_correct })),
+        toArray(),
+      ),
+    );
+    await client.close();
+    expect(rows).toHaveLength(10);
+    expect(rows.every((r) => typeof r.correct === "boolean")).toBe(true);
+  });
+});
