@@ -52,6 +52,18 @@ describe("vlmpipe eval", () => {
     expect(m["pass@1[avg-of-3]"].num_entries).toBe(20);
   });
 
+  it("scores the standard config (interleaved images) near the simulator's accuracy too", async () => {
+    const out = await tempDir();
+    const r = await cli([
+      "eval", "--benchmarks", "mmmu-pro-standard-10:2", "--model", "sim", "--server_type", "sim", "--sim_accuracy", "0.7",
+      "--data_dir", data, "--output_dir", out, "--quiet",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(await readFile(path.join(out, "eval-results", "mmmu-pro-standard-10", "metrics.json"), "utf8"));
+    // 120 answers at p = 0.7: the standard error is about 4.2 points.
+    expect(Math.abs(m["mmmu-pro-standard-10"]["pass@1[avg-of-2]"].symbolic_correct - 70)).toBeLessThan(15);
+  });
+
   it("lets the user's ++ overrides win over the sampling defaults, but not over the seed", () => {
     const [run] = parseBenchmarks("mmmu-pro:2");
     const o = runOverrides(run!, 1, { inference: { temperature: 1.0, random_seed: 9 } }) as { inference: Record<string, unknown> };

@@ -143,7 +143,7 @@ describe.skipIf(missing.length > 0)("report.html in headless Chromium", () => {
     const sample = page.locator("details.sample").first();
     await sample.locator("summary").click();
     const body = sample.locator(".sample-body");
-    await expect(body.isVisible()).resolves.toBe(true);
+    await body.waitFor({ state: "visible" });
     const widths = await body.locator("figure.thumb img").evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth));
     expect(widths.length).toBeGreaterThan(0);
     expect(widths.every((w) => w > 0)).toBe(true);

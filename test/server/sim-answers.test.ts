@@ -178,3 +178,15 @@ describe("answer book index", () => {
     }
   });
 });
+
+describe("the answer book with interleaved images", () => {
+  it("recognises a question whose <image N> markers were replaced by image parts", () => {
+    const book = createAnswerBook([
+      { id: "s1", problem: "Compare <image 1> and <image 2>. Which is larger?\n\nA) <image 1>\nB) <image 2>\nC) same", expected_answer: "C" },
+    ]);
+    const text = ["Answer this.\n\nCompare ", " and ", ". Which is larger?\n\nA) ", "\nB) ", "\nC) same"].join("");
+    expect(book.find(text)?.expected).toBe("C");
+    expect(book.find(text)?.letters).toEqual(["A", "B", "C"]);
+  });
+});
+

@@ -12,6 +12,7 @@ import { AnswerRowSchema, type AnswerRow } from "./options.js";
 export type BookEntry = {
   /** What the deterministic draws hash: the id when there is one, else the problem. */
   key: string;
+  /** The problem as matched (see matchText). */
   problem?: string;
   id?: string;
   expected: string;
@@ -85,11 +86,20 @@ export function letterRange(n: number): string[] {
   return Array.from({ length: Math.max(1, Math.min(26, n)) }, (_, i) => String.fromCharCode(65 + i));
 }
 
+/**
+ * The text a problem is matched by: image markers (`<image 2>`) dropped and white space folded,
+ * since a client places the image itself where its marker stood (interleaved content parts)
+ * and joins the text around it in its own way.
+ */
+export function matchText(text: string): string {
+  return text.replace(/<image \d+>/g, " ").replace(/\s+/g, " ").trim();
+}
+
 function toEntry(row: AnswerRow): BookEntry {
-  const problem = row.problem?.trim() || undefined;
+  const problem = row.problem === undefined ? undefined : matchText(row.problem) || undefined;
   const id = row.id === undefined ? undefined : String(row.id);
   const expected = String(row.expected_answer).trim();
-  let n = optionCount(row.options) || (problem ? lettersInText(problem) : 0) || 4;
+  let n = optionCount(row.options) || (row.problem ? lettersInText(row.problem) : 0) || 4;
   // The expected letter must be one of the valid ones, whatever the options said.
   if (/^[A-Z]$/.test(expected)) n = Math.max(n, expected.charCodeAt(0) - 64);
   return { key: id ?? problem!, problem, id, expected, letters: letterRange(n) };
@@ -179,8 +189,9 @@ export function createAnswerBook(rows: readonly AnswerRow[]): AnswerBook {
 
   return {
     size: entries.length,
-    find(text) {
+    find(raw) {
       if (entries.length === 0) return undefined;
+      const text = matchText(raw);
       const hit = cache.get(text);
       if (hit !== undefined) return hit ?? undefined;
       const found = lookup(text);
