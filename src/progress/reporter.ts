@@ -85,7 +85,10 @@ function barReporter(stream: Writable): ProgressReporter {
         },
       };
     },
-    log: (line) => multi.log(`${line}\n`),
+    log: (line) => {
+      multi.log(`${line}\n`);
+      multi.update(); // cli-progress writes buffered log lines at the next redraw
+    },
     close: () => multi.stop(),
   };
 }
