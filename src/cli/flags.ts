@@ -1,3 +1,6 @@
+/** Flags whose value is passed on untouched even when it starts with "--". */
+const VERBATIM_VALUE = new Set(["--server_args"]);
+
 /**
  * Flags are snake_case as in NeMo-Skills; kebab-case spellings are accepted by rewriting
  * `--max-concurrent-requests` to `--max_concurrent_requests` before commander sees them.
@@ -5,7 +8,14 @@
 export function normalizeFlags(argv: readonly string[]): string[] {
   const out: string[] = [];
   let passthrough = false;
+  let verbatim = false;
   for (const a of argv) {
+    // The value of --server_args is the server's own flags ("--max-model-len 128000"): as typed.
+    if (verbatim) {
+      verbatim = false;
+      out.push(a);
+      continue;
+    }
     if (passthrough || a === "--" || !a.startsWith("--")) {
       if (a === "--") passthrough = true;
       out.push(a);
@@ -14,7 +24,9 @@ export function normalizeFlags(argv: readonly string[]): string[] {
     const eq = a.indexOf("=");
     const name = eq < 0 ? a : a.slice(0, eq);
     const rest = eq < 0 ? "" : a.slice(eq);
-    out.push("--" + name.slice(2).replaceAll("-", "_") + rest);
+    const flag = "--" + name.slice(2).replaceAll("-", "_");
+    if (eq < 0 && VERBATIM_VALUE.has(flag)) verbatim = true;
+    out.push(flag + rest);
   }
   return out;
 }

@@ -5,8 +5,10 @@ import { VERSION } from "../version.js";
 import { type CliContext, Exit } from "./context.js";
 import { normalizeFlags } from "./flags.js";
 import { registerEval } from "./eval.js";
-import { registerGenerate } from "./generate.js";
+import { registerEvalJobs } from "./eval-job.js";
+import { registerGenerate, registerRun } from "./generate.js";
 import { registerPrepareData } from "./prepare-data.js";
+import { registerReport } from "./report.js";
 import { registerScore } from "./score.js";
 import { registerSimServer } from "./sim-server.js";
 import { registerSummarizeResults } from "./summarize-results.js";
@@ -58,10 +60,13 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.stderr.write(s),
     });
   registerGenerate(program, ctx);
+  registerRun(program, ctx);
   registerScore(program, ctx);
   registerEval(program, ctx);
+  registerEvalJobs(program, ctx);
   registerPrepareData(program, ctx);
   registerSummarizeResults(program);
+  registerReport(program);
   registerSimServer(program);
   // Every subcommand reports usage errors the same way (exit 2, message on stderr).
   for (const c of program.commands) c.exitOverride().showHelpAfterError();

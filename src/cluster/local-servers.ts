@@ -1,0 +1,84 @@
+import path from "node:path";
+import { UsageError } from "../errors.js";
+import { launchServer } from "../server/launch-server.js";
+import { serverCommand, serverExecutable } from "../server/launch-command.js";
+import { freePort } from "../server/launch-port.js";
+import { startSimServer } from "../server/sim/sim-server.js";
+import type { ClusterConfig } from "./config.js";
+import { readDataRows } from "./eval-inputs.js";
+import type { EvalPlan } from "./plan.js";
+
+export type ServerSet = {
+  /** OpenAI base URLs. */
+  addresses: string[];
+  /** Stops what was started here (nothing for servers the user runs). */
+  close(): Promise<void>;
+};
+
+/**
+ * The model server(s) of an eval on this machine: the user's running servers as they are,
+ * the simulator in this process (answering from the benchmarks' data), or a vLLM/SGLang server
+ * started as a child process on a free port, whose log goes to `logFile`.
+ */
+export async function startServers(
+  plan: EvalPlan,
+  o: { config?: ClusterConfig; logFile: string; log: (l: string) => void; signal?: AbortSignal },
+): Promise<ServerSet> {
+  const s = plan.settings;
+  const server = s.server;
+  switch (server.kind) {
+    case "running":
+      return { addresses: server.addresses, close: async () => {} };
+    case "sim": {
+      const rows = server.sim.sim_answers ? undefined : (await Promise.all(plan.benchmarks.map((b) => readDataRows(b.inputFile)))).flat();
+      const sim = await startSimServer({
+        model: s.model,
+        answers: server.sim.sim_answers,
+        answer_rows: rows as never,
+        accuracy: server.sim.sim_accuracy,
+        latency_ms: server.sim.sim_latency_ms,
+        seed: server.sim.sim_seed,
+      });
+      o.log(`vlmpipe: --server_type sim: simulated vLLM server at ${sim.url}/v1, accuracy ${server.sim.sim_accuracy} (a simulator, not a model)`);
+      return { addresses: [`${sim.url}/v1`], close: () => sim.close() };
+    }
+    case "launch": {
+      if (server.nodes > 1 && !process.env.SLURM_JOB_ID) {
+        throw new UsageError(`--server_nodes ${server.nodes} needs a multi-node Slurm job: use --cluster slurm (or a Slurm cluster config)`);
+      }
+      const port = await freePort();
+      const configured = server.type === "vllm" ? o.config?.vllm_command : o.config?.sglang_command;
+      const command = serverCommand({
+        type: server.type,
+        model: s.model,
+        port,
+        gpus: server.gpus,
+        nodes: server.nodes,
+        nodeRank: 0,
+        distInitAddr: process.env.VLMPIPE_SGLANG_DIST_INIT_ADDR,
+        args: server.args,
+        executable: serverExecutable(server.type, configured),
+      });
+      const launched = await launchServer({
+        command,
+        port,
+        logFile: o.logFile,
+        env: { ...process.env, ...stringEnv(o.config?.env_vars ?? {}) },
+        startTimeoutSeconds: server.startTimeoutSeconds,
+        signal: o.signal,
+        log: o.log,
+        name: server.type,
+      });
+      return { addresses: [launched.baseUrl], close: () => launched.stop() };
+    }
+  }
+}
+
+export function stringEnv(vars: Record<string, string | number | boolean>): Record<string, string> {
+  return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(v)]));
+}
+
+/** `<output_dir>/eval-logs/<name>`. */
+export function serverLogFile(plan: EvalPlan, name: string): string {
+  return path.join(plan.logsDir, name);
+}

@@ -1,0 +1,121 @@
+import { open, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { summarizeResults } from "../cli/summarize-results.js";
+import type { Metrics } from "../metrics/types.js";
+import { exists, outputPaths } from "../output/partial-output.js";
+import { readSpec, writeSpec } from "../output/run-spec.js";
+import { maxSamplesOf } from "./eval-inputs.js";
+import { countFailedRows, outputState } from "./output-state.js";
+import type { EvalPlan, SeedPlan } from "./plan.js";
+
+export type MergeResult = "merged" | "complete" | "incomplete";
+
+/**
+ * Concatenates a seed's chunk outputs, in chunk order, into its output (NeMo-Skills'
+ * merge_chunks), once every chunk has its `.done`; then writes the output's spec (the chunks'
+ * one, without the row range, so an unchunked rerun may resume it) and `.done`, and removes the
+ * chunk files. Each chunk output is in input order, so the result is line for line what an
+ * unchunked run writes. Written to a temporary file and renamed: a kill leaves the chunks.
+ */
+export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () => {}): Promise<MergeResult> {
+  const chunks = seed.chunks;
+  const merged = outputPaths(seed.outputFile);
+  if (!chunks || (await outputState(seed.outputFile)) !== "absent") {
+    if (chunks && (await exists(merged.done))) await removeChunks(seed);
+    return (await exists(merged.done)) ? "complete" : "incomplete";
+  }
+  for (const c of chunks) if (!(await exists(outputPaths(c.outputFile).done))) return "incomplete";
+
+  const tmp = `${seed.outputFile}.tmp-merge-${process.pid}`;
+  const dst = await open(tmp, "w");
+  let rows = 0;
+  try {
+    for (const c of chunks) {
+      const src = await open(c.outputFile, "r");
+      try {
+        for await (const buf of src.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
+          await dst.write(buf);
+          for (const b of buf) if (b === 0x0a) rows++;
+        }
+      } finally {
+        await src.close();
+      }
+    }
+    await dst.sync();
+  } finally {
+    await dst.close();
+  }
+  await rename(tmp, seed.outputFile);
+  const first = chunks[0] ? await readSpec(outputPaths(chunks[0].outputFile).spec) : null;
+  if (first) {
+    const { row_range: _r, ...generation } = first.generation as Record<string, unknown>;
+    await writeSpec(merged.spec, { ...first, generation, created: new Date().toISOString() });
+  }
+  await writeFile(merged.done, "");
+  await removeChunks(seed);
+  log(`vlmpipe: merged ${chunks.length} chunks (${rows} rows) into ${seed.outputFile}`);
+  return "merged";
+}
+
+async function removeChunks(seed: SeedPlan): Promise<void> {
+  for (const c of seed.chunks ?? []) {
+    const p = outputPaths(c.outputFile);
+    await Promise.all([p.output, p.done, p.spec, p.async].map((f) => rm(f, { force: true })));
+  }
+}
+
+/**
+ * --rerun_done on a chunked eval: the merged outputs go first, so an interrupted rerun is not
+ * mistaken for the finished earlier one.
+ */
+export async function clearMergedForRerun(plan: EvalPlan): Promise<void> {
+  if (!plan.settings.rerunDone) return;
+  for (const b of plan.benchmarks) {
+    for (const s of b.seeds) {
+      if (!s.chunks) continue;
+      const p = outputPaths(s.outputFile);
+      await Promise.all([p.output, p.done, p.spec, p.async].map((f) => rm(f, { force: true })));
+    }
+  }
+}
+
+export type FinishResult = {
+  metrics: Metrics;
+  /** Rows of the finished outputs that carry `error`. */
+  failedRows: number;
+  /** Benchmarks not summarized because a run or chunk is not done: `name: what is missing`. */
+  incomplete: string[];
+};
+
+/**
+ * The end of an eval: merges the chunks of every seed whose chunks are all done, then runs
+ * summarize_results for each benchmark whose outputs are all complete (metrics.json beside
+ * them, tables to `write`), in --benchmarks order.
+ */
+export async function finishEval(
+  plan: EvalPlan,
+  io: { log?: (l: string) => void; write?: (t: string) => void } = {},
+): Promise<FinishResult> {
+  const result: FinishResult = { metrics: {}, failedRows: 0, incomplete: [] };
+  for (const b of plan.benchmarks) {
+    const missing: string[] = [];
+    for (const s of b.seeds) {
+      const r = await mergeChunks(s, io.log);
+      if (r === "incomplete") missing.push(path.basename(s.outputFile));
+    }
+    if (missing.length > 0) {
+      result.incomplete.push(`${b.name}: ${missing.join(", ")} not done`);
+      continue;
+    }
+    for (const s of b.seeds) result.failedRows += await countFailedRows(s.outputFile);
+    Object.assign(
+      result.metrics,
+      await summarizeResults(b.dir, {
+        saveMetricsPath: path.join(b.dir, "metrics.json"),
+        maxSamples: maxSamplesOf(plan.settings.overrides),
+        write: io.write,
+      }),
+    );
+  }
+  return result;
+}

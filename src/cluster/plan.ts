@@ -1,0 +1,165 @@
+import path from "node:path";
+import { UsageError } from "../errors.js";
+import { type BenchmarkRun, outputName, parseBenchmarks } from "../run/benchmark-spec.js";
+import { chunkFileName, chunkRanges, countRows } from "./chunks.js";
+import { dataFile, maxSamplesOf } from "./eval-inputs.js";
+import { outputState, specRowRange } from "./output-state.js";
+import type { EvalSettings } from "./settings.js";
+
+export type ChunkRef = { index: number; count: number; start: number; end: number };
+
+/** One unit of work: a (benchmark, seed) run, or one chunk of it. */
+export type EvalJob = {
+  /** `mmmu-pro/output-rs0_chunk_1`: unique within an eval. */
+  key: string;
+  benchmark: string;
+  seed: number | null;
+  /** null: the whole input (no chunking, or a merged output being retried). */
+  chunk: ChunkRef | null;
+  inputFile: string;
+  outputFile: string;
+  logFile: string;
+};
+
+export type SeedPlan = {
+  benchmark: string;
+  seed: number | null;
+  /** The (merged) output: `output[-rs<seed>].jsonl`. */
+  outputFile: string;
+  /** The chunk jobs (empty chunks left out); null when the eval is not chunked. */
+  chunks: EvalJob[] | null;
+  /** The job that writes `outputFile` directly. */
+  whole: EvalJob;
+};
+
+export type BenchmarkPlan = {
+  run: BenchmarkRun;
+  name: string;
+  dir: string;
+  inputFile: string;
+  /** Rows taken from the input (after ++max_samples). */
+  rows: number;
+  seeds: SeedPlan[];
+};
+
+export type EvalPlan = { settings: EvalSettings; logsDir: string; benchmarks: BenchmarkPlan[] };
+
+/**
+ * Every job the eval is made of, from the benchmarks, seeds and `--num_chunks` (NeMo-Skills'
+ * rule: K contiguous chunks of the first max_samples rows, the first n % K one row longer),
+ * written to `output[-rs<seed>]_chunk_<i>.jsonl`. What is already done is decided apart
+ * (pendingJobs), so a job can be found again from its name alone (findJob).
+ */
+export async function planEval(settings: EvalSettings): Promise<EvalPlan> {
+  if (!Number.isInteger(settings.numChunks) || settings.numChunks < 1) throw new UsageError("--num_chunks takes a positive whole number");
+  const resultsDir = path.join(settings.outputDir, "eval-results");
+  const logsDir = path.join(settings.outputDir, "eval-logs");
+  const max = maxSamplesOf(settings.overrides) ?? Infinity;
+  const benchmarks: BenchmarkPlan[] = [];
+  for (const run of parseBenchmarks(settings.benchmarks)) {
+    const name = run.benchmark.name;
+    if (benchmarks.some((b) => b.name === name)) throw new UsageError(`--benchmarks names ${name} twice`);
+    const inputFile = await dataFile(settings.dataDir, run);
+    const rows = await countRows(inputFile, max);
+    const dir = path.join(resultsDir, name);
+    const job = (seed: number | null, file: string, chunk: ChunkRef | null): EvalJob => {
+      const base = file.replace(/\.jsonl$/, "");
+      return {
+        key: `${name}/${base}`,
+        benchmark: name,
+        seed,
+        chunk,
+        inputFile,
+        outputFile: path.join(dir, file),
+        logFile: path.join(logsDir, `${name}-${base}.log`),
+      };
+    };
+    const seeds = (run.seeds ?? [null]).map((seed): SeedPlan => {
+      const out = outputName(seed);
+      const chunks =
+        settings.numChunks > 1
+          ? chunkRanges(rows, settings.numChunks)
+              .map((r, index) => ({ ...r, index, count: settings.numChunks }))
+              .filter((c) => c.end > c.start)
+              .map((c) => job(seed, chunkFileName(out, c.index), c))
+          : null;
+      return { benchmark: name, seed, outputFile: path.join(dir, out), chunks, whole: job(seed, out, null) };
+    });
+    benchmarks.push({ run, name, dir, inputFile, rows, seeds });
+  }
+  return { settings, logsDir, benchmarks };
+}
+
+/** The job named by eval_job's --job_benchmark/--job_seed/--job_chunk. */
+export function findJob(plan: EvalPlan, benchmark: string, seed: number | null, chunk: number | null): EvalJob {
+  const b = plan.benchmarks.find((x) => x.name === benchmark);
+  if (!b) throw new UsageError(`no benchmark ${benchmark} in --benchmarks ${plan.settings.benchmarks}`);
+  const s = b.seeds.find((x) => x.seed === seed);
+  if (!s) throw new UsageError(`${benchmark} has no ${seed === null ? "greedy run" : `seed ${seed}`} in --benchmarks ${plan.settings.benchmarks}`);
+  if (chunk === null) return s.whole;
+  const j = s.chunks?.find((c) => c.chunk?.index === chunk);
+  if (!j) throw new UsageError(`${benchmark} has no chunk ${chunk} (--num_chunks ${plan.settings.numChunks}, ${b.rows} rows)`);
+  return j;
+}
+
+export type PendingJobs = {
+  pending: EvalJob[];
+  /** Jobs skipped because their output is complete. */
+  skipped: EvalJob[];
+  /** Things the user should know (a partial unchunked run resumed as it is, ...). */
+  notes: string[];
+};
+
+/**
+ * The jobs still to run. A (benchmark, seed) whose output is complete is skipped; one whose
+ * output is done but has failed rows, or is a partial unchunked run, gets its whole job (which
+ * retries or resumes just what is missing); otherwise each chunk that is not complete is a job.
+ * A chunk written for another chunking (its spec's row range differs) is refused, unless
+ * --rerun_done, which makes every job run again from scratch.
+ */
+export async function pendingJobs(plan: EvalPlan): Promise<PendingJobs> {
+  const out: PendingJobs = { pending: [], skipped: [], notes: [] };
+  const rerun = plan.settings.rerunDone;
+  for (const b of plan.benchmarks) {
+    for (const s of b.seeds) {
+      if (rerun) {
+        out.pending.push(...(s.chunks ?? [s.whole]));
+        continue;
+      }
+      const merged = await outputState(s.outputFile);
+      if (merged === "complete") {
+        out.skipped.push(...(s.chunks ?? [s.whole]));
+        continue;
+      }
+      if (!s.chunks || merged === "failed-rows" || merged === "partial") {
+        if (s.chunks) {
+          out.notes.push(
+            `${path.basename(s.outputFile)} of ${b.name} ${merged === "partial" ? "is a partial run without chunks: resuming it as it is" : "has failed rows: retrying them in one job"}`,
+          );
+        }
+        out.pending.push(s.whole);
+        continue;
+      }
+      for (const c of s.chunks) {
+        const chunk = c.chunk as ChunkRef;
+        const range = await specRowRange(c.outputFile);
+        if (range && (range[0] !== chunk.start || range[1] !== chunk.end)) {
+          throw new UsageError(
+            `${c.outputFile} holds rows ${range[0]}-${range[1]}, but with --num_chunks ${chunk.count} chunk ${chunk.index} is rows ` +
+              `${chunk.start}-${chunk.end}: use the --num_chunks (and ++max_samples) of the earlier run, or --rerun_done to redo every chunk`,
+          );
+        }
+        if ((await outputState(c.outputFile)) === "complete") out.skipped.push(c);
+        else out.pending.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+/** "mmmu-pro rs0 chunk 1/3 (rows 20-40)" for logs. */
+export function describeJob(j: EvalJob): string {
+  const seed = j.seed === null ? "greedy" : `rs${j.seed}`;
+  const chunk = j.chunk ? ` chunk ${j.chunk.index}/${j.chunk.count} (rows ${j.chunk.start}-${j.chunk.end})` : "";
+  return `${j.benchmark} ${seed}${chunk}`;
+}
