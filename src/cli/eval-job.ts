@@ -19,6 +19,7 @@ import { deepMerge } from "../config/overrides.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { type CliContext, Exit } from "./context.js";
 import { addEvalFlags, type EvalFlags, evalSettings } from "./eval.js";
+import { PROGRESS_JSON_ENV, jsonReporter } from "../progress/reporter.js";
 import { installInterrupts } from "./interrupt.js";
 
 type JobFlags = EvalFlags & {
@@ -68,6 +69,8 @@ async function evalJob(flags: JobFlags, ctx: CliContext): Promise<number> {
         serverAddresses: servers.addresses,
         apiKey: flags.api_key ?? process.env.OPENAI_API_KEY,
         log,
+        // Started by an eval that draws the bars: send it our status instead of progress lines.
+        progress: process.env[PROGRESS_JSON_ENV] && !flags.quiet ? jsonReporter(log, log) : undefined,
         stop: signals?.stop,
         abort: signals?.abort,
       });

@@ -12,6 +12,7 @@ import { EVAL_TYPES, type EvalType } from "../run/evaluation-stages.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
+import { createReporter } from "../progress/reporter.js";
 import { installInterrupts } from "./interrupt.js";
 import { addSimFlags, type SimFlags } from "./sim-in-process.js";
 
@@ -86,7 +87,10 @@ export function addEvalFlags(cmd: Command): Command {
 }
 
 async function evalCommand(flags: EvalCommandFlags, ctx: CliContext): Promise<number> {
-  const log = (l: string) => ctx.stderr.write(`${l}\n`);
+  // On a terminal, a live bar per running job (jobs send their status); elsewhere each job
+  // writes a progress line every --progress_seconds.
+  const bars = (ctx.stderr as { isTTY?: boolean }).isTTY && !flags.quiet ? createReporter({ stream: ctx.stderr, quiet: false, intervalSeconds: 0 }) : undefined;
+  const log = bars ? (l: string) => bars.log(l) : (l: string) => ctx.stderr.write(`${l}\n`);
   const runs = parseBenchmarks(flags.benchmarks);
   const cluster = await loadClusterConfig(flags.cluster);
   if (flags.dry_run && cluster.config.executor === "local") {
@@ -128,12 +132,14 @@ async function evalCommand(flags: EvalCommandFlags, ctx: CliContext): Promise<nu
       apiKey: flags.api_key ?? process.env.OPENAI_API_KEY,
       log,
       write: (t: string) => ctx.stdout.write(t),
+      progress: bars,
       stop: signals?.stop,
       abort: signals?.abort,
     });
     if (r.interrupted) return Exit.INTERRUPTED;
     return r.failedRows > 0 ? Exit.ROWS_FAILED : Exit.OK;
   } finally {
+    bars?.close();
     signals?.dispose();
   }
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { PROGRESS_JSON_ENV, type ProgressReporter, RemoteProgress } from "../progress/reporter.js";
 import { ErrorCodes, errorMessage, UsageError, VlmError } from "../errors.js";
 import type { Metrics } from "../metrics/types.js";
 import { signalGroup, trackProcessGroup, untrackProcessGroup } from "../server/launch-reaper.js";
@@ -21,6 +22,8 @@ export type LocalEvalOptions = {
   log: (line: string) => void;
   /** Receives the metrics tables. */
   write?: (text: string) => void;
+  /** Shows each running job's progress (child jobs send their status; see PROGRESS_PREFIX). */
+  progress?: ProgressReporter;
   stop?: AbortSignal;
   abort?: AbortSignal;
 };
@@ -112,7 +115,7 @@ async function runJobs(
 function inProcess(plan: EvalPlan, addresses: string[], o: LocalEvalOptions): RunOne {
   return async (job, log) => {
     try {
-      const r = await runJob(plan, job, { serverAddresses: addresses, apiKey: o.apiKey, log, stop: o.stop, abort: o.abort });
+      const r = await runJob(plan, job, { serverAddresses: addresses, apiKey: o.apiKey, log, progress: o.progress, stop: o.stop, abort: o.abort });
       if (r.complete) return "ok";
       if (r.interrupted) return "interrupted";
       return { job, reason: "stopped after too many failed rows in a row", usage: false };
@@ -134,6 +137,7 @@ function childProcess(settings: EvalSettings, addresses: string[], o: LocalEvalO
   const common = settingsArgs({ ...settings, server: { kind: "running", type, addresses } });
   const env: NodeJS.ProcessEnv = { ...process.env, ...stringEnv(o.config.env_vars) };
   if (o.apiKey) env.OPENAI_API_KEY = o.apiKey;
+  if (o.progress) env[PROGRESS_JSON_ENV] = "1";
   // eval_job stops itself if this process vanishes (see watchParent in cli/eval-job.ts).
   env[PARENT_PID_ENV] = String(process.pid);
   return (job, log) =>
@@ -142,7 +146,16 @@ function childProcess(settings: EvalSettings, addresses: string[], o: LocalEvalO
       const child: ChildProcess = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env });
       const pid = child.pid;
       if (pid !== undefined) trackProcessGroup(pid);
-      const relay = (s: NodeJS.ReadableStream | null) => s && createInterface({ input: s, crlfDelay: Infinity }).on("line", log);
+      const relay = (s: NodeJS.ReadableStream | null) => s && createInterface({ input: s, crlfDelay: Infinity }).on("line", onLine);
+      // The job's status lines become its progress bar here; every other line is logged.
+      const status = new RemoteProgress();
+      let shown: { stop(): void } | undefined;
+      let total: (n: number | undefined) => void = () => {};
+      const onLine = (line: string) => {
+        if (!status.update(line)) return log(line);
+        if (!shown && o.progress) shown = o.progress.start(describeJob(job), status, new Promise((r) => (total = r)));
+        if (status.total !== undefined) total(status.total);
+      };
       relay(child.stdout);
       relay(child.stderr);
       const forward = () => {
@@ -156,6 +169,7 @@ function childProcess(settings: EvalSettings, addresses: string[], o: LocalEvalO
         spawnError = e;
       });
       child.once("close", (code, signal) => {
+        shown?.stop();
         o.stop?.removeEventListener("abort", forward);
         o.abort?.removeEventListener("abort", forward);
         if (pid !== undefined) untrackProcessGroup(pid);

@@ -1,6 +1,8 @@
 import { open, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { summarizeResults } from "../cli/summarize-results.js";
+import { errorMessage } from "../errors.js";
+import { writeReport } from "../report/write-report.js";
 import type { Metrics } from "../metrics/types.js";
 import { exists, outputPaths } from "../output/partial-output.js";
 import { readSpec, writeSpec } from "../output/run-spec.js";
@@ -116,6 +118,13 @@ export async function finishEval(
         write: io.write,
       }),
     );
+    // The page to look at; the metrics stand even if it cannot be written.
+    try {
+      const report = await writeReport(b.dir, { dataDir: path.dirname(b.inputFile) });
+      io.log?.(`vlmpipe: report: ${report}`);
+    } catch (e) {
+      io.log?.(`vlmpipe: warning: report.html not written: ${errorMessage(e)}`);
+    }
   }
   return result;
 }

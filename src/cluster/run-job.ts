@@ -1,6 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import type { ProgressReporter } from "../progress/reporter.js";
 import { runGenerate } from "../run/generate-run.js";
 import { runOverrides } from "./eval-inputs.js";
 import { describeJob, type EvalJob, type EvalPlan } from "./plan.js";
@@ -10,6 +11,8 @@ export type JobIo = {
   serverAddresses: string[];
   apiKey?: string;
   log?: (line: string) => void;
+  /** Live progress of the job (bars, status lines); default: periodic log lines. */
+  progress?: ProgressReporter;
   stop?: AbortSignal;
   abort?: AbortSignal;
 };
@@ -54,6 +57,8 @@ export async function runJob(plan: EvalPlan, job: EvalJob, io: JobIo): Promise<J
       rowRange: job.chunk ? { start: job.chunk.start, end: job.chunk.end } : undefined,
       log: tee,
       progressSeconds: s.progressSeconds,
+      progress: io.progress,
+      label: describeJob(job),
       stop: io.stop,
       abort: io.abort,
     });

@@ -1,11 +1,22 @@
 import type { Writable } from "node:stream";
 import { MultiBar, Presets } from "cli-progress";
-import type { RunStats } from "../run/run-stats.js";
+
+/** What progress shows of a run (RunStats is one; so is a job's status read from its process). */
+export interface ProgressSource {
+  done: number;
+  failed: number;
+  tokens: number;
+  retries: number;
+  readonly seconds: number;
+  inFlight: { active: number };
+  limit?: { limit: number; max: number };
+  line(): string;
+}
 
 /** Where a run shows its progress: live bars on a terminal, periodic lines in logs, or nothing. */
 export interface ProgressReporter {
   /** `total`: rows this run will process (resolves later for big files; undefined for stdin). */
-  start(label: string, stats: RunStats, total: Promise<number | undefined>): { stop(): void };
+  start(label: string, stats: ProgressSource, total: Promise<number | undefined>): { stop(): void };
   /** A log line that must not tear the bars apart. */
   log(line: string): void;
   close(): void;
@@ -24,7 +35,7 @@ export function createReporter(opts: {
   return lineReporter(log, opts.intervalSeconds);
 }
 
-const eta = (stats: RunStats, total: number | undefined): string => {
+const eta = (stats: ProgressSource, total: number | undefined): string => {
   const n = stats.done + stats.failed;
   if (total === undefined || n === 0) return "?";
   const left = Math.max(0, total - n) * (stats.seconds / n);
@@ -93,7 +104,7 @@ function barReporter(stream: Writable): ProgressReporter {
   };
 }
 
-function payload(label: string, stats: RunStats, total: number | undefined) {
+function payload(label: string, stats: ProgressSource, total: number | undefined) {
   const s = Math.max(stats.seconds, 1e-9);
   return {
     label,
@@ -105,4 +116,79 @@ function payload(label: string, stats: RunStats, total: number | undefined) {
     retries: stats.retries,
     failed: stats.failed,
   };
+}
+
+/**
+ * An eval's jobs run as child processes whose stderr is a pipe: they send their status as
+ * lines with this prefix, and the eval draws the bars.
+ */
+export const PROGRESS_PREFIX = "@vlmpipe-progress ";
+/** Set by an eval that draws bars for its child jobs. */
+export const PROGRESS_JSON_ENV = "VLMPIPE_PROGRESS_JSON";
+
+type Status = { label: string; total?: number; done: number; failed: number; tokens: number; retries: number; seconds: number; active: number; limit?: { limit: number; max: number } };
+
+/** A child job's side: its status as a PROGRESS_PREFIX line twice a second. */
+export function jsonReporter(write: (line: string) => void, log: (line: string) => void, intervalMs = 500): ProgressReporter {
+  return {
+    start(label, stats, totalP) {
+      let total: number | undefined;
+      void totalP.then((t) => (total = t), () => undefined);
+      const send = () => {
+        const st: Status = {
+          label,
+          total,
+          done: stats.done,
+          failed: stats.failed,
+          tokens: stats.tokens,
+          retries: stats.retries,
+          seconds: stats.seconds,
+          active: stats.inFlight.active,
+          ...(stats.limit ? { limit: { limit: stats.limit.limit, max: stats.limit.max } } : {}),
+        };
+        write(`${PROGRESS_PREFIX}${JSON.stringify(st)}`);
+      };
+      const timer = setInterval(send, intervalMs);
+      timer.unref();
+      return {
+        stop() {
+          clearInterval(timer);
+          send();
+        },
+      };
+    },
+    log,
+    close() {},
+  };
+}
+
+/** The eval's side: a child job's last status, shown as a bar. */
+export class RemoteProgress implements ProgressSource {
+  done = 0;
+  failed = 0;
+  tokens = 0;
+  retries = 0;
+  seconds = 0;
+  inFlight = { active: 0 };
+  limit?: { limit: number; max: number };
+  total?: number;
+  label = "";
+
+  /** Takes a PROGRESS_PREFIX line; false for any other line. */
+  update(line: string): boolean {
+    if (!line.startsWith(PROGRESS_PREFIX)) return false;
+    try {
+      const st = JSON.parse(line.slice(PROGRESS_PREFIX.length)) as Status;
+      Object.assign(this, { done: st.done, failed: st.failed, tokens: st.tokens, retries: st.retries, seconds: st.seconds, label: st.label, total: st.total });
+      this.inFlight = { active: st.active };
+      this.limit = st.limit;
+    } catch {
+      // a torn status line: the next one comes in half a second
+    }
+    return true;
+  }
+
+  line(): string {
+    return `${this.done + this.failed} rows (${this.failed} failed), in flight ${this.inFlight.active}, retries ${this.retries}`;
+  }
 }

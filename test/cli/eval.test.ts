@@ -17,7 +17,7 @@ describe("vlmpipe eval", () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     const dir = path.join(out, "eval-results", "mmmu-pro");
-    expect((await readdir(dir)).sort()).toEqual(["metrics.json", "output.jsonl", "output.jsonl.done", "output.jsonl.spec.json"]);
+    expect((await readdir(dir)).sort()).toEqual(["metrics.json", "output.jsonl", "output.jsonl.done", "output.jsonl.spec.json", "report.html"]);
     const rows = parseLines(await readFile(path.join(dir, "output.jsonl"), "utf8"));
     expect(rows).toHaveLength(60);
     const metrics = JSON.parse(await readFile(path.join(dir, "metrics.json"), "utf8"));
@@ -30,6 +30,7 @@ describe("vlmpipe eval", () => {
     expect(r.stdout).toMatch(/mmmu-pro-Biology/);
     expect(r.stdout).toMatch(/pass@1 +\| 60/);
     await expect(readFile(path.join(out, "eval-logs", "mmmu-pro-output.log"), "utf8")).resolves.toMatch(/60 rows/);
+    await expect(readFile(path.join(dir, "report.html"), "utf8")).resolves.toMatch(/<svg[\s\S]*mmmu-pro/);
   });
 
   it("runs mmmu-pro:3 as three seeds with sampling defaults and reports avg-of-3, majority@3, pass@3", async () => {
