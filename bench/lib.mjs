@@ -1,5 +1,5 @@
 // Shared helpers of the benchmark scripts: child processes, peak RSS, the simulator in its own process.
-import { spawn } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,21 +8,48 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const dist = path.join(root, "dist");
 export const bin = path.join(dist, "cli", "main.js");
 
-/** Starts `vlmpipe sim-server` in its own process (so its work and memory are not counted). */
-export async function startSim(args = []) {
-  const child = spawn(process.execPath, [bin, "sim-server", "--port", "0", "--model", "sim", ...args], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+/**
+ * The simulator in its own process with a timing channel (bench/sim-proc.mjs): `window(n)`
+ * resolves once n more chat requests have completed, with the seconds from the first one's
+ * arrival to the n-th completion and the simulator's CPU seconds over that window.
+ */
+export async function startSimProc(options = {}) {
+  const child = fork(path.join(root, "bench", "sim-proc.mjs"), [JSON.stringify(options)], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
   const url = await new Promise((resolve, reject) => {
-    let buf = "";
-    child.stderr.on("data", (b) => {
-      buf += b;
-      const m = /listening on (http:\/\/[^\s]+)\/v1/.exec(buf);
-      if (m) resolve(m[1]);
-    });
-    child.on("exit", (code) => reject(new Error(`sim-server exited ${code}: ${buf}`)));
+    child.once("message", (m) => resolve(m.url));
+    child.once("exit", (code) => reject(new Error(`sim-proc exited ${code}`)));
   });
-  return { url, stop: () => new Promise((r) => { child.once("exit", r); child.kill("SIGTERM"); }) };
+  return {
+    url,
+    pid: child.pid,
+    window(n) {
+      const p = new Promise((resolve) => child.once("message", resolve));
+      child.send({ cmd: "window", n });
+      return p;
+    },
+    /** Resolves with the wall-clock time (ms, as performance.timeOrigin + now) of the next request. */
+    firstRequest() {
+      const p = new Promise((resolve) => child.once("message", (m) => resolve(m.at)));
+      child.send({ cmd: "first" });
+      return p;
+    },
+    stop: () => new Promise((r) => {
+      if (child.exitCode !== null) return r();
+      child.once("exit", r);
+      child.kill("SIGTERM");
+    }),
+  };
+}
+
+/**
+ * CPU seconds (user + system) of this process's children that have exited and been waited
+ * for (/proc/self/stat cutime + cstime): take it before and after a child to get that child's.
+ */
+export function childCpuSeconds() {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 16 and 17 of stat(5), counted from 1; f[0] is field 3.
+  return (Number(f[13]) + Number(f[14])) / 100;
 }
 
 /** Peak RSS (VmHWM) of a running process, in MB; null once it is gone. */
@@ -35,27 +62,49 @@ export function peakRssMb(pid) {
   }
 }
 
-/** Runs a command, sampling its peak RSS until it exits; resolves with wall seconds and peak MB. */
+/**
+ * Runs a command, sampling its peak RSS until it exits; resolves with wall seconds, peak MB,
+ * CPU seconds and its stdout (when `opts.stdout` is "pipe"; or given to `opts.onStdout` as it
+ * comes). `opts.onStderr` sees all of stderr as it comes (only its last 4,000 characters are kept).
+ */
 export function measure(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], ...opts });
+    const cpu0 = childCpuSeconds();
+    const { stdout = "ignore", allowFailure = false, onStderr, onStdout, ...spawnOpts } = opts;
+    const child = spawn(cmd, args, { stdio: ["ignore", stdout, "pipe"], ...spawnOpts });
     let peak = 0;
     let err = "";
+    let out = "";
+    child.stdout?.on("data", (b) => {
+      if (onStdout) onStdout(b);
+      else out += b;
+    });
     child.stderr.on("data", (b) => {
       err = (err + b).slice(-4000);
+      onStderr?.(b);
     });
+    // VmHWM is the kernel's own high-water mark, so sampling it misses nothing but the
+    // last interval before exit.
     const timer = setInterval(() => {
       const p = peakRssMb(child.pid);
       if (p !== null) peak = Math.max(peak, p);
-    }, 100);
-    child.on("exit", (code) => {
+    }, 50);
+    child.on("close", (code) => {
       clearInterval(timer);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err}`));
-      else resolve({ seconds, peakMb: peak });
+      const cpuSeconds = childCpuSeconds() - cpu0;
+      if (code !== 0 && !allowFailure) reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err}`));
+      else resolve({ seconds, peakMb: peak, cpuSeconds, stdout: out, stderr: err, code });
     });
   });
+}
+
+/** Rounds to `d` decimals (for the results file and tables). */
+export function round(x, d = 2) {
+  if (x === null || x === undefined || !Number.isFinite(x)) return x;
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
 }
 
 export function table(rows) {

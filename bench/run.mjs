@@ -1,34 +1,73 @@
 // `npm run bench [-- --full] [-- section ...]`: each section measures side by side on this
-// machine and reports ratios; results go to bench/results.json and a table on stdout.
-// Quick mode (default) shortens latencies so the suite takes minutes; --full uses the figures of
-// the targets (e.g. 1-second latency for the memory runs: 200k rows then take ~55 minutes).
-import { writeFile } from "node:fs/promises";
+// machine and reports ratios; results go to bench/results.json, a Markdown table to
+// bench/results.md and stdout (the README's "Performance" section is that table).
+// Sections: throughput memory resume scoring images peer (default: all).
+// Quick mode (default) scales the slow parts down so the suite takes ~15 minutes; --full uses
+// the figures of the targets (1-second latency for the memory runs: the 200k run alone then
+// takes ~55 minutes). Every scaled figure says so in the table.
+// Peers (autocannon, promptfoo) are installed on demand into bench/.peers, never into the
+// project's dependencies.
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
-import { root, table } from "./lib.mjs";
-import { benchMemory } from "./memory.mjs";
+import { root } from "./lib.mjs";
+import { renderTable } from "./report.mjs";
 
 const args = process.argv.slice(2);
 const full = args.includes("--full");
 const wanted = args.filter((a) => !a.startsWith("--"));
-const sections = {
-  memory: () => benchMemory(full ? {} : { latencyMs: 50 }),
-  images: async () => (await import("./images.mjs")).benchImages({ dist: path.join(root, "dist") }),
-};
+const out = path.join(root, "bench", "out");
+const log = (s) => process.stderr.write(`bench: ${s}\n`);
 
-const results = { machine: { cores: (await import("node:os")).cpus().length, node: process.version }, mode: full ? "full" : "quick" };
-for (const [name, run] of Object.entries(sections)) {
-  if (wanted.length && !wanted.includes(name)) continue;
-  process.stderr.write(`bench: ${name}...\n`);
-  results[name] = await run();
+const sections = {
+  throughput: async () =>
+    (await import("./throughput.mjs")).benchThroughput({
+      dir: path.join(out, "throughput"),
+      ...(full ? { textRows: 50_000, imageRows: 5_000, repeats: 3 } : { textRows: 10_000, imageRows: 1_500, repeats: 2 }),
+      log,
+    }),
+  memory: async () =>
+    (await import("./memory.mjs")).benchMemory({ dir: path.join(out, "memory"), ...(full ? {} : { latencyMs: 20 }) }),
+  resume: async () => (await import("./resume.mjs")).benchResume({ dir: path.join(out, "resume"), log }),
+  scoring: async () =>
+    (await import("./scoring.mjs")).benchScoring({ dir: path.join(out, "scoring"), rows: full ? 1_000_000 : 200_000, log }),
+  images: async () => (await import("./images.mjs")).benchImages({ dist: path.join(root, "dist") }),
+  peer: async () =>
+    (await import("./peer.mjs")).benchPeer({ dir: path.join(out, "peer"), rows: full ? 5_000 : 1_000, repeats: 2, log }),
+};
+const run = Object.keys(sections).filter((s) => !wanted.length || wanted.includes(s));
+if (run.some((s) => s === "throughput" || s === "peer")) installPeers();
+
+const results = {
+  machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadavg_at_start: os.loadavg().map((x) => +x.toFixed(2)) },
+  mode: full ? "full" : "quick",
+  date: new Date().toISOString(),
+};
+await mkdir(out, { recursive: true });
+for (const name of run) {
+  log(`${name}...`);
+  const t0 = Date.now();
+  results[name] = await sections[name]();
+  results[name].section_seconds = Math.round((Date.now() - t0) / 1000);
 }
+results.machine.loadavg_at_end = os.loadavg().map((x) => +x.toFixed(2));
+const table = renderTable(results);
 await writeFile(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
-if (results.memory) {
-  const m = results.memory;
-  console.log(`\nmemory (latency ${m.latency_ms} ms, concurrency ${m.concurrency}; target: ${m.target})`);
-  console.log(table([m.small, m.large]));
-  console.log(`peak ratio ${m.peak_ratio} -> ${m.met ? "met" : "MISSED"}`);
-}
-for (const [name, r] of Object.entries(results)) {
-  if (name === "memory" || name === "machine" || name === "mode") continue;
-  console.log(`\n${name}\n${JSON.stringify(r, null, 2)}`);
+await writeFile(path.join(root, "bench", "results.md"), table);
+for (const d of ["throughput", "peer", "scoring"]) await rm(path.join(out, d), { recursive: true, force: true });
+console.log(table);
+
+/** autocannon and promptfoo, into bench/.peers (not package.json): CI stays lean. */
+function installPeers() {
+  const peers = path.join(root, "bench", ".peers");
+  const have = (p) => existsSync(path.join(peers, "node_modules", p, "package.json"));
+  if (have("autocannon") && have("promptfoo")) return;
+  log("installing autocannon@8 and promptfoo@0.115.0 into bench/.peers (once)");
+  // promptfoo >= 0.116 needs Node 22. Browser downloads of its optional deps are skipped.
+  execFileSync("npm", ["install", "--prefix", peers, "--no-save", "--no-audit", "--no-fund", "autocannon@8", "promptfoo@0.115.0"], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1", PUPPETEER_SKIP_DOWNLOAD: "1" },
+  });
 }

@@ -1,10 +1,11 @@
 import { rename } from "node:fs/promises";
 import { type Command, Option } from "commander";
-import { concatMap, lastValueFrom, map, tap } from "rxjs";
+import { lastValueFrom, map, tap } from "rxjs";
 import { parseGenerationConfig } from "../config/generation-config.js";
 import { UsageError } from "../errors.js";
 import { Flow } from "../operators/flow.js";
 import { readRows } from "../operators/read-rows.js";
+import { writeLines } from "../operators/write-output.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
 import { exists } from "../output/partial-output.js";
 import { EVAL_TYPES, type EvalType, evaluationStages } from "../run/evaluation-stages.js";
@@ -50,10 +51,10 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
       adaptFields(flags),
       evaluationStages(config, flags.eval_type),
       tap((s) => count(tally, s)),
-      concatMap(async (s) => {
-        await sink.write(scoredLine(s));
-        return s;
-      }),
+      // Not concatMap: the sink keeps lines in call order and joins those that arrive while a
+      // write is under way into one write, while concatMap waited for each line's write
+      // before the next: one syscall per row, a quarter of the time on 1M rows.
+      writeLines(sink, scoredLine),
       flow.releaseEach<Sample>(),
     ),
     { defaultValue: undefined },

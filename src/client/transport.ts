@@ -1,6 +1,7 @@
 import { Pool } from "undici";
 import { httpError, transportError } from "./http-error.js";
 import { parseCompletion, StreamAccumulator } from "./parse-completion.js";
+import { createBodyEncoder } from "./request-body.js";
 import type { ChatClient, ChatOptions, ChatRequest, ChatResult } from "./types.js";
 
 export type TransportOptions = {
@@ -28,12 +29,14 @@ export function createTransport(opts: TransportOptions): ChatClient {
     pipelining: 1,
     keepAliveTimeout: 30_000,
   });
+  const bodies = createBodyEncoder();
   const headers: Record<string, string> = { "content-type": "application/json" };
   // The key goes to this header and nowhere else: never logged, never written out.
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
 
   async function chat(request: ChatRequest, { signal }: ChatOptions = {}): Promise<Omit<ChatResult, "attempts">> {
     const stream = request.stream === true;
+    const { body, length } = bodies.encode(request);
     const deadline = withDeadline(signal, opts.totalTimeoutMs);
     const sig = deadline.signal;
     const wait = stream ? opts.idleTimeoutMs : opts.responseTimeoutMs;
@@ -42,8 +45,11 @@ export function createTransport(opts: TransportOptions): ChatClient {
       res = await pool.request({
         path: url.pathname + url.search,
         method: "POST",
-        headers,
-        body: JSON.stringify(request),
+        // Pieces (a body with images) are sent as they are: undici needs their total length.
+        // undici documents Iterable bodies (docs/api/Dispatcher.md, DispatchOptions.body);
+        // its TypeScript types do not list them yet.
+        headers: Array.isArray(body) ? { ...headers, "content-length": String(length) } : headers,
+        body: body as Buffer,
         signal: sig,
         headersTimeout: wait,
         bodyTimeout: wait,

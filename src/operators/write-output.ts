@@ -1,4 +1,4 @@
-import { mergeMap, type OperatorFunction } from "rxjs";
+import { Observable, type OperatorFunction } from "rxjs";
 import { formatAsyncLine } from "../output/async-lines.js";
 import type { LineSink } from "../output/sinks.js";
 import type { Sample } from "../types.js";
@@ -12,8 +12,51 @@ import type { Sample } from "../types.js";
  *   rows.pipe(..., writeOutput(await fileSink("out.jsonl-async")))
  */
 export function writeOutput(sink: LineSink): OperatorFunction<Sample, Sample> {
-  return mergeMap(async (s) => {
-    await sink.write(formatAsyncLine(s.row, s.out, s.index, s.error));
-    return s;
-  });
+  return writeLines(sink, (s) => formatAsyncLine(s.row, s.out, s.index, s.error));
+}
+
+/**
+ * The engine of writeOutput, for any line format: `sink.write` is called as each value
+ * arrives (so lines keep arrival order and the sink can batch them), the value goes on once
+ * its line is written, and the stream completes after the last write. A failed write errors
+ * the stream (the output is unusable).
+ * Why not `mergeMap(async ...)`: with a thousand writes pending, RxJS's bookkeeping of as many
+ * inner subscriptions (an array search per completion) showed in profiles of 1M-row scoring.
+ */
+export function writeLines<T>(sink: LineSink, format: (value: T) => string): OperatorFunction<T, T> {
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      let pending = 0;
+      let sourceDone = false;
+      const settle = () => {
+        if (sourceDone && pending === 0) subscriber.complete();
+      };
+      const sub = source.subscribe({
+        next: (value) => {
+          let line: string;
+          try {
+            line = format(value);
+          } catch (e) {
+            subscriber.error(e);
+            return;
+          }
+          pending++;
+          sink.write(line).then(
+            () => {
+              pending--;
+              if (subscriber.closed) return;
+              subscriber.next(value);
+              settle();
+            },
+            (e: unknown) => subscriber.error(e),
+          );
+        },
+        error: (e) => subscriber.error(e),
+        complete: () => {
+          sourceDone = true;
+          settle();
+        },
+      });
+      return () => sub.unsubscribe();
+    });
 }

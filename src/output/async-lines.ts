@@ -30,16 +30,33 @@ export type LineInfo = { position: number; failed: boolean; bodyEnd: number };
  * or torn.
  */
 export function readLineInfo(line: Buffer): LineInfo | null {
-  const n = line.length;
-  if (n < 4 || line[n - 1] !== 0x7d /* } */) return slowInfo(line);
-  const at = line.lastIndexOf(TAIL);
-  if (at < 0) return slowInfo(line);
-  const digits = line.toString("latin1", at + TAIL.length, n - 1);
-  if (!/^\d+$/.test(digits)) return slowInfo(line);
-  // Our error objects start with "stage"; look only in the last part of the line where we put it.
-  const from = Math.max(0, at - 4096);
-  const errAt = line.indexOf(ERROR_MARK, from);
-  return { position: Number(digits), failed: errAt >= 0 && errAt < at, bodyEnd: at };
+  return lineInfoAt(line, 0, line.length);
+}
+
+/**
+ * readLineInfo for the line `buf[start, end)` (bodyEnd counted from `start`), reading bytes in
+ * place: resume does this for every line of a partial file, so no Buffer or string is made
+ * per line on the usual path.
+ */
+export function lineInfoAt(buf: Buffer, start: number, end: number): LineInfo | null {
+  if (end - start < 4 || buf[end - 1] !== 0x7d /* } */) return slowInfo(buf.subarray(start, end));
+  // The digits of N, read backwards from the closing brace; then the tail must precede them.
+  let i = end - 2;
+  let position = 0;
+  for (let scale = 1; i >= start && buf[i]! >= 0x30 && buf[i]! <= 0x39; i--, scale *= 10) position += (buf[i]! - 0x30) * scale;
+  const digits = end - 2 - i;
+  const at = i + 1 - TAIL.length;
+  // (More than 15 digits would lose precision here: such lines take the slow path.)
+  if (digits === 0 || digits > 15 || at < start || buf.compare(TAIL, 0, TAIL.length, at, i + 1) !== 0) {
+    return slowInfo(buf.subarray(start, end));
+  }
+  // Our error object is the last field before the tail, so a failed line has "}" just before
+  // it: most lines are settled by that one byte instead of a search through the line (resume
+  // reads a million of them). Otherwise the object starts with "stage"; look for it only in
+  // the last part of the line, where we put it.
+  if (buf[at - 1] !== 0x7d /* } */) return { position, failed: false, bodyEnd: at - start };
+  const errAt = buf.subarray(Math.max(start, at - 4096), at).indexOf(ERROR_MARK);
+  return { position, failed: errAt >= 0, bodyEnd: at - start };
 }
 
 /** Lines from other writers (e.g. NeMo-Skills) or odd key orders: parse the whole line. */

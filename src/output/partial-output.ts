@@ -1,7 +1,8 @@
-import { open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { type FileHandle, open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { finalLine, type LineInfo, readLineInfo } from "./async-lines.js";
-import { scanLines } from "./scan-lines.js";
+import { finalLine, type LineInfo, lineInfoAt } from "./async-lines.js";
+import { PositionSet } from "./position-set.js";
+import { scanLineRanges, scanLines } from "./scan-lines.js";
 
 export type OutputPaths = { output: string; async: string; done: string; spec: string };
 
@@ -34,10 +35,11 @@ export async function exists(file: string): Promise<boolean> {
  * (a kill in the middle of a write) is cut off the file so that new lines start clean.
  */
 export async function readPartial(asyncFile: string): Promise<PartialState> {
-  const state: PartialState = { done: new Set(), failed: new Set(), lines: 0, tornBytes: 0 };
+  // Bitmaps, not hash sets: a million positions are added here and looked up for every row.
+  const state: PartialState = { done: new PositionSet(), failed: new PositionSet(), lines: 0, tornBytes: 0 };
   if (!(await exists(asyncFile))) return state;
-  const { validBytes, tail } = await scanLines(asyncFile, (line) => {
-    const info = readLineInfo(line);
+  const { validBytes, tail } = await scanLineRanges(asyncFile, (buf, start, end) => {
+    const info = lineInfoAt(buf, start, end);
     if (!info) return; // a broken line mid-file can only come from an outside writer: ignore it
     state.lines++;
     if (info.failed) {
@@ -75,25 +77,25 @@ export async function removeStaleTemporaries(paths: OutputPaths): Promise<void> 
  * to resume from or the complete output.
  */
 export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number; failed: number }> {
-  const index = new Map<number, { offset: number; length: number; info: LineInfo }>();
-  await scanLines(paths.async, (line, offset) => {
-    const info = readLineInfo(line);
-    if (info) index.set(info.position, { offset, length: line.length, info });
+  const index = new LineIndex();
+  await scanLineRanges(paths.async, (buf, start, end, offset) => {
+    const info = lineInfoAt(buf, start, end);
+    if (info) index.set(info.position, offset, end - start, info);
   });
-  const positions = [...index.keys()].sort((a, b) => a - b);
   const tmp = `${paths.output}.tmp-${process.pid}`;
   const src = await open(paths.async, "r");
   const dst = await open(tmp, "w");
   let failed = 0;
+  let rows = 0;
   try {
+    const read = windowReader(src);
     const batch: Buffer[] = [];
     let batchBytes = 0;
-    for (const p of positions) {
-      const e = index.get(p) as { offset: number; length: number; info: LineInfo };
+    for (const p of index.positions()) {
+      const e = index.get(p)!;
+      rows++;
       if (e.info.failed) failed++;
-      const buf = Buffer.allocUnsafe(e.length);
-      await src.read(buf, 0, e.length, e.offset);
-      const line = finalLine(buf, e.info);
+      const line = finalLine(await read(e.offset, e.length), e.info);
       batch.push(line);
       batchBytes += line.length;
       if (batchBytes > 4 << 20) {
@@ -111,7 +113,111 @@ export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number
   await rename(tmp, paths.output);
   await writeFile(paths.done, "");
   await rm(paths.async, { force: true });
-  return { rows: positions.length, failed };
+  return { rows, failed };
+}
+
+type IndexEntry = { offset: number; length: number; info: LineInfo };
+
+/**
+ * Where the latest line of each position is in the async file. Positions are dense from 0, so
+ * they index typed arrays (17 bytes a row) instead of a Map of objects (~150 bytes a row):
+ * finalising a 1,000,000-row run no longer costs ~150 MB at its very end. Odd positions (lines
+ * from other writers) go to a Map beside them.
+ */
+class LineIndex {
+  private offsets = new Float64Array(0);
+  private lengths = new Int32Array(0);
+  private bodyEnds = new Int32Array(0);
+  /** 0: no line; 1: a line; 2: a failed line. */
+  private flags = new Uint8Array(0);
+  private readonly odd = new Map<number, IndexEntry>();
+  private static readonly DENSE_LIMIT = 2 ** 28;
+
+  set(position: number, offset: number, length: number, info: LineInfo): void {
+    if (!Number.isInteger(position) || position < 0 || position >= LineIndex.DENSE_LIMIT) {
+      this.odd.set(position, { offset, length, info });
+      return;
+    }
+    if (position >= this.flags.length) this.grow(position + 1);
+    this.offsets[position] = offset;
+    this.lengths[position] = length;
+    this.bodyEnds[position] = info.bodyEnd;
+    this.flags[position] = info.failed ? 2 : 1;
+  }
+
+  get(position: number): IndexEntry | undefined {
+    const f = this.flags[position];
+    if (!f || !Number.isInteger(position)) return this.odd.get(position);
+    return {
+      offset: this.offsets[position]!,
+      length: this.lengths[position]!,
+      info: { position, failed: f === 2, bodyEnd: this.bodyEnds[position]! },
+    };
+  }
+
+  /** Every position with a line, ascending. */
+  *positions(): Generator<number> {
+    const odd = [...this.odd.keys()].sort((a, b) => a - b);
+    let k = 0;
+    for (let p = 0; p < this.flags.length; p++) {
+      if (this.flags[p] === 0) continue;
+      while (k < odd.length && odd[k]! < p) yield odd[k++]!;
+      yield p;
+    }
+    while (k < odd.length) yield odd[k++]!;
+  }
+
+  private grow(min: number): void {
+    const n = Math.max(min, 2 * this.flags.length, 1024);
+    const offsets = new Float64Array(n);
+    offsets.set(this.offsets);
+    this.offsets = offsets;
+    const lengths = new Int32Array(n);
+    lengths.set(this.lengths);
+    this.lengths = lengths;
+    const bodyEnds = new Int32Array(n);
+    bodyEnds.set(this.bodyEnds);
+    this.bodyEnds = bodyEnds;
+    const flags = new Uint8Array(n);
+    flags.set(this.flags);
+    this.flags = flags;
+  }
+}
+
+/**
+ * Reads byte ranges of a file through a window. Lines finish in roughly input order, so
+ * putting them back in order mostly reads forward: one read per window instead of one per
+ * line (a million reads for a million rows). The window adapts: it doubles (up to `max`) while
+ * reads are served from it and halves when they jump about (rows retried much later), so a
+ * scattered file costs about one small read per line, as before. The returned bytes are valid
+ * until the next call.
+ */
+function windowReader(fh: FileHandle, max = 8 << 20, min = 64 << 10): (offset: number, length: number) => Promise<Buffer> {
+  const win = Buffer.allocUnsafe(max);
+  let size = min;
+  let from = 0;
+  let to = 0;
+  let served = 0;
+  return async (offset, length) => {
+    if (offset >= from && offset + length <= to) {
+      served += length;
+      return win.subarray(offset - from, offset - from + length);
+    }
+    // The last window: mostly used, grow; mostly wasted, shrink.
+    if (to > from) size = served * 2 >= to - from ? Math.min(max, size * 2) : Math.max(min, size / 2);
+    if (length > max / 2) {
+      const own = Buffer.allocUnsafe(length);
+      await fh.read(own, 0, length, offset);
+      return own;
+    }
+    // Start a little before the line: its neighbours in input order finished around it.
+    const want = Math.max(size, 2 * length);
+    from = Math.max(0, offset - Math.floor(want / 4));
+    const { bytesRead } = await fh.read(win, 0, Math.min(max, want), from);
+    to = from + bytesRead;
+    served = length;
+    return win.subarray(offset - from, offset - from + length);
+  };
 }
 
 /**

@@ -1,32 +1,68 @@
 import { open } from "node:fs/promises";
 
 export type LineVisitor = (line: Buffer, offset: number) => void;
+/** A line as `buf[start, end)`, at `offset` in the file; `buf` is only valid during the call. */
+export type LineRangeVisitor = (buf: Buffer, start: number, end: number, offset: number) => void;
 
 /**
  * Calls `visit` for each complete line (without its "\n") with its byte offset, reading in
  * large chunks; returns the offset just past the last complete line and whether bytes after
- * it (a torn last line) were left over.
+ * it (a torn last line) were left over. A line is only valid during its `visit` call (the
+ * read buffer is reused): copy it to keep it.
  */
-export async function scanLines(file: string, visit: LineVisitor): Promise<{ validBytes: number; tail: Buffer }> {
+export function scanLines(file: string, visit: LineVisitor): Promise<{ validBytes: number; tail: Buffer }> {
+  return scanLineRanges(file, (buf, start, end, offset) => visit(buf.subarray(start, end), offset));
+}
+
+/**
+ * scanLines without a Buffer object per line: the visitor gets the read buffer and the line's
+ * bounds. Resume reads a million-line partial file this way (see readPartial).
+ */
+export async function scanLineRanges(file: string, visit: LineRangeVisitor): Promise<{ validBytes: number; tail: Buffer }> {
   const fh = await open(file, "r");
+  // Two buffers in turn: the next read runs (in the thread pool) while this one is scanned.
+  const buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(4 << 20), Buffer.allocUnsafe(4 << 20)];
+  const readInto = (b: Buffer) => fh.read(b, 0, b.length, null);
+  let turn = 0;
+  let reading = readInto(buffers[0]);
   try {
-    const chunk = Buffer.allocUnsafe(1 << 20);
     let carry: Buffer = Buffer.alloc(0);
-    let base = 0; // file offset of carry[0]
+    let base = 0; // file offset of the next line (of carry[0] when there is a carry)
     for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+      const { bytesRead, buffer: chunk } = await reading;
       if (bytesRead === 0) break;
-      const buf = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      turn ^= 1;
+      reading = readInto(turn ? buffers[1] : buffers[0]);
+      const buf = chunk.subarray(0, bytesRead);
       let start = 0;
-      for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
-        visit(buf.subarray(start, nl), base + start);
+      let nl = buf.indexOf(10);
+      if (carry.length > 0) {
+        // Only the line that spans two reads is joined: copying every chunk behind the
+        // carry cost a full copy of the file (a 700 MB partial file on resume).
+        if (nl === -1) {
+          carry = Buffer.concat([carry, buf]);
+          continue;
+        }
+        const line = Buffer.concat([carry, buf.subarray(0, nl)]);
+        visit(line, 0, line.length, base);
+        base += line.length + 1;
+        carry = Buffer.alloc(0);
+        start = nl + 1;
+        nl = buf.indexOf(10, start);
+      }
+      for (; nl !== -1; nl = buf.indexOf(10, start)) {
+        visit(buf, start, nl, base);
+        base += nl + 1 - start;
         start = nl + 1;
       }
-      // Copy the remainder: `chunk` is reused by the next read.
+      // Copy the remainder: `chunk` is reused by the read after next.
       carry = Buffer.from(buf.subarray(start));
-      base += start;
     }
     return { validBytes: base, tail: carry };
+  } catch (e) {
+    // A visitor that threw leaves a read in flight: let it end before the file is closed.
+    await reading.catch(() => undefined);
+    throw e;
   } finally {
     await fh.close();
   }

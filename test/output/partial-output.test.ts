@@ -98,3 +98,17 @@ describe("the partial output file", () => {
     );
   });
 });
+
+describe("finalizing a large partial file", () => {
+  it("puts lines written far out of order back in input order across read windows", async () => {
+    const dir = await tmp();
+    const paths = outputPaths(path.join(dir, "big.jsonl"));
+    const n = 3000;
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ((a * 7919) % n) - ((b * 7919) % n));
+    const pad = "x".repeat(5000); // ~15 MB: more than one 8 MB window
+    await writeFile(paths.async, order.map((i) => formatAsyncLine({ i }, { generation: pad }, i)).join(""));
+    expect(await finalizeOutput(paths)).toEqual({ rows: n, failed: 0 });
+    const lines = (await readFile(paths.output, "utf8")).trimEnd().split("\n");
+    expect(lines.map((l) => JSON.parse(l).i)).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+});

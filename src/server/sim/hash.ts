@@ -55,3 +55,17 @@ export function sampledKey(s: string): string {
   }
   return `${n}|${s.slice(0, 64)}|${s.slice(-64)}|${fmix32(h)}`;
 }
+
+/** sampledKey over bytes (a raw request body's slice), without decoding them to a string. */
+export function sampledBytesKey(b: Uint8Array): string {
+  const n = b.length;
+  const latin1 = (from: number, to: number) => Buffer.from(b.buffer, b.byteOffset + from, to - from).toString("latin1");
+  if (n <= 4096) return latin1(0, n);
+  const step = Math.floor(n / 2048);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < n; i += step) {
+    h ^= b[i]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  return `${n}|${latin1(0, 64)}|${latin1(n - 64, n)}|${fmix32(h)}`;
+}

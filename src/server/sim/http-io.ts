@@ -4,14 +4,18 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-export function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * The raw body as the chunks the socket delivered: joining and decoding them is the parser's
+ * business (see parse-body.ts, which joins them into a reused buffer).
+ */
+export function readBody(req: IncomingMessage): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let ended = false;
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       ended = true;
-      resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8"));
+      resolve(chunks);
     });
     req.on("error", reject);
     // A client that gives up mid-body never sends `end`.

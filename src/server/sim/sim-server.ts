@@ -33,6 +33,7 @@ import { faultyEvents, writeStream } from "./stream-writer.js";
 import { modelsListBody } from "./models-list.js";
 import { answerFaults, earlyFault } from "./faults.js";
 import { Sleeper, readBody, sendJson } from "./http-io.js";
+import { createBodyParser } from "./parse-body.js";
 
 export type { SimServerOptionsInput, SimServerOptions, FaultPatch } from "./options.js";
 
@@ -76,6 +77,7 @@ export async function startSimServer(
   const rows = [...(opts.answer_rows ?? []), ...(opts.answers ? await loadAnswerRows(opts.answers) : [])];
   const book = createAnswerBook(rows);
   const images = createImageChecker();
+  const parseBody = createBodyParser();
   const sleeper = new Sleeper();
   const faults: FaultOptions = Object.fromEntries(FAULT_KEYS.map((k) => [k, opts[k]])) as FaultOptions;
   const stats: SimServerStats = { chat: 0, failed: 0, rejected: 0, inFlight: 0, maxInFlight: 0 };
@@ -114,7 +116,7 @@ export async function startSimServer(
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
     res.once("close", () => stats.inFlight--);
 
-    let raw: string;
+    let raw: Buffer[];
     try {
       raw = await readBody(req);
     } catch {
@@ -123,7 +125,7 @@ export async function startSimServer(
     let body: unknown;
     let jsonError: string | undefined;
     try {
-      body = JSON.parse(raw);
+      body = parseBody(raw);
     } catch (e) {
       jsonError = errorMessage(e);
     }

@@ -1,0 +1,38 @@
+// autocannon in its own process (the raw HTTP load generator of bench/throughput.mjs):
+// POSTs the given request bodies, one per line of a file, round-robin, to
+// <url>/v1/chat/completions with `connections` in flight until `amount` responses are in.
+//
+//   node bench/peers/autocannon-driver.mjs URL BODIES.ndjson CONNECTIONS AMOUNT
+// prints one JSON line: {requests, non2xx, errors, seconds}
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const peers = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.peers");
+const autocannon = createRequire(path.join(peers, "package.json"))("autocannon");
+
+const [url, bodiesFile, connections, amount] = process.argv.slice(2);
+const text = readFileSync(bodiesFile);
+const bodies = [];
+for (let start = 0, nl; (nl = text.indexOf(10, start)) !== -1; start = nl + 1) bodies.push(text.subarray(start, nl));
+let next = 0;
+
+const result = await autocannon({
+  url: `${url}/v1/chat/completions`,
+  connections: Number(connections),
+  pipelining: 1,
+  amount: Number(amount),
+  timeout: 120,
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  requests: [
+    {
+      // Each request takes the next body: the same rows vlmpipe sends, in turn.
+      setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
+    },
+  ],
+});
+process.stdout.write(
+  JSON.stringify({ requests: result.requests.total, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, seconds: result.duration }) + "\n",
+);

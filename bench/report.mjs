@@ -1,0 +1,91 @@
+// The Markdown table of a bench run (bench/results.md, the README's "Performance" section):
+// each figure next to its target and the peer's or reference's figure.
+
+const ok = (met) => (met === undefined ? "" : met ? "met" : "**missed**");
+const n = (x, unit = "") => (x === undefined || x === null ? "-" : `${typeof x === "number" ? x.toLocaleString("en-US") : x}${unit}`);
+
+export function renderTable(r) {
+  const rows = [];
+  const add = (section, measure, vlmpipe, peer, ratio, target, met) => rows.push([section, measure, vlmpipe, peer, ratio, target, ok(met)]);
+
+  if (r.throughput) {
+    const t = r.throughput;
+    for (const c of t.cases) {
+      add(
+        "1 throughput",
+        `${c.rows === "text" ? "text rows" : `1 MB image rows`}, c=${c.concurrency}, ${c.stream ? "stream" : "no stream"}${c.stream ? " (headline)" : ""}`,
+        `${n(c.vlmpipe_rows_per_s)} rows/s (CPU ${c.vlmpipe_cpu_ms_per_row} ms/row, RSS ${c.vlmpipe_peak_rss_mb} MB)`,
+        `autocannon ${n(c.autocannon_rows_per_s)} rows/s (CPU ${c.autocannon_cpu_ms_per_row} ms/row, RSS ${c.autocannon_peak_rss_mb} MB)`,
+        `${c.ratio}x`,
+        ">= 0.9x",
+        c.met,
+      );
+    }
+  }
+  if (r.memory) {
+    const m = r.memory;
+    const scaled = m.latency_ms === 1000 ? "" : ` (latency ${m.latency_ms} ms, scaled from 1 s)`;
+    add("2 memory", `peak RSS, ${n(m.small.rows)} rows${scaled}`, `${m.small.peak_rss_mb} MB`, "", "", "", undefined);
+    add(
+      "2 memory",
+      `peak RSS, ${n(m.large.rows)} rows${scaled}`,
+      `${m.large.peak_rss_mb} MB`,
+      `live heap after full GC: ${m.small.heap_after_full_gc_mb.max} MB (10k) vs ${m.large.heap_after_full_gc_mb.max} MB (200k)`,
+      `${m.peak_ratio}x the 10k peak`,
+      "<= 1.1x and < 300 MB",
+      m.met,
+    );
+  }
+  if (r.resume) {
+    const s = r.resume;
+    add(
+      "3 resume",
+      `skip ${n(s.done_rows)} done rows (${s.partial_megabytes} MB partial file) and send the first request`,
+      `${s.resume_to_first_request_seconds} s (a fresh start: ${s.fresh_start_to_first_request_seconds} s)`,
+      `wc -l ${s.wc_l_seconds} s`,
+      `${s.ratio_vs_wc}x`,
+      "<= 10x wc -l",
+      s.met,
+    );
+  }
+  if (r.scoring) {
+    const s = r.scoring;
+    add("4 scoring", `score ${n(s.rows)} rows (official MMMU-Pro parser)`, `${n(s.score.rows_per_s)} rows/s (${s.score.seconds} s, RSS ${s.score.peak_rss_mb} MB)`, `JSON parse+stringify loop ${n(s.json_roundtrip.rows_per_s)} rows/s`, `${s.score.vs_json_roundtrip}x`, "report", undefined);
+    add("4 scoring", `summarize_results on ${n(s.rows)} rows`, `${n(s.summarize.rows_per_s)} rows/s (${s.summarize.seconds} s, RSS ${s.summarize.peak_rss_mb} MB)`, "", "", "report", undefined);
+    const g = s.gpt4o_2x1730;
+    add("4 scoring", "GPT-4o 2 x 1,730 rows: score, then summarize", `${g.score_seconds} s + ${g.summarize_seconds} s`, `accuracy ${g.accuracy_official_parser.vision}% / ${g.accuracy_official_parser["standard-10"]}% (authors: 50.06 / 55.03)`, "", "report", undefined);
+  }
+  if (r.images) {
+    const i = r.images;
+    const ips = i.images_per_second;
+    add("5 images", `keep (default: bytes as they are, decode-verified)`, `${ips.keep} img/s`, `sharp decode alone ${ips.sharp_decode_only} img/s`, `${i.ratios.keep_vs_sharp_decode_only}x`, "report", undefined);
+    add("5 images", `re-encode all to PNG`, `${ips.png_all} img/s`, `sharp PNG ${ips.sharp_png} img/s`, `${i.ratios.png_all_vs_sharp_png}x`, "report", undefined);
+    add("5 images", `re-encode all to JPEG`, `${ips.jpeg_all} img/s`, `sharp JPEG ${ips.sharp_jpeg} img/s`, `${i.ratios.jpeg_all_vs_sharp_jpeg}x`, "report", undefined);
+    add("5 images", `verify: header only`, `${ips.keep_verify_header} img/s`, `read + base64 ${ips.read_base64} img/s`, "", "report", undefined);
+    add("5 images", `4-seed run through the cache`, `${i.cache_4_seeds.images_per_second} img/s`, `hit rate ${i.cache_4_seeds.hit_rate}`, "", "report", undefined);
+  }
+  if (r.peer) {
+    const p = r.peer;
+    add(
+      "6 peer",
+      `${n(p.rows)} rows with a ${p.image_kb} KB image, c=${p.concurrency}: wall`,
+      `${p.vlmpipe.seconds} s (no stream: ${p.vlmpipe_no_stream.seconds} s)`,
+      `promptfoo ${p.promptfoo_version} ${p.promptfoo.seconds} s`,
+      `promptfoo takes ${p.wall_ratio_promptfoo_over_vlmpipe}x`,
+      "report",
+      undefined,
+    );
+    add("6 peer", "same run: peak RSS", `${p.vlmpipe.peak_rss_mb} MB`, `promptfoo ${p.promptfoo.peak_rss_mb} MB`, `promptfoo uses ${p.rss_ratio_promptfoo_over_vlmpipe}x`, "report", undefined);
+  }
+  const head = ["section", "measure", "vlmpipe", "peer / reference", "ratio", "target", ""];
+  const md = [
+    `Run of ${r.date.slice(0, 10)}, ${r.mode} mode, ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, ` +
+      `load average ${r.machine.loadavg_at_start[0]} at start, ${r.machine.loadavg_at_end?.[0]} at end (a shared machine).`,
+    "",
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+    ...rows.map((row) => `| ${row.join(" | ")} |`),
+    "",
+  ];
+  return md.join("\n");
+}

@@ -1,0 +1,71 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { createClient } from "../../src/client/create-client.js";
+import { createBodyEncoder } from "../../src/client/request-body.js";
+import type { ChatRequest } from "../../src/client/types.js";
+import { ServerSchema } from "../../src/config/generation-config.js";
+
+const image = `data:image/png;base64,${Buffer.alloc(60_000, 7).toString("base64")}`;
+const bytes = (b: Buffer | Buffer[]) => Buffer.concat([b].flat()).toString();
+
+describe("the request body encoder", () => {
+  it("sends exactly the bytes JSON.stringify would, with images spliced in", () => {
+    const enc = createBodyEncoder();
+    const requests: ChatRequest[] = [
+      { model: "m", messages: [{ role: "user", content: "plain \"text\" \u2028" }] },
+      {
+        model: "m",
+        messages: [
+          { role: "system", content: "s" },
+          { role: "user", content: [{ type: "image_url", image_url: { url: image } }, { type: "text", text: "q \"x\"" }, { type: "image_url", image_url: { url: image, detail: "high" } }] },
+        ],
+        stream: true,
+      },
+      // Not a base64 data URL: left to JSON.stringify, escapes and all.
+      { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: `${image}"\\` } }] }] },
+    ];
+    for (const r of requests) {
+      const { body, length } = enc.encode(r);
+      expect(bytes(body)).toBe(JSON.stringify(r));
+      expect(length).toBe(Buffer.byteLength(JSON.stringify(r)));
+    }
+    expect(Array.isArray(enc.encode(requests[1]!).body)).toBe(true);
+    expect(Array.isArray(enc.encode(requests[0]!).body)).toBe(false);
+  });
+
+  it("keeps working when its cache is smaller than one image", () => {
+    const enc = createBodyEncoder(1000);
+    const r: ChatRequest = { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: image } }] }] };
+    expect(bytes(enc.encode(r).body)).toBe(JSON.stringify(r));
+    expect(bytes(enc.encode(r).body)).toBe(JSON.stringify(r));
+  });
+
+  it("delivers a body with images whole to a server, with its content-length", async () => {
+    let received = "";
+    let contentLength = "";
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        received = Buffer.concat(chunks).toString();
+        contentLength = String(req.headers["content-length"]);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ choices: [{ message: { content: "Answer: A" }, finish_reason: "stop" }] }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const client = createClient({ baseUrl: url, concurrency: 2, timeoutSeconds: 30, server: ServerSchema.parse({ stream: false }) });
+    const request: ChatRequest = { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: image } }, { type: "text", text: "q" }] }] };
+    try {
+      const r = await client.chat(request);
+      expect(r.content).toBe("Answer: A");
+      expect(received).toBe(JSON.stringify(request));
+      expect(Number(contentLength)).toBe(Buffer.byteLength(received));
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+});
