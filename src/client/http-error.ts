@@ -46,7 +46,7 @@ export function streamError(payload: Record<string, unknown>): VlmError {
 }
 
 /** Retry-After as seconds: a number, or an HTTP date. */
-export function parseRetryAfter(h: string | string[] | undefined): number | undefined {
+export function parseRetryAfter(h: string | string[] | null | undefined): number | undefined {
   const v = Array.isArray(h) ? h[0] : h;
   if (!v) return undefined;
   const n = Number(v);

@@ -1,4 +1,5 @@
 import { ErrorCodes, VlmError } from "../errors.js";
+import { sleep } from "../util/sleep.js";
 import type { ChatClient, ChatOptions, ChatRequest, ChatResult } from "./types.js";
 
 export type RetryPolicy = {
@@ -34,24 +35,9 @@ export function withRetry(inner: Pick<ChatClient, "chat" | "close">, policy: Ret
         const delayMs =
           err.retryAfter !== undefined ? Math.min(err.retryAfter * 1000, policy.maxBackoffMs) : Math.round(random() * cap);
         policy.onRetry?.({ attempt, delayMs, error: err });
-        await sleep(delayMs, opts.signal);
+        await sleep(delayMs, opts.signal, () => new VlmError(ErrorCodes.ABORTED, "aborted"));
       }
     }
   }
   return { chat, close: () => inner.close() };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new VlmError(ErrorCodes.ABORTED, "aborted"));
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new VlmError(ErrorCodes.ABORTED, "aborted"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -4,6 +4,7 @@
  * download loop uses the same pieces but counts only failures that made no progress.
  */
 import { ErrorCodes, VlmError, errorMessage } from "../errors.js";
+import { sleep as abortableSleep } from "../util/sleep.js";
 
 export type RetryOptions = {
   /** Failed attempts tolerated before giving up (so at most retries + 1 tries in a row). */
@@ -70,28 +71,11 @@ export function backoffDelay(failures: number, opts: RetryOptions, retryAfterSec
   return Math.round(base * (0.75 + Math.random() * 0.25));
 }
 
-/** Seconds from a Retry-After header (delta-seconds or an HTTP date). */
-export function parseRetryAfter(value: string | string[] | null | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v) return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim());
-  const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
-}
+/** Seconds from a Retry-After header (the client's parser: delta-seconds or an HTTP date). */
+export { parseRetryAfter } from "../client/http-error.js";
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError());
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  return abortableSleep(ms, signal, abortError);
 }
 
 export function abortError(): VlmError {

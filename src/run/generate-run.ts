@@ -30,7 +30,7 @@ import type { EvalType } from "./evaluation-stages.js";
 import { countRows } from "../progress/count-rows.js";
 import { lineReporter, type ProgressReporter } from "../progress/reporter.js";
 import { buildPipeline, type LoadedPipeline, mainPrompt, standardPipeline } from "../pipelines/pipeline.js";
-import type { StageContext } from "../pipelines/stages.js";
+import { inferenceOf, type StageContext } from "../pipelines/stages.js";
 import { RunStats } from "./run-stats.js";
 import { normalizeServerAddress } from "./server-address.js";
 import { waitForServer } from "./wait-for-server.js";
@@ -301,13 +301,13 @@ export function mergeImageOptions(prompt: LoadedPrompt | undefined, overrides: R
   return ImageOptionsSchema.parse(deepMerge(fromPrompt, fromFlags));
 }
 
-/** NeMo-Skills' top-level ++chat_template_kwargs goes into the request's extra body. */
+/** inferenceOf (the pipeline stages' merge), refusing chat_template_kwargs given twice. */
 export function withChatTemplateKwargs(config: GenerationConfig): GenerationConfig["inference"] {
   if (!config.chat_template_kwargs) return config.inference;
   if (config.inference.extra_body.chat_template_kwargs) {
     throw new UsageError("chat_template_kwargs is given both as ++chat_template_kwargs and in ++inference.extra_body: use one");
   }
-  return { ...config.inference, extra_body: { ...config.inference.extra_body, chat_template_kwargs: config.chat_template_kwargs } };
+  return inferenceOf(config);
 }
 
 /** Settings that change what the model produces (timeouts do not). */
