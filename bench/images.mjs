@@ -1,10 +1,11 @@
 // Image stage benchmark: images/second of resolveImage's encode paths next to sharp's own raw
-// throughput on the same files, and the cache hit rate of a simulated 4-seed run.
+// throughput on the same files, and the image cache of a real 4-seed `vlmpipe eval` (one job
+// process per seed, verdicts shared through <output_dir>/image-cache).
 //
 //   npx tsc -p tsconfig.json && node bench/images.mjs
 //
 // or from another script: `const figures = await benchImages({ dist: "/abs/path/dist" })`.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir, availableParallelism } from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
@@ -30,7 +31,6 @@ const SIZES = [
  */
 export async function benchImages({ dist, count = 40, concurrency = 4, seeds = 4, repeats = 2 }) {
   const { resolveImage } = await import(pathToFileURL(path.join(dist, "images/resolve-image.js")).href);
-  const { createImageCache } = await import(pathToFileURL(path.join(dist, "images/image-cache.js")).href);
   const { ImageOptionsSchema } = await import(pathToFileURL(path.join(dist, "images/options.js")).href);
 
   const dir = await mkdtemp(path.join(tmpdir(), "vlmpipe-bench-images-"));
@@ -88,15 +88,9 @@ export async function benchImages({ dist, count = 40, concurrency = 4, seeds = 4
     };
     const raw = { read_base64: fig.read_base64, sharp_decode_only: fig.sharp_decode_only, sharp_png: fig.sharp_png, sharp_jpeg: fig.sharp_jpeg };
 
-    // A 4-seed run: every image asked for `seeds` times, rows of the same question close
-    // together (the order a seed-interleaved run has), `concurrency` requests in flight.
-    const options = ImageOptionsSchema.parse({});
-    const cache = createImageCache(options);
-    const order = files.flatMap((f) => Array.from({ length: seeds }, () => f));
-    const t0 = performance.now();
-    await run(order, concurrency, (f) => resolveImage(f, { baseDir: dir, options, cache }));
-    const cacheSeconds = (performance.now() - t0) / 1000;
-    const st = cache.stats();
+    // A real 4-seed eval of the same images (simulator in process, one job per seed, one
+    // after another): how many were checked with sharp, and where the rest came from.
+    const cache = await fourSeedEval(dist, dir, files, seeds);
 
     const rate = (x) => x.imagesPerSecond;
     return {
@@ -123,20 +117,62 @@ export async function benchImages({ dist, count = 40, concurrency = 4, seeds = 4
         png_all_vs_sharp_png: round(rate(paths.png_all) / rate(raw.sharp_png)),
         jpeg_all_vs_sharp_jpeg: round(rate(paths.jpeg_all) / rate(raw.sharp_jpeg)),
       },
-      cache_4_seeds: {
-        requests: order.length,
-        hits: st.hits,
-        misses: st.misses,
-        shared_in_flight: st.shared,
-        hit_rate: round(st.hitRate),
-        evictions: st.evictions,
-        cached_megabytes: round(st.bytes / 2 ** 20),
-        images_per_second: round(order.length / cacheSeconds),
-      },
+      cache_4_seeds: cache,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * `vlmpipe eval --benchmarks mmmu-pro:<seeds>` over rows that each show one of `files`, read
+ * back from each job's log line "images: N resolved: M from memory, D from the disk cache,
+ * C checked with sharp".
+ */
+async function fourSeedEval(dist, dir, files, seeds) {
+  const { runCli } = await import(pathToFileURL(path.join(dist, "cli/run-cli.js")).href);
+  const dataDir = path.join(dir, "data");
+  const outDir = path.join(dir, "eval");
+  await mkdir(path.join(dataDir, "mmmu-pro"), { recursive: true });
+  const letters = "ABCDEFGHIJ";
+  const rows = files.map((f, i) => ({
+    id: `bench_${i}`,
+    problem: `Question ${i}\n\n${[...letters].map((l) => `${l}) option ${l}`).join("\n")}`,
+    options: [...letters].map((l) => `option ${l}`),
+    image_path: f,
+    expected_answer: letters[i % 10],
+    subset_for_metrics: "Bench",
+    subject: "Bench",
+  }));
+  await writeFile(path.join(dataDir, "mmmu-pro", "test.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  const sink = { write: () => true };
+  const t0 = performance.now();
+  const code = await runCli(
+    ["eval", "--benchmarks", `mmmu-pro:${seeds}`, "--model", "sim", "--server_type", "sim", "--data_dir", dataDir, "--output_dir", outDir, "--quiet"],
+    { stdout: sink, stderr: sink },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`4-seed eval exited ${code}; see ${outDir}/eval-logs`);
+  const jobs = [];
+  for (let seed = 0; seed < seeds; seed++) {
+    const log = await readFile(path.join(outDir, "eval-logs", `mmmu-pro-output-rs${seed}.log`), "utf8");
+    const m = /images: (\d+) resolved: (\d+) from memory, (\d+) from the disk cache, (\d+) checked with sharp/.exec(log);
+    if (!m) throw new Error(`no images line in the rs${seed} log`);
+    const [resolved, memory, disk, checked] = m.slice(1).map(Number);
+    jobs.push({ resolved, memory, disk, checked });
+  }
+  const sum = (k) => jobs.reduce((n, j) => n + j[k], 0);
+  return {
+    seeds,
+    distinct_images: files.length,
+    requests: sum("resolved"),
+    checked_with_sharp: sum("checked"),
+    from_memory: sum("memory"),
+    from_disk_cache: sum("disk"),
+    hit_rate: round((sum("memory") + sum("disk")) / sum("resolved")),
+    per_job: jobs,
+    eval_seconds: round(seconds),
+  };
 }
 
 /** `count` images made with sharp: smooth gradients, shapes and mild noise, half PNG, half JPEG. */

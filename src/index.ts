@@ -33,4 +33,5 @@ export { loadPipeline, buildPipeline, type LoadedPipeline } from "./pipelines/pi
 export { STAGES, type StageContext } from "./pipelines/stages.js";
 export { resolveImage } from "./images/resolve-image.js";
 export { createImageCache } from "./images/image-cache.js";
+export { createDiskImageCache, type DiskImageCache, type ImageVerdict } from "./images/disk-cache.js";
 export { ImageOptionsSchema, type ImageOptions } from "./images/options.js";

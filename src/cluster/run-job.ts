@@ -51,7 +51,7 @@ export async function runJob(plan: EvalPlan, job: EvalJob, io: JobIo): Promise<J
       serverAddress: io.serverAddresses.length === 1 ? (io.serverAddresses[0] as string) : io.serverAddresses,
       apiKey: io.apiKey,
       maxConcurrentRequests: s.maxConcurrentRequests,
-      overrides: runOverrides(b.run, job.seed, s.overrides),
+      overrides: withImageCacheDir(runOverrides(b.run, job.seed, s.overrides), path.join(s.outputDir, "image-cache")),
       evalType: s.evalType ?? b.run.benchmark.evalType,
       overwrite: s.rerunDone,
       rowRange: job.chunk ? { start: job.chunk.start, end: job.chunk.end } : undefined,
@@ -67,4 +67,15 @@ export async function runJob(plan: EvalPlan, job: EvalJob, io: JobIo): Promise<J
   } finally {
     await new Promise((r) => logFile.end(r));
   }
+}
+
+/**
+ * The eval's jobs (one per seed or chunk, often on other nodes) share their image checks
+ * through `<output_dir>/image-cache`, unless the user chose a folder (or null: none) with
+ * `++image.cache_dir`.
+ */
+export function withImageCacheDir(overrides: Record<string, unknown>, dir: string): Record<string, unknown> {
+  const image = (overrides.image ?? {}) as Record<string, unknown>;
+  if ("cache_dir" in image) return overrides;
+  return { ...overrides, image: { ...image, cache_dir: dir } };
 }

@@ -103,6 +103,11 @@ export const ImageOptionsSchema = z
      *  read and encoded once. 256 MiB holds a few hundred typical benchmark images; 0: off
      *  (concurrent requests for the same image still share one read). */
     cache_bytes: z.number().int().min(0).default(256 * 1024 * 1024),
+    /** Folder where the verdicts of the checks (and re-encoded or downloaded bytes) are kept,
+     *  so that other processes and resumed runs check and encode each image once: the seeds and
+     *  chunks of an eval are separate jobs. `vlmpipe eval` uses `<output_dir>/image-cache`;
+     *  null (generate's default): memory only. Safe to delete at any time. */
+    cache_dir: z.string().min(1).nullable().default(null),
   })
   .strict();
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { fetchImage, redactUrl } from "./fetch-image.js";
+import { type DiskImageCache, isLastingImageError } from "./disk-cache.js";
 import type { ImageCache } from "./image-cache.js";
 import type { ImageOptions } from "./options.js";
 import { prepareImage } from "./prepare-image.js";
@@ -20,6 +21,9 @@ export type ResolveContext = {
   options: ImageOptions;
   /** The run's cache (createImageCache); without it every call reads and encodes. */
   cache?: ImageCache;
+  /** Verdicts kept on disk (createDiskImageCache), shared by the processes of an eval and by
+   *  resumed runs: an image is checked and re-encoded once, whichever process meets it first. */
+  disk?: DiskImageCache;
   /** Abandons the wait (VlmError ABORTED). Work shared with other rows through the cache goes
    *  on for them: it is bounded by fetch_timeout and the pixel limits anyway. */
   signal?: AbortSignal;
@@ -35,7 +39,9 @@ const nodeFs: ImageFs = { stat, readFile };
  *   sharp (see prepareImage) and sent as a base64 data URL whose mime type comes from the bytes.
  *   With the default options PNG/JPEG/WebP/GIF bytes go out untouched.
  * Results are cached by content identity: path + size + mtime (no read needed to know it is
- * the same file), the URL for remote and data: images, always with a hash of the options.
+ * the same file), the URL for remote and data: images, always with a hash of the options;
+ * in memory (`cache`, data URLs) and, with `disk`, as verdicts on disk: an image met again in
+ * another process is then only read (or not even that, when re-encoded or downloaded).
  * Throws VlmError IMAGE_NOT_FOUND, IMAGE_READ, IMAGE_DECODE, IMAGE_TOO_LARGE, IMAGE_FETCH, ABORTED.
  *
  * Base64 uses Buffer.toString("base64"): native, about 1 GB/s, so even a 20 MB scan costs
@@ -49,28 +55,59 @@ export async function resolveImage(ref: string, ctx: ResolveContext): Promise<st
   if (/^https?:\/\//i.test(ref)) {
     if (!o.fetch) return ref;
     const label = redactUrl(ref);
+    const key = `url\0${ref}\0${opts}`;
     // Without a cache the caller's signal can stop the download itself; with one the download
-    // may be shared, so each caller only stops waiting.
-    return cached(ctx, `url\0${ref}\0${opts}`, async (sig) => toDataUrl(await fetchImage(ref, o, sig), label, o));
+    // may be shared, so each caller only stops waiting. Downloads are kept whole on disk.
+    return cached(ctx, key, (sig) => checkOnce(ctx, key, async () => ({ bytes: await fetchImage(ref, o, sig), label }), true));
   }
 
   if (/^data:/i.test(ref)) {
     const digest = createHash("sha1").update(ref).digest("hex");
-    return cached(ctx, `data\0${digest}\0${opts}`, async () => {
-      const { bytes, label } = parseDataUrl(ref);
-      return toDataUrl(bytes, label, o);
-    });
+    const key = `data\0${digest}\0${opts}`;
+    return cached(ctx, key, () => checkOnce(ctx, key, async () => parseDataUrl(ref), false));
   }
 
   const fs = ctx.fs ?? nodeFs;
   const file = localPath(ref, ctx.baseDir);
   const st = await statLocal(fs, file, ref);
-  return cached(ctx, `file\0${file}\0${st.size}\0${st.mtimeMs}\0${opts}`, async () => toDataUrl(await readLocal(fs, file, ref), file, o));
+  const key = `file\0${file}\0${st.size}\0${st.mtimeMs}\0${opts}`;
+  return cached(ctx, key, () => checkOnce(ctx, key, async () => ({ bytes: await readLocal(fs, file, ref), label: file }), false));
 }
 
-async function toDataUrl(bytes: Buffer, label: string, o: ImageOptions): Promise<string> {
-  const img = await prepareImage(bytes, label, o);
-  return `data:${img.mime};base64,${img.bytes.toString("base64")}`;
+/**
+ * The data URL for one image: from its verdict on disk when there is one (no sharp work),
+ * else checked and prepared (prepareImage) and the verdict remembered. `keepBytes`: store the
+ * bytes even when they are sent untouched (downloads: the source is not on disk).
+ */
+async function checkOnce(
+  ctx: ResolveContext,
+  key: string,
+  load: () => Promise<{ bytes: Buffer; label: string }>,
+  keepBytes: boolean,
+): Promise<string> {
+  const disk = ctx.disk;
+  const known = disk ? await disk.get(key) : undefined;
+  if (known) {
+    if (known.kind === "error") throw new VlmError(known.code, known.message);
+    if (known.kind === "bytes") return dataUrl(known.mime, known.bytes);
+    return dataUrl(known.mime, (await load()).bytes);
+  }
+  const { bytes, label } = await load();
+  let img;
+  try {
+    img = await prepareImage(bytes, label, ctx.options);
+  } catch (e) {
+    if (disk && e instanceof VlmError && isLastingImageError(e.code)) await disk.put(key, { kind: "error", code: e.code, message: e.message });
+    throw e;
+  }
+  if (disk) {
+    await disk.put(key, img.changed || keepBytes ? { kind: "bytes", mime: img.mime, bytes: img.bytes } : { kind: "keep", mime: img.mime });
+  }
+  return dataUrl(img.mime, img.bytes);
+}
+
+function dataUrl(mime: string, bytes: Buffer): string {
+  return `data:${mime};base64,${bytes.toString("base64")}`;
 }
 
 function cached(ctx: ResolveContext, key: string, make: (signal?: AbortSignal) => Promise<string>): Promise<string> {
@@ -150,12 +187,12 @@ function shortRef(ref: string): string {
 }
 
 // Same options, same output: the hash goes into every key so a cache shared by prompts with
-// different `image:` blocks never mixes their results. cache_bytes does not change an output.
+// different `image:` blocks never mixes their results. The cache settings do not change an output.
 const optionHashes = new WeakMap<ImageOptions, string>();
 function optionsKey(o: ImageOptions): string {
   let h = optionHashes.get(o);
   if (h === undefined) {
-    const { cache_bytes: _ignored, ...rest } = o;
+    const { cache_bytes: _bytes, cache_dir: _dir, ...rest } = o;
     const stable = JSON.stringify(rest, Object.keys(rest).sort());
     h = createHash("sha1").update(stable).digest("hex").slice(0, 16);
     optionHashes.set(o, h);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { ChatClient } from "../client/types.js";
 import { type GenerationConfig, InferenceSchema } from "../config/generation-config.js";
 import { deepMerge } from "../config/overrides.js";
+import type { DiskImageCache } from "../images/disk-cache.js";
 import type { ImageCache } from "../images/image-cache.js";
 import type { ImageOptions } from "../images/options.js";
 import { extractAnswer } from "../operators/extract-answer.js";
@@ -27,6 +28,8 @@ export type StageContext = {
   baseDir: string;
   image: ImageOptions;
   imageCache: ImageCache;
+  /** Verdicts on disk shared with other processes (image.cache_dir), if set. */
+  imageDisk?: DiskImageCache;
   /** Runs after each generation: adaptive limit, --max_failures. */
   afterGenerate: MonoTypeOperatorFunction<Sample>;
   /** A client for another server (e.g. a judge model), closed with the run. */
@@ -68,7 +71,7 @@ export const STAGES = {
   }),
   resolveImages: define({
     options: z.object({ concurrency: z.number().int().positive().default(8) }).strict(),
-    build: (o, ctx) => resolveImages({ baseDir: ctx.baseDir, options: ctx.image, cache: ctx.imageCache, concurrency: o.concurrency }),
+    build: (o, ctx) => resolveImages({ baseDir: ctx.baseDir, options: ctx.image, cache: ctx.imageCache, disk: ctx.imageDisk, concurrency: o.concurrency }),
   }),
   generate: define({
     options: z.object({}).strict(),

@@ -8,7 +8,8 @@ import type { ChatClient } from "../client/types.js";
 import { type GenerationConfig, parseGenerationConfig } from "../config/generation-config.js";
 import { deepMerge } from "../config/overrides.js";
 import { UsageError } from "../errors.js";
-import { createImageCache } from "../images/image-cache.js";
+import { createDiskImageCache, type DiskImageCache } from "../images/disk-cache.js";
+import { createImageCache, type ImageCache } from "../images/image-cache.js";
 import { type ImageOptions, ImageOptionsSchema } from "../images/options.js";
 import { Flow } from "../operators/flow.js";
 import { readRows } from "../operators/read-rows.js";
@@ -121,7 +122,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
       end_reasoning_string: config.end_reasoning_string,
       system_message: config.system_message ?? null,
       prompt_suffix: config.prompt_suffix,
-      image,
+      image: outputImageOptions(image),
       ...(opts.rowRange ? { row_range: [opts.rowRange.start, opts.rowRange.end] } : {}),
     },
     input_file: fromStdin ? "-" : path.resolve(opts.inputFile),
@@ -194,6 +195,8 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
     });
     const sink: LineSink = toStdout ? streamSink(opts.stdout ?? process.stdout) : await fileSink(paths.async);
     const clients: ChatClient[] = [];
+    const imageCache = createImageCache(image);
+    const imageDisk = image.cache_dir === null ? undefined : createDiskImageCache(image.cache_dir);
     const stageContext: StageContext = {
       model: opts.model,
       config,
@@ -202,7 +205,8 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
       inFlight: stats.inFlight,
       baseDir: imageBaseDir(opts),
       image,
-      imageCache: createImageCache(image),
+      imageCache,
+      imageDisk,
       afterGenerate: tap((s: Sample) => {
         if (!s.error) limit.succeeded();
         if (maxFailures > 0 && stats.consecutiveFailures + (s.error ? 1 : 0) >= maxFailures && !failStop.signal.aborted) {
@@ -232,6 +236,8 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
       if (!opts.progress) reporter.close();
     });
     await sink.close();
+    const images = imageSummary(imageCache, imageDisk);
+    if (images) log(`vlmpipe: ${images}`);
     const complete = !interrupted && !stop.aborted;
     if (complete && !toStdout) await finalizeOutput(paths);
     if (complete && stats.done + stats.failed + stats.previouslyDone === 0) log("vlmpipe: warning: the input has no rows");
@@ -243,6 +249,27 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
     await closeExtra();
     if (!opts.client) await client.close();
   }
+}
+
+/** The image options that change what is sent (the cache settings do not), for the run spec. */
+function outputImageOptions(image: ImageOptions): Omit<ImageOptions, "cache_bytes" | "cache_dir"> {
+  const { cache_bytes: _bytes, cache_dir: _dir, ...rest } = image;
+  return rest;
+}
+
+/** Where this run's images came from: "images: 120 resolved: 90 from memory, 30 from the disk
+ *  cache, 0 checked with sharp". Undefined for a run without images. */
+function imageSummary(memory: ImageCache, disk: DiskImageCache | undefined): string | undefined {
+  const m = memory.stats();
+  const total = m.hits + m.misses;
+  if (total === 0) return undefined;
+  if (!disk) return `images: ${total} resolved: ${m.hits} from memory, ${m.misses} checked with sharp`;
+  const d = disk.stats();
+  const failedWrites = d.writeErrors ? `; ${d.writeErrors} could not be stored (${d.firstWriteError})` : "";
+  return (
+    `images: ${total} resolved: ${m.hits} from memory, ${d.hits} from the disk cache, ` +
+    `${d.misses} checked with sharp (cache ${disk.dir}${failedWrites})`
+  );
 }
 
 /** At least one server must answer before any row is sent; the others are tried again later. */

@@ -53,6 +53,36 @@ describe("vlmpipe eval", () => {
     expect(m["pass@1[avg-of-3]"].num_entries).toBe(20);
   });
 
+  it("checks each image once across the seeds of an eval: later jobs take the verdicts from <output_dir>/image-cache", async () => {
+    const out = await tempDir();
+    const args = (dir: string) => [
+      "eval", "--benchmarks", "mmmu-pro:4", "--model", "sim", "--server_type", "sim", "--data_dir", data,
+      "--output_dir", dir, "--quiet", "++max_samples=12",
+    ];
+    const r = await cli(args(out));
+    expect(r.code, r.stderr).toBe(0);
+    const imagesLine = async (seed: number) => {
+      const log = await readFile(path.join(out, "eval-logs", `mmmu-pro-output-rs${seed}.log`), "utf8");
+      const lines = log.split("\n").filter((l) => / images: /.test(l));
+      expect(lines, log).toHaveLength(1);
+      return lines[0] as string;
+    };
+    // The jobs run one after another (one server); 12 rows, one image each.
+    expect(await imagesLine(0)).toMatch(/images: 12 resolved: 0 from memory, 0 from the disk cache, 12 checked with sharp/);
+    for (const seed of [1, 2, 3]) {
+      expect(await imagesLine(seed)).toMatch(/images: 12 resolved: 0 from memory, 12 from the disk cache, 0 checked with sharp/);
+    }
+    expect(await readdir(path.join(out, "image-cache"))).not.toHaveLength(0);
+
+    // ++image.cache_dir=null: every job checks its own images again.
+    const off = await tempDir();
+    const r2 = await cli([...args(off), "++image.cache_dir=null"]);
+    expect(r2.code, r2.stderr).toBe(0);
+    const log3 = await readFile(path.join(off, "eval-logs", "mmmu-pro-output-rs3.log"), "utf8");
+    expect(log3).toMatch(/images: 12 resolved: 0 from memory, 12 checked with sharp/);
+    await expect(readdir(path.join(off, "image-cache"))).rejects.toThrow();
+  });
+
   it("scores the standard config (interleaved images) near the simulator's accuracy too", async () => {
     const out = await tempDir();
     const r = await cli([

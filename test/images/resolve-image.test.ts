@@ -77,6 +77,7 @@ describe("ImageOptionsSchema", () => {
       fetch_max_bytes: 67108864,
       fetch_retries: 2,
       cache_bytes: 268435456,
+      cache_dir: null,
     });
   });
 
