@@ -1,17 +1,9 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { parseOverrides, splitOverrides } from "../config/overrides.js";
 import { isVlmError, UsageError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { type CliContext, Exit } from "./context.js";
 import { normalizeFlags } from "./flags.js";
-import { registerEval } from "./eval.js";
-import { registerEvalJobs } from "./eval-job.js";
-import { registerGenerate, registerRun } from "./generate.js";
-import { registerPrepareData } from "./prepare-data.js";
-import { registerReport } from "./report.js";
-import { registerScore } from "./score.js";
-import { registerSimServer } from "./sim-server.js";
-import { registerSummarizeResults } from "./summarize-results.js";
 
 export type CliIo = Partial<Pick<CliContext, "stdin" | "stdout" | "stderr" | "handleSignals">>;
 
@@ -29,8 +21,9 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
   try {
     const { overrides, rest } = splitOverrides(argv);
     ctx.overrides = parseOverrides(overrides);
-    const program = buildProgram(ctx);
-    await program.parseAsync(normalizeFlags(rest), { from: "user" });
+    const args = normalizeFlags(rest);
+    const program = await buildProgram(ctx, { command: commandOf(args) });
+    await program.parseAsync(args, { from: "user" });
     return ctx.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -49,7 +42,109 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
   }
 }
 
-export function buildProgram(ctx: CliContext): Command {
+/**
+ * The commands, in the order help lists them. Each command's module (and what it imports:
+ * zod, rxjs, undici, sharp, the simulator, the hub client...) is loaded only when that command
+ * runs: loading them all took ~0.4 s, most of a resume's start-up. The others are registered
+ * as they appear in the help listing (test/cli/commands.test.ts checks that this table matches
+ * the full definitions).
+ */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "generate",
+    module: "generate",
+    description: "send every row of a JSONL file to an OpenAI-compatible server and write NDJSON (resumable)",
+    register: async (p, ctx) => (await import("./generate.js")).registerGenerate(p, ctx),
+  },
+  {
+    name: "run",
+    module: "generate",
+    args: ["<pipeline>"],
+    description: "run a pipeline (pipelines/NAME.yaml or a .yaml path: a list of stages) over a JSONL file, resumable",
+    register: async (p, ctx) => (await import("./generate.js")).registerRun(p, ctx),
+  },
+  {
+    name: "score",
+    module: "score",
+    description: "extract answers from existing generations and score them, without calling a model (streaming)",
+    register: async (p, ctx) => (await import("./score.js")).registerScore(p, ctx),
+  },
+  {
+    name: "eval",
+    module: "eval",
+    description: "run benchmarks end to end: generate (resumable), extract, score, metrics.json and tables",
+    register: async (p, ctx) => (await import("./eval.js")).registerEval(p, ctx),
+  },
+  {
+    name: "eval_job",
+    module: "eval-job",
+    hidden: true,
+    description: "run one job of an eval (used by eval's executors)",
+    // (registers eval_merge too)
+    register: async (p, ctx) => (await import("./eval-job.js")).registerEvalJobs(p, ctx),
+  },
+  {
+    name: "eval_merge",
+    module: "eval-job",
+    hidden: true,
+    description: "merge an eval's finished chunks and write its metrics (used by eval's executors)",
+    register: async () => undefined, // registered by eval_job's
+  },
+  {
+    name: "prepare_data",
+    module: "prepare-data",
+    args: ["<benchmark>"],
+    description: "download a benchmark from the Hugging Face hub and write <data_dir>/<benchmark>/test.jsonl + images/",
+    register: async (p, ctx) => (await import("./prepare-data.js")).registerPrepareData(p, ctx),
+  },
+  {
+    name: "summarize_results",
+    module: "summarize-results",
+    args: ["<results_dir>"],
+    description:
+      "compute metrics.json and print the tables for the benchmarks in a results folder (NeMo-Skills' summarize_results)",
+    register: async (p) => (await import("./summarize-results.js")).registerSummarizeResults(p),
+  },
+  {
+    name: "report",
+    module: "report",
+    args: ["<benchmark_dir>"],
+    description: "write report.html (metrics, accuracy per subject, tokens, a sample browser) for a benchmark's outputs",
+    register: async (p) => (await import("./report.js")).registerReport(p),
+  },
+  {
+    name: "sim-server",
+    module: "sim-server",
+    description:
+      "simulate a vLLM OpenAI-compatible server (request checks, answer formats, known accuracy, injected faults) for tests, demos and dry runs",
+    register: async (p) => (await import("./sim-server.js")).registerSimServer(p),
+  },
+];
+
+export type CommandSpec = {
+  name: string;
+  /** The module (src/cli/<module>.ts) that defines it. */
+  module: string;
+  description: string;
+  /** Its arguments as help lists them. */
+  args?: string[];
+  hidden?: boolean;
+  /** Loads the command's module and registers the command with its options and action. */
+  register: (program: Command, ctx: CliContext) => Promise<unknown>;
+};
+
+/** The command the arguments run (`help <command>` shows that command's help), if any. */
+export function commandOf(args: readonly string[]): string | undefined {
+  const i = args.findIndex((a) => !a.startsWith("-"));
+  if (i < 0) return undefined;
+  return args[i] === "help" ? args[i + 1] : args[i];
+}
+
+/**
+ * The CLI. With `run`, only the command to run (and the others of its module) is fully
+ * defined, the rest are listed by name only: run that command and nothing else with it.
+ */
+export async function buildProgram(ctx: CliContext, run?: { command: string | undefined }): Promise<Command> {
   const program = new Command("vlmpipe")
     .version(VERSION)
     .description("Evaluate vision-language models behind OpenAI-compatible servers (vLLM), as a stream")
@@ -59,16 +154,21 @@ export function buildProgram(ctx: CliContext): Command {
       writeOut: (s) => ctx.stdout.write(s),
       writeErr: (s) => ctx.stderr.write(s),
     });
-  registerGenerate(program, ctx);
-  registerRun(program, ctx);
-  registerScore(program, ctx);
-  registerEval(program, ctx);
-  registerEvalJobs(program, ctx);
-  registerPrepareData(program, ctx);
-  registerSummarizeResults(program);
-  registerReport(program);
-  registerSimServer(program);
+  // The module of the command to run is loaded anyway: all its commands get their definition.
+  const module = run && COMMANDS.find((c) => c.name === run.command)?.module;
+  for (const spec of COMMANDS) {
+    if (!run || spec.module === module) await spec.register(program, ctx);
+    else listOnly(program, spec);
+  }
   // Every subcommand reports usage errors the same way (exit 2, message on stderr).
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;
+}
+
+/** A command as the help listing shows it, for a run of another command. */
+function listOnly(program: Command, spec: CommandSpec): void {
+  const cmd = program.command(spec.name, { hidden: spec.hidden }).description(spec.description);
+  for (const a of spec.args ?? []) cmd.argument(a);
+  // Every command has options: the listing says "[options]" when a command has one.
+  cmd.addOption(new Option("--options").hideHelp());
 }

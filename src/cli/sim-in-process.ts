@@ -1,4 +1,4 @@
-import { startSimServer } from "../server/sim/sim-server.js";
+import type { Command } from "commander";
 
 export type SimFlags = { sim_answers?: string; sim_accuracy: number; sim_latency_ms: number; sim_seed: number };
 
@@ -7,6 +7,8 @@ export type SimFlags = { sim_answers?: string; sim_accuracy: number; sim_latency
  * works with no GPU. It is a simulator, not a model: its answers come from the answer book.
  */
 export async function startInProcessSim(model: string, flags: SimFlags, log: (l: string) => void) {
+  // Loaded here, not with the CLI: most runs talk to a real server.
+  const { startSimServer } = await import("../server/sim/sim-server.js");
   const sim = await startSimServer({
     model,
     answers: flags.sim_answers,
@@ -21,7 +23,7 @@ export async function startInProcessSim(model: string, flags: SimFlags, log: (l:
   return sim;
 }
 
-export function addSimFlags(cmd: import("commander").Command): void {
+export function addSimFlags(cmd: Command): void {
   cmd
     .option("--sim_answers <file>", "with --server_type sim: JSONL answer book (rows with problem/id and expected_answer); default: the input file")
     .option("--sim_accuracy <p>", "with --server_type sim: probability of answering right", Number, 0.8)

@@ -59,8 +59,11 @@ export function createBodyEncoder(maxBytes = 64 * 2 ** 20): BodyEncoder {
   return {
     encode(request) {
       const spliced: Buffer[] = [];
-      const messages = request.messages.map((m) => {
-        if (typeof m.content === "string") return m;
+      // Copied only once an image is spliced (text rows, most of them, allocate nothing here).
+      let messages = request.messages;
+      for (let j = 0; j < request.messages.length; j++) {
+        const m = request.messages[j]!;
+        if (typeof m.content === "string") continue;
         let content = m.content;
         for (let i = 0; i < content.length; i++) {
           const p = content[i]!;
@@ -71,8 +74,10 @@ export function createBodyEncoder(maxBytes = 64 * 2 ** 20): BodyEncoder {
           content[i] = { ...p, image_url: { ...p.image_url, url: `\u0000${nonce}:${spliced.length}` } };
           spliced.push(lit);
         }
-        return content === m.content ? m : { ...m, content };
-      });
+        if (content === m.content) continue;
+        if (messages === request.messages) messages = [...messages];
+        messages[j] = { ...m, content };
+      }
       if (spliced.length === 0) {
         const body = Buffer.from(JSON.stringify(request));
         return { body, length: body.length };

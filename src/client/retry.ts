@@ -20,24 +20,47 @@ export type RetryPolicy = {
  */
 export function withRetry(inner: Pick<ChatClient, "chat" | "close">, policy: RetryPolicy): ChatClient {
   const random = policy.random ?? Math.random;
-  async function chat(request: ChatRequest, opts: ChatOptions = {}): Promise<ChatResult> {
-    for (let attempt = 1; ; attempt++) {
+
+  // The first attempt without an async function around it (one per row, thousands a second);
+  // a failure goes on in retryAfter.
+  function chat(request: ChatRequest, opts: ChatOptions = {}): Promise<ChatResult> {
+    let first: Promise<Omit<ChatResult, "attempts">>;
+    try {
+      first = inner.chat(request, opts);
+    } catch (e) {
+      return retryAfter(e, 1, request, opts);
+    }
+    return first.then(firstAttempt, (e: unknown) => retryAfter(e, 1, request, opts));
+  }
+
+  /** Decides about the failure of attempt `failed`, then waits and tries again (or throws). */
+  async function retryAfter(e: unknown, failed: number, request: ChatRequest, opts: ChatOptions): Promise<ChatResult> {
+    for (let attempt = failed; ; attempt++) {
+      const err = e instanceof VlmError ? e : new VlmError(ErrorCodes.INTERNAL, String(e));
+      if (!err.retryable || attempt > policy.maxRetries || opts.signal?.aborted) {
+        err.attempts = attempt;
+        throw err;
+      }
+      const cap = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1));
+      const delayMs =
+        err.retryAfter !== undefined ? Math.min(err.retryAfter * 1000, policy.maxBackoffMs) : Math.round(random() * cap);
+      policy.onRetry?.({ attempt, delayMs, error: err });
+      await sleep(delayMs, opts.signal, () => new VlmError(ErrorCodes.ABORTED, "aborted"));
       try {
-        const r = await inner.chat(request, opts);
-        return { ...r, attempts: attempt };
-      } catch (e) {
-        const err = e instanceof VlmError ? e : new VlmError(ErrorCodes.INTERNAL, String(e));
-        if (!err.retryable || attempt > policy.maxRetries || opts.signal?.aborted) {
-          err.attempts = attempt;
-          throw err;
-        }
-        const cap = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1));
-        const delayMs =
-          err.retryAfter !== undefined ? Math.min(err.retryAfter * 1000, policy.maxBackoffMs) : Math.round(random() * cap);
-        policy.onRetry?.({ attempt, delayMs, error: err });
-        await sleep(delayMs, opts.signal, () => new VlmError(ErrorCodes.ABORTED, "aborted"));
+        return withAttempts(await inner.chat(request, opts), attempt + 1);
+      } catch (next) {
+        e = next;
       }
     }
   }
+
   return { chat, close: () => inner.close() };
+}
+
+const firstAttempt = (r: Omit<ChatResult, "attempts">): ChatResult => withAttempts(r, 1);
+
+/** The inner client's result (a fresh object per call) with the attempts made. */
+function withAttempts(r: Omit<ChatResult, "attempts">, attempts: number): ChatResult {
+  (r as ChatResult).attempts = attempts;
+  return r as ChatResult;
 }

@@ -29,11 +29,15 @@ export function generate(opts: GenerateOptions): OperatorFunction<Sample, Sample
       try {
         const r = await opts.client.chat(body, { signal });
         const end = Date.now();
-        const out: Record<string, unknown> = { ...s.out, generation: r.content };
+        // Assigned one by one (same keys, same order as spreading times()): one object per row.
+        const out: Record<string, unknown> = { ...s.out };
+        out.generation = r.content;
         if (r.reasoning !== undefined) out.reasoning_content = r.reasoning;
         out.num_generated_tokens = r.usage?.completion_tokens ?? null;
         out.finish_reason = r.finishReason;
-        Object.assign(out, times(start, end));
+        out.generation_start_time = start / 1000;
+        out.generation_end_time = end / 1000;
+        out.generation_time = (end - start) / 1000;
         if (r.attempts > 1) out.attempts = r.attempts;
         return { ...s, out };
       } catch (e) {

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { Observable } from "rxjs";
@@ -45,27 +46,38 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
       // Lines come a chunk at a time and are walked without an await per line (one only when
       // the flow makes a row wait): skipping a million done rows on resume is then a loop,
       // not a million promise round-trips.
-      reading: for await (const { buf, bounds } of lineBatches(stream)) for (let k = 0; k < bounds.length; k += 2) {
-        lineNo++;
-        let start = bounds[k]!;
-        const end = bounds[k + 1]!;
-        if (lineNo === 1) start += firstLineSkip(buf.subarray(start, end), input);
-        if (isBlank(buf, start, end)) continue;
-        index++;
-        if (index >= max) break reading;
-        const range = opts.rowRange;
-        if (range && index < range.start) continue;
-        if (range && index >= range.end) break reading;
-        const position = range ? index - range.start : index;
-        if (opts.skip?.(position)) continue;
-        if (opts.stop?.aborted) break reading;
-        const wait = opts.flow?.acquire();
-        if (wait) await wait;
-        if (stopped || subscriber.closed || opts.stop?.aborted) {
-          opts.flow?.release();
-          break reading;
+      reading: for await (const { buf, bounds } of lineBatches(stream)) {
+        // One UTF-8 check for all the lines of a read (lines end at a byte no multi-byte
+        // character contains, so they are then valid one by one) instead of one per line.
+        // Checked at the first line that is read (resume skips most lines without reading them).
+        let utf8Ok: boolean | undefined;
+        for (let k = 0; k < bounds.length; k += 2) {
+          lineNo++;
+          let start = bounds[k]!;
+          const end = bounds[k + 1]!;
+          if (lineNo === 1) start += firstLineSkip(buf.subarray(start, end), input);
+          if (isBlank(buf, start, end)) continue;
+          index++;
+          if (index >= max) break reading;
+          const range = opts.rowRange;
+          if (range && index < range.start) continue;
+          if (range && index >= range.end) break reading;
+          const position = range ? index - range.start : index;
+          if (opts.skip?.(position)) continue;
+          if (opts.stop?.aborted) break reading;
+          const wait = opts.flow?.acquire();
+          if (wait) await wait;
+          if (stopped || subscriber.closed || opts.stop?.aborted) {
+            opts.flow?.release();
+            break reading;
+          }
+          utf8Ok ??= isUtf8(buf.subarray(bounds[0], bounds[bounds.length - 1]));
+          subscriber.next(
+            utf8Ok && !startsWithBom(buf, start, end)
+              ? parseLine(buf.toString("utf8", start, end), position, lineNo)
+              : parseBytes(buf.subarray(start, end), position, lineNo),
+          );
         }
-        subscriber.next(parseBytes(buf.subarray(start, end), position, lineNo));
       }
       subscriber.complete();
     })().catch((e: unknown) => {
@@ -139,6 +151,11 @@ function isBlank(b: Buffer, start: number, end: number): boolean {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A line that starts with a BOM keeps the decoder's way of reading it (it drops the BOM). */
+function startsWithBom(b: Buffer, start: number, end: number): boolean {
+  return end - start >= 3 && b[start] === 0xef && b[start + 1] === 0xbb && b[start + 2] === 0xbf;
+}
 
 function parseBytes(bytes: Buffer, index: number, lineNo: number): Sample {
   let text: string;

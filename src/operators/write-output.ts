@@ -31,6 +31,10 @@ export function writeLines<T>(sink: LineSink, format: (value: T) => string): Ope
       const settle = () => {
         if (sourceDone && pending === 0) subscriber.complete();
       };
+      // A sink may hand several lines the same promise (fileSink: one per write): their
+      // values wait in one group behind one callback instead of a callback per line.
+      let lastWrite: Promise<void> | undefined;
+      let lastGroup: T[] = [];
       const sub = source.subscribe({
         next: (value) => {
           let line: string;
@@ -41,11 +45,21 @@ export function writeLines<T>(sink: LineSink, format: (value: T) => string): Ope
             return;
           }
           pending++;
-          sink.write(line).then(
+          const written = sink.write(line);
+          if (written === lastWrite) {
+            lastGroup.push(value);
+            return;
+          }
+          const group = [value];
+          lastWrite = written;
+          lastGroup = group;
+          written.then(
             () => {
-              pending--;
-              if (subscriber.closed) return;
-              subscriber.next(value);
+              for (const v of group) {
+                pending--;
+                if (subscriber.closed) return;
+                subscriber.next(v);
+              }
               settle();
             },
             (e: unknown) => subscriber.error(e),

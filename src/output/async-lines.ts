@@ -14,12 +14,35 @@ export function formatAsyncLine(
   index: number,
   error?: unknown,
 ): string {
+  if (error === undefined && Number.isInteger(index) && joinable(row, out)) {
+    // The usual row, without building the merged object: spreading two objects into a third
+    // cost more than serialising them (~2/3 of this function's time in profiles).
+    const a = JSON.stringify(row);
+    const b = JSON.stringify(out);
+    const fields = a.length > 2 ? (b.length > 2 ? `${a.slice(0, -1)},${b.slice(1, -1)}` : a.slice(0, -1)) : b.slice(0, -1);
+    return `${fields}${fields.length > 1 ? "," : ""}"${POSITION_KEY}":${index}}\n`;
+  }
   const obj: Record<string, unknown> = { ...row, ...out };
   delete obj.error;
   delete obj[POSITION_KEY];
   if (error !== undefined) obj.error = error;
   obj[POSITION_KEY] = index;
   return JSON.stringify(obj) + "\n";
+}
+
+/**
+ * Whether `{...row, ...out}` serialises as row's fields followed by out's: no key in both,
+ * none to drop, no key that an object orders first (array indexes), no toJSON of its own.
+ */
+function joinable(row: Record<string, unknown>, out: Record<string, unknown>): boolean {
+  if (Array.isArray(row) || Array.isArray(out)) return false;
+  if (Object.hasOwn(row, "error") || Object.hasOwn(row, POSITION_KEY) || typeof row.toJSON === "function") return false;
+  if (typeof out.toJSON === "function") return false;
+  for (const k in out) {
+    const c = k.charCodeAt(0);
+    if ((c >= 0x30 && c <= 0x39) || k === "error" || k === POSITION_KEY || Object.hasOwn(row, k)) return false;
+  }
+  return true;
 }
 
 export type LineInfo = { position: number; failed: boolean; bodyEnd: number };
@@ -47,9 +70,7 @@ export function lineInfoAt(buf: Buffer, start: number, end: number): LineInfo | 
   const digits = end - 2 - i;
   const at = i + 1 - TAIL.length;
   // (More than 15 digits would lose precision here: such lines take the slow path.)
-  if (digits === 0 || digits > 15 || at < start || buf.compare(TAIL, 0, TAIL.length, at, i + 1) !== 0) {
-    return slowInfo(buf.subarray(start, end));
-  }
+  if (digits === 0 || digits > 15 || at < start || !tailAt(buf, at)) return slowInfo(buf.subarray(start, end));
   // Our error object is the last field before the tail, so a failed line has "}" just before
   // it: most lines are settled by that one byte instead of a search through the line (resume
   // reads a million of them). Otherwise the object starts with "stage"; look for it only in
@@ -57,6 +78,15 @@ export function lineInfoAt(buf: Buffer, start: number, end: number): LineInfo | 
   if (buf[at - 1] !== 0x7d /* } */) return { position, failed: false, bodyEnd: at - start };
   const errAt = buf.subarray(Math.max(start, at - 4096), at).indexOf(ERROR_MARK);
   return { position, failed: errAt >= 0, bodyEnd: at - start };
+}
+
+/**
+ * Whether TAIL is at `buf[at]`, byte by byte: Buffer#compare with offsets validates each of
+ * them in JS first, which cost more than the comparison (a tenth of a million-line resume).
+ */
+function tailAt(buf: Buffer, at: number): boolean {
+  for (let k = 0; k < TAIL.length; k++) if (buf[at + k] !== TAIL[k]) return false;
+  return true;
 }
 
 /** Lines from other writers (e.g. NeMo-Skills) or odd key orders: parse the whole line. */

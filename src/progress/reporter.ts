@@ -1,5 +1,7 @@
+import { createRequire } from "node:module";
 import type { Writable } from "node:stream";
-import { MultiBar, Presets } from "cli-progress";
+
+const require = createRequire(import.meta.url);
 
 /** What progress shows of a run (RunStats is one; so is a job's status read from its process). */
 export interface ProgressSource {
@@ -65,6 +67,8 @@ export function lineReporter(log: (line: string) => void, intervalSeconds: numbe
 
 /** On a terminal: a live bar per running benchmark/seed (cli-progress), redrawn twice a second. */
 function barReporter(stream: Writable): ProgressReporter {
+  // Loaded only for a terminal: logs, Slurm jobs and --quiet runs start without it.
+  const { MultiBar, Presets } = require("cli-progress") as typeof import("cli-progress");
   const multi = new MultiBar(
     {
       stream: stream as NodeJS.WriteStream,

@@ -27,6 +27,23 @@ describe("readRows", () => {
     expect(rows[4]).toMatchObject({ index: 4, row: { a: 5 } });
   });
 
+  it("reads lines beyond ASCII, a bad UTF-8 line among good ones, and a BOM starting a later line", async () => {
+    const text = Buffer.concat([
+      Buffer.from('{"a":"é 日本 🙂"}\n'),
+      Buffer.from('{"a":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}\n\uFEFF{"a":3}\n{"a":"ok"}\n'),
+    ]);
+    for (const input of [[text], [...text].map((b) => Buffer.from([b]))]) {
+      const rows = await lastValueFrom(readRows(Readable.from(input)).pipe(toArray()));
+      expect(rows.map((s) => s.error?.code ?? s.row.a)).toEqual(["é 日本 🙂", "VLM_E_ENCODING", 3, "ok"]);
+      expect(rows[1]?.error?.message).toMatch(/^line 2: not valid UTF-8/);
+    }
+    // Without bad lines, a BOM starting a later line is dropped as well.
+    const good = await read('{"a":1}\n\uFEFF{"a":2}\n');
+    expect(good.map((s) => s.row.a)).toEqual([1, 2]);
+  });
+
   it("reads an empty input as no rows and a file without a final newline fully", async () => {
     expect(await read("")).toEqual([]);
     expect((await read('{"a":1}\n{"a":2}')).length).toBe(2);

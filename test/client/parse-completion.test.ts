@@ -1,0 +1,190 @@
+import { createParser } from "eventsource-parser";
+import { describe, expect, it } from "vitest";
+import { streamError } from "../../src/client/http-error.js";
+import { parseCompletion, StreamAccumulator } from "../../src/client/parse-completion.js";
+import { ErrorCodes, VlmError } from "../../src/errors.js";
+
+/**
+ * The reference: JSON.parse of every chunk, as the accumulator read streams before its fast
+ * paths. Every stream below must give the same result, or the same error, both ways.
+ */
+class Reference {
+  content = "";
+  reasoning = "";
+  finishReason: string | null = null;
+  usage: unknown;
+  done = false;
+  failure: VlmError | undefined;
+  parser = createParser({ onEvent: (ev) => this.onData(ev.data) });
+  decoder = new TextDecoder();
+  feed(chunk: Uint8Array) {
+    this.parser.feed(this.decoder.decode(chunk, { stream: true }));
+    if (this.failure) throw this.failure;
+  }
+  onData(data: string) {
+    if (this.failure) return;
+    if (data === "[DONE]") {
+      this.done = true;
+      return;
+    }
+    let j: any;
+    try {
+      j = JSON.parse(data);
+    } catch {
+      this.failure = new VlmError(ErrorCodes.BAD_RESPONSE, `the server's answer is not a chat completion: stream event is not JSON: ${data.slice(0, 200)}`);
+      return;
+    }
+    if (j.error) {
+      this.failure = streamError(j);
+      return;
+    }
+    if (j.usage) this.usage = j.usage;
+    const c = j.choices?.[0];
+    if (!c) return;
+    const d = c.delta ?? c.message;
+    if (d?.content) this.content += d.content;
+    const r = d?.reasoning ?? d?.reasoning_content;
+    if (r) this.reasoning += r;
+    if (c.finish_reason) this.finishReason = c.finish_reason;
+  }
+  result() {
+    this.parser.feed(this.decoder.decode());
+    if (this.failure) throw this.failure;
+    if (!this.done && this.finishReason === null) throw new VlmError(ErrorCodes.CONNECTION, "the stream ended before the generation finished");
+    return { content: this.content, ...(this.reasoning ? { reasoning: this.reasoning } : {}), finishReason: this.finishReason, usage: this.usage };
+  }
+}
+
+type Outcome = { ok: unknown } | { error: { name: string; code?: string; message: string } };
+
+function run(acc: { feed(c: Uint8Array): void; result(): unknown }, chunks: Uint8Array[]): Outcome {
+  try {
+    for (const c of chunks) acc.feed(c);
+    return { ok: acc.result() };
+  } catch (e) {
+    const err = e as VlmError;
+    return { error: { name: err.name, code: err.code, message: err.message } };
+  }
+}
+
+/** The stream's bytes cut at the given offsets. */
+function cut(bytes: Buffer, at: number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let from = 0;
+  for (const a of [...at, bytes.length]) {
+    out.push(bytes.subarray(from, a));
+    from = a;
+  }
+  return out;
+}
+
+function expectSame(text: string | Buffer, cuts: number[][] = []) {
+  const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text);
+  const want = run(new Reference(), [bytes]);
+  expect(run(new StreamAccumulator(), [bytes])).toEqual(want);
+  for (const at of cuts) expect(run(new StreamAccumulator(), cut(bytes, at))).toEqual(want);
+  return want;
+}
+
+const HEAD = `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[`;
+const ev = (json: string) => `data: ${json}\n\n`;
+const role = ev(`${HEAD}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`);
+const token = (text: string, key = "content", head = HEAD) =>
+  ev(`${head}{"index":0,"delta":{"${key}":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}`);
+const finish = (text: string, reason = "stop") =>
+  ev(`${HEAD}{"index":0,"delta":{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":"${reason}","stop_reason":null}]}`);
+const usage = ev(`${HEAD}],"usage":{"prompt_tokens":5,"total_tokens":9,"completion_tokens":4}}`);
+const DONE = "data: [DONE]\n\n";
+
+describe("StreamAccumulator reads what JSON.parse of every chunk reads", () => {
+  it("a vLLM stream: role, tokens, the finish chunk, usage", () => {
+    const text = role + token("The answer") + token(" is") + finish(" B") + usage + DONE;
+    const r = expectSame(text, [[1], [7, 100, 101], [text.length - 3]]);
+    expect(r).toEqual({ ok: { content: "The answer is B", finishReason: "stop", usage: { prompt_tokens: 5, total_tokens: 9, completion_tokens: 4 } } });
+  });
+
+  it("cut at every byte, with escapes and characters beyond ASCII", () => {
+    const text = role + token('a "quoted" \\ back\nslash') + token("é 日本 🙂") + token("\u2028") + finish("", "length") + usage + DONE;
+    const bytes = Buffer.from(text);
+    const want = run(new Reference(), [bytes]);
+    expect(want).toMatchObject({ ok: { content: 'a "quoted" \\ back\nslashé 日本 🙂\u2028', finishReason: "length" } });
+    for (let i = 1; i < bytes.length; i++) expect(run(new StreamAccumulator(), cut(bytes, [i]))).toEqual(want);
+  });
+
+  it("reasoning in reasoning, reasoning_content or both, then content", () => {
+    for (const keys of [["reasoning"], ["reasoning_content"], ["reasoning", "reasoning_content"]]) {
+      const both = (t: string) => ev(`${HEAD}{"index":0,"delta":{${keys.map((k) => `"${k}":${JSON.stringify(t)}`).join(",")}},"logprobs":null,"finish_reason":null}]}`);
+      const r = expectSame(role + both("think ") + both("hard") + token("B") + finish("") + usage + DONE);
+      expect(r).toMatchObject({ ok: { reasoning: "think hard", content: "B" } });
+    }
+    expectSame(role + token("r1", "reasoning") + token("c1") + token("r2", "reasoning") + finish("") + DONE);
+  });
+
+  it("other finish reasons and chunks off the templates", () => {
+    expectSame(role + token("x") + finish("y", "content_filter") + DONE);
+    expectSame(role + token("x") + ev(`${HEAD}{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop","stop_reason":null}]}`) + DONE);
+    expectSame(role + ev(`${HEAD}{"index":0,"delta":{"tool_calls":[{"id":"t"}]},"logprobs":null,"finish_reason":null}]}`) + finish("") + DONE);
+    // Two choices: only the first counts.
+    expectSame(role + ev(`${HEAD}{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null},{"index":1,"delta":{"content":"b"},"logprobs":null,"finish_reason":null}]}`) + finish("") + DONE);
+    // A value that only looks like the end of the template.
+    expectSame(role + ev(`${HEAD}{"index":0,"delta":{"content":"a","x":"b"},"logprobs":null,"finish_reason":null}]}`) + finish("") + DONE);
+    expectSame(role + ev(`${HEAD}{"index":0,"delta":{"content":"a\\"},\\"logprobs\\":null,\\"finish_reason\\":\\"stop"},"logprobs":null,"finish_reason":"stop","stop_reason":null}]}`) + DONE);
+    // Usage on every chunk (continuous_usage_stats), and in the head.
+    expectSame(ev(`${HEAD}{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":1}}`) + finish("") + DONE);
+    expectSame(ev(`{"id":"x","usage":null,"choices":[{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}]}`) + token("b", "content", `{"id":"x","usage":null,"choices":[`) + DONE);
+    // A head that changes, chunks without an id, an event split over two data lines.
+    expectSame(role + token("a", "content", HEAD.replace("chatcmpl-1", "chatcmpl-2")) + token("b", "content", `{"choices":[`) + finish("") + DONE);
+    expectSame(role + `data: ${HEAD}{"index":0,"delta":{"content":"a"},\ndata: "logprobs":null,"finish_reason":"stop"}]}\n\n` + DONE);
+    // An object without "error" is no error, whatever it says.
+    expectSame(role + ev(`{"object":"error","message":"This model's maximum context length is 50 tokens","code":400}`) + DONE);
+    // The streams of older servers and the tests' own servers.
+    expectSame('data: {"choices":[{"index":0,"delta":{"content":"w1 "}}]}\n\ndata: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n');
+  });
+
+  it("a head with an escaped key that ends in choices", () => {
+    const odd = `{"id":"x","a\\"choices":[1],"choices":[`;
+    expectSame(token("a", "content", odd) + token("b", "content", odd) + finish("") + DONE);
+  });
+
+  it("the same errors: broken chunks, a raw control character, error events, a stream cut short", () => {
+    const bad = [
+      role + ev(`${HEAD}{"index":0,"delta":{"content":"Lo`) + token("x") + DONE, // cut mid-JSON
+      role + token("x").replace(`"created":1`, `"created":1,`) + DONE, // a broken head, a valid rest
+      role + token("x").replace(`"model":"m",`, `"model":"m ,`) + DONE, // the same, as long as the head
+      role + token("a") + token("x").replace(`"model":"m",`, `"model":"m ,`) + DONE,
+      token("x").replace(`"model":"m",`, `"model":"m ,`) + finish("") + DONE, // in the first chunk
+      role.replace(`"model":"m",`, `"model":"m ,`) + finish("") + DONE,
+      role + ev(`${HEAD}{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}]}}`) + DONE,
+      role + ev(`${HEAD}{"index":0,"delta":{"content":"a\tb"},"logprobs":null,"finish_reason":null}]}`) + DONE,
+      role + token("x") + ev(`{"error":{"message":"Simulated engine error","type":"x","code":500}}`) + DONE,
+      role + ev(`${HEAD}],"usage":{"prompt_tokens":1},"error":{"message":"late","code":503}}`) + DONE,
+      role + "data: null\n\n" + DONE,
+      role + token("x"),
+      "",
+    ];
+    for (const text of bad) {
+      const r = expectSame(text, [[3], [text.length >> 1]]);
+      expect(r).toHaveProperty("error");
+    }
+  });
+
+  it("a BOM at the start of the stream, and one later on", () => {
+    expectSame(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(role + token("é") + finish("") + DONE)]), [[1], [2], [3], [4]]);
+    expectSame(role + token("\uFEFFa") + finish("") + DONE, [[role.length]]);
+  });
+
+  it("invalid UTF-8 reads as replacement characters either way", () => {
+    const text = Buffer.concat([Buffer.from(role + token("a").slice(0, -10)), Buffer.from([0xff, 0xc3]), Buffer.from(token("a").slice(-10) + finish("") + DONE)]);
+    expectSame(text, [[role.length + 5], [text.length - 30]]);
+  });
+});
+
+describe("parseCompletion", () => {
+  it("reads content, reasoning, finish_reason and usage", () => {
+    const body = (m: string) => `{"choices":[{"index":0,"message":${m},"finish_reason":"stop"}],"usage":{"completion_tokens":3}}`;
+    expect(parseCompletion(body(`{"content":"B","reasoning":"hm"}`))).toEqual({ content: "B", reasoning: "hm", finishReason: "stop", usage: { completion_tokens: 3 } });
+    expect(parseCompletion(body(`{"content":null,"reasoning_content":"hm"}`))).toEqual({ content: "", reasoning: "hm", finishReason: "stop", usage: { completion_tokens: 3 } });
+    expect(parseCompletion(body(`{"content":"B"}`))).toEqual({ content: "B", finishReason: "stop", usage: { completion_tokens: 3 } });
+    expect(Object.keys(parseCompletion(body(`{"content":"B"}`)))).not.toContain("reasoning");
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { formatAsyncLine, lineInfoAt, readLineInfo } from "../../src/output/async-lines.js";
+
+/** The line as `{...row, ...out}` minus error and _async_position, then those two last. */
+function reference(row: Record<string, unknown>, out: Record<string, unknown>, index: number, error?: unknown): string {
+  const obj: Record<string, unknown> = { ...row, ...out };
+  delete obj.error;
+  delete obj._async_position;
+  if (error !== undefined) obj.error = error;
+  obj._async_position = index;
+  return JSON.stringify(obj) + "\n";
+}
+
+describe("formatAsyncLine", () => {
+  it("writes what serialising the merged row writes, byte for byte, whatever the keys", () => {
+    const rows: Record<string, unknown>[] = [
+      {},
+      { id: "q1", problem: 'a "b"\n\u2028 é', expected_answer: "B", image_path: null },
+      { "1": 2, b: 3 },
+      { error: "old", a: 1 },
+      { _async_position: 3, a: 1 },
+      JSON.parse('{"__proto__":1,"x":2}') as Record<string, unknown>,
+      { toJSON: "not a function" },
+      { nested: [1, { toJSON: () => 5 }], d: new Date(0) },
+    ];
+    const outs: Record<string, unknown>[] = [
+      {},
+      { generation: "y", num_generated_tokens: 3, generation_start_time: 1795714682.261, generation_time: 0.078 },
+      { "2": 1, z: 1 },
+      { a: 9 },
+      { error: 1 },
+      { u: undefined },
+      { u: undefined, v: 1 },
+      { toJSON: () => ({ replaced: true }) },
+      Object.assign(Object.create({ inherited: 1 }) as Record<string, unknown>, { own: 2 }),
+      { big: 1.5e300, neg: -0, nan: Number.NaN },
+    ];
+    const error = { stage: "generate", code: "VLM_E_HTTP", message: "HTTP 500", attempts: 3 };
+    for (const row of rows) {
+      for (const out of outs) {
+        for (const index of [0, 7, 2 ** 53, -0, Number.NaN]) {
+          for (const err of [undefined, error]) expect(formatAsyncLine(row, out, index, err)).toBe(reference(row, out, index, err));
+        }
+      }
+    }
+  });
+});
+
+describe("lineInfoAt", () => {
+  it("reads position and status in place, and sends odd lines to the slow path", () => {
+    const lines = [
+      formatAsyncLine({ a: 1 }, { generation: "x" }, 12),
+      formatAsyncLine({ a: 1 }, {}, 4, { stage: "s", code: "c", message: "m" }),
+      '{"a":1,"_async_posXtion":5}\n',
+      '{"_async_position":5,"a":1}\n',
+    ].map((l) => l.slice(0, -1));
+    const buf = Buffer.from(`xx${lines.join("\n")}`);
+    let at = 2;
+    const infos = lines.map((l) => {
+      const len = Buffer.byteLength(l);
+      const info = lineInfoAt(buf, at, at + len);
+      at += len + 1;
+      return info;
+    });
+    expect(infos[0]).toMatchObject({ position: 12, failed: false });
+    expect(infos[0]?.bodyEnd).toBe(lines[0]!.indexOf(',"_async_position"'));
+    expect(infos[1]).toMatchObject({ position: 4, failed: true });
+    expect(infos[2]).toBeNull();
+    expect(infos[3]).toEqual({ position: 5, failed: false, bodyEnd: -1 });
+    expect(readLineInfo(Buffer.from(lines[0]!))).toEqual(infos[0]);
+  });
+});
