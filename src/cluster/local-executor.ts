@@ -153,7 +153,7 @@ function childProcess(settings: EvalSettings, addresses: string[], o: LocalEvalO
       let total: (n: number | undefined) => void = () => {};
       const onLine = (line: string) => {
         if (!status.update(line)) return log(line);
-        if (!shown && o.progress) shown = o.progress.start(describeJob(job), status, new Promise((r) => (total = r)));
+        if (!shown && o.progress) shown = o.progress.start(describeJob(job), status, () => new Promise((r) => (total = r)));
         if (status.total !== undefined) total(status.total);
       };
       relay(child.stdout);

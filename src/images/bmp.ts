@@ -1,4 +1,5 @@
-import sharp from "sharp";
+import type sharp from "sharp";
+import type { Sharp } from "./sharp-lib.js";
 
 /**
  * BMP reader. sharp's prebuilt libvips has no BMP loader (libvips reads BMP only through
@@ -211,8 +212,8 @@ const SWAP_RB: sharp.Matrix3x3 = [
 ];
 
 /** A sharp pipeline over decoded BMP pixels: unused alpha dropped, BGR swapped to RGB. */
-export function bmpToSharp(p: BmpPixels): sharp.Sharp {
-  let img = sharp(p.data, { raw: { width: p.width, height: p.height, channels: p.channels } });
+export function bmpToSharp(lib: Sharp, p: BmpPixels): sharp.Sharp {
+  let img = lib(p.data, { raw: { width: p.width, height: p.height, channels: p.channels } });
   if (p.channels === 4 && !p.alpha) img = img.removeAlpha();
   // A 3x3 recomb leaves a 4th (alpha) channel as it is; the integer matrix is exact.
   if (p.bgr) img = img.recomb(SWAP_RB);

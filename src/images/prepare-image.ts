@@ -1,4 +1,5 @@
-import sharp from "sharp";
+import type sharp from "sharp";
+import { loadSharp, type Sharp } from "./sharp-lib.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { BmpError, bmpToSharp, decodeBmp } from "./bmp.js";
 import type { ImageFormat, ImageOptions } from "./options.js";
@@ -58,7 +59,7 @@ async function verifyDecode(bytes: Buffer, info: ImageInfo, label: string, o: Im
   // header check is all we can do.
   if (info.format === "heic") return;
   try {
-    await source(bytes, o).resize(32, 32, { fit: "inside", withoutEnlargement: true }).raw().toBuffer();
+    await source(await loadSharp(), bytes, o).resize(32, 32, { fit: "inside", withoutEnlargement: true }).raw().toBuffer();
   } catch (e) {
     throw decodeError(e, info, label);
   }
@@ -71,6 +72,7 @@ async function encodeWithinBudget(
   label: string,
   o: ImageOptions,
 ): Promise<{ bytes: Buffer; format: OutputFormat; width: number; height: number }> {
+  const lib = await loadSharp();
   // BMP is decoded once here; sharp takes the raw pixels for each attempt.
   const bmp = info.format === "bmp" ? bmpPixels(bytes, label) : undefined;
   const lossy = plan.format !== "png";
@@ -79,7 +81,7 @@ async function encodeWithinBudget(
   let resize = plan.resize;
   let last = 0;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    let img = bmp ? bmpToSharp(bmp) : source(bytes, o);
+    let img = bmp ? bmpToSharp(lib, bmp) : source(lib, bytes, o);
     // autoOrient applies the EXIF rotation and drops the tag (see planImage).
     img = img.autoOrient();
     if (resize) img = img.resize(width, height, { fit: "fill", kernel: "lanczos3" });
@@ -128,8 +130,8 @@ async function encodeWithinBudget(
  * (PIL refuses it too), while libjpeg's warnings such as extraneous bytes are tolerated
  * (PIL tolerates them, and "warning", sharp's default, would fail images vLLM accepts).
  */
-function source(bytes: Buffer, o: ImageOptions): sharp.Sharp {
-  return sharp(bytes, { failOn: "error", limitInputPixels: o.max_input_pixels, pages: 1 });
+function source(lib: Sharp, bytes: Buffer, o: ImageOptions): sharp.Sharp {
+  return lib(bytes, { failOn: "error", limitInputPixels: o.max_input_pixels, pages: 1 });
 }
 
 function bmpPixels(bytes: Buffer, label: string) {

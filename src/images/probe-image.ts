@@ -1,4 +1,5 @@
-import sharp from "sharp";
+import type sharp from "sharp";
+import { loadSharp } from "./sharp-lib.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { BmpError, readBmpHeader } from "./bmp.js";
 import type { ImageFormat } from "./options.js";
@@ -79,7 +80,7 @@ async function sharpInfo(bytes: Buffer, sniffed: ImageFormat, label: string): Pr
   try {
     // No pixel limit here: the header is read either way, and our own check below gives a
     // message with the size in it instead of sharp's generic one.
-    m = await sharp(bytes, { limitInputPixels: false }).metadata();
+    m = await (await loadSharp())(bytes, { limitInputPixels: false }).metadata();
   } catch (e) {
     throw new VlmError(ErrorCodes.IMAGE_DECODE, `${label}: cannot read the ${sniffed} header: ${sharpMessage(e)}${sniffed === "heic" ? HEIC_HINT : ""}`, {
       cause: e,

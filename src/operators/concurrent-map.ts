@@ -12,6 +12,8 @@ export type ConcurrentMapOptions = {
   limit: number | (() => number);
   /** Live counts for progress output. */
   stats?: ConcurrencyStats;
+  /** Rows the stage has nothing to do for: passed on at once, without a call (or a promise). */
+  skip?: (sample: Sample) => boolean;
 };
 
 /**
@@ -46,7 +48,7 @@ export function concurrentMap(
       };
 
       const start = (sample: Sample) => {
-        if (sample.error) {
+        if (sample.error || opts.skip?.(sample)) {
           subscriber.next(sample);
           return;
         }

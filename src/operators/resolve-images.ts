@@ -28,11 +28,21 @@ export function resolveImages(opts: ResolveImagesOptions): OperatorFunction<Samp
       );
       return { ...s, messages };
     },
-    { stage: "resolveImages", limit: concurrency },
+    // Text-only rows (no image part at all) skip the async step.
+    { stage: "resolveImages", limit: concurrency, skip: (s) => !hasImage(s) },
   );
 }
 
 async function resolvePart(p: ContentPart, ctx: ResolveContext): Promise<ContentPart> {
   if (p.type !== "image_url") return p;
   return { ...p, image_url: { ...p.image_url, url: await resolveImage(p.image_url.url, ctx) } };
+}
+
+function hasImage(s: Sample): boolean {
+  if (!s.messages) return false;
+  for (const m of s.messages) {
+    if (typeof m.content === "string") continue;
+    for (const p of m.content) if (p.type === "image_url") return true;
+  }
+  return false;
 }

@@ -17,8 +17,10 @@ export interface ProgressSource {
 
 /** Where a run shows its progress: live bars on a terminal, periodic lines in logs, or nothing. */
 export interface ProgressReporter {
-  /** `total`: rows this run will process (resolves later for big files; undefined for stdin). */
-  start(label: string, stats: ProgressSource, total: Promise<number | undefined>): { stop(): void };
+  /** `total`: rows this run will process (resolves later for big files; undefined for stdin).
+   *  A function, so that reporters that show no total (--quiet) do not make a run count its
+   *  input: on a resume that pass would compete with the skipping of the done rows. */
+  start(label: string, stats: ProgressSource, total: () => Promise<number | undefined>): { stop(): void };
   /** A log line that must not tear the bars apart. */
   log(line: string): void;
   close(): void;
@@ -48,9 +50,9 @@ const eta = (stats: ProgressSource, total: number | undefined): string => {
 export function lineReporter(log: (line: string) => void, intervalSeconds: number): ProgressReporter {
   return {
     start(label, stats, totalP) {
-      let total: number | undefined;
-      void totalP.then((t) => (total = t), () => undefined);
       if (intervalSeconds <= 0) return { stop() {} };
+      let total: number | undefined;
+      void totalP().then((t) => (total = t), () => undefined);
       // (the total, once counted, turns the count into a percentage and an ETA)
       const timer = setInterval(() => {
         const n = stats.done + stats.failed;
@@ -86,7 +88,7 @@ function barReporter(stream: Writable): ProgressReporter {
     start(label, stats, totalP) {
       let total: number | undefined;
       const bar = multi.create(0, 0, payload(label, stats, undefined));
-      void totalP.then((t) => {
+      void totalP().then((t) => {
         total = t;
         if (t !== undefined) bar.setTotal(t);
       }, () => undefined);
@@ -137,7 +139,7 @@ export function jsonReporter(write: (line: string) => void, log: (line: string) 
   return {
     start(label, stats, totalP) {
       let total: number | undefined;
-      void totalP.then((t) => (total = t), () => undefined);
+      void totalP().then((t) => (total = t), () => undefined);
       const send = () => {
         const st: Status = {
           label,

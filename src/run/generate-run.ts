@@ -230,7 +230,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
     closeExtra = () => Promise.all(clients.map((c) => c.close()));
     const chain = pipe(buildPipeline(pipeline, stageContext), writeOutput(sink), flow.releaseEach<Sample>());
     const reporter = opts.progress ?? lineReporter(log, opts.progressSeconds ?? 0);
-    const shown = reporter.start(opts.label ?? path.basename(opts.outputFile), stats, rowsToDo(opts, config.max_samples, done.size));
+    const shown = reporter.start(opts.label ?? path.basename(opts.outputFile), stats, () => rowsToDo(opts, config.max_samples, done.size));
     const interrupted = await drain(source.pipe(chain), stats, opts.abort).finally(() => {
       shown.stop();
       if (!opts.progress) reporter.close();

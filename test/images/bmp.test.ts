@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import sharp from "sharp";
 import { bmp24 } from "../../fixtures/images/catalogue.mjs";
 import { BmpError, bmpToSharp, decodeBmp as decodeRaw, readBmpHeader } from "../../src/images/bmp.js";
 import { prepareImage } from "../../src/images/prepare-image.js";
@@ -31,7 +32,7 @@ const u32 = (...v: number[]) => Buffer.from(new Uint32Array(v).buffer);
 
 /** Decodes as prepareImage does (decodeBmp, then sharp for the channel order): RGB(A) pixels. */
 async function decodeBmp(buf: Buffer) {
-  const { data, info } = await bmpToSharp(decodeRaw(buf)).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await bmpToSharp(sharp, decodeRaw(buf)).raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 const pixel = (p: { data: Buffer; width: number; channels: number }, x: number, y: number) =>
