@@ -6,7 +6,7 @@
 // the difference is what skipping the done rows costs.
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { bin, dist, measure, peakRssMb, round, startSimProc } from "./lib.mjs";
@@ -16,6 +16,7 @@ import { bin, dist, measure, peakRssMb, round, startSimProc } from "./lib.mjs";
  *           profileDir?: string }} o  profileDir: also write a --cpu-prof of one resume there
  */
 export async function benchResume({ dir, rows = 1_000_000, remaining = 1000, repeats = 3, log = () => {}, profileDir, keep = false }) {
+  await mkdir(dir, { recursive: true });
   const input = path.join(dir, "resume-input.jsonl");
   const output = path.join(dir, "resume-output.jsonl");
   const asyncFile = `${output}-async`;
@@ -158,9 +159,7 @@ async function writeLines(file, n, line) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { root } = await import("./lib.mjs");
-  const { mkdir } = await import("node:fs/promises");
   const dir = path.join(root, "bench", "out", "resume");
-  await mkdir(dir, { recursive: true });
   const p = process.argv.indexOf("--profile");
   const profileDir = p > 0 ? path.resolve(process.argv[p + 1]) : undefined;
   const keep = process.argv.includes("--keep");
