@@ -34,8 +34,9 @@ export async function writeSpec(file: string, spec: RunSpec): Promise<void> {
 /** Throws a UsageError listing each difference, unless they match. */
 export function checkSameRun(prev: RunSpec, next: RunSpec, outputFile: string): void {
   const diffs: string[] = [];
+  const old = withoutCacheSettings(prev);
   for (const k of COMPARED) {
-    const a = JSON.stringify(prev[k]);
+    const a = JSON.stringify(old[k]);
     const b = JSON.stringify(next[k]);
     if (a !== b) diffs.push(`  ${k}: was ${a}, now ${b}`);
   }
@@ -45,4 +46,15 @@ export function checkSameRun(prev: RunSpec, next: RunSpec, outputFile: string): 
         "Use the same settings to resume, --overwrite to start over, or another --output_file.",
     );
   }
+}
+
+/**
+ * Specs written by earlier builds kept `image.cache_bytes` (and could keep
+ * `cache_dir`): cache settings never change what is sent, so they are not compared.
+ */
+function withoutCacheSettings(spec: RunSpec): RunSpec {
+  const image = spec.generation?.image as Record<string, unknown> | undefined;
+  if (!image || !("cache_bytes" in image || "cache_dir" in image)) return spec;
+  const { cache_bytes: _bytes, cache_dir: _dir, ...rest } = image;
+  return { ...spec, generation: { ...spec.generation, image: rest } };
 }

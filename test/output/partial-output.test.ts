@@ -93,6 +93,11 @@ describe("the partial output file", () => {
       created: "",
     };
     expect(() => checkSameRun(spec, { ...spec, created: "later" }, "o")).not.toThrow();
+    // An older spec that kept the image cache settings still matches (they change nothing sent).
+    const withImage = { ...spec, generation: { ...spec.generation, image: { encode: "keep" } } };
+    const older = { ...spec, generation: { ...spec.generation, image: { encode: "keep", cache_bytes: 1024, cache_dir: null } } };
+    expect(() => checkSameRun(older, withImage, "o")).not.toThrow();
+    expect(() => checkSameRun(older, { ...withImage, generation: { ...withImage.generation, image: { encode: "png" } } }, "o")).toThrow(/generation/);
     expect(() => checkSameRun(spec, { ...spec, model: "b", inference: { temperature: 0.7 } }, "o.jsonl")).toThrow(
       /o\.jsonl holds rows of a different run[\s\S]*model: was "a", now "b"[\s\S]*inference: was \{"temperature":0\}, now \{"temperature":0\.7\}[\s\S]*--overwrite/,
     );
