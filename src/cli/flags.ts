@@ -31,22 +31,6 @@ export function normalizeFlags(argv: readonly string[]): string[] {
   return out;
 }
 
-export function intArg(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new Error(`${name} takes a whole number, got "${v}"`);
-    return n;
-  };
-}
-
-export function numberArg(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new Error(`${name} takes a number, got "${v}"`);
-    return n;
-  };
-}
-
 /** Repeatable flag: collects values into a list. */
 export function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), v];

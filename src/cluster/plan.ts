@@ -1,7 +1,8 @@
 import path from "node:path";
 import { UsageError } from "../errors.js";
 import { type BenchmarkRun, outputName, parseBenchmarks } from "../run/benchmark-spec.js";
-import { chunkFileName, chunkRanges, countRows } from "./chunks.js";
+import { countRows } from "../progress/count-rows.js";
+import { chunkFileName, chunkRanges } from "./chunks.js";
 import { dataFile, maxSamplesOf } from "./eval-inputs.js";
 import { outputState, specRowRange } from "./output-state.js";
 import type { EvalSettings } from "./settings.js";

@@ -118,3 +118,13 @@ export function normalizeSteps(options: Pick<ImageOptions, "normalize">): Readon
   const n = options.normalize;
   return new Set(n === true ? NORMALIZE_STEPS : n === false ? [] : n);
 }
+
+/**
+ * The options without the cache settings (cache_bytes, cache_dir), which never change what is
+ * sent: for cache keys and the run spec. Takes any record, so a run spec written by an earlier
+ * build (which kept cache_bytes) is compared the same way.
+ */
+export function withoutCacheSettings<T extends Record<string, unknown>>(o: T): Omit<T, "cache_bytes" | "cache_dir"> {
+  const { cache_bytes: _bytes, cache_dir: _dir, ...rest } = o;
+  return rest;
+}

@@ -6,7 +6,7 @@ import { ErrorCodes, VlmError } from "../errors.js";
 import { fetchImage, redactUrl } from "./fetch-image.js";
 import { type DiskImageCache, isLastingImageError } from "./disk-cache.js";
 import type { ImageCache } from "./image-cache.js";
-import type { ImageOptions } from "./options.js";
+import { type ImageOptions, withoutCacheSettings } from "./options.js";
 import { prepareImage } from "./prepare-image.js";
 
 /** The two file-system calls resolveImage makes; injectable for tests and virtual file systems. */
@@ -192,7 +192,7 @@ const optionHashes = new WeakMap<ImageOptions, string>();
 function optionsKey(o: ImageOptions): string {
   let h = optionHashes.get(o);
   if (h === undefined) {
-    const { cache_bytes: _bytes, cache_dir: _dir, ...rest } = o;
+    const rest = withoutCacheSettings(o);
     const stable = JSON.stringify(rest, Object.keys(rest).sort());
     h = createHash("sha1").update(stable).digest("hex").slice(0, 16);
     optionHashes.set(o, h);

@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { Observable } from "rxjs";
 import { ErrorCodes, UsageError } from "../errors.js";
+import { isBlankLine, startsWithBom } from "../output/scan-lines.js";
 import type { Sample } from "../types.js";
 import type { Flow } from "./flow.js";
 
@@ -56,7 +57,7 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
           let start = bounds[k]!;
           const end = bounds[k + 1]!;
           if (lineNo === 1) start += firstLineSkip(buf.subarray(start, end), input);
-          if (isBlank(buf, start, end)) continue;
+          if (isBlankLine(buf, start, end)) continue;
           index++;
           if (index >= max) break reading;
           const range = opts.rowRange;
@@ -73,6 +74,7 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
           }
           utf8Ok ??= isUtf8(buf.subarray(bounds[0], bounds[bounds.length - 1]));
           subscriber.next(
+            // A line that starts with a BOM keeps the decoder's way of reading it (it drops the BOM).
             utf8Ok && !startsWithBom(buf, start, end)
               ? parseLine(buf.toString("utf8", start, end), position, lineNo)
               : parseBytes(buf.subarray(start, end), position, lineNo),
@@ -142,20 +144,9 @@ function firstLineSkip(bytes: Buffer, input: unknown): number {
   return bytes.subarray(0, 3).equals(UTF8_BOM) ? 3 : 0;
 }
 
-function isBlank(b: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = b[i];
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
-  }
-  return true;
-}
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** A line that starts with a BOM keeps the decoder's way of reading it (it drops the BOM). */
-function startsWithBom(b: Buffer, start: number, end: number): boolean {
-  return end - start >= 3 && b[start] === 0xef && b[start + 1] === 0xbb && b[start + 2] === 0xbf;
-}
 
 function parseBytes(bytes: Buffer, index: number, lineNo: number): Sample {
   let text: string;

@@ -169,19 +169,17 @@ class LineIndex {
 
   private grow(min: number): void {
     const n = Math.max(min, 2 * this.flags.length, 1024);
-    const offsets = new Float64Array(n);
-    offsets.set(this.offsets);
-    this.offsets = offsets;
-    const lengths = new Int32Array(n);
-    lengths.set(this.lengths);
-    this.lengths = lengths;
-    const bodyEnds = new Int32Array(n);
-    bodyEnds.set(this.bodyEnds);
-    this.bodyEnds = bodyEnds;
-    const flags = new Uint8Array(n);
-    flags.set(this.flags);
-    this.flags = flags;
+    this.offsets = grown(this.offsets, new Float64Array(n));
+    this.lengths = grown(this.lengths, new Int32Array(n));
+    this.bodyEnds = grown(this.bodyEnds, new Int32Array(n));
+    this.flags = grown(this.flags, new Uint8Array(n));
   }
+}
+
+/** `to` holding `from`'s values first. */
+function grown<T extends Float64Array | Int32Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { UsageError } from "../errors.js";
+import { withoutCacheSettings } from "../images/options.js";
 
 /**
  * What makes two runs' rows comparable. Written beside the output when a run starts
@@ -34,7 +35,9 @@ export async function writeSpec(file: string, spec: RunSpec): Promise<void> {
 /** Throws a UsageError listing each difference, unless they match. */
 export function checkSameRun(prev: RunSpec, next: RunSpec, outputFile: string): void {
   const diffs: string[] = [];
-  const old = withoutCacheSettings(prev);
+  // Specs written by earlier builds kept image.cache_bytes: cache settings are not compared.
+  const image = prev.generation?.image as Record<string, unknown> | undefined;
+  const old = image ? { ...prev, generation: { ...prev.generation, image: withoutCacheSettings(image) } } : prev;
   for (const k of COMPARED) {
     const a = JSON.stringify(old[k]);
     const b = JSON.stringify(next[k]);
@@ -46,15 +49,4 @@ export function checkSameRun(prev: RunSpec, next: RunSpec, outputFile: string): 
         "Use the same settings to resume, --overwrite to start over, or another --output_file.",
     );
   }
-}
-
-/**
- * Specs written by earlier builds kept `image.cache_bytes` (and could keep
- * `cache_dir`): cache settings never change what is sent, so they are not compared.
- */
-function withoutCacheSettings(spec: RunSpec): RunSpec {
-  const image = spec.generation?.image as Record<string, unknown> | undefined;
-  if (!image || !("cache_bytes" in image || "cache_dir" in image)) return spec;
-  const { cache_bytes: _bytes, cache_dir: _dir, ...rest } = image;
-  return { ...spec, generation: { ...spec.generation, image: rest } };
 }

@@ -67,3 +67,17 @@ export async function scanLineRanges(file: string, visit: LineRangeVisitor): Pro
     await fh.close();
   }
 }
+
+/** Whether `b[start, end)` holds only spaces, tabs and carriage returns (JSONL skips such lines). */
+export function isBlankLine(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = b[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+/** Whether `b[start, end)` starts with a UTF-8 byte order mark. */
+export function startsWithBom(b: Buffer, start: number, end: number): boolean {
+  return end - start >= 3 && b[start] === 0xef && b[start + 1] === 0xbb && b[start + 2] === 0xbf;
+}

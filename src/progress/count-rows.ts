@@ -1,19 +1,18 @@
-import { scanLineRanges } from "../output/scan-lines.js";
+import { isBlankLine, scanLineRanges, startsWithBom } from "../output/scan-lines.js";
 
-/** Rows of a JSONL file (non-blank lines), for progress totals; reads the file once, fast. */
-export async function countRows(file: string): Promise<number> {
+/**
+ * Rows of a JSONL file as readRows counts them (non-blank lines; a leading BOM is not
+ * content), at most `max`: progress totals and eval chunking. Line bounds, not a Buffer per
+ * line: this runs beside a resume's skipping of a million rows.
+ */
+export async function countRows(file: string, max = Infinity): Promise<number> {
   let n = 0;
-  // Bounds, not a Buffer per line: this runs beside a resume's skipping of a million rows.
-  const { tail } = await scanLineRanges(file, (buf, start, end) => {
-    if (!isBlank(buf, start, end)) n++;
+  const { validBytes, tail } = await scanLineRanges(file, (buf, start, end, offset) => {
+    if (offset === 0 && startsWithBom(buf, start, end)) start += 3;
+    if (!isBlankLine(buf, start, end)) n++;
   });
-  return isBlank(tail, 0, tail.length) ? n : n + 1;
-}
-
-function isBlank(b: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = b[i];
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
-  }
-  return true;
+  // The last line may have no newline; it is the first line when there is no other.
+  const from = validBytes === 0 && startsWithBom(tail, 0, tail.length) ? 3 : 0;
+  if (!isBlankLine(tail, from, tail.length)) n++;
+  return Math.min(n, max);
 }

@@ -10,7 +10,7 @@ import { deepMerge } from "../config/overrides.js";
 import { UsageError } from "../errors.js";
 import { createDiskImageCache, type DiskImageCache } from "../images/disk-cache.js";
 import { createImageCache, type ImageCache } from "../images/image-cache.js";
-import { type ImageOptions, ImageOptionsSchema } from "../images/options.js";
+import { type ImageOptions, ImageOptionsSchema, withoutCacheSettings } from "../images/options.js";
 import { Flow } from "../operators/flow.js";
 import { readRows } from "../operators/read-rows.js";
 import { writeOutput } from "../operators/write-output.js";
@@ -122,7 +122,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
       end_reasoning_string: config.end_reasoning_string,
       system_message: config.system_message ?? null,
       prompt_suffix: config.prompt_suffix,
-      image: outputImageOptions(image),
+      image: withoutCacheSettings(image),
       ...(opts.rowRange ? { row_range: [opts.rowRange.start, opts.rowRange.end] } : {}),
     },
     input_file: fromStdin ? "-" : path.resolve(opts.inputFile),
@@ -249,12 +249,6 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
     await closeExtra();
     if (!opts.client) await client.close();
   }
-}
-
-/** The image options that change what is sent (the cache settings do not), for the run spec. */
-function outputImageOptions(image: ImageOptions): Omit<ImageOptions, "cache_bytes" | "cache_dir"> {
-  const { cache_bytes: _bytes, cache_dir: _dir, ...rest } = image;
-  return rest;
 }
 
 /** Where this run's images came from: "images: 120 resolved: 90 from memory, 30 from the disk

@@ -2,7 +2,8 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { lastValueFrom, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { chunkFileName, chunkRanges, countRows } from "../../src/cluster/chunks.js";
+import { chunkFileName, chunkRanges } from "../../src/cluster/chunks.js";
+import { countRows } from "../../src/progress/count-rows.js";
 import { readRows } from "../../src/operators/read-rows.js";
 import { tempDir } from "../helpers/dataset.js";
 
