@@ -18,10 +18,14 @@ export function scanLines(file: string, visit: LineVisitor): Promise<{ validByte
  * scanLines without a Buffer object per line: the visitor gets the read buffer and the line's
  * bounds. Resume reads a million-line partial file this way (see readPartial).
  */
-export async function scanLineRanges(file: string, visit: LineRangeVisitor): Promise<{ validBytes: number; tail: Buffer }> {
+export async function scanLineRanges(
+  file: string,
+  visit: LineRangeVisitor,
+  chunkBytes = 4 << 20,
+): Promise<{ validBytes: number; tail: Buffer }> {
   const fh = await open(file, "r");
   // Two buffers in turn: the next read runs (in the thread pool) while this one is scanned.
-  const buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(4 << 20), Buffer.allocUnsafe(4 << 20)];
+  const buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
   const readInto = (b: Buffer) => fh.read(b, 0, b.length, null);
   let turn = 0;
   let reading = readInto(buffers[0]);

@@ -110,10 +110,33 @@ describe("finalizing a large partial file", () => {
     const paths = outputPaths(path.join(dir, "big.jsonl"));
     const n = 3000;
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ((a * 7919) % n) - ((b * 7919) % n));
-    const pad = "x".repeat(5000); // ~15 MB: more than one 8 MB window
+    const pad = "x".repeat(5000); // ~15 MB: many 1 MB windows and write buffers
     await writeFile(paths.async, order.map((i) => formatAsyncLine({ i }, { generation: pad }, i)).join(""));
     expect(await finalizeOutput(paths)).toEqual({ rows: n, failed: 0 });
     const lines = (await readFile(paths.output, "utf8")).trimEnd().split("\n");
     expect(lines.map((l) => JSON.parse(l).i)).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+
+  it("keeps lines larger than its read and write buffers whole, next to small ones", async () => {
+    const dir = await tmp();
+    const paths = outputPaths(path.join(dir, "huge.jsonl"));
+    const huge = "y".repeat(3 << 20); // a 3 MB generation: larger than the 1 MB buffers
+    const lines = [
+      formatAsyncLine({ i: 2 }, { generation: "small" }, 2),
+      formatAsyncLine({ i: 0 }, { generation: huge }, 0),
+      // Written by another tool: the position key first, so the fast path does not apply.
+      `{"_async_position":1,"i":1,"generation":"other"}\n`,
+      formatAsyncLine({ i: 3 }, { generation: huge }, 3),
+    ];
+    await writeFile(paths.async, lines.join(""));
+    expect(await finalizeOutput(paths)).toEqual({ rows: 4, failed: 0 });
+    const out = (await readFile(paths.output, "utf8")).split("\n");
+    expect(out.pop()).toBe("");
+    expect(out.map((l) => JSON.parse(l))).toEqual([
+      { i: 0, generation: huge },
+      { i: 1, generation: "other" },
+      { i: 2, generation: "small" },
+      { i: 3, generation: huge },
+    ]);
   });
 });
