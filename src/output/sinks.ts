@@ -73,11 +73,12 @@ export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
 
 /**
  * Shortest time between the starts of two writes. Rows wait for their line's write (they hold
- * a flow permit until then, and generate's flow has room for 64 of them beyond its
- * concurrency), so this stays short: at 10,000 rows/s about 40 rows wait. 1 ms meant a write
- * (~40 us on the main thread, most of it handing the write to the thread pool) every ~6 rows.
+ * a flow permit until then, and generate's flow has room for only 16 rows beyond its
+ * concurrency, so that a stop does not send many more), so this stays short: at 7,000 rows/s
+ * about 14 rows wait. At 1 ms a write (~40 us on the main thread, most of it handing the write
+ * to the thread pool) went out every ~6 rows of a streamed text run.
  */
-const WRITE_GAP_MS = 4;
+const WRITE_GAP_MS = 2;
 
 type Batch = { lines: string[]; done: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
 

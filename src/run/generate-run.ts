@@ -185,9 +185,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   try {
     if (!opts.client) await waitForServers(addresses, opts, config.server.wait_timeout, log);
 
-    // Room beyond the requests in flight for rows being prepared and rows waiting for their
-    // line's write (the sink batches writes a few ms apart), so neither holds up a request.
-    const flow = new Flow(concurrency + 64);
+    const flow = new Flow(concurrency + 16);
     const source = readRows(fromStdin ? (opts.stdin ?? process.stdin) : opts.inputFile, {
       flow,
       skip: (i) => done.has(i),
