@@ -6,11 +6,13 @@
 // counts in RSS, 256 MiB by default) holds ~1 MB in both runs and does not blur the figure.
 // The client runs with --trace-gc: the live heap after each full GC shows whether anything
 // grows with the row count, apart from where V8 puts its next GC.
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import sharp from "sharp";
-import { bin, measure, round, startSimProc } from "./lib.mjs";
+import { bin, measure, root, round, startSimProc } from "./lib.mjs";
 
 export async function benchMemory({ small = 10_000, large = 200_000, latencyMs = 1000, concurrency = 64, dir } = {}) {
   dir ??= path.join(tmpdir(), `vlmpipe-bench-mem-${process.pid}`);
@@ -91,8 +93,37 @@ function gcTrace() {
   return t;
 }
 
+/** Where a full-mode memory run is kept: it takes ~55 minutes, so quick runs show the last one beside their own. */
+export const FULL_RESULTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "results-memory-full.json");
+
+/** Saves a full-mode result with when and on which commit it was measured. */
+export async function saveFullResult(result) {
+  let commit = null;
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+  } catch {
+    // not a git checkout
+  }
+  const saved = { mode: "full (memory section)", date: new Date().toISOString(), commit, command: "node bench/memory.mjs --full", ...result };
+  await writeFile(FULL_RESULTS, JSON.stringify(saved, null, 2) + "\n");
+  return saved;
+}
+
+/** The last full-mode result, or undefined. */
+export async function lastFullResult() {
+  try {
+    return JSON.parse(await readFile(FULL_RESULTS, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+//   node bench/memory.mjs            quick (20 ms latency)
+//   node bench/memory.mjs --full     the target's settings (1 s latency, ~55 min); saved to results-memory-full.json
+//   node bench/memory.mjs 50000      quick, with 50,000 rows for the large run
 if (import.meta.url === `file://${process.argv[1]}`) {
   const full = process.argv.includes("--full");
   const n = process.argv.find((a) => /^\d+$/.test(a));
-  console.log(JSON.stringify(await benchMemory({ ...(full ? {} : { latencyMs: 20 }), ...(n ? { large: Number(n) } : {}) }), null, 2));
+  const result = await benchMemory({ ...(full ? {} : { latencyMs: 20 }), ...(n ? { large: Number(n) } : {}) });
+  console.log(JSON.stringify(full && !n ? await saveFullResult(result) : result, null, 2));
 }

@@ -35,6 +35,18 @@ export function renderTable(r) {
       "<= 1.1x and < 300 MB",
       m.met,
     );
+    const f = m.last_full_run;
+    if (f && m.latency_ms !== 1000) {
+      add(
+        "2 memory",
+        `last full-mode run (latency 1 s, the target's settings; ${f.date.slice(0, 10)}, commit ${f.commit ?? "?"})`,
+        `${f.small.peak_rss_mb} MB (10k rows), ${f.large.peak_rss_mb} MB (200k rows)`,
+        `live heap after full GC: ${f.small.heap_after_full_gc_mb.max} MB vs ${f.large.heap_after_full_gc_mb.max} MB`,
+        `${f.peak_ratio}x the 10k peak`,
+        "<= 1.1x and < 300 MB",
+        f.met,
+      );
+    }
   }
   if (r.resume) {
     const s = r.resume;
