@@ -16,7 +16,9 @@ export function scanLines(file: string, visit: LineVisitor): Promise<{ validByte
 
 /**
  * scanLines without a Buffer object per line: the visitor gets the read buffer and the line's
- * bounds. Resume reads a million-line partial file this way (see readPartial).
+ * bounds. Resume reads a million-line partial file this way (see readPartial). Reads go into
+ * two buffers of `chunkBytes` each (large reads for resume's speed; finalize, which runs on
+ * top of a whole run's memory, passes smaller ones).
  */
 export async function scanLineRanges(
   file: string,
