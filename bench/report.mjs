@@ -1,7 +1,7 @@
 // The Markdown table of a bench run (bench/results.md, the README's "Performance" section):
 // each figure next to its target and the peer's or reference's figure.
 
-const ok = (met) => (met === undefined ? "" : met ? "met" : "**missed**");
+const ok = (met) => (met === undefined ? "" : typeof met === "string" ? met : met ? "met" : "**missed**");
 const n = (x, unit = "") => (x === undefined || x === null ? "-" : `${typeof x === "number" ? x.toLocaleString("en-US") : x}${unit}`);
 
 export function renderTable(r) {
@@ -33,7 +33,8 @@ export function renderTable(r) {
       `live heap after full GC: ${m.small.heap_after_full_gc_mb.max} MB (10k) vs ${m.large.heap_after_full_gc_mb.max} MB (200k)`,
       `${m.peak_ratio}x the 10k peak`,
       "<= 1.1x and < 300 MB",
-      m.met,
+      // The target is set at 1 s latency: a scaled run is a quick check, not the verdict.
+      m.latency_ms === 1000 ? m.met : m.met ? "met (scaled run)" : "over (scaled run; verdict: full mode)",
     );
     const f = m.last_full_run;
     if (f && m.latency_ms !== 1000) {
