@@ -1,0 +1,70 @@
+// Where a text-row run's CPU goes, by thread: vlmpipe's main thread, V8's platform threads
+// (GC helpers, background compilation) and libuv's thread pool (file writes), next to the
+// simulator's CPU over the same run. Thread CPU comes from /proc/<pid>/task/*/stat, sampled
+// every 20 ms until the run exits (the last sample of each thread counts).
+//
+//   node bench/threads.mjs [rows=30000] [concurrency=64]
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { bin, round, startSimProc } from "./lib.mjs";
+
+export async function benchThreads({ rows = 30_000, concurrency = 64 } = {}) {
+  const dir = path.join(tmpdir(), `vlmpipe-bench-threads-${process.pid}`);
+  await mkdir(dir, { recursive: true });
+  const input = path.join(dir, "in.jsonl");
+  const lines = [];
+  for (let i = 0; i < rows; i++) {
+    const problem = `Question ${i}: which of the following statements about the figure is correct?\n\nA) It rises\nB) It falls\nC) It is flat\nD) It oscillates`;
+    lines.push(JSON.stringify({ id: `q${i}`, problem, expected_answer: "B", image_path: null }));
+  }
+  await writeFile(input, lines.join("\n") + "\n");
+  const sim = await startSimProc({ latency_ms: 0 });
+  const window = sim.window(rows);
+  const child = spawn(
+    process.execPath,
+    [bin, "generate", "--input_file", input, "--output_file", path.join(dir, "out.jsonl"), "--prompt_config", "vlm/mmmu-pro",
+      "--model", "sim", "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", String(concurrency), "--quiet", "--overwrite"],
+    { stdio: "ignore" },
+  );
+  const threads = new Map();
+  const timer = setInterval(() => sample(child.pid, threads), 20);
+  await new Promise((r) => child.on("close", r));
+  clearInterval(timer);
+  const w = await window;
+  await sim.stop();
+  await rm(dir, { recursive: true, force: true });
+  // Threads by when they were made: main, then V8's platform workers, then libuv's pool.
+  const ms = (s) => round((1000 * s) / rows, 3);
+  const main = threads.get(child.pid) ?? 0;
+  const others = [...threads].filter(([tid]) => tid !== child.pid).map(([, s]) => s);
+  const total = main + others.reduce((a, b) => a + b, 0);
+  return {
+    rows,
+    concurrency,
+    rows_per_s: round(rows / w.seconds, 0),
+    ms_per_row: { main_thread: ms(main), other_threads: ms(total - main), simulator: ms(w.simCpuSeconds) },
+    other_threads_ms_per_row: others.map(ms).filter((x) => x > 0),
+    note: "start-up is in the vlmpipe figures, not in the simulator's (its window starts at the first request)",
+  };
+}
+
+function sample(pid, threads) {
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const st = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      // utime and stime are fields 14 and 15 of stat(5); f[0] is field 3.
+      threads.set(Number(t), (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch {
+    // the process or a thread has just exited
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [rows, concurrency] = process.argv.slice(2).map(Number);
+  console.log(JSON.stringify(await benchThreads({ ...(rows ? { rows } : {}), ...(concurrency ? { concurrency } : {}) }), null, 2));
+}
