@@ -5,22 +5,18 @@
 //
 //   node bench/threads.mjs [rows=30000] [concurrency=64]
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { bin, round, startSimProc } from "./lib.mjs";
+import { writeRows } from "./throughput.mjs";
 
 export async function benchThreads({ rows = 30_000, concurrency = 64 } = {}) {
   const dir = path.join(tmpdir(), `vlmpipe-bench-threads-${process.pid}`);
   await mkdir(dir, { recursive: true });
-  const input = path.join(dir, "in.jsonl");
-  const lines = [];
-  for (let i = 0; i < rows; i++) {
-    const problem = `Question ${i}: which of the following statements about the figure is correct?\n\nA) It rises\nB) It falls\nC) It is flat\nD) It oscillates`;
-    lines.push(JSON.stringify({ id: `q${i}`, problem, expected_answer: "B", image_path: null }));
-  }
-  await writeFile(input, lines.join("\n") + "\n");
+  // The throughput section's text rows.
+  const input = await writeRows(path.join(dir, "in.jsonl"), rows, () => null);
   const sim = await startSimProc({ latency_ms: 0 });
   const window = sim.window(rows);
   const child = spawn(
@@ -36,7 +32,6 @@ export async function benchThreads({ rows = 30_000, concurrency = 64 } = {}) {
   const w = await window;
   await sim.stop();
   await rm(dir, { recursive: true, force: true });
-  // Threads by when they were made: main, then V8's platform workers, then libuv's pool.
   const ms = (s) => round((1000 * s) / rows, 3);
   const main = threads.get(child.pid) ?? 0;
   const others = [...threads].filter(([tid]) => tid !== child.pid).map(([, s]) => s);

@@ -135,7 +135,8 @@ async function makeImage(file) {
   return png.length;
 }
 
-async function writeRows(file, n, image) {
+/** `n` multiple-choice rows; `image(i)` is row i's image_path (null: a text-only row). */
+export async function writeRows(file, n, image) {
   const lines = [];
   for (let i = 0; i < n; i++) {
     const problem =

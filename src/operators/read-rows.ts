@@ -144,9 +144,7 @@ function firstLineSkip(bytes: Buffer, input: unknown): number {
   return bytes.subarray(0, 3).equals(UTF8_BOM) ? 3 : 0;
 }
 
-
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 
 function parseBytes(bytes: Buffer, index: number, lineNo: number): Sample {
   let text: string;

@@ -16,10 +16,8 @@ export interface LineSink {
 export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
   const fh: FileHandle = await open(path, "a");
   let dirty = false;
-  // Lines wait for the next write in a batch, and writes start at most every WRITE_GAP_MS:
-  // each write costs ~25 us of CPU (a round trip through libuv's thread pool), which showed
-  // in profiles at thousands of rows per second when a write went out for every few rows.
-  // Still only whole lines per write; a batch's lines share one promise.
+  // Lines wait for the next write in a batch (writes start at most every WRITE_GAP_MS, see
+  // there); still only whole lines per write. A batch's lines share one promise.
   let batch: Batch | null = null;
   let writing: Promise<void> | null = null;
   let lastStart = -Infinity;
