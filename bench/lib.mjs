@@ -62,16 +62,51 @@ export function peakRssMb(pid) {
   }
 }
 
+/** CPU seconds (user + system, all threads) a running process has used; null once it is gone. */
+export function processCpuSeconds(pid) {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat(5); f[0] is field 3.
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds a traced process used between two wall-clock times (ms since the epoch),
+ * read off its trace (`[ms, cpuSeconds]` samples in time order) by linear interpolation.
+ */
+export function cpuBetween(trace, fromMs, toMs) {
+  const at = (t) => {
+    if (trace.length === 0) return 0;
+    if (t <= trace[0][0]) return trace[0][1];
+    for (let i = 1; i < trace.length; i++) {
+      const [t1, c1] = trace[i];
+      if (t <= t1) {
+        const [t0, c0] = trace[i - 1];
+        return t1 === t0 ? c1 : c0 + ((c1 - c0) * (t - t0)) / (t1 - t0);
+      }
+    }
+    return trace[trace.length - 1][1];
+  };
+  return at(toMs) - at(fromMs);
+}
+
 /**
  * Runs a command, sampling its peak RSS until it exits; resolves with wall seconds, peak MB,
  * CPU seconds and its stdout (when `opts.stdout` is "pipe"; or given to `opts.onStdout` as it
  * comes). `opts.onStderr` sees all of stderr as it comes (only its last 4,000 characters are kept).
+ * With `opts.traceCpu`, it also resolves with `cpuTrace`: the command's CPU seconds sampled
+ * every 20 ms with their wall-clock time, for `cpuBetween` (start-up left out, for example).
  */
 export function measure(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const cpu0 = childCpuSeconds();
-    const { stdout = "ignore", allowFailure = false, onStderr, onStdout, ...spawnOpts } = opts;
+    const { stdout = "ignore", allowFailure = false, onStderr, onStdout, traceCpu = false, ...spawnOpts } = opts;
+    const startedMs = Date.now();
     const child = spawn(cmd, args, { stdio: ["ignore", stdout, "pipe"], ...spawnOpts });
     let peak = 0;
     let err = "";
@@ -90,12 +125,22 @@ export function measure(cmd, args, opts = {}) {
       const p = peakRssMb(child.pid);
       if (p !== null) peak = Math.max(peak, p);
     }, 50);
+    const cpuTrace = traceCpu ? [[startedMs, 0]] : undefined;
+    const tracer = traceCpu
+      ? setInterval(() => {
+          const c = processCpuSeconds(child.pid);
+          if (c !== null) cpuTrace.push([Date.now(), c]);
+        }, 20)
+      : undefined;
     child.on("close", (code) => {
       clearInterval(timer);
+      clearInterval(tracer);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const cpuSeconds = childCpuSeconds() - cpu0;
+      // The last point is the exact total, at exit.
+      cpuTrace?.push([Date.now(), cpuSeconds]);
       if (code !== 0 && !allowFailure) reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err}`));
-      else resolve({ seconds, peakMb: peak, cpuSeconds, stdout: out, stderr: err, code });
+      else resolve({ seconds, peakMb: peak, cpuSeconds, cpuTrace, stdout: out, stderr: err, code });
     });
   });
 }

@@ -4,6 +4,12 @@
 const ok = (met) => (met === undefined ? "" : typeof met === "string" ? met : met ? "met" : "**missed**");
 const n = (x, unit = "") => (x === undefined || x === null ? "-" : `${typeof x === "number" ? x.toLocaleString("en-US") : x}${unit}`);
 
+// CPU per row inside the simulator's window (older results have only the whole process's).
+const cpu = (c, tool) =>
+  c[`${tool}_window_cpu_ms_per_row`] === undefined
+    ? `CPU ${c[`${tool}_cpu_ms_per_row`]} ms/row`
+    : `CPU ${c[`${tool}_window_cpu_ms_per_row`]} ms/row in the window, ${c[`${tool}_cpu_ms_per_row`]} in all; simulator ${c[`sim_cpu_ms_per_row_${tool}`]}`;
+
 export function renderTable(r) {
   const rows = [];
   const add = (section, measure, vlmpipe, peer, ratio, target, met) => rows.push([section, measure, vlmpipe, peer, ratio, target, ok(met)]);
@@ -14,8 +20,8 @@ export function renderTable(r) {
       add(
         "1 throughput",
         `${c.rows === "text" ? "text rows" : `1 MB image rows`}, c=${c.concurrency}, ${c.stream ? "stream" : "no stream"}${c.stream ? " (headline)" : ""}`,
-        `${n(c.vlmpipe_rows_per_s)} rows/s (CPU ${c.vlmpipe_cpu_ms_per_row} ms/row, RSS ${c.vlmpipe_peak_rss_mb} MB)`,
-        `autocannon ${n(c.autocannon_rows_per_s)} rows/s (CPU ${c.autocannon_cpu_ms_per_row} ms/row, RSS ${c.autocannon_peak_rss_mb} MB)`,
+        `${n(c.vlmpipe_rows_per_s)} rows/s (${cpu(c, "vlmpipe")}, RSS ${c.vlmpipe_peak_rss_mb} MB)`,
+        `autocannon ${n(c.autocannon_rows_per_s)} rows/s (${cpu(c, "autocannon")}, RSS ${c.autocannon_peak_rss_mb} MB)`,
         `${c.ratio}x`,
         ">= 0.9x",
         c.met,

@@ -5,7 +5,7 @@
 // start-up, file set-up and finalising are not in the window; the server's own CPU is reported.
 //
 //   fork("bench/sim-proc.mjs", [JSON.stringify(simOptions)]) -> message {url}
-//   child.send({ cmd: "window", n })                          -> message {seconds, completed, simCpuSeconds}
+//   child.send({ cmd: "window", n })                          -> message {seconds, completed, simCpuSeconds, startMs, endMs}
 //   child.send({ cmd: "first" })                              -> message {at}: wall-clock ms of the next request
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -43,7 +43,15 @@ process.on("message", (msg) => {
     if (t0 !== undefined && completed() - baseDone >= msg.n) {
       clearInterval(timer);
       const cpu = process.cpuUsage(cpu0);
-      process.send({ seconds: (now - t0) / 1000, completed: completed() - baseDone, simCpuSeconds: (cpu.user + cpu.system) / 1e6 });
+      const at = (t) => performance.timeOrigin + t;
+      process.send({
+        seconds: (now - t0) / 1000,
+        completed: completed() - baseDone,
+        simCpuSeconds: (cpu.user + cpu.system) / 1e6,
+        // Wall-clock bounds (ms since the epoch), to read a client's CPU over the same window.
+        startMs: at(t0),
+        endMs: at(now),
+      });
     }
   }, 5);
 });

@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createClient } from "../../src/client/create-client.js";
-import { createBodyEncoder } from "../../src/client/request-body.js";
+import { FIRST_WRITE, createBodyEncoder } from "../../src/client/request-body.js";
 import type { ChatRequest } from "../../src/client/types.js";
 import { ServerSchema } from "../../src/config/generation-config.js";
 
@@ -32,6 +32,27 @@ describe("the request body encoder", () => {
     }
     expect(Array.isArray(enc.encode(requests[1]!).body)).toBe(true);
     expect(Array.isArray(enc.encode(requests[0]!).body)).toBe(false);
+  });
+
+  it("puts at least FIRST_WRITE bytes in the first piece and shares the rest of the image", () => {
+    const enc = createBodyEncoder();
+    const big = `data:image/png;base64,${Buffer.alloc(300_000, 3).toString("base64")}`;
+    const r: ChatRequest = { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: big } }, { type: "text", text: "q" }] }] };
+    const a = enc.encode(r).body as Buffer[];
+    const b = enc.encode(r).body as Buffer[];
+    expect(bytes(a)).toBe(JSON.stringify(r));
+    expect(a[0]!.length).toBe(FIRST_WRITE);
+    // The image's remainder is a view of the one cached literal, not a copy per request.
+    expect(a[1]!.length).toBeGreaterThan(300_000);
+    expect(a[1]!.buffer).toBe(b[1]!.buffer);
+    expect(a[0]!.buffer).not.toBe(b[0]!.buffer);
+    // A body that fits in the first write goes as one buffer.
+    const small = `data:image/png;base64,${Buffer.alloc(20_000, 3).toString("base64")}`;
+    const s: ChatRequest = { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: small } }] }] };
+    const one = enc.encode(s);
+    expect(Buffer.isBuffer(one.body)).toBe(true);
+    expect(bytes(one.body)).toBe(JSON.stringify(s));
+    expect(one.length).toBe(Buffer.byteLength(JSON.stringify(s)));
   });
 
   it("keeps working when its cache is smaller than one image", () => {
