@@ -56,6 +56,9 @@ export async function benchThroughput({
         const bodiesFile = path.join(dir, `bodies-${kind}-${stream}.ndjson`);
         await writeFile(bodiesFile, Buffer.concat(bodies.flatMap((b) => [b, Buffer.from("\n")])));
         const bodyBytes = bodies[0].length;
+        // An untimed pass first: the simulator's JIT and its per-question caches are then warm
+        // for both tools' first passes (without it, vlmpipe's first pass alone met them cold).
+        await runAutocannon(sim, bodiesFile, rowsOf[kind], concurrencies[0]);
         for (const concurrency of concurrencies) {
           const n = rowsOf[kind];
           const best = { vlmpipe: undefined, autocannon: undefined };
