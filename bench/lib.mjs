@@ -42,14 +42,36 @@ export async function startSimProc(options = {}) {
 }
 
 /**
+ * Fields of a /proc stat file (stat(5)) from field 3 on: the command name, in parentheses,
+ * may hold spaces, so fields are counted from its closing parenthesis. f[0] is field 3.
+ */
+function statFields(file) {
+  const st = readFileSync(file, "utf8");
+  return st.slice(st.lastIndexOf(")") + 2).split(" ");
+}
+
+/**
  * CPU seconds (user + system) of this process's children that have exited and been waited
  * for (/proc/self/stat cutime + cstime): take it before and after a child to get that child's.
  */
 export function childCpuSeconds() {
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 16 and 17 of stat(5), counted from 1; f[0] is field 3.
+  const f = statFields("/proc/self/stat");
+  // Fields 16 and 17 of stat(5).
   return (Number(f[13]) + Number(f[14])) / 100;
+}
+
+/**
+ * CPU seconds (utime + stime) in a /proc stat file: `/proc/<pid>/stat` for a process (all its
+ * threads), `/proc/<pid>/task/<tid>/stat` for one thread; null once it is gone.
+ */
+export function statCpuSeconds(file) {
+  try {
+    const f = statFields(file);
+    // Fields 14 and 15 of stat(5).
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
 }
 
 /** Peak RSS (VmHWM) of a running process, in MB; null once it is gone. */
@@ -57,18 +79,6 @@ export function peakRssMb(pid) {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-/** CPU seconds (user + system, all threads) a running process has used; null once it is gone. */
-export function processCpuSeconds(pid) {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 of stat(5); f[0] is field 3.
-    return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return null;
   }
@@ -128,7 +138,7 @@ export function measure(cmd, args, opts = {}) {
     const cpuTrace = traceCpu ? [[startedMs, 0]] : undefined;
     const tracer = traceCpu
       ? setInterval(() => {
-          const c = processCpuSeconds(child.pid);
+          const c = statCpuSeconds(`/proc/${child.pid}/stat`);
           if (c !== null) cpuTrace.push([Date.now(), c]);
         }, 20)
       : undefined;

@@ -4,12 +4,12 @@
 // every 20 ms until the run exits (the last sample of each thread counts).
 //
 //   node bench/threads.mjs [rows=30000] [concurrency=64]
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
-import { bin, round, startSimProc } from "./lib.mjs";
+import { bin, round, startSimProc, statCpuSeconds } from "./lib.mjs";
 import { writeRows } from "./throughput.mjs";
 
 export async function benchThreads({ rows = 30_000, concurrency = 64 } = {}) {
@@ -47,15 +47,15 @@ export async function benchThreads({ rows = 30_000, concurrency = 64 } = {}) {
 }
 
 function sample(pid, threads) {
+  let tasks;
   try {
-    for (const t of readdirSync(`/proc/${pid}/task`)) {
-      const st = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
-      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-      // utime and stime are fields 14 and 15 of stat(5); f[0] is field 3.
-      threads.set(Number(t), (Number(f[11]) + Number(f[12])) / 100);
-    }
+    tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
-    // the process or a thread has just exited
+    return; // the process has just exited
+  }
+  for (const t of tasks) {
+    const s = statCpuSeconds(`/proc/${pid}/task/${t}/stat`);
+    if (s !== null) threads.set(Number(t), s);
   }
 }
 
