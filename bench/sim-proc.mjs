@@ -5,7 +5,7 @@
 // start-up, file set-up and finalising are not in the window; the server's own CPU is reported.
 //
 //   fork("bench/sim-proc.mjs", [JSON.stringify(simOptions)]) -> message {url}
-//   child.send({ cmd: "window", n })                          -> message {seconds, completed, simCpuSeconds, startMs, endMs}
+//   child.send({ cmd: "window", n })                          -> message {seconds, completed, simCpuSeconds, startMs, endMs, tenthsMs}
 //   child.send({ cmd: "first" })                              -> message {at}: wall-clock ms of the next request
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -37,9 +37,12 @@ process.on("message", (msg) => {
   const baseDone = completed();
   const cpu0 = process.cpuUsage();
   let t0;
+  // ms from the window's start at which each tenth of the n responses was in: the ramp-up.
+  const tenths = [];
   const timer = setInterval(() => {
     const now = performance.now();
     if (t0 === undefined && sim.stats.chat > baseChat) t0 = now;
+    while (t0 !== undefined && tenths.length < 10 && completed() - baseDone >= (msg.n * (tenths.length + 1)) / 10) tenths.push(now - t0);
     if (t0 !== undefined && completed() - baseDone >= msg.n) {
       clearInterval(timer);
       const cpu = process.cpuUsage(cpu0);
@@ -51,6 +54,7 @@ process.on("message", (msg) => {
         // Wall-clock bounds (ms since the epoch), to read a client's CPU over the same window.
         startMs: at(t0),
         endMs: at(now),
+        tenthsMs: tenths,
       });
     }
   }, 5);
