@@ -155,6 +155,20 @@ export function measure(cmd, args, opts = {}) {
   });
 }
 
+/**
+ * Rows/s of a simulator window of n answers: over the whole window, steady (the last 80% of
+ * the rows: the first tenth is a client's ramp) and over the first tenth alone.
+ */
+export function windowRates(w, n) {
+  // w.tenthsMs[i]: ms from the window's start until (i + 1) tenths of the n answers were in.
+  const t = w.tenthsMs;
+  return {
+    rowsPerSecond: n / w.seconds,
+    steadyRowsPerSecond: (0.8 * n) / ((t[9] - t[1]) / 1000),
+    firstTenthRowsPerSecond: (0.1 * n) / (t[0] / 1000),
+  };
+}
+
 /** Rounds to `d` decimals (for the results file and tables). */
 export function round(x, d = 2) {
   if (x === null || x === undefined || !Number.isFinite(x)) return x;

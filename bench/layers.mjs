@@ -1,0 +1,74 @@
+// Where the text-row gap to autocannon sits, layer by layer: the same streamed text bodies
+// sent to the same simulator at the same concurrency by
+//   autocannon   the raw load generator of bench/throughput.mjs
+//   discard      undici alone (Pool.dispatch, answers dropped)
+//   sse          + vlmpipe's SSE accumulation of each answer
+//   transport    vlmpipe's transport (request encoding, handler, deadlines, SSE)
+//   vlmpipe      the whole `vlmpipe generate` (rows read, prompt, output written)
+// taking turns, `reps` rounds; medians of the steady rate (last 80% of the rows), each as a
+// ratio to autocannon's. Not part of `npm run bench`: a tool for the throughput section's
+// remaining gap (see the README's Performance section).
+//
+//   node bench/layers.mjs [rows=40000] [reps=5] [concurrency=64]
+import { spawn } from "node:child_process";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { requestBodies } from "./bodies.mjs";
+import { bin, root, round, startSimProc, windowRates } from "./lib.mjs";
+import { writeRows } from "./throughput.mjs";
+
+const LAYERS = ["autocannon", "discard", "sse", "transport", "vlmpipe"];
+
+export async function benchLayers({ rows = 40_000, reps = 5, concurrency = 64, log = () => {} } = {}) {
+  const dir = path.join(tmpdir(), `vlmpipe-bench-layers-${process.pid}`);
+  await mkdir(dir, { recursive: true });
+  const input = await writeRows(path.join(dir, "in.jsonl"), rows, () => null);
+  const bodies = await requestBodies({ inputFile: input, promptConfig: "vlm/mmmu-pro", model: "sim", overrides: { server: { stream: true } }, count: rows });
+  const bodiesFile = path.join(dir, "bodies.ndjson");
+  await writeFile(bodiesFile, Buffer.concat(bodies.flatMap((b) => [b, Buffer.from("\n")])));
+  const c = String(concurrency);
+  const args = {
+    autocannon: [path.join(root, "bench", "peers", "autocannon-driver.mjs"), null, bodiesFile, c, String(rows)],
+    vlmpipe: [bin, "generate", "--input_file", input, "--output_file", path.join(dir, "out.jsonl"), "--prompt_config", "vlm/mmmu-pro",
+      "--model", "sim", "--server_address", null, "--max_concurrent_requests", c, "--quiet", "--overwrite"],
+  };
+  for (const mode of ["discard", "sse", "transport"]) args[mode] = [path.join(root, "bench", "layers-driver.mjs"), null, bodiesFile, c, String(rows), mode];
+  const sim = await startSimProc({ latency_ms: 0 });
+  const rates = Object.fromEntries(LAYERS.map((l) => [l, []]));
+  try {
+    const url = { autocannon: sim.url, vlmpipe: `${sim.url}/v1` };
+    const run = async (layer) => {
+      const a = args[layer].map((x) => x ?? url[layer] ?? sim.url);
+      const window = sim.window(rows);
+      const child = spawn(process.execPath, a, { stdio: ["ignore", "ignore", "inherit"] });
+      const code = await new Promise((r) => child.on("close", r));
+      if (code !== 0) throw new Error(`${layer} exited ${code}`);
+      return windowRates(await window, rows).steadyRowsPerSecond;
+    };
+    await run("autocannon"); // warms the simulator, as in bench/throughput.mjs
+    for (let r = 0; r < reps; r++) {
+      for (const layer of LAYERS) {
+        rates[layer].push(round(await run(layer), 0));
+        log(`layers round ${r + 1}: ${layer} ${rates[layer].at(-1)} rows/s`);
+      }
+    }
+  } finally {
+    await sim.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const base = median(rates.autocannon);
+  return {
+    rows,
+    reps,
+    concurrency,
+    stream: true,
+    layers: LAYERS.map((l) => ({ layer: l, median_rows_per_s: median(rates[l]), ratio_to_autocannon: round(median(rates[l]) / base, 3), passes: rates[l] })),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [rows, reps, concurrency] = process.argv.slice(2).map(Number);
+  console.log(JSON.stringify(await benchLayers({ rows: rows || undefined, reps: reps || undefined, concurrency: concurrency || undefined, log: (s) => console.error(s) }), null, 2));
+}
