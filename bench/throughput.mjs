@@ -4,9 +4,10 @@
 // Rows/s are counted on the simulator's side for both (first request in -> N-th response
 // out), so neither tool's start-up is in the figure; vlmpipe's end-to-end wall time (start-up,
 // reading, writing and the final reorder included) is reported beside it. The verdict uses
-// the steady rate, over the last 80% of the rows: the first tenth of a pass is each tool's
-// ramp (connections opening, V8 compiling the hot code; about half the later rate for both),
-// and runs of hours are all steady state. The whole window's rate is kept beside it.
+// the steady rate, over the last 80% of the rows (the first tenth of a pass is each tool's
+// ramp: connections opening, V8 compiling the hot code; runs of hours are all steady state),
+// as the median of the rounds' paired ratios. vlmpipe's ramp is the slower one, so the whole
+// window's rate and each tool's best pass are kept beside it.
 // Both clients and the simulator share 2 cores here: each tool's CPU per row is reported
 // too, since on such a machine the client's CPU is taken from the server.
 import { mkdir, rm, writeFile } from "node:fs/promises";
