@@ -1,6 +1,8 @@
 // Request bodies exactly as `vlmpipe generate` sends them: the same operators (readRows ->
 // renderPrompt -> resolveImages) and buildRequest with the same prompt config and overrides.
 // The raw load generators are given these bytes, so both sides send the same requests.
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { lastValueFrom, take, toArray } from "rxjs";
@@ -45,4 +47,17 @@ export async function requestBodies({ inputFile, promptConfig, model, overrides 
     });
     return Buffer.from(JSON.stringify(body));
   });
+}
+
+/** Writes bodies one per line: the file the load generators' drivers read (readBodies). */
+export function writeBodies(file, bodies) {
+  return writeFile(file, Buffer.concat(bodies.flatMap((b) => [b, Buffer.from("\n")])));
+}
+
+/** The bodies of a writeBodies file, as views of its bytes. */
+export function readBodies(file) {
+  const text = readFileSync(file);
+  const bodies = [];
+  for (let start = 0, nl; (nl = text.indexOf(10, start)) !== -1; start = nl + 1) bodies.push(text.subarray(start, nl));
+  return bodies;
 }

@@ -6,10 +6,10 @@
 //
 //   node bench/layers-driver.mjs URL BODIES.ndjson CONNECTIONS AMOUNT MODE
 // prints one JSON line: {mode, seconds, cpu_ms_per_request}
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { Pool } from "undici";
+import { readBodies } from "./bodies.mjs";
 import { dist } from "./lib.mjs";
 
 const [url, bodiesFile, connections, amount, mode] = process.argv.slice(2);
@@ -17,9 +17,7 @@ const load = (file) => import(pathToFileURL(path.join(dist, file)).href);
 const { StreamAccumulator } = await load("client/parse-completion.js");
 const { createTransport } = await load("client/transport.js");
 
-const text = readFileSync(bodiesFile);
-const bodies = [];
-for (let start = 0, nl; (nl = text.indexOf(10, start)) !== -1; start = nl + 1) bodies.push(text.subarray(start, nl));
+const bodies = readBodies(bodiesFile);
 const n = Number(amount);
 const c = Number(connections);
 let sent = 0;

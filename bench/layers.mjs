@@ -7,16 +7,17 @@
 //   vlmpipe      the whole `vlmpipe generate` (rows read, prompt, output written)
 // taking turns, `reps` rounds; medians of the steady rate (last 80% of the rows), each as a
 // ratio to autocannon's. Not part of `npm run bench`: a tool for the throughput section's
-// remaining gap (see the README's Performance section).
+// remaining gap (see the README's Performance section). autocannon comes from bench/.peers,
+// which `npm run bench` installs.
 //
 //   node bench/layers.mjs [rows=40000] [reps=5] [concurrency=64]
 import { spawn } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { requestBodies } from "./bodies.mjs";
-import { bin, root, round, startSimProc, windowRates } from "./lib.mjs";
-import { writeRows } from "./throughput.mjs";
+import { requestBodies, writeBodies } from "./bodies.mjs";
+import { bin, median, root, round, startSimProc, windowRates } from "./lib.mjs";
+import { AUTOCANNON_DRIVER, writeRows } from "./throughput.mjs";
 
 const LAYERS = ["autocannon", "discard", "sse", "transport", "vlmpipe"];
 
@@ -26,22 +27,23 @@ export async function benchLayers({ rows = 40_000, reps = 5, concurrency = 64, l
   const input = await writeRows(path.join(dir, "in.jsonl"), rows, () => null);
   const bodies = await requestBodies({ inputFile: input, promptConfig: "vlm/mmmu-pro", model: "sim", overrides: { server: { stream: true } }, count: rows });
   const bodiesFile = path.join(dir, "bodies.ndjson");
-  await writeFile(bodiesFile, Buffer.concat(bodies.flatMap((b) => [b, Buffer.from("\n")])));
+  await writeBodies(bodiesFile, bodies);
   const c = String(concurrency);
-  const args = {
-    autocannon: [path.join(root, "bench", "peers", "autocannon-driver.mjs"), null, bodiesFile, c, String(rows)],
-    vlmpipe: [bin, "generate", "--input_file", input, "--output_file", path.join(dir, "out.jsonl"), "--prompt_config", "vlm/mmmu-pro",
-      "--model", "sim", "--server_address", null, "--max_concurrent_requests", c, "--quiet", "--overwrite"],
-  };
-  for (const mode of ["discard", "sse", "transport"]) args[mode] = [path.join(root, "bench", "layers-driver.mjs"), null, bodiesFile, c, String(rows), mode];
   const sim = await startSimProc({ latency_ms: 0 });
   const rates = Object.fromEntries(LAYERS.map((l) => [l, []]));
   try {
-    const url = { autocannon: sim.url, vlmpipe: `${sim.url}/v1` };
+    const driver = (mode) => [path.join(root, "bench", "layers-driver.mjs"), sim.url, bodiesFile, c, String(rows), mode];
+    const args = {
+      autocannon: [AUTOCANNON_DRIVER, sim.url, bodiesFile, c, String(rows)],
+      discard: driver("discard"),
+      sse: driver("sse"),
+      transport: driver("transport"),
+      vlmpipe: [bin, "generate", "--input_file", input, "--output_file", path.join(dir, "out.jsonl"), "--prompt_config", "vlm/mmmu-pro",
+        "--model", "sim", "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", c, "--quiet", "--overwrite", "++server.stream=true"],
+    };
     const run = async (layer) => {
-      const a = args[layer].map((x) => x ?? url[layer] ?? sim.url);
       const window = sim.window(rows);
-      const child = spawn(process.execPath, a, { stdio: ["ignore", "ignore", "inherit"] });
+      const child = spawn(process.execPath, args[layer], { stdio: ["ignore", "ignore", "inherit"] });
       const code = await new Promise((r) => child.on("close", r));
       if (code !== 0) throw new Error(`${layer} exited ${code}`);
       return windowRates(await window, rows).steadyRowsPerSecond;
@@ -57,7 +59,6 @@ export async function benchLayers({ rows = 40_000, reps = 5, concurrency = 64, l
     await sim.stop();
     await rm(dir, { recursive: true, force: true });
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const base = median(rates.autocannon);
   return {
     rows,

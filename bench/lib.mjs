@@ -169,6 +169,13 @@ export function windowRates(w, n) {
   };
 }
 
+/** The median of some numbers (the mean of the middle two for an even count). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 /** Rounds to `d` decimals (for the results file and tables). */
 export function round(x, d = 2) {
   if (x === null || x === undefined || !Number.isFinite(x)) return x;

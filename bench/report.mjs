@@ -4,18 +4,13 @@
 const ok = (met) => (met === undefined ? "" : typeof met === "string" ? met : met ? "met" : "**missed**");
 const n = (x, unit = "") => (x === undefined || x === null ? "-" : `${typeof x === "number" ? x.toLocaleString("en-US") : x}${unit}`);
 
-// CPU per row inside the simulator's window (older results have only the whole process's).
+// CPU per row inside the simulator's window, over the whole process, and the simulator's.
 const cpu = (c, tool) =>
-  c[`${tool}_window_cpu_ms_per_row`] === undefined
-    ? `CPU ${c[`${tool}_cpu_ms_per_row`]} ms/row`
-    : `CPU ${c[`${tool}_window_cpu_ms_per_row`]} ms/row in the window, ${c[`${tool}_cpu_ms_per_row`]} in all; simulator ${c[`sim_cpu_ms_per_row_${tool}`]}`;
+  `CPU ${c[`${tool}_window_cpu_ms_per_row`]} ms/row in the window, ${c[`${tool}_cpu_ms_per_row`]} in all; simulator ${c[`sim_cpu_ms_per_row_${tool}`]}`;
 
-// The best pass's steady rows/s (the last 80% of the rows), then its whole window's and first
-// tenth's (older results have only the whole window's).
+// The best pass's steady rows/s (the last 80% of the rows), then its whole window's and first tenth's.
 const rate = (c, tool) =>
-  c[`${tool}_whole_window_rows_per_s`] === undefined
-    ? `${n(c[`${tool}_rows_per_s`])} rows/s`
-    : `${n(c[`${tool}_rows_per_s`])} rows/s steady (whole window ${n(c[`${tool}_whole_window_rows_per_s`])}, first tenth ${n(c[`${tool}_first_tenth_rows_per_s`])})`;
+  `${n(c[`${tool}_rows_per_s`])} rows/s steady (whole window ${n(c[`${tool}_whole_window_rows_per_s`])}, first tenth ${n(c[`${tool}_first_tenth_rows_per_s`])})`;
 
 export function renderTable(r) {
   const rows = [];
@@ -29,9 +24,7 @@ export function renderTable(r) {
         `${c.rows === "text" ? "text rows" : `1 MB image rows`}, c=${c.concurrency}, ${c.stream ? "stream" : "no stream"}${c.stream ? " (headline)" : ""}`,
         `${rate(c, "vlmpipe")} (${cpu(c, "vlmpipe")}, RSS ${c.vlmpipe_peak_rss_mb} MB)`,
         `autocannon ${rate(c, "autocannon")} (${cpu(c, "autocannon")}, RSS ${c.autocannon_peak_rss_mb} MB)`,
-        c.ratio_whole_window === undefined
-          ? `${c.ratio}x`
-          : `${c.ratio}x (median of ${c.vlmpipe_rows_per_s_passes.length} paired passes; best passes ${c.ratio_of_best}x, whole window ${c.ratio_whole_window}x)`,
+        `${c.ratio}x (median of ${c.vlmpipe_rows_per_s_passes.length} paired passes; best passes ${c.ratio_of_best}x, whole window ${c.ratio_whole_window}x)`,
         ">= 0.9x",
         c.met,
       );

@@ -13,11 +13,11 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
-import { requestBodies } from "./bodies.mjs";
-import { bin, cpuBetween, measure, root, round, startSimProc, windowRates } from "./lib.mjs";
+import { requestBodies, writeBodies } from "./bodies.mjs";
+import { bin, cpuBetween, measure, median, root, round, startSimProc, windowRates } from "./lib.mjs";
 
 const PROMPT = "vlm/mmmu-pro";
-const DRIVER = path.join(root, "bench", "peers", "autocannon-driver.mjs");
+export const AUTOCANNON_DRIVER = path.join(root, "bench", "peers", "autocannon-driver.mjs");
 
 /**
  * @param {{ dir: string, textRows?: number, imageRows?: number, concurrencies?: number[],
@@ -58,7 +58,7 @@ export async function benchThroughput({
           count: kind === "text" ? rowsOf[kind] : 32,
         });
         const bodiesFile = path.join(dir, `bodies-${kind}-${stream}.ndjson`);
-        await writeFile(bodiesFile, Buffer.concat(bodies.flatMap((b) => [b, Buffer.from("\n")])));
+        await writeBodies(bodiesFile, bodies);
         const bodyBytes = bodies[0].length;
         // An untimed pass first: the simulator's JIT and its per-question caches are then warm
         // for both tools' first passes (without it, vlmpipe's first pass alone met them cold).
@@ -143,7 +143,7 @@ export async function benchThroughput({
     latency_ms: 0,
     headline: "stream=true (vlmpipe's default, ++server.stream=true)",
     target: "vlmpipe rows/s >= 0.9 x autocannon's, same bodies, same concurrency, same simulator",
-    rate: "steady: the last 80% of each pass's rows (the first tenth is the ramp); the whole window beside it",
+    rate: "steady: the last 80% of each pass's rows (the first tenth is the ramp); ratio: the median of the rounds' paired ratios; best passes and the whole window beside it",
     cases,
     met: headline.every((c) => c.met),
   };
@@ -161,7 +161,7 @@ async function runVlmpipe(sim, input, output, n, concurrency, stream) {
 
 async function runAutocannon(sim, bodiesFile, n, concurrency) {
   const window = sim.window(n);
-  const r = await measure(process.execPath, [DRIVER, sim.url, bodiesFile, String(concurrency), String(n)], { stdout: "pipe", traceCpu: true });
+  const r = await measure(process.execPath, [AUTOCANNON_DRIVER, sim.url, bodiesFile, String(concurrency), String(n)], { stdout: "pipe", traceCpu: true });
   const out = JSON.parse(r.stdout);
   if (out.non2xx || out.errors) throw new Error(`autocannon: ${out.non2xx} non-2xx answers, ${out.errors} errors`);
   return figures(r, await window, n);
@@ -176,12 +176,6 @@ function figures(r, w, n) {
     simCpuSeconds: w.simCpuSeconds,
     peakMb: r.peakMb,
   };
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** A 1 MB PNG (noise does not compress). */

@@ -4,18 +4,16 @@
 //
 //   node bench/peers/autocannon-driver.mjs URL BODIES.ndjson CONNECTIONS AMOUNT
 // prints one JSON line: {requests, non2xx, errors, seconds}
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { readBodies } from "../bodies.mjs";
 
 const peers = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.peers");
 const autocannon = createRequire(path.join(peers, "package.json"))("autocannon");
 
 const [url, bodiesFile, connections, amount] = process.argv.slice(2);
-const text = readFileSync(bodiesFile);
-const bodies = [];
-for (let start = 0, nl; (nl = text.indexOf(10, start)) !== -1; start = nl + 1) bodies.push(text.subarray(start, nl));
+const bodies = readBodies(bodiesFile);
 let next = 0;
 
 const result = await autocannon({
