@@ -2,6 +2,7 @@ import { type FileHandle, open, readdir, rename, rm, stat, truncate, writeFile }
 import path from "node:path";
 import { finalLineParts, type LineInfo, lineInfoAt } from "./async-lines.js";
 import { ChunkWriter } from "./chunk-writer.js";
+import { useRangesInOrder } from "./ranges-in-order.js";
 import { PositionSet } from "./position-set.js";
 import { scanLineRanges, scanLines } from "./scan-lines.js";
 
@@ -95,17 +96,17 @@ export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number
   let failed = 0;
   let rows = 0;
   try {
-    const read = windowReader(src, FINALIZE_BUFFER_BYTES);
     const out = new ChunkWriter(dst, FINALIZE_BUFFER_BYTES);
-    for (const p of index.positions()) {
-      const e = index.get(p)!;
-      rows++;
-      if (e.info.failed) failed++;
-      for (const part of finalLineParts(await read(e.offset, e.length), e.info)) {
-        const full = out.put(part);
-        if (full) await full;
-      }
-    }
+    await useRangesInOrder(
+      src,
+      index.entries(),
+      (line, e) => {
+        rows++;
+        if (e.info.failed) failed++;
+        return putParts(out, finalLineParts(line, e.info));
+      },
+      { bufferBytes: FINALIZE_BUFFER_BYTES },
+    );
     await out.flush();
     await dst.sync();
   } finally {
@@ -116,6 +117,15 @@ export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number
   await writeFile(paths.done, "");
   await rm(paths.async, { force: true });
   return { rows, failed };
+}
+
+/** Puts the parts in order, waiting only when the writer has to write out first (seldom). */
+function putParts(out: ChunkWriter, parts: readonly Buffer[]): Promise<void> | undefined {
+  for (let i = 0; i < parts.length; i++) {
+    const full = out.put(parts[i]!);
+    if (full) return full.then(() => putParts(out, parts.slice(i + 1)));
+  }
+  return undefined;
 }
 
 /** Read, scan and write buffers of finalizeOutput: 1 MB reads cost a 700 MB file ~700 syscalls each way. */
@@ -160,6 +170,11 @@ class LineIndex {
     };
   }
 
+  /** The line of every position, positions ascending. */
+  *entries(): Generator<IndexEntry> {
+    for (const p of this.positions()) yield this.get(p)!;
+  }
+
   /** Every position with a line, ascending. */
   *positions(): Generator<number> {
     const odd = [...this.odd.keys()].sort((a, b) => a - b);
@@ -185,42 +200,6 @@ class LineIndex {
 function grown<T extends Float64Array | Int32Array | Uint8Array>(from: T, to: T): T {
   to.set(from);
   return to;
-}
-
-/**
- * Reads byte ranges of a file through a window. Lines finish in roughly input order, so
- * putting them back in order mostly reads forward: one read per window instead of one per
- * line (a million reads for a million rows). The window adapts: it doubles (up to `max`) while
- * reads are served from it and halves when they jump about (rows retried much later), so a
- * scattered file costs about one small read per line, as before. The returned bytes are valid
- * until the next call.
- */
-function windowReader(fh: FileHandle, max: number, min = 64 << 10): (offset: number, length: number) => Promise<Buffer> {
-  const win = Buffer.allocUnsafe(max);
-  let size = min;
-  let from = 0;
-  let to = 0;
-  let served = 0;
-  return async (offset, length) => {
-    if (offset >= from && offset + length <= to) {
-      served += length;
-      return win.subarray(offset - from, offset - from + length);
-    }
-    // The last window: mostly used, grow; mostly wasted, shrink.
-    if (to > from) size = served * 2 >= to - from ? Math.min(max, size * 2) : Math.max(min, size / 2);
-    if (length > max / 2) {
-      const own = Buffer.allocUnsafe(length);
-      await fh.read(own, 0, length, offset);
-      return own;
-    }
-    // Start a little before the line: its neighbours in input order finished around it.
-    const want = Math.max(size, 2 * length);
-    from = Math.max(0, offset - Math.floor(want / 4));
-    const { bytesRead } = await fh.read(win, 0, Math.min(max, want), from);
-    to = from + bytesRead;
-    served = length;
-    return win.subarray(offset - from, offset - from + length);
-  };
 }
 
 /**
