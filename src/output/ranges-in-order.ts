@@ -85,7 +85,8 @@ export async function useRangesInOrder<R extends ByteRange>(
       if (pending) await pending;
       continue;
     }
-    if (bytes + r.length > bufferBytes) await flush();
+    // (A count cap too: ranges of a few bytes must not make a batch of millions.)
+    if (bytes + r.length > bufferBytes || batch.length >= 1 << 16) await flush();
     batch.push(r);
     bytes += r.length;
   }
