@@ -24,7 +24,7 @@ export function renderTable(r) {
         `${c.rows === "text" ? "text rows" : `1 MB image rows`}, c=${c.concurrency}, ${c.stream ? "stream" : "no stream"}${c.stream ? " (headline)" : ""}`,
         `${rate(c, "vlmpipe")} (${cpu(c, "vlmpipe")}, RSS ${c.vlmpipe_peak_rss_mb} MB)`,
         `autocannon ${rate(c, "autocannon")} (${cpu(c, "autocannon")}, RSS ${c.autocannon_peak_rss_mb} MB)`,
-        `${c.ratio}x (median of ${c.vlmpipe_rows_per_s_passes.length} paired passes; best passes ${c.ratio_of_best}x, whole window ${c.ratio_whole_window}x)`,
+        `${c.ratio}x (median of ${c.paired_ratios.length} paired passes, ${Math.min(...c.paired_ratios)}-${Math.max(...c.paired_ratios)}x; second halves ${c.ratio_second_half}x; best passes ${c.ratio_of_best}x, whole window ${c.ratio_whole_window}x)`,
         ">= 0.9x",
         c.met,
       );
@@ -67,6 +67,15 @@ export function renderTable(r) {
       `${s.ratio_vs_wc}x`,
       "<= 10x wc -l",
       s.met,
+    );
+    add(
+      "3 resume",
+      `the end of a run: the ${n(s.done_rows)} lines put in input order (finalize)`,
+      `${s.finalize_seconds} s (RSS ${s.finalize_peak_rss_mb} MB)`,
+      `cp + sync of the file ${s.cp_seconds} s`,
+      `${s.finalize_ratio_vs_cp}x`,
+      "report",
+      undefined,
     );
   }
   if (r.scoring) {

@@ -9,7 +9,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { bin, dist, measure, peakRssMb, round, startSimProc } from "./lib.mjs";
+import { bin, dist, measure, peakRssMb, root, round, startSimProc } from "./lib.mjs";
 
 /**
  * @param {{ dir: string, rows?: number, remaining?: number, repeats?: number, log?: (s: string) => void,
@@ -45,6 +45,10 @@ export async function benchResume({ dir, rows = 1_000_000, remaining = 1000, rep
       await truncate(asyncFile, asyncBytes);
       await untilFirstRequest(sim, args, profileDir);
     }
+    // The end of a run: the lines put in input order (finalizeOutput, on a copy of the partial
+    // file), next to `cp` and `sync` of the same file (the same bytes read, written in file
+    // order and made durable).
+    const fin = await timeFinalize(dir, asyncFile, repeats);
     // The same command with nothing done: start-up alone.
     await rename(asyncFile, `${asyncFile}.kept`);
     const fresh = [];
@@ -63,6 +67,10 @@ export async function benchResume({ dir, rows = 1_000_000, remaining = 1000, rep
       fresh_start_to_first_request_seconds: round(best(fresh.map((x) => x.seconds)), 3),
       resume_peak_rss_mb: round(Math.max(...resumes.map((x) => x.peakMb)), 0),
       ratio_vs_wc: round(resumeSeconds / wcSeconds, 2),
+      finalize_seconds: round(fin.seconds, 3),
+      cp_seconds: round(fin.cpSeconds, 3),
+      finalize_ratio_vs_cp: round(fin.seconds / fin.cpSeconds, 2),
+      finalize_peak_rss_mb: round(fin.peakMb, 0),
       target: "resume to first request <= 10 x wc -l",
       met: resumeSeconds <= 10 * wcSeconds,
     };
@@ -70,6 +78,29 @@ export async function benchResume({ dir, rows = 1_000_000, remaining = 1000, rep
     await sim.stop();
     if (!keep) await Promise.all([input, output, asyncFile, `${output}.spec.json`].map((f) => rm(f, { force: true })));
   }
+}
+
+/** Best of `repeats`: finalizeOutput of a copy of the partial file, and `cp` + `sync` of it. */
+async function timeFinalize(dir, asyncFile, repeats) {
+  const finDir = path.join(dir, "finalize");
+  await mkdir(finDir, { recursive: true });
+  const output = path.join(finDir, "out.jsonl");
+  const copy = path.join(finDir, "copy");
+  const runs = [];
+  const cps = [];
+  try {
+    for (let r = 0; r < repeats; r++) {
+      // cp then sync: finalize also makes its output durable (fsync) before renaming it.
+      cps.push((await measure("sh", ["-c", 'cp "$0" "$1" && sync "$1"', asyncFile, copy])).seconds);
+      await rm(`${output}.done`, { force: true });
+      await rename(copy, `${output}-async`);
+      const m = await measure(process.execPath, [path.join(root, "bench", "finalize-driver.mjs"), output], { stdout: "pipe" });
+      runs.push({ seconds: JSON.parse(m.stdout).seconds, peakMb: m.peakMb });
+    }
+  } finally {
+    await rm(finDir, { recursive: true, force: true });
+  }
+  return { seconds: Math.min(...runs.map((x) => x.seconds)), peakMb: Math.max(...runs.map((x) => x.peakMb)), cpSeconds: Math.min(...cps) };
 }
 
 /**

@@ -25,7 +25,7 @@ const sections = {
   throughput: async () =>
     (await import("./throughput.mjs")).benchThroughput({
       dir: path.join(out, "throughput"),
-      ...(full ? { textRows: 50_000, imageRows: 5_000, repeats: 5 } : { textRows: 30_000, imageRows: 1_500, repeats: 5 }),
+      ...(full ? { textRows: 50_000, imageRows: 5_000, repeats: 7 } : { textRows: 30_000, imageRows: 1_500, repeats: 7 }),
       log,
     }),
   memory: async () => {

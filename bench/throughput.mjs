@@ -29,7 +29,7 @@ export async function benchThroughput({
   imageRows = 2_000,
   concurrencies = [64, 512],
   streams = [true, false],
-  repeats = 5,
+  repeats = 7,
   kinds = ["text", "image"],
   log = () => {},
 }) {
@@ -68,6 +68,7 @@ export async function benchThroughput({
           const best = { vlmpipe: undefined, autocannon: undefined };
           const passes = { vlmpipe: [], autocannon: [] };
           const wholePasses = { vlmpipe: [], autocannon: [] };
+          const halfPasses = { vlmpipe: [], autocannon: [] };
           // Taking turns, `repeats` rounds, who goes first alternating: outside load is spread
           // over both tools, and a round's two passes are next to each other in time.
           for (let r = 0; r < repeats; r++) {
@@ -85,6 +86,8 @@ export async function benchThroughput({
             passes.autocannon.push(round(a.steadyRowsPerSecond, 0));
             wholePasses.vlmpipe.push(round(v.rowsPerSecond, 0));
             wholePasses.autocannon.push(round(a.rowsPerSecond, 0));
+            halfPasses.vlmpipe.push(round(v.secondHalfRowsPerSecond, 0));
+            halfPasses.autocannon.push(round(a.secondHalfRowsPerSecond, 0));
             if (!best.vlmpipe || v.steadyRowsPerSecond > best.vlmpipe.steadyRowsPerSecond) best.vlmpipe = v;
             if (!best.autocannon || a.steadyRowsPerSecond > best.autocannon.steadyRowsPerSecond) best.autocannon = a;
           }
@@ -98,7 +101,11 @@ export async function benchThroughput({
             // the rows) over autocannon's in the same round. Single passes here move by up to
             // 1.6x; a median of paired passes is moved by neither one lucky or disturbed pass
             // nor a drift of the machine's speed.
-            ratio: round(median(passes.vlmpipe.map((v, i) => v / passes.autocannon[i])), 3),
+            ratio: round(median(pairedRatios(passes)), 3),
+            // Every round's ratio, in turn: their spread is how far one run's verdict can move.
+            paired_ratios: pairedRatios(passes).map((x) => round(x, 3)),
+            // The same median over the second half of each pass only (see windowRates).
+            ratio_second_half: round(median(pairedRatios(halfPasses)), 3),
             // Each tool's best pass (steady rate), and their ratio.
             vlmpipe_rows_per_s: round(best.vlmpipe.steadyRowsPerSecond, 0),
             autocannon_rows_per_s: round(best.autocannon.steadyRowsPerSecond, 0),
@@ -147,6 +154,11 @@ export async function benchThroughput({
     cases,
     met: headline.every((c) => c.met),
   };
+}
+
+/** vlmpipe's rate over autocannon's, round by round. */
+function pairedRatios(p) {
+  return p.vlmpipe.map((v, i) => v / p.autocannon[i]);
 }
 
 async function runVlmpipe(sim, input, output, n, concurrency, stream) {
