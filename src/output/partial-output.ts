@@ -2,8 +2,8 @@ import { type FileHandle, open, readdir, rename, rm, stat, truncate, writeFile }
 import path from "node:path";
 import { finalLineParts, type LineInfo, lineInfoAt } from "./async-lines.js";
 import { ChunkWriter } from "./chunk-writer.js";
-import { useRangesInOrder } from "./ranges-in-order.js";
 import { PositionSet } from "./position-set.js";
+import { useRangesInOrder } from "./ranges-in-order.js";
 import { scanLineRanges, scanLines } from "./scan-lines.js";
 
 export type OutputPaths = { output: string; async: string; done: string; spec: string };
