@@ -20,7 +20,8 @@ const PARTS = {
   "reading rows (and what runs on from there up to sending)": /dist\/operators\/read-rows\.js/,
   "request encoding": /dist\/client\/request-body\.js/,
   "undici (sending, reading, HTTP parsing)": /node_modules\/undici\//,
-  "the answer's handler (parsing)": /dist\/client\/(transport|parse-completion)\.js/,
+  // The handler's callbacks (undici calls them as the answer comes), parsing included.
+  "the answer's handler (parsing)": /(onResponseStart|onResponseData|onResponseEnd) file:.*dist\/client\/transport\.js|dist\/client\/parse-completion\.js/,
   "output line and its write": /dist\/output\/(sinks|async-lines)\.js|dist\/operators\/write-output\.js/,
   "rxjs": /node_modules\/rxjs\//,
   "JSON.parse": /JsonParse/,
