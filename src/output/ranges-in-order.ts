@@ -94,9 +94,10 @@ export async function useRangesInOrder<R extends ByteRange>(
 }
 
 /**
- * The indexes of `ranges` by ascending offset. A comparator sort of a batch's ~1,000 ranges
- * took a tenth of finalizing a million rows; packed as (offset - min) * 2^20 + index into
- * doubles, they sort natively (exact while the batch spans less than 2^33 bytes).
+ * The indexes of `ranges` by ascending offset. With a comparator sort of each batch's ~1,000
+ * ranges, the function doing it held ~10% of a profile of finalizing a million rows; packed
+ * as (offset - min) * 2^20 + index into doubles, they sort natively (exact while the batch
+ * spans less than 2^33 bytes).
  */
 function orderByOffset(ranges: readonly ByteRange[]): number[] {
   const n = ranges.length;
