@@ -12,7 +12,7 @@ export type ByteRange = { offset: number; length: number };
  * order: 34,000 reads for 60,000 rows.) A range larger than half the buffer is read alone.
  *
  * The bytes given to `use` are valid until the promise it returns settles (or, when it returns
- * none, until it returns). Memory: three buffers of `bufferBytes`, whatever the file's size.
+ * none, until it returns). Memory: one buffer of twice `bufferBytes`, whatever the file's size.
  */
 export async function useRangesInOrder<R extends ByteRange>(
   file: FileHandle,
@@ -20,56 +20,38 @@ export async function useRangesInOrder<R extends ByteRange>(
   use: (bytes: Buffer, range: R) => Promise<void> | undefined,
   { bufferBytes = 1 << 20, gapBytes = 64 << 10 } = {},
 ): Promise<void> {
-  // Reads land here; a batch whose reads all fit is handed out from here without a copy.
+  // A batch's reads, one after another: its ranges (at most bufferBytes) and the gaps read
+  // through, which take only the room left.
   const arena = Buffer.allocUnsafe(2 * bufferBytes);
-  // Otherwise each read's lines are copied here, to their place in the given order.
-  let batchBuf: Buffer | undefined;
   let batch: R[] = [];
   let bytes = 0;
 
   const flush = async (): Promise<void> => {
     const n = batch.length;
     const byOffset = orderByOffset(batch);
-    // The reads: runs of ranges (by offset) whose gaps are small, each at most bufferBytes.
-    const spans: { start: number; end: number; from: number; to: number }[] = [];
-    let total = 0;
+    // Where each range's bytes are in the arena.
+    const at = new Array<number>(n);
+    let gapRoom = arena.length - bytes;
+    let base = 0;
     for (let k = 0; k < n; ) {
+      // One read: this range and the next ones (by offset) whose gaps are small and fit.
       const start = batch[byOffset[k]!]!.offset;
       let end = start;
       let j = k;
       for (; j < n; j++) {
         const r = batch[byOffset[j]!]!;
-        if (j > k && (r.offset - end > gapBytes || r.offset + r.length - start > bufferBytes)) break;
+        const gap = r.offset - end;
+        if (j > k && (gap > gapBytes || gap > gapRoom)) break;
+        if (j > k) gapRoom -= gap;
+        at[byOffset[j]!] = base + r.offset - start;
         end = Math.max(end, r.offset + r.length);
       }
-      spans.push({ start, end, from: k, to: j });
-      total += end - start;
+      await readFully(file, arena, base, end - start, start);
+      base += end - start;
       k = j;
     }
-    // Where each range's bytes are, in `src`.
-    const at = new Array<number>(n);
-    let src: Buffer = arena;
-    if (total <= arena.length) {
-      let base = 0;
-      for (const sp of spans) {
-        await readFully(file, arena, base, sp.end - sp.start, sp.start);
-        for (let k = sp.from; k < sp.to; k++) at[byOffset[k]!] = base + batch[byOffset[k]!]!.offset - sp.start;
-        base += sp.end - sp.start;
-      }
-    } else {
-      src = batchBuf ??= Buffer.allocUnsafe(bufferBytes);
-      for (let i = 0, slot = 0; i < n; slot += batch[i]!.length, i++) at[i] = slot;
-      for (const sp of spans) {
-        await readFully(file, arena, 0, sp.end - sp.start, sp.start);
-        for (let k = sp.from; k < sp.to; k++) {
-          const i = byOffset[k]!;
-          const r = batch[i]!;
-          arena.copy(src, at[i]!, r.offset - sp.start, r.offset - sp.start + r.length);
-        }
-      }
-    }
     for (let i = 0; i < n; i++) {
-      const pending = use(src.subarray(at[i]!, at[i]! + batch[i]!.length), batch[i]!);
+      const pending = use(arena.subarray(at[i]!, at[i]! + batch[i]!.length), batch[i]!);
       if (pending) await pending;
     }
     batch = [];

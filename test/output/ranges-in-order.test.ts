@@ -88,10 +88,10 @@ describe("useRangesInOrder", () => {
     expect(got).toEqual(wanted.map((r) => `${r.i}|${bytes.subarray(r.offset, r.offset + r.length).toString()}`));
   });
 
-  it("hands over the right bytes when a batch's reads, gaps included, outgrow its read buffer", async () => {
-    // Every 4th line first: each batch's lines are spread over four times their bytes, and
-    // the gaps (under gapBytes) are read through, so its reads total more than twice the
-    // 256-byte buffer and the lines are copied out read by read.
+  it("hands over the right bytes when a batch's gaps would not all fit beside its lines", async () => {
+    // Every 4th line first: each batch's lines are spread over four times their bytes, so
+    // reading all the gaps (each under gapBytes) through would take more than the 512 bytes
+    // the batch may read: past that, the reads stop at the gaps.
     const n = 400;
     const { file, bytes, ranges } = await linesFile(n, () => 8);
     const order = [0, 1, 2, 3].flatMap((m) => Array.from({ length: n / 4 }, (_, k) => 4 * k + m));
@@ -128,7 +128,7 @@ describe("useRangesInOrder", () => {
   it.each([
     ["each block of 64 shuffled within itself", (n: number) => blockShuffled(n, 64)],
     // Some lines move hundreds of places (~50 KB here), as rows of very different latencies
-    // do: the window that slid along the file before made 685 reads of this one (30 now).
+    // do: the window that slid along the file before made 685 reads of this one (16 now).
     ["each line swapped with a random one up to 256 places later", (n: number) => scattered(n, 256)],
   ])("reads lines that finished out of order (%s) in a few reads per buffer, not one per line", async (_, order) => {
     // 5,000 lines of ~200 bytes (~1 MB) read through a 64 KB buffer. The file is in index
