@@ -9,7 +9,7 @@
 //
 //   node bench/oncpu.mjs [rows=60000] [concurrency=64] [stream=false]
 import { spawn, spawnSync } from "node:child_process";
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { bin, round, startSimProc } from "./lib.mjs";
@@ -38,7 +38,6 @@ export async function benchOnCpu({ rows = 60_000, concurrency = 64, stream = fal
   const input = await writeRows(path.join(dir, "in.jsonl"), rows, () => null);
   const data = path.join(dir, "perf.data");
   const sim = await startSimProc({ latency_ms: 0 });
-  let pid;
   try {
     const child = spawn(
       "perf",
@@ -47,7 +46,6 @@ export async function benchOnCpu({ rows = 60_000, concurrency = 64, stream = fal
         "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", String(concurrency), "--quiet", "--overwrite", `++server.stream=${stream}`],
       { stdio: ["ignore", "ignore", "inherit"] },
     );
-    pid = child.pid;
     const code = await new Promise((r) => child.on("close", r));
     if (code !== 0) throw new Error(`perf record exited ${code}`);
   } finally {
@@ -55,10 +53,11 @@ export async function benchOnCpu({ rows = 60_000, concurrency = 64, stream = fal
   }
   const script = spawnSync("perf", ["script", "-i", data, "-F", "tid,ip,sym"], { maxBuffer: 2 ** 30, encoding: "utf8" });
   if (script.status !== 0) throw new Error(`perf script: ${script.stderr}`);
-  const result = summarize(script.stdout, rows, 999);
+  const { mainTid, ...result } = summarize(script.stdout, rows, 999);
   await rm(dir, { recursive: true, force: true });
-  // --perf-basic-prof leaves its symbol maps in /tmp (perf reads them at `perf script`).
-  for (const f of await readdir("/tmp")) if (/^perf-\d+\.map$/.test(f)) await rm(path.join("/tmp", f), { force: true });
+  // --perf-basic-prof leaves node's symbol map in /tmp (perf reads it at `perf script`); node's
+  // pid is its main thread's id.
+  await rm(`/tmp/perf-${mainTid}.map`, { force: true });
   return { rows, concurrency, stream, ...result, note: "shares are of the main thread's samples, inclusive (a sample counts for every part on its stack)" };
 }
 
@@ -81,6 +80,7 @@ export function summarize(text, rows, hz) {
     shares[name] = round((100 * k) / mainCount, 1);
   }
   return {
+    mainTid,
     main_thread_cpu_us_per_row: us(mainCount),
     other_threads_cpu_us_per_row: us(samples.length - mainCount),
     main_thread_shares_pct: shares,

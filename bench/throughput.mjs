@@ -65,10 +65,8 @@ export async function benchThroughput({
         await runAutocannon(sim, bodiesFile, rowsOf[kind], concurrencies[0]);
         for (const concurrency of concurrencies) {
           const n = rowsOf[kind];
-          const best = { vlmpipe: undefined, autocannon: undefined };
-          const passes = { vlmpipe: [], autocannon: [] };
-          const wholePasses = { vlmpipe: [], autocannon: [] };
-          const halfPasses = { vlmpipe: [], autocannon: [] };
+          // Each round's two passes, in turn.
+          const rounds = [];
           // Taking turns, `repeats` rounds, who goes first alternating: outside load is spread
           // over both tools, and a round's two passes are next to each other in time.
           for (let r = 0; r < repeats; r++) {
@@ -82,15 +80,14 @@ export async function benchThroughput({
               a = await runA();
               v = await runV();
             }
-            passes.vlmpipe.push(round(v.steadyRowsPerSecond, 0));
-            passes.autocannon.push(round(a.steadyRowsPerSecond, 0));
-            wholePasses.vlmpipe.push(round(v.rowsPerSecond, 0));
-            wholePasses.autocannon.push(round(a.rowsPerSecond, 0));
-            halfPasses.vlmpipe.push(round(v.secondHalfRowsPerSecond, 0));
-            halfPasses.autocannon.push(round(a.secondHalfRowsPerSecond, 0));
-            if (!best.vlmpipe || v.steadyRowsPerSecond > best.vlmpipe.steadyRowsPerSecond) best.vlmpipe = v;
-            if (!best.autocannon || a.steadyRowsPerSecond > best.autocannon.steadyRowsPerSecond) best.autocannon = a;
+            rounds.push({ vlmpipe: v, autocannon: a });
           }
+          // One rate of every pass of a tool, rounded as recorded; the paired ratios are of those.
+          const passes = (tool, rate) => rounds.map((x) => round(x[tool][rate], 0));
+          const pairedRatios = (rate) => passes("vlmpipe", rate).map((v, i) => v / passes("autocannon", rate)[i]);
+          // Each tool's best pass by its steady rate (the first of equals).
+          const bestOf = (tool) => rounds.map((x) => x[tool]).reduce((b, x) => (x.steadyRowsPerSecond > b.steadyRowsPerSecond ? x : b));
+          const best = { vlmpipe: bestOf("vlmpipe"), autocannon: bestOf("autocannon") };
           const c = {
             rows: kind,
             stream,
@@ -101,11 +98,11 @@ export async function benchThroughput({
             // the rows) over autocannon's in the same round. Single passes here move by up to
             // 1.6x; a median of paired passes is moved by neither one lucky or disturbed pass
             // nor a drift of the machine's speed.
-            ratio: round(median(pairedRatios(passes)), 3),
+            ratio: round(median(pairedRatios("steadyRowsPerSecond")), 3),
             // Every round's ratio, in turn: their spread is how far one run's verdict can move.
-            paired_ratios: pairedRatios(passes).map((x) => round(x, 3)),
+            paired_ratios: pairedRatios("steadyRowsPerSecond").map((x) => round(x, 3)),
             // The same median over the second half of each pass only (see windowRates).
-            ratio_second_half: round(median(pairedRatios(halfPasses)), 3),
+            ratio_second_half: round(median(pairedRatios("secondHalfRowsPerSecond")), 3),
             // Each tool's best pass (steady rate), and their ratio.
             vlmpipe_rows_per_s: round(best.vlmpipe.steadyRowsPerSecond, 0),
             autocannon_rows_per_s: round(best.autocannon.steadyRowsPerSecond, 0),
@@ -119,10 +116,10 @@ export async function benchThroughput({
             autocannon_first_tenth_rows_per_s: round(best.autocannon.firstTenthRowsPerSecond, 0),
             vlmpipe_end_to_end_rows_per_s: round(n / best.vlmpipe.wallSeconds, 0),
             // Every pass's rate, in turn, steady and whole window.
-            vlmpipe_rows_per_s_passes: passes.vlmpipe,
-            autocannon_rows_per_s_passes: passes.autocannon,
-            vlmpipe_whole_window_rows_per_s_passes: wholePasses.vlmpipe,
-            autocannon_whole_window_rows_per_s_passes: wholePasses.autocannon,
+            vlmpipe_rows_per_s_passes: passes("vlmpipe", "steadyRowsPerSecond"),
+            autocannon_rows_per_s_passes: passes("autocannon", "steadyRowsPerSecond"),
+            vlmpipe_whole_window_rows_per_s_passes: passes("vlmpipe", "rowsPerSecond"),
+            autocannon_whole_window_rows_per_s_passes: passes("autocannon", "rowsPerSecond"),
             // Inside the window (what competes with the simulator for the cores), then for the
             // whole process, start-up and (vlmpipe) the final reorder included.
             vlmpipe_window_cpu_ms_per_row: round((1000 * best.vlmpipe.windowCpuSeconds) / n, 3),
@@ -154,11 +151,6 @@ export async function benchThroughput({
     cases,
     met: headline.every((c) => c.met),
   };
-}
-
-/** vlmpipe's rate over autocannon's, round by round. */
-function pairedRatios(p) {
-  return p.vlmpipe.map((v, i) => v / p.autocannon[i]);
 }
 
 async function runVlmpipe(sim, input, output, n, concurrency, stream) {
