@@ -19,9 +19,12 @@ import { writeRows } from "./throughput.mjs";
 const PARTS = {
   "reading rows (and what runs on from there up to sending)": /dist\/operators\/read-rows\.js/,
   "request encoding": /dist\/client\/request-body\.js/,
-  "undici (sending, reading, HTTP parsing)": /node_modules\/undici\//,
+  // vlmpipe's HTTP/1.1 pool with http-parser-js (plain http), or undici (https).
+  "HTTP client (sending, reading, HTTP parsing)": /node_modules\/undici\/|dist\/client\/http1-pool\.js|node_modules\/http-parser-js\//,
+  "  of which http-parser-js": /node_modules\/http-parser-js\//,
+  "  of which node's sockets (net, stream_base_commons)": /node:net|node:internal\/stream_base_commons|node:internal\/streams\/writable/,
   // The handler's callbacks (undici calls them as the answer comes), parsing included.
-  "the answer's handler (parsing)": /(onResponseStart|onResponseData|onResponseEnd) file:.*dist\/client\/transport\.js|dist\/client\/parse-completion\.js/,
+  "the answer's handler (parsing)": /(onResponseStart|onResponseData|onResponseEnd) (file:.*)?dist\/client\/transport\.js|dist\/client\/parse-completion\.js/,
   "output line and its write": /dist\/output\/(sinks|async-lines)\.js|dist\/operators\/write-output\.js/,
   "rxjs": /node_modules\/rxjs\//,
   "JSON.parse": /JsonParse/,
@@ -79,11 +82,20 @@ export function summarize(text, rows, hz) {
     const k = samples.filter((s) => s.tid === mainTid && s.frames.some((f) => re.test(f))).length;
     shares[name] = round((100 * k) / mainCount, 1);
   }
+  // Self time: the leaf frame of each main-thread sample ("addr symbol (dso)" -> the symbol).
+  const self = new Map();
+  for (const s of samples) {
+    if (s.tid !== mainTid || !s.frames[0]) continue;
+    const sym = s.frames[0].trim().replace(/^[0-9a-f]+\s+/, "").replace(/\s+\([^)]*\)$/, "").slice(0, 120);
+    self.set(sym, (self.get(sym) ?? 0) + 1);
+  }
+  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 15);
   return {
     mainTid,
     main_thread_cpu_us_per_row: us(mainCount),
     other_threads_cpu_us_per_row: us(samples.length - mainCount),
     main_thread_shares_pct: shares,
+    main_thread_top_self_pct: Object.fromEntries(top.map(([k, n]) => [k, round((100 * n) / mainCount, 1)])),
   };
 }
 

@@ -66,6 +66,9 @@ const RETRYABLE_NET = new Set([
   "UND_ERR_SOCKET",
   "UND_ERR_CLOSED",
   "UND_ERR_CONNECT_TIMEOUT",
+  // vlmpipe's own HTTP/1.1 pool (http1-pool.ts)
+  "SOCKET_CLOSED",
+  "CONNECT_TIMEOUT",
 ]);
 
 /** Turns anything the transport threw into a VlmError with a code and a retry verdict. */
@@ -80,7 +83,7 @@ export function transportError(e: unknown, signal?: AbortSignal): VlmError {
     }
     return new VlmError(ErrorCodes.ABORTED, "aborted", { retryable: false });
   }
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "HEADERS_TIMEOUT" || code === "BODY_TIMEOUT") {
     return new VlmError(ErrorCodes.TIMEOUT, `no data from the server in time (${code}); see ++server.idle_timeout`, {
       retryable: true,
       cause: e,

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { type Dispatcher, Pool } from "undici";
 import { ErrorCodes, VlmError } from "../errors.js";
+import { Http1Pool, type RequestController, type ResponseHandler } from "./http1-pool.js";
 import { httpError, transportError } from "./http-error.js";
 import { parseCompletion, StreamAccumulator } from "./parse-completion.js";
 import { createBodyEncoder } from "./request-body.js";
@@ -24,28 +25,25 @@ type Result = Omit<ChatResult, "attempts">;
 
 /**
  * One attempt per call, no retry (that is a separate layer): POST /chat/completions on a
- * keep-alive undici Pool sized to the concurrency.
+ * keep-alive pool of sockets sized to the concurrency. Plain-http servers (vLLM, the
+ * simulator) get vlmpipe's own lean HTTP/1.1 pool (./http1-pool.ts: at thousands of rows a
+ * second the client's CPU per request is the limit, and it costs about half of undici's);
+ * https servers get an undici Pool.
  *
- * Why `dispatch` with a handler rather than `pool.request`: at thousands of rows per second
- * the client's CPU per request is the limit, and `request` adds a Readable body stream, an
- * async iterator, an AsyncResource and an AbortSignal listener per request; here each
- * request is one handler object that parses the answer as its bytes arrive. Aborts (the
- * caller's signal, the total deadline) act on undici's controller directly, without an
+ * Each request is one handler object that parses the answer as its bytes arrive (no
+ * Readable body stream, async iterator or AbortSignal listener per request). Aborts (the
+ * caller's signal, the total deadline) act on the pool's controller directly, without an
  * AbortController of our own per request.
  */
 export function createTransport(opts: TransportOptions): ChatClient {
   const url = new URL(opts.baseUrl.replace(/\/+$/, "") + "/chat/completions");
-  const pool = new Pool(url.origin, {
-    connections: opts.connections,
-    pipelining: 1,
-    keepAliveTimeout: 30_000,
-  });
   const path = url.pathname + url.search;
   const bodies = createBodyEncoder();
   const headers: Record<string, string> = { "content-type": "application/json" };
   // The key goes to this header and nowhere else: never logged, never written out.
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
   const deadlines = new Deadlines(opts.totalTimeoutMs);
+  const send = url.protocol === "http:" ? http1Sender(url, path, headers, opts.connections) : undiciSender(url, path, headers, opts.connections);
 
   function chat(request: ChatRequest, { signal }: ChatOptions = {}): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
@@ -55,7 +53,35 @@ export function createTransport(opts: TransportOptions): ChatClient {
       const call = new Call(stream, resolve, reject, deadlines);
       deadlines.add(call);
       if (signal) watchSignal(signal, call);
-      const wait = stream ? opts.idleTimeoutMs : opts.responseTimeoutMs;
+      send.dispatch(body, length, stream ? opts.idleTimeoutMs : opts.responseTimeoutMs, call);
+    });
+  }
+
+  return {
+    chat: chat as ChatClient["chat"],
+    close: () => send.close(),
+  };
+}
+
+/** How a transport hands a request to its pool of sockets. */
+type Sender = {
+  dispatch(body: Buffer | Buffer[], length: number, waitMs: number, call: Call): void;
+  close(): Promise<void>;
+};
+
+function http1Sender(url: URL, path: string, headers: Record<string, string>, connections: number): Sender {
+  const pool = new Http1Pool({ origin: url.origin, connections, headers });
+  return {
+    dispatch: (body, length, waitMs, call) =>
+      pool.dispatch({ path, body, length, headersTimeout: waitMs, bodyTimeout: waitMs }, call),
+    close: () => pool.close(),
+  };
+}
+
+function undiciSender(url: URL, path: string, headers: Record<string, string>, connections: number): Sender {
+  const pool = new Pool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+  return {
+    dispatch: (body, length, waitMs, call) =>
       pool.dispatch(
         {
           origin: url.origin,
@@ -66,23 +92,18 @@ export function createTransport(opts: TransportOptions): ChatClient {
           // its TypeScript types do not list them yet.
           headers: Array.isArray(body) ? { ...headers, "content-length": String(length) } : headers,
           body: body as Buffer,
-          headersTimeout: wait,
-          bodyTimeout: wait,
+          headersTimeout: waitMs,
+          bodyTimeout: waitMs,
         },
-        call,
-      );
-    });
-  }
-
-  return {
-    chat: chat as ChatClient["chat"],
+        call as Dispatcher.DispatchHandler,
+      ),
     close: () => pool.close(),
   };
 }
 
-/** One request's handler (undici's DispatchHandler): collects or parses the answer and settles. */
-class Call implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | null = null;
+/** One request's handler (Http1Pool's ResponseHandler, the shape of undici's DispatchHandler): collects or parses the answer and settles. */
+class Call implements ResponseHandler {
+  private controller: RequestController | null = null;
   private status = 0;
   private acc: StreamAccumulator | null = null;
   private chunks: Buffer[] | null = null;
@@ -107,13 +128,13 @@ class Call implements Dispatcher.DispatchHandler {
     private readonly deadlines: Deadlines,
   ) {}
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
+  onRequestStart(controller: RequestController): void {
     // Aborted while waiting for a socket: stop it now that undici can be told.
     if (this.abortedWith) controller.abort(this.abortedWith);
     else this.controller = controller;
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(_c: RequestController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // informational (1xx): the answer comes after
     this.status = statusCode;
     if (statusCode === 200 && this.stream) this.acc = new StreamAccumulator();
@@ -123,7 +144,7 @@ class Call implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(_c: RequestController, chunk: Buffer): void {
     // A throw here (an error event in the stream, a chunk that is not JSON) makes undici
     // abort the request and call onResponseError with it.
     if (this.acc) this.acc.feed(chunk);
@@ -151,7 +172,7 @@ class Call implements Dispatcher.DispatchHandler {
     this.resolve(result);
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+  onResponseError(_c: RequestController, err: Error): void {
     if (this.settled) return;
     this.fail(this.abortedWith ?? transportError(err));
   }

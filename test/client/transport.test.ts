@@ -146,4 +146,21 @@ describe("the transport's answers", () => {
     await expect(t.chat(req())).rejects.toMatchObject({ code: "VLM_E_HTTP", retryable: true, message: "error in stream: boom" });
     await expect(t.chat(req())).rejects.toMatchObject({ message: "error in stream: boom" });
   });
+
+  it("reads the pool's failures as retryable connection errors and timeouts", async () => {
+    // Cut off mid-answer: the server's process died, say.
+    const cut = await server((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(TOKEN, () => res.destroy());
+    });
+    await expect(transport(cut).chat(req())).rejects.toMatchObject({ code: "VLM_E_CONNECTION", retryable: true });
+    // Silent past ++server.timeout: the headers never come.
+    const silent = await server((req) => req.resume());
+    const t = createTransport({ baseUrl: `${silent}/v1`, connections: 1, idleTimeoutMs: 60_000, responseTimeoutMs: 100, totalTimeoutMs: 60_000 });
+    open.push(() => t.close());
+    const err = (await t.chat(req(false)).catch((e: unknown) => e)) as VlmError;
+    expect(err).toMatchObject({ code: "VLM_E_TIMEOUT", retryable: true });
+    expect(err.message).toContain("HEADERS_TIMEOUT");
+  });
 });

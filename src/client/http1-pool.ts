@@ -1,0 +1,461 @@
+import type { IncomingHttpHeaders } from "node:http";
+import net from "node:net";
+import httpParserJs from "http-parser-js";
+
+const { HTTPParser } = httpParserJs;
+type Parser = InstanceType<typeof HTTPParser>;
+type HeaderInfo = Parameters<Parser[2]>[0];
+
+/** What a request's handler is told (the shape of undici's DispatchHandler, so one handler serves both). */
+export interface ResponseHandler {
+  onRequestStart(controller: RequestController): void;
+  onResponseStart(controller: RequestController, statusCode: number, headers: IncomingHttpHeaders): void;
+  onResponseData(controller: RequestController, chunk: Buffer): void;
+  onResponseEnd(controller: RequestController, trailers: IncomingHttpHeaders): void;
+  onResponseError(controller: RequestController, err: Error): void;
+}
+
+export interface RequestController {
+  /** Stops the request: its socket is closed and the handler gets onResponseError(reason). */
+  abort(reason: Error): void;
+}
+
+export type Http1PoolOptions = {
+  /** http://host:port */
+  origin: string;
+  /** Sockets at most; more requests wait in order. */
+  connections: number;
+  /** Sent with every request (lower-case names); host and content-length are added. */
+  headers: Record<string, string>;
+  /** ms an idle socket is kept when the server does not say (Keep-Alive: timeout=N) how long it keeps it. */
+  keepAliveTimeoutMs?: number;
+  /** ms to wait for a socket to connect. */
+  connectTimeoutMs?: number;
+};
+
+export type Http1Request = {
+  path: string;
+  /** One buffer, or pieces sent one after another (a body with images). */
+  body: Buffer | readonly Buffer[];
+  /** The body's length in bytes. */
+  length: number;
+  /** ms from sending to the answer's headers. */
+  headersTimeout: number;
+  /** ms between two pieces of the answer's body. */
+  bodyTimeout: number;
+};
+
+/** A failure of the pool itself; `code` says which (Node's socket errors keep their own codes). */
+export class Http1Error extends Error {
+  constructor(
+    readonly code: "HEADERS_TIMEOUT" | "BODY_TIMEOUT" | "CONNECT_TIMEOUT" | "SOCKET_CLOSED" | "BAD_RESPONSE" | "POOL_CLOSED",
+    message: string,
+  ) {
+    super(message);
+    this.name = "Http1Error";
+  }
+}
+
+/**
+ * A keep-alive HTTP/1.1 client for plain-http endpoints (a vLLM server, the simulator): one
+ * request per socket at a time, requests beyond `connections` queued in order.
+ *
+ * Why not undici here: at thousands of small answers a second the client's CPU per request
+ * is the limit of a run, and undici's layers (request object, header validation, handler
+ * wrappers, its WASM parser's copies) cost about twice what this does per request (measured:
+ * 0.105 against 0.063 ms of CPU per streamed answer, bench/layers.mjs). Parsing is
+ * http-parser-js's (chunked bodies, 1xx, bodies read to the socket's end, header limits);
+ * what is ours is the socket pool and the request framing. HTTPS endpoints keep undici.
+ *
+ * Timeouts (headers, body, connect, idle sockets) are checked by one timer that runs while
+ * sockets are open, rather than a timer per request.
+ */
+export class Http1Pool {
+  private readonly port: number;
+  private readonly hostname: string;
+  private readonly headTail: string;
+  private readonly keepAliveMs: number;
+  private readonly connectMs: number;
+  private readonly all = new Set<Connection>();
+  private readonly idle: Connection[] = [];
+  /** Requests waiting for a socket, from `queueHead` on (no shift per request). */
+  private queue: Array<Exchange | undefined> = [];
+  private queueHead = 0;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private tickMs = 1000;
+  private closing: (() => void) | null = null;
+  private closed: Promise<void> | null = null;
+
+  constructor(private readonly opts: Http1PoolOptions) {
+    const url = new URL(opts.origin);
+    if (url.protocol !== "http:") throw new Error(`Http1Pool speaks plain http, not ${url.protocol}`);
+    this.hostname = url.hostname.replace(/^\[|\]$/g, "");
+    this.port = Number(url.port || 80);
+    let tail = ` HTTP/1.1\r\nhost: ${url.host}\r\n`;
+    for (const [k, v] of Object.entries(opts.headers)) {
+      // A line break in a header would end it early and smuggle in another (request splitting).
+      if (/[\r\n]/.test(k + v)) throw new Error(`header ${k} holds a line break`);
+      tail += `${k}: ${v}\r\n`;
+    }
+    this.headTail = `${tail}content-length: `;
+    this.keepAliveMs = opts.keepAliveTimeoutMs ?? 4000;
+    this.connectMs = opts.connectTimeoutMs ?? 10_000;
+  }
+
+  dispatch(req: Http1Request, handler: ResponseHandler): void {
+    const ex = new Exchange(this, req, handler);
+    this.inFlight++;
+    handler.onRequestStart(ex);
+    if (ex.done) return; // aborted at once
+    if (this.closed) return ex.fail(new Http1Error("POOL_CLOSED", "the client is closed"));
+    const shortest = Math.min(req.headersTimeout, req.bodyTimeout);
+    if (shortest < this.tickMs * 4) this.retick(Math.max(10, Math.floor(shortest / 4)));
+    this.place(ex);
+  }
+
+  /** Waits for the requests in flight, then closes every socket. */
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = new Promise<void>((resolve) => {
+        this.closing = resolve;
+      });
+      this.settleIfDone();
+    }
+    return this.closed;
+  }
+
+  /** The request line and headers, up to the end of the head. */
+  head(path: string, length: number): string {
+    return `POST ${path}${this.headTail}${length}\r\n\r\n`;
+  }
+
+  /** An exchange ended (answered, failed or aborted): its place is free; a kept socket goes on. */
+  finished(conn: Connection | null): void {
+    this.inFlight--;
+    if (conn) {
+      const next = this.nextQueued();
+      if (next) conn.start(next);
+      else if (this.closed) conn.destroy();
+      else {
+        conn.idleSince = performance.now();
+        conn.socket.unref(); // an idle pool keeps no process alive
+        this.idle.push(conn);
+      }
+    }
+    this.settleIfDone();
+  }
+
+  /** A request that met a stale keep-alive socket goes again, first in line. */
+  resend(ex: Exchange): void {
+    if (this.queueHead > 0) this.queue[--this.queueHead] = ex;
+    else this.queue.unshift(ex);
+  }
+
+  /** A socket is gone: its place may go to a waiting request. */
+  forget(conn: Connection): void {
+    this.all.delete(conn);
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    const next = this.nextQueued();
+    if (next) this.place(next);
+    this.settleIfDone();
+  }
+
+  private place(ex: Exchange): void {
+    const conn = this.takeIdle() ?? (this.all.size < this.opts.connections ? this.connect() : undefined);
+    if (conn) conn.start(ex);
+    else this.queue.push(ex);
+  }
+
+  private nextQueued(): Exchange | undefined {
+    while (this.queueHead < this.queue.length) {
+      const ex = this.queue[this.queueHead];
+      this.queue[this.queueHead++] = undefined;
+      if (this.queueHead === this.queue.length) {
+        this.queue = [];
+        this.queueHead = 0;
+      }
+      if (ex && !ex.done) return ex; // aborted ones are skipped here rather than searched for
+    }
+    return undefined;
+  }
+
+  private takeIdle(): Connection | undefined {
+    const conn = this.idle.pop();
+    conn?.socket.ref();
+    return conn;
+  }
+
+  private connect(): Connection {
+    const socket = net.connect({ port: this.port, host: this.hostname, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
+    const conn = new Connection(this, socket, performance.now() + this.connectMs, this.connectMs, this.keepAliveMs);
+    this.all.add(conn);
+    if (!this.timer) this.retick(this.tickMs);
+    return conn;
+  }
+
+  private settleIfDone(): void {
+    if (!this.closed || this.inFlight > 0) return;
+    for (const conn of [...this.all]) conn.destroy();
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.closing?.();
+    this.closing = null;
+  }
+
+  private retick(ms: number): void {
+    this.tickMs = ms;
+    clearInterval(this.timer);
+    this.timer = setInterval(this.sweep, ms).unref();
+  }
+
+  private readonly sweep = (): void => {
+    if (this.all.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    const now = performance.now();
+    for (const conn of [...this.all]) conn.check(now);
+  };
+}
+
+/** One request and its answer; the handler's controller too. */
+class Exchange implements RequestController {
+  done = false;
+  conn: Connection | null = null;
+  /** Sent again once already, after a kept-alive socket turned out closed. */
+  resent = false;
+
+  constructor(
+    readonly pool: Http1Pool,
+    readonly req: Http1Request,
+    readonly handler: ResponseHandler,
+  ) {}
+
+  abort(reason: Error): void {
+    if (this.done) return;
+    const conn = this.conn;
+    this.fail(reason);
+    conn?.destroy(); // half an answer may be on it: it cannot carry another
+  }
+
+  /** Ends the request with an error, once. The socket it was on is the caller's to close. */
+  fail(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.conn) this.conn.exchange = null;
+    this.conn = null;
+    this.pool.finished(null);
+    this.handler.onResponseError(this, err);
+  }
+}
+
+const enum Phase {
+  Idle,
+  Headers,
+  Body,
+}
+
+/** One socket and its parser; it carries one exchange at a time. */
+class Connection {
+  exchange: Exchange | null = null;
+  idleSince = 0;
+  private phase = Phase.Idle;
+  /** When the current phase times out (performance.now() ms). */
+  private deadline = 0;
+  private connected = false;
+  private closed = false;
+  /** Set once the socket is ending: whatever completes now does not keep it. */
+  private ending = false;
+  /** Answers completed here: a request on a socket that served one may meet a stale close. */
+  private served = 0;
+  private gotBytes = false;
+  private status = 0;
+  private keepAlive = true;
+  private readonly parser: Parser;
+
+  constructor(
+    private readonly pool: Http1Pool,
+    readonly socket: net.Socket,
+    private readonly connectDeadline: number,
+    private readonly connectMs: number,
+    private idleMs: number,
+  ) {
+    this.parser = new HTTPParser(HTTPParser.RESPONSE);
+    this.parser[HTTPParser.kOnHeadersComplete] = this.onHeaders;
+    this.parser[HTTPParser.kOnBody] = this.onBody;
+    this.parser[HTTPParser.kOnMessageComplete] = this.onComplete;
+    socket.once("connect", () => {
+      this.connected = true;
+      // The headers' wait starts once the request could be sent.
+      if (this.exchange) this.deadline = performance.now() + this.exchange.req.headersTimeout;
+    });
+    socket.on("data", this.onData);
+    socket.on("end", () => this.onClose(null));
+    socket.on("error", (e) => this.onClose(e));
+    socket.on("close", () => this.onClose(null));
+  }
+
+  start(ex: Exchange): void {
+    ex.conn = this;
+    this.exchange = ex;
+    this.phase = Phase.Headers;
+    this.gotBytes = false;
+    this.status = 0;
+    const req = ex.req;
+    if (this.connected) this.deadline = performance.now() + req.headersTimeout;
+    const s = this.socket;
+    s.cork();
+    s.write(this.pool.head(req.path, req.length), "latin1");
+    if (Buffer.isBuffer(req.body)) s.write(req.body);
+    else for (const piece of req.body as readonly Buffer[]) s.write(piece);
+    s.uncork();
+  }
+
+  /** The sweep's look: the connect, the exchange's phase, the idle socket's age. */
+  check(now: number): void {
+    if (this.closed) return;
+    if (!this.connected) {
+      if (now > this.connectDeadline) this.failWith(new Http1Error("CONNECT_TIMEOUT", `no connection to the server within ${this.connectMs} ms`));
+    } else if (!this.exchange) {
+      if (now - this.idleSince > this.idleMs) this.destroy();
+    } else if (now > this.deadline) {
+      const req = this.exchange.req;
+      if (this.phase === Phase.Headers) this.failWith(new Http1Error("HEADERS_TIMEOUT", `no answer from the server within ${req.headersTimeout} ms`));
+      else this.failWith(new Http1Error("BODY_TIMEOUT", `the server's answer stalled for ${req.bodyTimeout} ms`));
+    }
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.exchange?.fail(new Http1Error("SOCKET_CLOSED", "the connection was closed"));
+    this.socket.destroy();
+    this.pool.forget(this);
+  }
+
+  private failWith(err: Error): void {
+    this.exchange?.fail(err);
+    this.destroy();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    const ex = this.exchange;
+    if (!ex) return this.destroy(); // bytes nobody asked for: the socket is out of step
+    this.gotBytes = true;
+    if (this.phase === Phase.Body) this.deadline = performance.now() + ex.req.bodyTimeout;
+    let ret: number | Error;
+    try {
+      ret = this.parser.execute(chunk);
+    } catch (e) {
+      // The handler threw (an error event in a stream, an answer that is not JSON).
+      return this.failWith(e instanceof Error ? e : new Error(String(e)));
+    }
+    if (ret instanceof Error) this.failWith(badResponse(ret));
+  };
+
+  private onClose(err: Error | null): void {
+    if (this.closed) return;
+    this.ending = true;
+    const ex = this.exchange;
+    if (!ex) return this.destroy();
+    if (err === null && this.phase === Phase.Body && readsToEnd(this.parser)) {
+      // An answer with neither a length nor chunks ends with its socket.
+      let ret: void | Error;
+      try {
+        ret = this.parser.finish();
+      } catch (e) {
+        ret = e instanceof Error ? e : new Error(String(e));
+      }
+      if (ret instanceof Error) return this.failWith(badResponse(ret));
+      if (!this.exchange) return this.destroy();
+    }
+    if (!this.gotBytes && this.served > 0 && !ex.resent) {
+      // The server closed a kept-alive socket as the request went out: nothing of it was
+      // answered, so it goes again on a fresh socket instead of failing.
+      ex.resent = true;
+      ex.conn = null;
+      this.exchange = null;
+      this.pool.resend(ex);
+      return this.destroy();
+    }
+    this.failWith(err ?? new Http1Error("SOCKET_CLOSED", "the server closed the connection before the answer was complete"));
+  }
+
+  private readonly onHeaders = (info: HeaderInfo): void => {
+    const ex = this.exchange;
+    if (!ex) throw new Http1Error("BAD_RESPONSE", "an answer nobody asked for");
+    const status = info.statusCode;
+    this.status = status;
+    const headers = headerObject(info.headers);
+    if (status >= 200) {
+      this.keepAlive = info.shouldKeepAlive;
+      const hint = keepAliveSeconds(headers["keep-alive"]);
+      // Closed a second before the server would close it (undici's habit), so no request meets that close.
+      if (hint !== undefined) this.idleMs = Math.min(Math.max(0, hint * 1000 - 1000), 600_000);
+      this.phase = Phase.Body;
+      this.deadline = performance.now() + ex.req.bodyTimeout;
+    } // else informational (100 Continue): the answer follows
+    ex.handler.onResponseStart(ex, status, headers);
+  };
+
+  private readonly onBody = (buf: Buffer, start: number, len: number): void => {
+    const ex = this.exchange;
+    if (!ex || this.status < 200) return;
+    ex.handler.onResponseData(ex, start === 0 && len === buf.length ? buf : buf.subarray(start, start + len));
+  };
+
+  private readonly onComplete = (): void => {
+    const ex = this.exchange;
+    if (!ex || this.status < 200) return; // an informational answer ends; the real one follows
+    this.exchange = null;
+    ex.conn = null;
+    ex.done = true;
+    this.served++;
+    this.phase = Phase.Idle;
+    const reusable = this.keepAlive && !this.ending && !this.closed;
+    try {
+      ex.handler.onResponseEnd(ex, {});
+    } catch {
+      // The answer is complete; a handler that throws at its end has only itself to blame.
+    }
+    if (reusable) this.pool.finished(this);
+    else {
+      this.pool.finished(null);
+      this.destroy();
+    }
+  };
+}
+
+/** http-parser-js's [name, value, ...] as Node's header object: lower-case names, repeated ones joined. */
+function headerObject(raw: string[]): IncomingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = (raw[i] as string).toLowerCase();
+    const v = raw[i + 1] as string;
+    const prev = out[k];
+    if (prev === undefined) out[k] = v;
+    else if (k === "set-cookie") out[k] = [...[prev].flat(), v];
+    else out[k] = `${prev}, ${v}`;
+  }
+  return out;
+}
+
+/** Whether the parser reads the body until the socket ends (no length, no chunks): its state's name says. */
+function readsToEnd(p: Parser): boolean {
+  return (p as unknown as { state: string }).state === "BODY_RAW";
+}
+
+/** The seconds of `Keep-Alive: timeout=5, max=100`, if given. */
+function keepAliveSeconds(h: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(h) ? h[0] : h;
+  const m = v ? /timeout=(\d+)/i.exec(v) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+function badResponse(e: Error): Http1Error {
+  const code = (e as { code?: string }).code;
+  return new Http1Error("BAD_RESPONSE", `the server's answer is not valid HTTP/1.1: ${e.message}${code ? ` (${code})` : ""}`);
+}
