@@ -1,6 +1,7 @@
 // One client of bench/layers.mjs, in its own process: POSTs the given request bodies (one per
 // line) to <url>/v1/chat/completions, `connections` in flight, until `amount` answers are in.
-//   discard    undici's Pool.dispatch, the answer's bytes dropped (the HTTP layer alone)
+//   undici     undici's Pool.dispatch, the answer's bytes dropped (the client https servers get)
+//   discard    vlmpipe's Http1Pool.dispatch, the answer's bytes dropped (the HTTP layer alone)
 //   sse        the same, the answer fed to vlmpipe's StreamAccumulator (SSE and chunk parsing)
 //   transport  vlmpipe's transport (createTransport: request encoding, handler, deadlines)
 //
@@ -16,6 +17,7 @@ const [url, bodiesFile, connections, amount, mode] = process.argv.slice(2);
 const load = (file) => import(pathToFileURL(path.join(dist, file)).href);
 const { StreamAccumulator } = await load("client/parse-completion.js");
 const { createTransport } = await load("client/transport.js");
+const { Http1Pool } = await load("client/http1-pool.js");
 
 const bodies = readBodies(bodiesFile);
 const n = Number(amount);
@@ -36,30 +38,31 @@ await new Promise((resolve, reject) => {
       if (sent < n) t.chat(requests[sent++ % requests.length]).then(finished, reject);
     };
   } else {
-    const pool = new Pool(url, { connections: c, pipelining: 1 });
+    const headers = { "content-type": "application/json" };
+    const pool = mode === "undici" ? new Pool(url, { connections: c, pipelining: 1 }) : new Http1Pool({ origin: url, connections: c, headers });
     next = () => {
       if (sent >= n) return;
+      const body = bodies[sent++ % bodies.length];
       let acc = null;
-      pool.dispatch(
-        { origin: url, path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json" }, body: bodies[sent++ % bodies.length] },
-        {
-          onRequestStart() {},
-          onResponseStart(_c, status) {
-            if (status !== 200) reject(new Error(`HTTP ${status}`));
-            if (mode === "sse") acc = new StreamAccumulator();
-          },
-          onResponseData(_c, chunk) {
-            acc?.feed(chunk);
-          },
-          onResponseEnd() {
-            acc?.result();
-            finished();
-          },
-          onResponseError(_c, e) {
-            reject(e);
-          },
+      const handler = {
+        onRequestStart() {},
+        onResponseStart(_c, status) {
+          if (status !== 200) reject(new Error(`HTTP ${status}`));
+          if (mode === "sse") acc = new StreamAccumulator();
         },
-      );
+        onResponseData(_c, chunk) {
+          acc?.feed(chunk);
+        },
+        onResponseEnd() {
+          acc?.result();
+          finished();
+        },
+        onResponseError(_c, e) {
+          reject(e);
+        },
+      };
+      if (mode === "undici") pool.dispatch({ origin: url, path: "/v1/chat/completions", method: "POST", headers, body }, handler);
+      else pool.dispatch({ path: "/v1/chat/completions", body, length: body.length, headersTimeout: 60_000, bodyTimeout: 60_000 }, handler);
     };
   }
   for (let i = 0; i < c; i++) next();

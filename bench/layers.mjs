@@ -1,7 +1,8 @@
 // Where the text-row gap to autocannon sits, layer by layer: the same streamed text bodies
 // sent to the same simulator at the same concurrency by
 //   autocannon   the raw load generator of bench/throughput.mjs
-//   discard      undici alone (Pool.dispatch, answers dropped)
+//   undici       undici alone (Pool.dispatch, answers dropped): what https servers get
+//   discard      vlmpipe's HTTP/1.1 pool alone (Http1Pool.dispatch, answers dropped)
 //   sse          + vlmpipe's SSE accumulation of each answer
 //   transport    vlmpipe's transport (request encoding, handler, deadlines, SSE)
 //   vlmpipe      the whole `vlmpipe generate` (rows read, prompt, output written)
@@ -19,7 +20,7 @@ import { requestBodies, writeBodies } from "./bodies.mjs";
 import { bin, median, root, round, startSimProc, windowRates } from "./lib.mjs";
 import { AUTOCANNON_DRIVER, writeRows } from "./throughput.mjs";
 
-const LAYERS = ["autocannon", "discard", "sse", "transport", "vlmpipe"];
+const LAYERS = ["autocannon", "undici", "discard", "sse", "transport", "vlmpipe"];
 
 export async function benchLayers({ rows = 40_000, reps = 5, concurrency = 64, log = () => {} } = {}) {
   const dir = path.join(tmpdir(), `vlmpipe-bench-layers-${process.pid}`);
@@ -35,6 +36,7 @@ export async function benchLayers({ rows = 40_000, reps = 5, concurrency = 64, l
     const driver = (mode) => [path.join(root, "bench", "layers-driver.mjs"), sim.url, bodiesFile, c, String(rows), mode];
     const args = {
       autocannon: [AUTOCANNON_DRIVER, sim.url, bodiesFile, c, String(rows)],
+      undici: driver("undici"),
       discard: driver("discard"),
       sse: driver("sse"),
       transport: driver("transport"),
