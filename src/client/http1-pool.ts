@@ -183,9 +183,17 @@ export class Http1Pool {
   }
 
   private takeIdle(): Connection | undefined {
-    const conn = this.idle.pop();
-    conn?.socket.ref();
-    return conn;
+    for (let conn = this.idle.pop(); conn; conn = this.idle.pop()) {
+      // The sweep closes idle sockets only once a tick: one past its time is closed here
+      // rather than handed a request the server may be closing it under.
+      if (conn.stale(performance.now())) {
+        conn.destroy();
+        continue;
+      }
+      conn.socket.ref();
+      return conn;
+    }
+    return undefined;
   }
 
   private connect(): Connection {
@@ -321,12 +329,17 @@ class Connection {
     if (!this.connected) {
       if (now > this.connectDeadline) this.failWith(new Http1Error("CONNECT_TIMEOUT", `no connection to the server within ${this.connectMs} ms`));
     } else if (!this.exchange) {
-      if (now - this.idleSince > this.idleMs) this.destroy();
+      if (this.stale(now)) this.destroy();
     } else if (now > this.deadline) {
       const req = this.exchange.req;
       if (this.phase === Phase.Headers) this.failWith(new Http1Error("HEADERS_TIMEOUT", `no answer from the server within ${req.headersTimeout} ms`));
       else this.failWith(new Http1Error("BODY_TIMEOUT", `the server's answer stalled for ${req.bodyTimeout} ms`));
     }
+  }
+
+  /** Idle past the time it may be kept. */
+  stale(now: number): boolean {
+    return this.exchange === null && now - this.idleSince > this.idleMs;
   }
 
   destroy(): void {

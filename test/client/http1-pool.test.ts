@@ -250,6 +250,19 @@ describe("Http1Pool and a kept-alive socket the server closes", () => {
   });
 });
 
+describe("Http1Pool's idle sockets", () => {
+  it("never hands a request a socket idle past its time, even between two sweeps", async () => {
+    const raw = await rawServer((s) => s.write(ok("{}")));
+    // Timeouts of 5 s: the sweep runs once a second; the socket is stale after 30 ms.
+    const p = pool(raw.url, { connections: 1, keepAliveTimeoutMs: 30 });
+    await send(p);
+    await new Promise((r) => setTimeout(r, 100));
+    await send(p);
+    expect(raw.sockets.length).toBe(2);
+    await closed(raw.sockets[0] as Socket);
+  });
+});
+
 describe("Http1Pool's timeouts and aborts", () => {
   it("fails a request whose headers do not come in time with HEADERS_TIMEOUT", async () => {
     const raw = await rawServer(() => {});
