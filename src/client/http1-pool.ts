@@ -91,6 +91,7 @@ export class Http1Pool {
   constructor(private readonly opts: Http1PoolOptions) {
     const url = new URL(opts.origin);
     if (url.protocol !== "http:") throw new Error(`Http1Pool speaks plain http, not ${url.protocol}`);
+    if (!Number.isInteger(opts.connections) || opts.connections < 1) throw new Error(`connections must be a whole number >= 1, not ${opts.connections}`);
     this.hostname = url.hostname.replace(/^\[|\]$/g, "");
     this.port = Number(url.port || 80);
     let tail = ` HTTP/1.1\r\nhost: ${url.host}\r\n`;

@@ -136,9 +136,10 @@ describe("Http1Pool against a node:http server", () => {
     expect(raw.requests[0]).toContain("content-length: 14\r\n");
   });
 
-  it("refuses a header with a line break (no request splitting)", () => {
+  it("refuses a header with a line break (no request splitting), https, and no sockets", () => {
     expect(() => new Http1Pool({ origin: "http://127.0.0.1:1", connections: 1, headers: { authorization: "Bearer x\r\nx-evil: 1" } })).toThrow(/line break/);
     expect(() => new Http1Pool({ origin: "https://127.0.0.1:1", connections: 1, headers: {} })).toThrow(/plain http/);
+    expect(() => new Http1Pool({ origin: "http://127.0.0.1:1", connections: 0, headers: {} })).toThrow(/connections/);
   });
 });
 
