@@ -96,15 +96,18 @@ function gcTrace() {
 /** Where a full-mode memory run is kept: it takes ~55 minutes, so quick runs show the last one beside their own. */
 export const FULL_RESULTS = path.join(path.dirname(fileURLToPath(import.meta.url)), "results-memory-full.json");
 
+/** The commit checked out when this module loaded: the run's start, not its end an hour later. */
+const commitAtStart = (() => {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+  } catch {
+    return null; // not a git checkout
+  }
+})();
+
 /** Saves a full-mode result with when and on which commit it was measured. */
 export async function saveFullResult(result) {
-  let commit = null;
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
-  } catch {
-    // not a git checkout
-  }
-  const saved = { mode: "full (memory section)", date: new Date().toISOString(), commit, command: "node bench/memory.mjs --full", ...result };
+  const saved = { mode: "full (memory section)", date: new Date().toISOString(), commit: commitAtStart, command: "node bench/memory.mjs --full", ...result };
   await writeFile(FULL_RESULTS, JSON.stringify(saved, null, 2) + "\n");
   return saved;
 }
