@@ -4,6 +4,7 @@ import httpParserJs from "http-parser-js";
 
 const { HTTPParser } = httpParserJs;
 type Parser = InstanceType<typeof HTTPParser>;
+/** What the parser's headers-complete callback (index 2, HTTPParser.kOnHeadersComplete) is given. */
 type HeaderInfo = Parameters<Parser[2]>[0];
 
 /** What a request's handler is told (the shape of undici's DispatchHandler, so one handler serves both). */
