@@ -65,9 +65,8 @@ export class Http1Error extends Error {
  * is the limit of a run, and undici's layers (request object, header validation, handler
  * wrappers, its WASM parser's copies) cost about 1.5 times what this does per request
  * (measured: 0.110 against 0.071 ms of CPU per streamed answer, SSE parsed, in alternating
- * runs of 30k). Parsing is
- * http-parser-js's (chunked bodies, 1xx, bodies read to the socket's end, header limits);
- * what is ours is the socket pool and the request framing. HTTPS endpoints keep undici.
+ * runs of 30k). Parsing is http-parser-js's (chunked bodies, 1xx, bodies read to the
+ * socket's end, header limits); what is ours is the socket pool and the request framing. HTTPS endpoints keep undici.
  *
  * Timeouts (headers, body, connect, idle sockets) are checked by one timer that runs while
  * sockets are open, rather than a timer per request.
@@ -200,7 +199,7 @@ export class Http1Pool {
 
   private connect(): Connection {
     const socket = net.connect({ port: this.port, host: this.hostname, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
-    const conn = new Connection(this, socket, performance.now() + this.connectMs, this.connectMs, this.keepAliveMs);
+    const conn = new Connection(this, socket, this.connectMs, this.keepAliveMs);
     this.all.add(conn);
     if (!this.timer) this.retick(this.tickMs);
     return conn;
@@ -263,19 +262,13 @@ class Exchange implements RequestController {
   }
 }
 
-const enum Phase {
-  Idle,
-  Headers,
-  Body,
-}
-
 /** One socket and its parser; it carries one exchange at a time. */
 class Connection {
   exchange: Exchange | null = null;
   idleSince = 0;
-  private phase = Phase.Idle;
-  /** When the current phase times out (performance.now() ms). */
+  /** When the wait for the headers, or for the body's next bytes, times out (performance.now() ms). */
   private deadline = 0;
+  private readonly connectDeadline: number;
   private connected = false;
   private closed = false;
   /** Set once the socket is ending: whatever completes now does not keep it. */
@@ -283,6 +276,7 @@ class Connection {
   /** Answers completed here: a request on a socket that served one may meet a stale close. */
   private served = 0;
   private gotBytes = false;
+  /** The current answer's status: 0 until its headers are in, under 200 for an informational one. */
   private status = 0;
   private keepAlive = true;
   private readonly parser: Parser;
@@ -290,10 +284,10 @@ class Connection {
   constructor(
     private readonly pool: Http1Pool,
     readonly socket: net.Socket,
-    private readonly connectDeadline: number,
     private readonly connectMs: number,
     private idleMs: number,
   ) {
+    this.connectDeadline = performance.now() + connectMs;
     this.parser = new HTTPParser(HTTPParser.RESPONSE);
     this.parser[HTTPParser.kOnHeadersComplete] = this.onHeaders;
     this.parser[HTTPParser.kOnBody] = this.onBody;
@@ -312,7 +306,6 @@ class Connection {
   start(ex: Exchange): void {
     ex.conn = this;
     this.exchange = ex;
-    this.phase = Phase.Headers;
     this.gotBytes = false;
     this.status = 0;
     const req = ex.req;
@@ -321,7 +314,7 @@ class Connection {
     s.cork();
     s.write(this.pool.head(req.path, req.length), "latin1");
     if (Buffer.isBuffer(req.body)) s.write(req.body);
-    else for (const piece of req.body as readonly Buffer[]) s.write(piece);
+    else for (const piece of req.body) s.write(piece);
     s.uncork();
   }
 
@@ -334,9 +327,14 @@ class Connection {
       if (this.stale(now)) this.destroy();
     } else if (now > this.deadline) {
       const req = this.exchange.req;
-      if (this.phase === Phase.Headers) this.failWith(new Http1Error("HEADERS_TIMEOUT", `no answer from the server within ${req.headersTimeout} ms`));
+      if (!this.inBody) this.failWith(new Http1Error("HEADERS_TIMEOUT", `no answer from the server within ${req.headersTimeout} ms`));
       else this.failWith(new Http1Error("BODY_TIMEOUT", `the server's answer stalled for ${req.bodyTimeout} ms`));
     }
+  }
+
+  /** The final answer's headers are in: its body is being read. */
+  private get inBody(): boolean {
+    return this.status >= 200;
   }
 
   /** Idle past the time it may be kept. */
@@ -361,7 +359,7 @@ class Connection {
     const ex = this.exchange;
     if (!ex) return this.destroy(); // bytes nobody asked for: the socket is out of step
     this.gotBytes = true;
-    if (this.phase === Phase.Body) this.deadline = performance.now() + ex.req.bodyTimeout;
+    if (this.inBody) this.deadline = performance.now() + ex.req.bodyTimeout;
     let ret: number | Error;
     try {
       ret = this.parser.execute(chunk);
@@ -377,7 +375,7 @@ class Connection {
     this.ending = true;
     const ex = this.exchange;
     if (!ex) return this.destroy();
-    if (err === null && this.phase === Phase.Body && readsToEnd(this.parser)) {
+    if (err === null && this.inBody && readsToEnd(this.parser)) {
       // An answer with neither a length nor chunks ends with its socket.
       let ret: void | Error;
       try {
@@ -411,7 +409,6 @@ class Connection {
       const hint = keepAliveSeconds(headers["keep-alive"]);
       // Closed a second before the server would close it (undici's habit), so no request meets that close.
       if (hint !== undefined) this.idleMs = Math.min(Math.max(0, hint * 1000 - 1000), 600_000);
-      this.phase = Phase.Body;
       this.deadline = performance.now() + ex.req.bodyTimeout;
     } // else informational (100 Continue): the answer follows
     ex.handler.onResponseStart(ex, status, headers);
@@ -419,18 +416,17 @@ class Connection {
 
   private readonly onBody = (buf: Buffer, start: number, len: number): void => {
     const ex = this.exchange;
-    if (!ex || this.status < 200) return;
+    if (!ex || !this.inBody) return;
     ex.handler.onResponseData(ex, start === 0 && len === buf.length ? buf : buf.subarray(start, start + len));
   };
 
   private readonly onComplete = (): void => {
     const ex = this.exchange;
-    if (!ex || this.status < 200) return; // an informational answer ends; the real one follows
+    if (!ex || !this.inBody) return; // an informational answer ends; the real one follows
     this.exchange = null;
     ex.conn = null;
     ex.done = true;
     this.served++;
-    this.phase = Phase.Idle;
     const reusable = this.keepAlive && !this.ending && !this.closed;
     try {
       ex.handler.onResponseEnd(ex, {});

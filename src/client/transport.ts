@@ -27,7 +27,7 @@ type Result = Omit<ChatResult, "attempts">;
  * One attempt per call, no retry (that is a separate layer): POST /chat/completions on a
  * keep-alive pool of sockets sized to the concurrency. Plain-http servers (vLLM, the
  * simulator) get vlmpipe's own lean HTTP/1.1 pool (./http1-pool.ts: at thousands of rows a
- * second the client's CPU per request is the limit, and it costs about half of undici's);
+ * second the client's CPU per request is the limit, and it costs about two thirds of undici's);
  * https servers get an undici Pool.
  *
  * Each request is one handler object that parses the answer as its bytes arrive (no
@@ -129,7 +129,7 @@ class Call implements ResponseHandler {
   ) {}
 
   onRequestStart(controller: RequestController): void {
-    // Aborted while waiting for a socket: stop it now that undici can be told.
+    // Aborted while waiting for a socket: stop it now that the pool can be told.
     if (this.abortedWith) controller.abort(this.abortedWith);
     else this.controller = controller;
   }
@@ -145,7 +145,7 @@ class Call implements ResponseHandler {
   }
 
   onResponseData(_c: RequestController, chunk: Buffer): void {
-    // A throw here (an error event in the stream, a chunk that is not JSON) makes undici
+    // A throw here (an error event in the stream, a chunk that is not JSON) makes the pool
     // abort the request and call onResponseError with it.
     if (this.acc) this.acc.feed(chunk);
     else if (this.chunks) {
