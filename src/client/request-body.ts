@@ -19,8 +19,13 @@ import type { ChatRequest } from "./types.js";
  * was a fifth of the rate. Copying 64 KB a request avoids it (bench/throughput.mjs).
  */
 export type EncodedBody = {
-  /** One buffer, or pieces to send in order (then `length` must go in content-length). */
-  body: Buffer | Buffer[];
+  /**
+   * The JSON text of a request without spliced images; otherwise its bytes, whole or in
+   * pieces to send in order. Text goes to the socket in one write with the request's head:
+   * that took 10-18% less client CPU a request than the head and a Buffer of the body
+   * written together (a corked writev), and 7-9% less of the simulator's.
+   */
+  body: string | Buffer | Buffer[];
   length: number;
 };
 
@@ -90,8 +95,8 @@ export function createBodyEncoder(maxBytes = 64 * 2 ** 20): BodyEncoder {
         messages[j] = { ...m, content };
       }
       if (spliced.length === 0) {
-        const body = Buffer.from(JSON.stringify(request));
-        return { body, length: body.length };
+        const body = JSON.stringify(request);
+        return { body, length: Buffer.byteLength(body) };
       }
       const text = JSON.stringify({ ...request, messages });
       // The placeholders appear in order, each as its JSON literal ("\u0000<nonce>:<i>").

@@ -65,7 +65,7 @@ export function createTransport(opts: TransportOptions): ChatClient {
 
 /** How a transport hands a request to its pool of sockets. */
 type Sender = {
-  dispatch(body: Buffer | Buffer[], length: number, waitMs: number, call: Call): void;
+  dispatch(body: string | Buffer | Buffer[], length: number, waitMs: number, call: Call): void;
   close(): Promise<void>;
 };
 

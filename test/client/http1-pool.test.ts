@@ -60,11 +60,10 @@ function send(p: Http1Pool, body: string | Buffer[] = "{}", o: Partial<Http1Requ
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const a: Answer = { status: 0, headers: {}, body: "", starts: [] };
-    const pieces = typeof body === "string" ? Buffer.from(body) : body;
-    const length = Array.isArray(pieces) ? pieces.reduce((n, b) => n + b.length, 0) : pieces.length;
+    const length = typeof body === "string" ? Buffer.byteLength(body) : body.reduce((n, b) => n + b.length, 0);
     let errors = 0;
     p.dispatch(
-      { path: "/v1/chat/completions", body: pieces, length, headersTimeout: 5000, bodyTimeout: 5000, ...o },
+      { path: "/v1/chat/completions", body, length, headersTimeout: 5000, bodyTimeout: 5000, ...o },
       {
         onRequestStart: (c) => o.onController?.(c),
         onResponseStart: (_c, status, headers) => {
@@ -134,6 +133,16 @@ describe("Http1Pool against a node:http server", () => {
     expect(a.body).toBe('{"a":"pieces"}');
     expect(raw.requests[0]).toMatch(/^POST \/v1\/chat\/completions HTTP\/1\.1\r\n/);
     expect(raw.requests[0]).toContain("content-length: 14\r\n");
+  });
+
+  it("sends a text body as UTF-8, its length in bytes", async () => {
+    // (The raw server reads latin1: the body's bytes, decoded here as UTF-8.)
+    const raw = await rawServer((s, _n, text) => s.write(ok(Buffer.from(text.slice(text.indexOf("\r\n\r\n") + 4), "latin1").toString())));
+    const p = pool(raw.url);
+    const text = JSON.stringify({ q: "é 日本 🙂 \u2028" });
+    const a = await send(p, text);
+    expect(a.body).toBe(text);
+    expect(raw.requests[0]).toContain(`content-length: ${Buffer.byteLength(text)}\r\n`);
   });
 
   it("refuses a header with a line break (no request splitting), https, and no sockets", () => {
