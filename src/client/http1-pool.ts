@@ -11,6 +11,7 @@ type HeaderInfo = Parameters<Parser[2]>[0];
 export interface ResponseHandler {
   onRequestStart(controller: RequestController): void;
   onResponseStart(controller: RequestController, statusCode: number, headers: IncomingHttpHeaders): void;
+  /** Part of the body; a view of a buffer that is reused once this returns: copy what you keep. */
   onResponseData(controller: RequestController, chunk: Buffer): void;
   onResponseEnd(controller: RequestController, trailers: IncomingHttpHeaders): void;
   onResponseError(controller: RequestController, err: Error): void;
@@ -78,6 +79,7 @@ export class Http1Pool {
   private readonly keepAliveMs: number;
   private readonly connectMs: number;
   private readonly all = new Set<Connection>();
+  private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   private readonly idle: Connection[] = [];
   /** Requests waiting for a socket, from `queueHead` on (no shift per request). */
   private queue: Array<Exchange | undefined> = [];
@@ -198,8 +200,25 @@ export class Http1Pool {
   }
 
   private connect(): Connection {
-    const socket = net.connect({ port: this.port, host: this.hostname, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
-    const conn = new Connection(this, socket, this.connectMs, this.keepAliveMs);
+    let conn: Connection | undefined;
+    const socket = net.connect({
+      port: this.port,
+      host: this.hostname,
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 60_000,
+      // Every socket reads into the pool's one buffer, handed straight to the parser: no
+      // buffer allocated per read, no stream push and 'data' event (see ResponseHandler's
+      // onResponseData: a chunk is valid during the call only).
+      onread: {
+        buffer: this.readBuffer,
+        callback: (n: number, buf: Uint8Array) => {
+          conn?.onData(buf as Buffer, n);
+          return true;
+        },
+      },
+    });
+    conn = new Connection(this, socket, this.connectMs, this.keepAliveMs);
     this.all.add(conn);
     if (!this.timer) this.retick(this.tickMs);
     return conn;
@@ -297,7 +316,6 @@ class Connection {
       // The headers' wait starts once the request could be sent.
       if (this.exchange) this.deadline = performance.now() + this.exchange.req.headersTimeout;
     });
-    socket.on("data", this.onData);
     socket.on("end", () => this.onClose(null));
     socket.on("error", (e) => this.onClose(e));
     socket.on("close", () => this.onClose(null));
@@ -360,20 +378,21 @@ class Connection {
     this.destroy();
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** `n` bytes read into `buf` (the pool's read buffer, reused: nothing may keep a view of it). */
+  onData(buf: Buffer, n: number): void {
     const ex = this.exchange;
     if (!ex) return this.destroy(); // bytes nobody asked for: the socket is out of step
     this.gotBytes = true;
     if (this.inBody) this.deadline = performance.now() + ex.req.bodyTimeout;
     let ret: number | Error;
     try {
-      ret = this.parser.execute(chunk);
+      ret = this.parser.execute(buf, 0, n);
     } catch (e) {
       // The handler threw (an error event in a stream, an answer that is not JSON).
       return this.failWith(e instanceof Error ? e : new Error(String(e)));
     }
     if (ret instanceof Error) this.failWith(badResponse(ret));
-  };
+  }
 
   private onClose(err: Error | null): void {
     if (this.closed) return;

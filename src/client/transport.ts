@@ -149,7 +149,8 @@ class Call implements ResponseHandler {
     // abort the request and call onResponseError with it.
     if (this.acc) this.acc.feed(chunk);
     else if (this.chunks) {
-      this.chunks.push(chunk);
+      // A copy: the pool reads every socket into one buffer it reuses.
+      this.chunks.push(Buffer.from(chunk));
       this.bytes += chunk.length;
     }
   }

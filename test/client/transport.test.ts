@@ -127,6 +127,31 @@ describe("the transport's answers", () => {
     await expect(transport(url).chat(req(false))).resolves.toEqual({ content: "B é", finishReason: "stop", usage: { completion_tokens: 2 } });
   });
 
+  it("keeps every answer whole while many arrive at once, each over several reads", async () => {
+    // The pool reads every socket into one reused buffer: what an answer keeps must be a copy.
+    const url = await server((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        const n = (JSON.parse(body) as { messages: Array<{ content: string }> }).messages[0]!.content;
+        const content = `${n}:`.repeat(30_000); // ~100-200 KB: several socket reads
+        const stream = (JSON.parse(body) as { stream: boolean }).stream;
+        if (!stream) {
+          res.setHeader("content-type", "application/json");
+          res.end(JSON.stringify({ choices: [{ index: 0, message: { content }, finish_reason: "stop" }] }));
+          return;
+        }
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        for (let i = 0; i < content.length; i += 50_000) res.write(`data: {"choices":[{"index":0,"delta":{"content":${JSON.stringify(content.slice(i, i + 50_000))}}}]}\n\n`);
+        res.end('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n');
+      });
+    });
+    const t = transport(url, { connections: 8 });
+    const ask = (i: number, stream: boolean) => t.chat({ model: "m", messages: [{ role: "user", content: String(i) }], stream });
+    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => ask(i, i % 2 === 0)));
+    results.forEach((r, i) => expect(r.content).toBe(`${i}:`.repeat(30_000)));
+  });
+
   it("keeps the status, the server's message and Retry-After of an error answer", async () => {
     const url = await server((req, res) => {
       req.resume();
