@@ -91,7 +91,7 @@ function undiciSender(url: URL, path: string, headers: Record<string, string>, c
           // undici documents Iterable bodies (docs/api/Dispatcher.md, DispatchOptions.body);
           // its TypeScript types do not list them yet.
           headers: Array.isArray(body) ? { ...headers, "content-length": String(length) } : headers,
-          body: body as Buffer,
+          body: body as string | Buffer, // (pieces: see above)
           headersTimeout: waitMs,
           bodyTimeout: waitMs,
         },
