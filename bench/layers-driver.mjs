@@ -43,7 +43,8 @@ await new Promise((resolve, reject) => {
     const pool = mode === "undici" ? new Pool(url, { connections: c, pipelining: 1 }) : new Http1Pool({ origin: url, connections: c, headers });
     next = () => {
       if (sent >= n) return;
-      const body = bodies[sent++ % bodies.length];
+      const i = sent++ % bodies.length;
+      const body = bodies[i];
       let acc = null;
       const handler = {
         onRequestStart() {},
@@ -64,7 +65,7 @@ await new Promise((resolve, reject) => {
       };
       if (mode === "undici") pool.dispatch({ origin: url, path: "/v1/chat/completions", method: "POST", headers, body }, handler);
       // As the transport sends a request without images: its JSON text, written with the head.
-      else pool.dispatch({ path: "/v1/chat/completions", body: texts[(sent - 1) % texts.length], length: body.length, headersTimeout: 60_000, bodyTimeout: 60_000 }, handler);
+      else pool.dispatch({ path: "/v1/chat/completions", body: texts[i], length: body.length, headersTimeout: 60_000, bodyTimeout: 60_000 }, handler);
     };
   }
   for (let i = 0; i < c; i++) next();

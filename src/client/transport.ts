@@ -4,7 +4,7 @@ import { ErrorCodes, VlmError } from "../errors.js";
 import { Http1Pool, type RequestController, type ResponseHandler } from "./http1-pool.js";
 import { httpError, transportError } from "./http-error.js";
 import { parseCompletion, StreamAccumulator } from "./parse-completion.js";
-import { createBodyEncoder } from "./request-body.js";
+import { createBodyEncoder, type EncodedBody } from "./request-body.js";
 import type { ChatClient, ChatOptions, ChatRequest, ChatResult } from "./types.js";
 
 export type TransportOptions = {
@@ -65,7 +65,7 @@ export function createTransport(opts: TransportOptions): ChatClient {
 
 /** How a transport hands a request to its pool of sockets. */
 type Sender = {
-  dispatch(body: string | Buffer | Buffer[], length: number, waitMs: number, call: Call): void;
+  dispatch(body: EncodedBody["body"], length: number, waitMs: number, call: Call): void;
   close(): Promise<void>;
 };
 
