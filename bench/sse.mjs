@@ -1,5 +1,5 @@
-// CPU time to accumulate one streamed answer (vlmpipe's StreamAccumulator: eventsource-parser
-// for the framing, the chunk fast paths, the text joined), next to its two floors: the
+// CPU time to accumulate one streamed answer (vlmpipe's StreamAccumulator: its own framing of
+// whole `data:` events, the chunk fast paths, the text joined), next to its two floors: the
 // answer's bytes decoded to a string, and eventsource-parser alone on that string. No server:
 // 1,000 distinct answers as the simulator streams them (19 events: the role, 15 content
 // chunks, the last one with its finish reason, usage, [DONE]), fed whole, 200,000 times;

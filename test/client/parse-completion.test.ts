@@ -179,6 +179,94 @@ describe("StreamAccumulator reads what JSON.parse of every chunk reads", () => {
   });
 });
 
+describe("StreamAccumulator's own framing reads what eventsource-parser frames", () => {
+  // Whole `data:` events are framed in place, runs of token chunks read value to value; any
+  // other text goes to eventsource-parser. The reference frames everything with the parser.
+  const tokens = (texts: string[], key = "content") => texts.map((t) => token(t, key)).join("");
+
+  it("runs of token chunks in one read, cut at every byte", () => {
+    const text =
+      role +
+      tokens(["a", "", "b c", "d"]) +
+      tokens(["r1", "r2"], "reasoning") +
+      tokens(["e", 'q"uote', "f", "back\\slash", "g", "é", "h", "\u0001"]) +
+      finish("end") +
+      usage +
+      DONE;
+    const bytes = Buffer.from(text);
+    const want = run(new Reference(), [bytes]);
+    expect(want).toMatchObject({ ok: { content: 'ab cdeq"uotefback\\slashgéh\u0001end', reasoning: "r1r2", finishReason: "stop" } });
+    for (let i = 1; i < bytes.length; i++) expect(run(new StreamAccumulator(), cut(bytes, [i]))).toEqual(want);
+  });
+
+  it("CR line ends, comments, other fields, data: without its space, data over two lines", () => {
+    const body = role + tokens(["a", "b", "c"]) + finish("") + usage + DONE;
+    expectSame(body.replaceAll("\n", "\r\n"), [[40], [body.length >> 1]]);
+    expectSame(body.replaceAll("\n\n", "\r\r"), [[40]]);
+    expectSame(role + ": ping\n\n" + tokens(["a", "b"]) + "event: x\nid: 7\n" + tokens(["c", "d"]) + finish("") + DONE);
+    expectSame(role + tokens(["a"]) + token("b").replace("data: ", "data:") + tokens(["c", "d"]) + finish("") + DONE);
+    const twoLines = role + tokens(["a", "b"]) + token("c").replace(`{"index":0,`, `{"index":0,\ndata: `) + tokens(["d", "e"]) + finish("") + DONE;
+    expectSame(twoLines, [...Array(twoLines.length - 1).keys()].map((i) => [i + 1]));
+    // Two data lines apart by a lone carriage return.
+    expectSame(role + tokens(["a"]) + token("b").replace(`{"index":0,`, `{"index":0,\rdata: `) + tokens(["c"]) + finish("") + DONE);
+    // A line that is not a field of its event ends neither the event nor the run's checks.
+    expectSame(role + tokens(["a", "b"]).replace("\n\ndata: ", "\nretry: 5\n\ndata: ") + tokens(["c"]) + finish("") + DONE);
+  });
+
+  it("a head read from two data lines is never taken for a line of its own", () => {
+    const split = HEAD.replace(`"model":"m",`, `"model":"m",\ndata: `);
+    const first = ev(`${split}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`);
+    const tok = (t: string) => ev(`${split}{"index":0,"delta":{"content":"${t}"},"logprobs":null,"finish_reason":null}]}`);
+    expectSame(first + tok("a") + tok("b") + tok("c") + finish("") + DONE, [[first.length + 3]]);
+    // The same text with that line not marked as data: the parser skips the unknown field.
+    const bare = (t: string) => tok(t).replace("\ndata: ", "\n");
+    const text = first + tok("a") + bare("b") + bare("c") + tok("d") + finish("") + DONE;
+    expectSame(text, [[(first + tok("a")).length]]);
+  });
+
+  it("what reads as a BOM in latin1 is dropped from the stream's first text only", () => {
+    const bomLike = "\u00ef\u00bb\u00bf";
+    expectSame(bomLike + role + token("a") + finish("") + DONE, [[2]]);
+    const later = role + bomLike + token("a") + finish("") + DONE;
+    expectSame(later, [[Buffer.byteLength(role)], [Buffer.byteLength(role) + 2]]);
+  });
+
+  it("random streams, cut at random places (a seeded property test)", () => {
+    let seed = 20261127;
+    const rand = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T,>(xs: T[]) => xs[Math.floor(rand() * xs.length)] as T;
+    const words = ["a", " b", "", "é", '"', "\\", "\n", "日本", "🙂", "x y z", "\u2028", "\ufeff"];
+    const parts = [
+      () => token(pick(words) + pick(words)),
+      () => token(pick(words), "reasoning"),
+      () => token(pick(words), "reasoning_content"),
+      () => ": keep-alive\n\n",
+      () => token(pick(words)).replace("data: ", "data:"),
+      () => token(pick(words), "content", HEAD.replace("chatcmpl-1", "chatcmpl-9")),
+      () => ev(`${HEAD}{"index":0,"delta":{"content":"a\tb"},"logprobs":null,"finish_reason":null}]}`),
+      () => "data: [DONE]\n\n",
+      () => usage,
+    ];
+    for (let k = 0; k < 300; k++) {
+      let text = rand() < 0.8 ? role : "";
+      for (let n = Math.floor(rand() * 12); n > 0; n--) text += rand() < 0.6 ? parts[0]!() : pick(parts)();
+      if (rand() < 0.7) text += finish(pick(words), pick(["stop", "length"]));
+      if (rand() < 0.5) text += usage;
+      if (rand() < 0.8) text += DONE;
+      if (rand() < 0.1) text = text.replaceAll("\n", "\r\n");
+      if (rand() < 0.1) text = text.slice(0, Math.floor(rand() * text.length));
+      const bytes = Buffer.from(text);
+      const cuts = [...Array(Math.floor(rand() * 4))].map(() => Math.floor(rand() * bytes.length)).sort((a, b) => a - b);
+      expect(run(new StreamAccumulator(), cut(bytes, cuts)), JSON.stringify({ text, cuts })).toEqual(run(new Reference(), [bytes]));
+    }
+  });
+});
+
 describe("parseCompletion", () => {
   it("reads content, reasoning, finish_reason and usage", () => {
     const body = (m: string) => `{"choices":[{"index":0,"message":${m},"finish_reason":"stop"}],"usage":{"completion_tokens":3}}`;
