@@ -6,6 +6,7 @@ import { UsageError } from "../errors.js";
 import { Flow } from "../operators/flow.js";
 import { readRows } from "../operators/read-rows.js";
 import { writeLines } from "../operators/write-output.js";
+import { formatLine } from "../output/async-lines.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
 import { exists } from "../output/partial-output.js";
 import { EVAL_TYPES, type EvalType, evaluationStages } from "../run/evaluation-stages.js";
@@ -88,9 +89,7 @@ function adaptFields(flags: ScoreFlags) {
 }
 
 function scoredLine(s: Sample): string {
-  const obj: Record<string, unknown> = { ...s.row, ...s.out };
-  if (s.error) obj.error = s.error;
-  return JSON.stringify(obj) + "\n";
+  return formatLine(s.row, s.out, s.error);
 }
 
 function count(t: Record<string, number>, s: Sample): void {

@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { Observable } from "rxjs";
 import { ErrorCodes, UsageError } from "../errors.js";
+import { keepRowText } from "../output/row-text.js";
 import { isBlankLine, startsWithBom } from "../output/scan-lines.js";
 import type { Sample } from "../types.js";
 import type { Flow } from "./flow.js";
@@ -167,6 +168,7 @@ export function parseLine(line: string, index: number, lineNo: number): Sample {
     const kind = Array.isArray(row) ? "an array" : row === null ? "null" : `a ${typeof row}`;
     return failed(index, ErrorCodes.NOT_AN_OBJECT, `line ${lineNo}: a row must be a JSON object, got ${kind}`);
   }
+  keepRowText(row, line);
   return { index, row: row as Record<string, unknown>, out: {} };
 }
 

@@ -1,3 +1,5 @@
+import { rowJson } from "./row-text.js";
+
 /**
  * Lines of `<output_file>-async` as we write them: the row's fields, what the run added, then
  * `error` (failed rows) and `_async_position` last, so resume can read a line's position and
@@ -14,13 +16,9 @@ export function formatAsyncLine(
   index: number,
   error?: unknown,
 ): string {
-  if (error === undefined && Number.isInteger(index) && joinable(row, out)) {
-    // The usual row, without building the merged object: spreading two objects into a third
-    // cost more than serialising them (~2/3 of this function's time in profiles).
-    const a = JSON.stringify(row);
-    const b = JSON.stringify(out);
-    const fields = a.length > 2 ? (b.length > 2 ? `${a.slice(0, -1)},${b.slice(1, -1)}` : a.slice(0, -1)) : b.slice(0, -1);
-    return `${fields}${fields.length > 1 ? "," : ""}"${POSITION_KEY}":${index}}\n`;
+  if (Number.isInteger(index)) {
+    const line = joined(row, out, error, `"${POSITION_KEY}":${index}`);
+    if (line !== undefined) return line;
   }
   const obj: Record<string, unknown> = { ...row, ...out };
   delete obj.error;
@@ -28,6 +26,31 @@ export function formatAsyncLine(
   if (error !== undefined) obj.error = error;
   obj[POSITION_KEY] = index;
   return JSON.stringify(obj) + "\n";
+}
+
+/** `{...row, ...out}`, then `error` when given, as one JSON line (`vlmpipe score`'s lines). */
+export function formatLine(row: Record<string, unknown>, out: Record<string, unknown>, error?: unknown): string {
+  const line = joined(row, out, error, "");
+  if (line !== undefined) return line;
+  const obj: Record<string, unknown> = { ...row, ...out };
+  if (error !== undefined) obj.error = error;
+  return JSON.stringify(obj) + "\n";
+}
+
+/**
+ * The usual line, without building the merged object (spreading two objects into a third
+ * cost more than serialising them, ~2/3 of the formatting in profiles): the row's JSON (the
+ * text it was read from when kept, see row-text.ts), out's fields, the error, `tail`.
+ * undefined when the fields would not come out as `{...row, ...out}` does.
+ */
+function joined(row: Record<string, unknown>, out: Record<string, unknown>, error: unknown, tail: string): string | undefined {
+  if (!joinable(row, out)) return undefined;
+  const a = rowJson(row);
+  const b = JSON.stringify(out);
+  let line = a.length > 2 ? (b.length > 2 ? `${a.slice(0, -1)},${b.slice(1, -1)}` : a.slice(0, -1)) : b.slice(0, -1);
+  if (error !== undefined) line += `${line.length > 1 ? "," : ""}"error":${JSON.stringify(error)}`;
+  if (tail !== "") line += `${line.length > 1 ? "," : ""}${tail}`;
+  return `${line}}\n`;
 }
 
 /**

@@ -215,8 +215,21 @@ export async function reopenFinished(paths: OutputPaths): Promise<boolean> {
   const dst = await open(`${paths.async}.tmp`, "w");
   try {
     for (let i = 0; i < lines.length; i++) {
-      const j = JSON.parse((lines[i] as Buffer).toString("utf8")) as Record<string, unknown>;
+      const text = (lines[i] as Buffer).toString("utf8").trimEnd();
+      const j = JSON.parse(text) as Record<string, unknown>;
       if (j.error != null) failedRows++;
+      // The line as it is, with the position added before its last brace, when it already
+      // reads as our lines do (no position; a failure's error last, as resume looks for it):
+      // the rows keep the formatting they were written with (see row-text.ts).
+      const asIs =
+        !Object.hasOwn(j, "_async_position") &&
+        text.endsWith("}") &&
+        text.length > 2 &&
+        (j.error == null ? !Object.hasOwn(j, "error") : text.endsWith(`"error":${JSON.stringify(j.error)}}`));
+      if (asIs) {
+        await dst.write(`${text.slice(0, -1)},"_async_position":${i}}\n`);
+        continue;
+      }
       const { error, ...rest } = j;
       const obj: Record<string, unknown> = { ...rest };
       if (error != null) obj.error = error;

@@ -118,6 +118,33 @@ describe("vlmpipe generate", () => {
     expect(r.stderr).not.toMatch(/^\{/m);
   });
 
+  it("keeps each row's fields as the input wrote them, through generate and score", async () => {
+    const rows = [
+      '{"id": 12345678901234567890, "problem": "Pick one.\\nA) caf\\u00e9\\nB) tea", "expected_answer": "A", "w": 1.0, "image_path": null}',
+      '  {"id":-9007199254740993,"problem":"Which?","expected_answer":"B","image_path":null}  ',
+    ];
+    const input = path.join(dir, "fidelity.jsonl");
+    await writeFile(input, rows.join("\r\n") + "\r\n");
+    const out = path.join(dir, "fidelity", "output.jsonl");
+    const r = await cli(["generate", "--input_file", input, "--output_file", out, ...base()]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = (await readFile(out, "utf8")).split("\n").slice(0, -1);
+    expect(lines).toHaveLength(2);
+    lines.forEach((line, i) => {
+      const text = (rows[i] as string).trim();
+      expect(line.startsWith(`${text.slice(0, -1)},"generation":`)).toBe(true);
+      expect(JSON.parse(line)).toMatchObject({ ...JSON.parse(text), generation: expect.any(String) });
+    });
+    // Scoring adds its fields after them (a row scored before gets its merged fields rewritten).
+    const scored = path.join(dir, "fidelity", "scored.jsonl");
+    expect((await cli(["score", "--input_file", out, "--output_file", scored])).code).toBe(0);
+    const again = (await readFile(scored, "utf8")).split("\n").slice(0, -1);
+    again.forEach((line, i) => {
+      expect(line.startsWith(`${(lines[i] as string).slice(0, -1)},"predicted_answer":`)).toBe(true);
+      expect(JSON.parse(line)).toHaveProperty("symbolic_correct");
+    });
+  });
+
   it("records a bad JSON line as that row's error and goes on", async () => {
     const d = await tempDir();
     const input = path.join(d, "in.jsonl");

@@ -81,6 +81,35 @@ describe("the partial output file", () => {
     expect(await exists(paths.done)).toBe(false);
   });
 
+  it("keeps the reopened rows' bytes where they read as its own lines, and rewrites the others", async () => {
+    const dir = await tmp();
+    const paths = outputPaths(path.join(dir, "output.jsonl"));
+    const error = '{"stage":"generate","code":"VLM_E_HTTP","message":"x"}';
+    const lines = [
+      '{"id": 12345678901234567890, "w": 1.0, "generation":"a"}',
+      `{"id": 2.50,"error":${error}}`,
+      `{"error":${error}, "id": 3.0}`, // the error not last: rewritten, with it last
+      '{"id": 4.0, "error": null}', // a null error: rewritten without it
+      '{}',
+    ];
+    await writeFile(paths.output, lines.join("\n") + "\n");
+    await writeFile(paths.done, "");
+    expect(await reopenFinished(paths)).toBe(true);
+    const reopened = (await readFile(paths.async, "utf8")).split("\n").slice(0, -1);
+    expect(reopened.slice(0, 2)).toEqual([
+      '{"id": 12345678901234567890, "w": 1.0, "generation":"a","_async_position":0}',
+      `{"id": 2.50,"error":${error},"_async_position":1}`,
+    ]);
+    expect(reopened.slice(2)).toEqual([
+      `{"id":3,"error":${error},"_async_position":2}`,
+      '{"id":4,"_async_position":3}',
+      '{"_async_position":4}',
+    ]);
+    const st = await readPartial(paths.async);
+    expect([...st.done].sort()).toEqual([0, 3, 4]);
+    expect([...st.failed].sort()).toEqual([1, 2]);
+  });
+
   it("refuses to resume with a different model or inference settings, saying what differs", () => {
     const spec: RunSpec = {
       vlmpipe_version: "0",
