@@ -17,6 +17,9 @@ export type SampleError = {
   status?: number;
 };
 
+/** The input line a row was parsed from (see src/output/row-source.ts). */
+export type RowSource = { row: Record<string, unknown>; text: string };
+
 /**
  * The envelope every operator receives and passes on.
  * `row` is the input row, never modified; `out` holds what this run adds.
@@ -25,6 +28,11 @@ export type Sample = {
   /** 0-based position in the input: the resume key. */
   index: number;
   row: Record<string, unknown>;
+  /**
+   * The line `row` was read from (readRows; not for lines over 256 KB): output lines repeat
+   * it while `row` is still `source.row`, so a chain that replaces the row gets it serialised.
+   */
+  source?: RowSource;
   /** Built by renderPrompt; never written out (base64 is large). */
   messages?: ChatMessage[];
   out: Record<string, unknown>;

@@ -7,6 +7,7 @@ import { Flow } from "../operators/flow.js";
 import { readRows } from "../operators/read-rows.js";
 import { writeLines } from "../operators/write-output.js";
 import { formatLine } from "../output/async-lines.js";
+import { rowText } from "../output/row-source.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
 import { exists } from "../output/partial-output.js";
 import { EVAL_TYPES, type EvalType, evaluationStages } from "../run/evaluation-stages.js";
@@ -48,7 +49,8 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   // The flow keeps memory flat on million-row files: rows are read only as lines are written.
   const flow = new Flow(1024);
   await lastValueFrom(
-    readRows(fromStdin ? ctx.stdin : flags.input_file, { flow }).pipe(
+    // (adaptFields replaces the row when the answer is under another key: no line to keep then.)
+    readRows(fromStdin ? ctx.stdin : flags.input_file, { flow, keepSource: flags.expected_answer_key === "expected_answer" }).pipe(
       adaptFields(flags),
       evaluationStages(config, flags.eval_type),
       tap((s) => count(tally, s)),
@@ -89,7 +91,7 @@ function adaptFields(flags: ScoreFlags) {
 }
 
 function scoredLine(s: Sample): string {
-  return formatLine(s.row, s.out, s.error);
+  return formatLine(s.row, s.out, s.error, rowText(s));
 }
 
 function count(t: Record<string, number>, s: Sample): void {

@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { Observable } from "rxjs";
 import { ErrorCodes, UsageError } from "../errors.js";
-import { keepRowText } from "../output/row-text.js";
+import { rowSource } from "../output/row-source.js";
 import { isBlankLine, startsWithBom } from "../output/scan-lines.js";
 import type { Sample } from "../types.js";
 import type { Flow } from "./flow.js";
@@ -23,6 +23,12 @@ export type ReadRowsOptions = {
    * of a file holding just these rows; error messages keep the input's line numbers.
    */
   rowRange?: { start: number; end: number };
+  /**
+   * Keep each row's line on its Sample (`source`) for writeOutput to repeat: the input's fields
+   * then come out as they were written, and a line costs less to write. Off by default: each
+   * row in flight then holds its line too (a chain that replaces rows never uses it).
+   */
+  keepSource?: boolean;
 };
 
 /**
@@ -45,6 +51,7 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
       let lineNo = 0;
       let index = -1;
       const max = opts.maxSamples !== undefined && opts.maxSamples >= 0 ? opts.maxSamples : Infinity;
+      const keep = opts.keepSource === true;
       // Lines come a chunk at a time and are walked without an await per line (one only when
       // the flow makes a row wait): skipping a million done rows on resume is then a loop,
       // not a million promise round-trips.
@@ -77,8 +84,8 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
           subscriber.next(
             // A line that starts with a BOM keeps the decoder's way of reading it (it drops the BOM).
             utf8Ok && !startsWithBom(buf, start, end)
-              ? parseLine(buf.toString("utf8", start, end), position, lineNo)
-              : parseBytes(buf.subarray(start, end), position, lineNo),
+              ? parseLine(buf.toString("utf8", start, end), position, lineNo, keep)
+              : parseBytes(buf.subarray(start, end), position, lineNo, keep),
           );
         }
       }
@@ -147,17 +154,17 @@ function firstLineSkip(bytes: Buffer, input: unknown): number {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function parseBytes(bytes: Buffer, index: number, lineNo: number): Sample {
+function parseBytes(bytes: Buffer, index: number, lineNo: number, keepSource: boolean): Sample {
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
     return failed(index, ErrorCodes.ENCODING, `line ${lineNo}: not valid UTF-8 (is the file in another encoding? convert it to UTF-8)`);
   }
-  return parseLine(text, index, lineNo);
+  return parseLine(text, index, lineNo, keepSource);
 }
 
-export function parseLine(line: string, index: number, lineNo: number): Sample {
+export function parseLine(line: string, index: number, lineNo: number, keepSource = false): Sample {
   let row: unknown;
   try {
     row = JSON.parse(line);
@@ -168,8 +175,8 @@ export function parseLine(line: string, index: number, lineNo: number): Sample {
     const kind = Array.isArray(row) ? "an array" : row === null ? "null" : `a ${typeof row}`;
     return failed(index, ErrorCodes.NOT_AN_OBJECT, `line ${lineNo}: a row must be a JSON object, got ${kind}`);
   }
-  keepRowText(row, line);
-  return { index, row: row as Record<string, unknown>, out: {} };
+  const r = row as Record<string, unknown>;
+  return { index, row: r, out: {}, source: keepSource ? rowSource(r, line) : undefined };
 }
 
 function failed(index: number, code: string, message: string): Sample {

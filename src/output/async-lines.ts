@@ -1,5 +1,3 @@
-import { rowJson } from "./row-text.js";
-
 /**
  * Lines of `<output_file>-async` as we write them: the row's fields, what the run added, then
  * `error` (failed rows) and `_async_position` last, so resume can read a line's position and
@@ -10,14 +8,16 @@ export const POSITION_KEY = "_async_position";
 const TAIL = Buffer.from(`,"${POSITION_KEY}":`);
 const ERROR_MARK = Buffer.from(`"error":{"stage":`);
 
+/** `text`: the row's JSON as read (see row-source.ts), written instead of serialising the row. */
 export function formatAsyncLine(
   row: Record<string, unknown>,
   out: Record<string, unknown>,
   index: number,
   error?: unknown,
+  text?: string,
 ): string {
   if (Number.isInteger(index)) {
-    const line = joined(row, out, error, `"${POSITION_KEY}":${index}`);
+    const line = joined(row, out, error, `"${POSITION_KEY}":${index}`, text);
     if (line !== undefined) return line;
   }
   const obj: Record<string, unknown> = { ...row, ...out };
@@ -29,8 +29,8 @@ export function formatAsyncLine(
 }
 
 /** `{...row, ...out}`, then `error` when given, as one JSON line (`vlmpipe score`'s lines). */
-export function formatLine(row: Record<string, unknown>, out: Record<string, unknown>, error?: unknown): string {
-  const line = joined(row, out, error, "");
+export function formatLine(row: Record<string, unknown>, out: Record<string, unknown>, error?: unknown, text?: string): string {
+  const line = joined(row, out, error, "", text);
   if (line !== undefined) return line;
   const obj: Record<string, unknown> = { ...row, ...out };
   if (error !== undefined) obj.error = error;
@@ -39,13 +39,13 @@ export function formatLine(row: Record<string, unknown>, out: Record<string, unk
 
 /**
  * The usual line, without building the merged object (spreading two objects into a third
- * cost more than serialising them, ~2/3 of the formatting in profiles): the row's JSON (the
- * text it was read from when kept, see row-text.ts), out's fields, the error, `tail`.
- * undefined when the fields would not come out as `{...row, ...out}` does.
+ * cost more than serialising them, ~2/3 of the formatting in profiles): the row's JSON (its
+ * text as read when given), out's fields, the error, `tail`. undefined when the fields would
+ * not come out as `{...row, ...out}` does.
  */
-function joined(row: Record<string, unknown>, out: Record<string, unknown>, error: unknown, tail: string): string | undefined {
+function joined(row: Record<string, unknown>, out: Record<string, unknown>, error: unknown, tail: string, text: string | undefined): string | undefined {
   if (!joinable(row, out)) return undefined;
-  const a = rowJson(row);
+  const a = text ?? JSON.stringify(row);
   const b = JSON.stringify(out);
   let line = a.length > 2 ? (b.length > 2 ? `${a.slice(0, -1)},${b.slice(1, -1)}` : a.slice(0, -1)) : b.slice(0, -1);
   if (error !== undefined) line += `${line.length > 1 ? "," : ""}"error":${JSON.stringify(error)}`;

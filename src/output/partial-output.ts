@@ -220,7 +220,7 @@ export async function reopenFinished(paths: OutputPaths): Promise<boolean> {
       if (j.error != null) failedRows++;
       // The line as it is, with the position added before its last brace, when it already
       // reads as our lines do (no position; a failure's error last, as resume looks for it):
-      // the rows keep the formatting they were written with (see row-text.ts).
+      // the rows keep the formatting they were written with (see row-source.ts).
       const asIs =
         !Object.hasOwn(j, "_async_position") &&
         text.endsWith("}") &&

@@ -192,6 +192,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
       maxSamples: config.max_samples,
       stop,
       rowRange: opts.rowRange,
+      keepSource: true,
     });
     const sink: LineSink = toStdout ? streamSink(opts.stdout ?? process.stdout) : await fileSink(paths.async);
     const clients: ChatClient[] = [];

@@ -17,6 +17,14 @@ describe("readRows", () => {
     expect(rows.every((s) => s.error === undefined)).toBe(true);
   });
 
+  it("keeps each row's line on the sample only when asked (keepSource), trimmed, not for empty rows", async () => {
+    const text = '{"a": 1.0}\r\n  {"b":12345678901234567890}\t\n{ }\n';
+    expect((await read(text)).map((s) => s.source)).toEqual([undefined, undefined, undefined]);
+    const rows = await read(text, { keepSource: true });
+    expect(rows.map((s) => s.source?.text)).toEqual(['{"a": 1.0}', '{"b":12345678901234567890}', undefined]);
+    expect(rows.every((s) => s.source === undefined || s.source.row === s.row)).toBe(true);
+  });
+
   it("turns a bad line into an error record naming its line number and goes on", async () => {
     const rows = await read('{"a":1}\n{oops\n[1,2]\n42\n{"a":5}\n');
     expect(rows).toHaveLength(5);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseLine } from "../../src/operators/read-rows.js";
 import { finalLineParts, formatAsyncLine, formatLine, lineInfoAt, readLineInfo } from "../../src/output/async-lines.js";
-import { MAX_KEPT_TEXT } from "../../src/output/row-text.js";
+import { MAX_KEPT_TEXT, rowText } from "../../src/output/row-source.js";
 
 /** The line as `{...row, ...out}` minus error and _async_position, then those two last. */
 function reference(row: Record<string, unknown>, out: Record<string, unknown>, index: number, error?: unknown): string {
@@ -50,18 +50,26 @@ describe("formatAsyncLine", () => {
 
 describe("lines of rows read from text", () => {
   const out = { generation: "x\ny", num_generated_tokens: 2 };
-  const read = (line: string) => parseLine(line, 0, 1).row;
+  const read = (line: string) => parseLine(line, 0, 1, true).row;
+  // As writeOutput and score call them: the sample's text while its row is the one read.
+  const asyncLine = (line: string, o: Record<string, unknown>, index: number, error?: unknown) => {
+    const s = parseLine(line, index, 1, true);
+    return formatAsyncLine(s.row, o, index, error, rowText(s));
+  };
+  const scoreLine = (line: string, o: Record<string, unknown>) => {
+    const s = parseLine(line, 0, 1, true);
+    return formatLine(s.row, o, undefined, rowText(s));
+  };
 
   it("repeat the row's own text: big integers, number formats, escapes and spacing as read", () => {
     const text = '{"id": 12345678901234567890, "f": 1.0, "e": "caf\\u00e9", "n": [1, 2e3], "s": "a\\/b"}';
-    const row = read(`  ${text}\t`);
-    expect(JSON.parse(text)).toEqual(row);
-    const line = formatAsyncLine(row, out, 5);
+    expect(JSON.parse(text)).toEqual(read(`  ${text}\t`));
+    const line = asyncLine(`  ${text}\t`, out, 5);
     expect(line).toBe(`${text.slice(0, -1)},"generation":"x\\ny","num_generated_tokens":2,"_async_position":5}\n`);
-    expect(formatLine(row, out)).toBe(`${text.slice(0, -1)},"generation":"x\\ny","num_generated_tokens":2}\n`);
+    expect(scoreLine(text, out)).toBe(`${text.slice(0, -1)},"generation":"x\\ny","num_generated_tokens":2}\n`);
     // A failed row's line too, its error last; the final line drops the position as before.
     const error = { stage: "generate", code: "VLM_E_HTTP", message: "HTTP 500" };
-    const failed = formatAsyncLine(row, {}, 6, error);
+    const failed = asyncLine(text, {}, 6, error);
     expect(failed).toBe(`${text.slice(0, -1)},"error":${JSON.stringify(error)},"_async_position":6}\n`);
     const buf = Buffer.from(failed.slice(0, -1));
     const info = readLineInfo(buf);
@@ -70,19 +78,18 @@ describe("lines of rows read from text", () => {
   });
 
   it("serialise the row again when it is a copy, empty, too long, or joining would change it", () => {
-    const text = '{"id": 1.50, "a": "b"}';
-    const row = read(text);
-    expect(formatAsyncLine({ ...row }, out, 1)).toBe(reference({ ...row }, out, 1));
+    const s = parseLine('{"id": 1.50, "a": "b"}', 1, 1, true);
+    const copy = { ...s, row: { ...s.row } };
+    expect(formatAsyncLine(copy.row, out, 1, undefined, rowText(copy))).toBe(reference({ id: 1.5, a: "b" }, out, 1));
     for (const empty of ["{}", "{ }", " {\t} "]) {
-      const line = formatAsyncLine(read(empty), out, 2);
-      expect(line).toBe(reference({}, out, 2));
-      expect(formatLine(read(empty), {})).toBe("{}\n");
+      expect(asyncLine(empty, out, 2)).toBe(reference({}, out, 2));
+      expect(scoreLine(empty, {})).toBe("{}\n");
     }
     const long = `{"id": 1, "pad": "${"x".repeat(MAX_KEPT_TEXT)}"}`;
-    expect(formatAsyncLine(read(long), out, 3)).toBe(reference(read(long), out, 3));
+    expect(asyncLine(long, out, 3)).toBe(reference(read(long), out, 3));
     // A key in both, or an error in the row: the merged object is written, as before.
-    expect(formatAsyncLine(read('{"generation": 1, "k": 2.0}'), out, 4)).toBe(reference({ generation: 1, k: 2 }, out, 4));
-    expect(formatLine(read('{"error": 1, "k": 2.0}'), out)).toBe(`${JSON.stringify({ error: 1, k: 2, ...out })}\n`);
+    expect(asyncLine('{"generation": 1, "k": 2.0}', out, 4)).toBe(reference({ generation: 1, k: 2 }, out, 4));
+    expect(scoreLine('{"error": 1, "k": 2.0}', out)).toBe(`${JSON.stringify({ error: 1, k: 2, ...out })}\n`);
   });
 });
 
