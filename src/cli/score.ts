@@ -49,8 +49,8 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   // The flow keeps memory flat on million-row files: rows are read only as lines are written.
   const flow = new Flow(1024);
   await lastValueFrom(
-    // (adaptFields replaces the row when the answer is under another key: no line to keep then.)
-    readRows(fromStdin ? ctx.stdin : flags.input_file, { flow, keepSource: flags.expected_answer_key === "expected_answer" }).pipe(
+    // (adaptFields replaces rows whose answer is under another key: no line to keep then.)
+    readRows(fromStdin ? ctx.stdin : flags.input_file, { flow, keepSource: !answerElsewhere(flags) }).pipe(
       adaptFields(flags),
       evaluationStages(config, flags.eval_type),
       tap((s) => count(tally, s)),
@@ -76,6 +76,11 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   return tally.failed ? Exit.ROWS_FAILED : Exit.OK;
 }
 
+/** The expected answer is read from a field other than expected_answer (the row is then copied). */
+function answerElsewhere(flags: ScoreFlags): boolean {
+  return flags.expected_answer_key !== "expected_answer";
+}
+
 /** Reads the generation and the expected answer from the fields the user names. */
 function adaptFields(flags: ScoreFlags) {
   return map((s: Sample): Sample => {
@@ -83,7 +88,7 @@ function adaptFields(flags: ScoreFlags) {
     const out = { ...s.out };
     if (flags.generation_key !== "generation" && flags.generation_key in s.row) out.generation = s.row[flags.generation_key];
     const row =
-      flags.expected_answer_key !== "expected_answer" && flags.expected_answer_key in s.row
+      answerElsewhere(flags) && flags.expected_answer_key in s.row
         ? { ...s.row, expected_answer: s.row[flags.expected_answer_key] }
         : s.row;
     return { ...s, row, out };

@@ -1,6 +1,6 @@
 import { type FileHandle, open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { finalLineParts, type LineInfo, lineInfoAt } from "./async-lines.js";
+import { finalLineParts, type LineInfo, lineInfoAt, POSITION_KEY } from "./async-lines.js";
 import { ChunkWriter } from "./chunk-writer.js";
 import { PositionSet } from "./position-set.js";
 import { useRangesInOrder } from "./ranges-in-order.js";
@@ -222,18 +222,18 @@ export async function reopenFinished(paths: OutputPaths): Promise<boolean> {
       // reads as our lines do (no position; a failure's error last, as resume looks for it):
       // the rows keep the formatting they were written with (see row-source.ts).
       const asIs =
-        !Object.hasOwn(j, "_async_position") &&
+        !Object.hasOwn(j, POSITION_KEY) &&
         text.endsWith("}") &&
         text.length > 2 &&
         (j.error == null ? !Object.hasOwn(j, "error") : text.endsWith(`"error":${JSON.stringify(j.error)}}`));
       if (asIs) {
-        await dst.write(`${text.slice(0, -1)},"_async_position":${i}}\n`);
+        await dst.write(`${text.slice(0, -1)},"${POSITION_KEY}":${i}}\n`);
         continue;
       }
       const { error, ...rest } = j;
       const obj: Record<string, unknown> = { ...rest };
       if (error != null) obj.error = error;
-      obj._async_position = i;
+      obj[POSITION_KEY] = i;
       await dst.write(JSON.stringify(obj) + "\n");
     }
   } finally {
