@@ -119,5 +119,5 @@ describe("the packed package", () => {
       throw new Error(`tsc failed:\n${e.stdout}${e.stderr}`);
     });
     expect(stdout).toBe("");
-  });
+  }, 180_000);
 });
