@@ -8,7 +8,7 @@
 //   vlmpipe      the whole `vlmpipe generate` (rows read, prompt, output written)
 // taking turns, `reps` rounds; medians of the steady rate (last 80% of the rows), each as a
 // ratio to autocannon's. Not part of `npm run bench`: a tool for the throughput section's
-// remaining gap (see the README's Performance section). autocannon comes from bench/.peers,
+// remaining gap (docs/performance.md, "Known limits"). autocannon comes from bench/.peers,
 // which `npm run bench` installs.
 //
 //   node bench/layers.mjs [rows=40000] [reps=5] [concurrency=64]

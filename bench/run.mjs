@@ -1,6 +1,6 @@
 // `npm run bench [-- --full] [-- section ...]`: each section measures side by side on this
 // machine and reports ratios; results go to bench/results.json, a Markdown table to
-// bench/results.md and stdout (the README's "Performance" section is that table).
+// bench/results.md and stdout (docs/performance.md's "Last run" is that table).
 // Sections: throughput memory resume scoring images peer (default: all).
 // Quick mode (default) scales the slow parts down so the suite takes ~15 minutes; --full uses
 // the figures of the targets (1-second latency for the memory runs: the 200k run alone then

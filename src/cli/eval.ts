@@ -52,7 +52,11 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option("--max_parallel_jobs <n>", "--cluster local: jobs at once (default: one per server)", positiveInt("--max_parallel_jobs"))
     .option("--wait", "--cluster slurm: wait for the jobs, then print the metrics (default: submit and return)", false)
     .option("--dry_run", "print the first rendered request (images shortened), or with a Slurm cluster the sbatch scripts, and exit", false);
-  cmd.addHelpText("after", "\nSettings: ++inference.temperature=0 ++inference.tokens_to_generate=16384 ++max_samples=N ... (see README)");
+  cmd.addHelpText(
+    "after",
+    "\nSettings: ++inference.temperature=0 ++inference.tokens_to_generate=16384 ++max_samples=N ...\n" +
+      "(every key: docs/configuration.md)",
+  );
   cmd.action(async (flags: EvalCommandFlags) => {
     ctx.exitCode = await evalCommand(flags, ctx);
   });

@@ -50,7 +50,11 @@ function addRunFlags(cmd: Command): Command {
     .option("--progress_seconds <s>", "seconds between progress lines on stderr when it is not a terminal", Number, 30)
     .option("--max_failures <n>", "stop cleanly after this many rows fail in a row (0: never)", Number, 100);
   addSimFlags(cmd);
-  cmd.addHelpText("after", "\nSampling and other settings: ++inference.temperature=0 ++inference.tokens_to_generate=16384 ... (see README)");
+  cmd.addHelpText(
+    "after",
+    "\nSampling and other settings: ++inference.temperature=0 ++inference.tokens_to_generate=16384 ...\n" +
+      "(every key: docs/configuration.md)",
+  );
   return cmd;
 }
 
