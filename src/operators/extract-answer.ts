@@ -1,5 +1,6 @@
 import { type OperatorFunction, map } from "rxjs";
-import { extractMultichoice } from "../benchmarks/extractors/multichoice.js";
+import { DEFAULT_MULTICHOICE, extractMultichoice, type MultichoiceSettings } from "../benchmarks/extractors/multichoice.js";
+import { rowSettings } from "../benchmarks/extractors/multichoice-settings.js";
 import { parseOfficial, parseOptionsList, rowRng } from "../benchmarks/mmmu-pro/official-parser.js";
 import { ErrorCodes } from "../errors.js";
 import type { Sample } from "../types.js";
@@ -10,6 +11,11 @@ export type ExtractAnswerOptions = {
   evalType: EvalType;
   /** Seed of the official parser's random fallback (drawn per row, from the row's id). Default 42. */
   seed?: number;
+  /**
+   * The multichoice extractor's run-wide settings (`++eval_config.extract_from_boxed`, `extract_regex`,
+   * `relaxed`, `answer_line_first`); a row's own `extract_from_boxed` / `extract_regex` / `relaxed` win.
+   */
+  multichoice?: Partial<MultichoiceSettings>;
 };
 
 /**
@@ -18,13 +24,15 @@ export type ExtractAnswerOptions = {
  * string) both extractors run: `out.predicted_answer_multichoice`, `out.predicted_answer_official`,
  * and `out.official_random_fallback: true` when the official parser guessed. A row whose reasoning
  * never finished (`out._unfinished_reasoning`) or without a generation has no answer (null).
- * Records VLM_E_DATA for `mmmu-pro-official` on a row without usable options.
+ * Records VLM_E_DATA for `mmmu-pro-official` on a row without usable options, and for `multichoice` on
+ * a row whose `extract_regex` cannot be read as a Python regex (NeMo-Skills raises there).
  * Samples with `error` pass through untouched.
  *
  *   extractAnswer({ evalType: "multichoice" }) : generation "...Answer: C" -> predicted_answer "C"
  */
 export function extractAnswer(opts: ExtractAnswerOptions): OperatorFunction<Sample, Sample> {
   const seed = opts.seed ?? 42;
+  const base: MultichoiceSettings = { ...DEFAULT_MULTICHOICE, ...opts.multichoice };
   return map((s) => {
     if (s.error) return s;
     const generation = generationOf(s);
@@ -43,7 +51,15 @@ export function extractAnswer(opts: ExtractAnswerOptions): OperatorFunction<Samp
     }
 
     const out: Record<string, unknown> = { ...s.out };
-    const multichoice = generation === null ? null : extractMultichoice(generation);
+    let multichoice: string | null = null;
+    if (generation !== null) {
+      try {
+        multichoice = extractMultichoice(generation, rowSettings(s.row, base));
+      } catch (e) {
+        if (opts.evalType !== "multichoice") multichoice = null; // only the cross-check is lost
+        else return { ...s, error: { stage: "extractAnswer", code: ErrorCodes.DATA, message: (e as Error).message } };
+      }
+    }
     let official: string | null = null;
     if (hasOptions) {
       if (generation !== null) {
