@@ -59,6 +59,8 @@ export const EvalConfigSchema = z
     answer_line_first: z.boolean().default(false),
     /** Trim both answers and upper-case single letters before comparing. */
     normalize_expected_answer: z.boolean().default(false),
+    /** eval's metrics: majority@k votes by answer alone, not (answer, verdict) pairs (open NeMo-Skills PR #1519). */
+    majority_by_answer: z.boolean().default(false),
   })
   .strict();
 
