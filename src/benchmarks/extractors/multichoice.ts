@@ -97,15 +97,18 @@ export function extractMultichoice(generation: string, settings: MultichoiceSett
 
 /** math_grader.extract_answer for each regex in turn, until one gives an answer text. */
 function answerText(text: string, s: MultichoiceSettings): string | null | typeof UPSTREAM_CRASH {
-  const regexes = typeof s.extractRegex === "string" ? [s.extractRegex] : s.extractRegex;
-  if (regexes.length === 0) return UPSTREAM_CRASH; // upstream main raises UnboundLocalError
-  for (const regex of regexes) {
-    let v: string | null | typeof UPSTREAM_CRASH;
-    if (s.relaxed) v = searchRegex(text, regex) ?? searchBoxed(text);
-    else v = s.extractFromBoxed ? searchBoxed(text) : searchRegex(text, regex);
+  if (typeof s.extractRegex === "string") return extractAnswer(text, s, s.extractRegex);
+  if (s.extractRegex.length === 0) return UPSTREAM_CRASH; // upstream main raises UnboundLocalError
+  for (const regex of s.extractRegex) {
+    const v = extractAnswer(text, s, regex);
     if (v !== null) return v;
   }
   return null;
+}
+
+function extractAnswer(text: string, s: MultichoiceSettings, regex: string): string | null | typeof UPSTREAM_CRASH {
+  if (s.relaxed) return searchRegex(text, regex) ?? searchBoxed(text);
+  return s.extractFromBoxed ? searchBoxed(text) : searchRegex(text, regex);
 }
 
 /** search_regex: the last findall item (a tuple's first non-empty group), stripped; null when empty. */
