@@ -35,7 +35,10 @@ export async function summarizeResults(resultsDir: string, opts: SummarizeOption
     return results;
   }
   for (const b of benchmarks) {
-    const bySubset = await computeMetrics(b.files, { maxSamples: opts.maxSamples, majorityByAnswer: opts.majorityByAnswer });
+    const bySubset = await computeMetrics(b.files, {
+      maxSamples: opts.maxSamples,
+      majorityByAnswer: opts.majorityByAnswer,
+    });
     Object.assign(results, nameSubsets(b.name, bySubset));
   }
   opts.write?.(formatMetrics(results));
@@ -62,7 +65,10 @@ export function registerSummarizeResults(program: Command): Command {
     .addOption(new Option("--save-metrics-path <file>").hideHelp())
     .option("--max_samples <n>", "use only the first N rows of each file")
     .addOption(new Option("--max-samples <n>").hideHelp())
-    .option("--majority_by_answer", "majority@k votes by answer alone (vlmpipe's opt-in; NeMo-Skills votes (answer, verdict) pairs)")
+    .option(
+      "--majority_by_answer",
+      "majority@k votes by answer alone (vlmpipe's opt-in; NeMo-Skills votes (answer, verdict) pairs)",
+    )
     .addOption(new Option("--majority-by-answer").hideHelp())
     .action(async (resultsDir: string, raw: Record<string, string | boolean | undefined>, cmd: Command) => {
       const list = raw.benchmarks as string | undefined;

@@ -14,8 +14,9 @@ export type ComputeOptions = {
 /**
  * The metrics of one benchmark's output files (one greedy `output.jsonl`, or one file per
  * seed), keyed by subset: `_all_` first, then each `subset_for_metrics` value in order of first
- * appearance (a `null` subset is the subset "None", as upstream). As in NeMo-Skills the files are sorted by name and their rows are matched by
- * position (line i of every file is the same question); a row's subset is its first file's.
+ * appearance (a `null` subset is the subset "None", as upstream). As in NeMo-Skills the files are
+ * sorted by name and their rows are matched by position (line i of every file is the same question);
+ * a row's subset is its first file's.
  * Streams: only a small record per line is kept while reading.
  */
 export async function computeMetrics(files: readonly string[], opts: ComputeOptions = {}): Promise<Record<string, GroupMetrics>> {

@@ -7,7 +7,11 @@
  * the most frequent answers win, each scored by the mean verdict of its runs, ties averaged.
  * `answers[i]` and `scores[i]` are run i's; pass the first k.
  */
-export function majorityScore(answers: readonly (string | null)[], scores: readonly number[], byAnswer = false): number {
+export function majorityScore(
+  answers: readonly (string | null)[],
+  scores: readonly number[],
+  byAnswer = false,
+): number {
   const votes = new Map<string, { count: number; sum: number }>();
   let top = 0;
   for (let i = 0; i < answers.length; i++) {

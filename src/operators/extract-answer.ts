@@ -1,5 +1,9 @@
 import { type OperatorFunction, map } from "rxjs";
-import { DEFAULT_MULTICHOICE, extractMultichoice, type MultichoiceSettings } from "../benchmarks/extractors/multichoice.js";
+import {
+  DEFAULT_MULTICHOICE,
+  extractMultichoice,
+  type MultichoiceSettings,
+} from "../benchmarks/extractors/multichoice.js";
 import { rowSettings } from "../benchmarks/extractors/multichoice-settings.js";
 import { parseOfficial, parseOptionsList, rowRng } from "../benchmarks/mmmu-pro/official-parser.js";
 import { ErrorCodes } from "../errors.js";

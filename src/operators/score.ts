@@ -49,7 +49,8 @@ export function pyEquals(a: unknown, b: unknown): boolean {
   if (typeof a === "object" && a !== null && typeof b === "object" && b !== null) {
     const ka = Object.keys(a);
     const rb = b as Record<string, unknown>;
-    return ka.length === Object.keys(b).length && ka.every((k) => k in rb && pyEquals((a as Record<string, unknown>)[k], rb[k]));
+    const ra = a as Record<string, unknown>;
+    return ka.length === Object.keys(b).length && ka.every((k) => k in rb && pyEquals(ra[k], rb[k]));
   }
   return a === b;
 }

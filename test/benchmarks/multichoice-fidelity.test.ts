@@ -30,7 +30,9 @@ function compare(rows: Record<string, unknown>[], expected: Expected[], got: Sam
   const diffs: string[] = [];
   for (const [i, s] of got.entries()) {
     const e = byId.get(String(rows[i]!.id))!;
-    const want = e.upstream_raises ? { predicted_answer: null } : { predicted_answer: e.predicted_answer, symbolic_correct: e.symbolic_correct };
+    const want = e.upstream_raises
+      ? { predicted_answer: null }
+      : { predicted_answer: e.predicted_answer, symbolic_correct: e.symbolic_correct };
     const have = e.upstream_raises
       ? { predicted_answer: s.out.predicted_answer }
       : { predicted_answer: s.out.predicted_answer, symbolic_correct: s.out.symbolic_correct };

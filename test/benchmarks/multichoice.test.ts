@@ -3,7 +3,8 @@ import { DEFAULT_MULTICHOICE, extractMultichoice } from "../../src/benchmarks/ex
 import { pyTruthy, rowSettings } from "../../src/benchmarks/extractors/multichoice-settings.js";
 
 const ISSUE_1511 =
-  "The adiabatic regime requires\n\n\\boxed{\\langle H\\rangle \\ll \\Delta E}\n\nso the correct statement is D.\n\n**Answer: D**";
+  "The adiabatic regime requires\n\n\\boxed{\\langle H\\rangle \\ll \\Delta E}\n\n" +
+  "so the correct statement is D.\n\n**Answer: D**";
 
 describe("extractMultichoice", () => {
   // The cases of NeMo-Skills' tests/test_mcq_evaluator.py (open PR #1526), with upstream main's letters.
@@ -36,7 +37,8 @@ describe("extractMultichoice", () => {
     const gen = "Reasoning with \\boxed{A}.\n\nThe correct answer choice is: b";
     expect(extractMultichoice(gen, { ...DEFAULT_MULTICHOICE, extractRegex: regex })).toBe("B");
     expect(extractMultichoice(gen, { ...DEFAULT_MULTICHOICE, extractRegex: ["nothing (here)", regex] })).toBe("A");
-    expect(extractMultichoice("x (A) y (C)", { ...strict, extractFromBoxed: false, extractRegex: "\\((A)\\)|\\((C)\\)" })).toBe("C");
+    const twoGroups = { ...strict, extractFromBoxed: false, extractRegex: "\\((A)\\)|\\((C)\\)" };
+    expect(extractMultichoice("x (A) y (C)", twoGroups)).toBe("C");
   });
 
   it("records no answer where NeMo-Skills main raises: a final `\\boxed=`, an empty regex list", () => {
@@ -45,7 +47,8 @@ describe("extractMultichoice", () => {
   });
 
   it("throws for an extract_regex Python would reject or JavaScript cannot express", () => {
-    expect(() => extractMultichoice("x", { ...DEFAULT_MULTICHOICE, extractRegex: "(unclosed" })).toThrow(/Python regular expression/);
+    const unclosed = { ...DEFAULT_MULTICHOICE, extractRegex: "(unclosed" };
+    expect(() => extractMultichoice("x", unclosed)).toThrow(/Python regular expression/);
     expect(() => extractMultichoice("x", { ...DEFAULT_MULTICHOICE, extractRegex: "(?>atomic)" })).toThrow(/atomic/);
   });
 
@@ -130,7 +133,8 @@ describe("rowSettings", () => {
   it("lets a row's own keys win, null and 0 being false as in Python", () => {
     const base = DEFAULT_MULTICHOICE;
     expect(rowSettings({}, base)).toBe(base);
-    expect(rowSettings({ relaxed: null, extract_from_boxed: 0 }, base)).toMatchObject({ relaxed: false, extractFromBoxed: false });
+    const falsy = rowSettings({ relaxed: null, extract_from_boxed: 0 }, base);
+    expect(falsy).toMatchObject({ relaxed: false, extractFromBoxed: false });
     expect(rowSettings({ extract_regex: ["a", "b"] }, base).extractRegex).toEqual(["a", "b"]);
     expect(() => rowSettings({ extract_regex: 3 }, base)).toThrow(TypeError);
     expect([pyTruthy([]), pyTruthy({}), pyTruthy("false"), pyTruthy(0.5)]).toEqual([false, false, true, true]);

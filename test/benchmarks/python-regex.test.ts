@@ -37,7 +37,9 @@ describe("Python regexes in JavaScript", () => {
     expect(last(pattern, text)).toEqual(expected);
   });
 
-  it.each([["(?>a)"], ["a*+"], ["(?(1)a|b)"], ["\\N{LATIN SMALL LETTER A}"], ["(?i:a)"], ["x(?i)"], ["\\q"], ["(a"], ["a)"], ["[a"], ["\\2(a)"]])(
+  const refused = ["(?>a)", "a*+", "(?(1)a|b)", "\\N{LATIN SMALL LETTER A}", "(?i:a)", "x(?i)"];
+  refused.push("\\q", "(a", "a)", "[a", "\\2(a)");
+  it.each(refused.map((p) => [p]))(
     "rejects %j with a message naming the pattern",
     (pattern) => {
       expect(() => compilePythonRegex(pattern)).toThrow(/cannot read .* as a Python regular expression/);

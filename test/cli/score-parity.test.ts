@@ -79,7 +79,8 @@ describe("vlmpipe score as a filter", () => {
   });
 
   it("stops before reading a row when ++eval_config.extract_regex is not a usable Python regex", async () => {
-    const r = await cli(["score", "--input_file", "-", "--output_file", "-", "++eval_config.extract_regex=(?>x)"], "{}");
+    const args = ["score", "--input_file", "-", "--output_file", "-", "++eval_config.extract_regex=(?>x)"];
+    const r = await cli(args, "{}");
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/extract_regex.*atomic groups/);
   });

@@ -71,10 +71,13 @@ describe("formatTable", () => {
 
   it("names vlmpipe's own columns in a legend under the tables, only those shown", () => {
     const text = formatMetrics({
-      a: { "pass@1": { num_entries: 2, symbolic_correct: 50, no_answer: 0, num_errors: 1, extractor_disagreement: 10 } },
+      a: {
+        "pass@1": { num_entries: 2, symbolic_correct: 50, no_answer: 0, num_errors: 1, extractor_disagreement: 10 },
+      },
     });
     const legend = text.split("\n\n\n")[1]!;
-    expect(legend).toMatch(/^num_errors: vlmpipe's addition, not a NeMo-Skills metric: .*\nextractor_disagreement: vlmpipe's addition/);
+    expect(legend).toMatch(/^num_errors: vlmpipe's addition, not a NeMo-Skills metric: .*\n/);
+    expect(legend).toMatch(/\nextractor_disagreement: vlmpipe's addition, not a NeMo-Skills metric: /);
     const plain = formatMetrics({ b: { "pass@1": { num_entries: 2, symbolic_correct: 50, no_answer: 0 } } });
     expect(plain).not.toContain("addition");
   });

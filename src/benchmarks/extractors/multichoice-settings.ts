@@ -14,7 +14,9 @@ export function rowSettings(row: Record<string, unknown>, base: MultichoiceSetti
   if ("extract_regex" in row) {
     const r = row.extract_regex;
     const ok = typeof r === "string" || (Array.isArray(r) && r.every((x) => typeof x === "string"));
-    if (!ok) throw new TypeError(`the row's extract_regex must be a string or a list of strings, got ${JSON.stringify(r)}`);
+    if (!ok) {
+      throw new TypeError(`the row's extract_regex must be a string or a list of strings, got ${JSON.stringify(r)}`);
+    }
     s.extractRegex = r as string | string[];
   }
   return s;

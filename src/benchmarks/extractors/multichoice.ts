@@ -76,7 +76,10 @@ const UPSTREAM_CRASH = Symbol("upstream crash");
  * The answer letter NeMo-Skills' `multichoice` evaluator finds in a generation, or null.
  * Throws PythonRegexError for an `extract_regex` that cannot be read.
  */
-export function extractMultichoice(generation: string, settings: MultichoiceSettings = DEFAULT_MULTICHOICE): string | null {
+export function extractMultichoice(
+  generation: string,
+  settings: MultichoiceSettings = DEFAULT_MULTICHOICE,
+): string | null {
   const raw = answerText(generation, settings);
   if (raw === UPSTREAM_CRASH) return null;
   const extracted = raw === null ? null : pyStrip(raw.replace(LOCAL_LETTERS_RE, (c) => LOCAL_LETTERS[c] ?? c));

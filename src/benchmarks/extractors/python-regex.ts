@@ -22,7 +22,8 @@ export type PythonRegex = {
 };
 
 // Python's str.isspace() set, as class content (JS \s has U+FEFF and lacks U+001C..U+001F and U+0085).
-export const PY_WHITESPACE = "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+export const PY_WHITESPACE =
+  "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const PY_WORD = "\\p{L}\\p{N}_"; // str.isalnum() or "_"
 const CLASSES: Record<string, { unicode: string; ascii: string }> = {
   d: { unicode: "\\p{Nd}", ascii: "0-9" },
@@ -243,7 +244,9 @@ class Translator {
     const named = /^P<([^>]*)>/.exec(rest);
     if (named !== null) {
       const name = named[1]!;
-      if (!/^[\p{L}_][\p{L}\p{N}_]*$/u.test(name)) throw this.error(`bad character in group name ${JSON.stringify(name)}`);
+      if (!/^[\p{L}_][\p{L}\p{N}_]*$/u.test(name)) {
+        throw this.error(`bad character in group name ${JSON.stringify(name)}`);
+      }
       if (this.names.has(name)) throw this.error(`redefinition of group name ${JSON.stringify(name)}`);
       this.names.add(name);
       this.i += 1 + named[0].length;
@@ -262,7 +265,9 @@ class Translator {
       const inner: Flags = { ...flags };
       for (const f of on) if (f in inner) inner[f as keyof Flags] = true;
       for (const f of off) inner[f as keyof Flags] = false;
-      if (inner.i !== flags.i) throw this.error("scoped case-insensitivity ((?i:...), (?-i:...)) has no JavaScript equivalent here");
+      if (inner.i !== flags.i) {
+        throw this.error("scoped case-insensitivity ((?i:...), (?-i:...)) has no JavaScript equivalent here");
+      }
       this.i += 1 + scoped[0].length;
       return this.innerWith("(?:", inner, depth);
     }
