@@ -1,4 +1,6 @@
-import { extractMultichoice } from "./extractors/multichoice.js";
+import { VlmError, ErrorCodes } from "../errors.js";
+import { DEFAULT_MULTICHOICE, extractMultichoice, type MultichoiceSettings } from "./extractors/multichoice.js";
+import { rowSettings } from "./extractors/multichoice-settings.js";
 import { parseOfficial, rowRng } from "./mmmu-pro/official-parser.js";
 
 /** What an eval type's extractor sees of one row. */
@@ -12,6 +14,8 @@ export type AnswerInput = {
   key: string;
   /** `++eval_config.seed`. */
   seed: number;
+  /** The multichoice extractor's run-wide settings (`++eval_config.*`); the row's own keys win. */
+  multichoice?: MultichoiceSettings;
 };
 
 export type Extracted = {
@@ -25,6 +29,7 @@ export type EvalTypeDef = {
   description: string;
   /** Why this row cannot be scored (recorded as VLM_E_DATA on the row), or undefined. */
   refuse?(input: AnswerInput): string | undefined;
+  /** May throw a VlmError with a code: the row is recorded as failed with it (e.g. a row's bad regex). */
   extract(input: AnswerInput): Extracted;
 };
 
@@ -59,7 +64,16 @@ export const EVAL_TYPE_NAMES = Object.keys(EVAL_TYPES) as [EvalType, ...EvalType
  * whichever of them is the eval type's answer.
  */
 function withOptionAnswers(input: AnswerInput, pick: "multichoice" | "official"): Extracted {
-  const multichoice = input.text === null ? null : extractMultichoice(input.text);
+  let multichoice: string | null = null;
+  if (input.text !== null) {
+    try {
+      multichoice = extractMultichoice(input.text, rowSettings(input.row, input.multichoice ?? DEFAULT_MULTICHOICE));
+    } catch (e) {
+      // NeMo-Skills raises on a row's unusable extract_regex: a failed row for multichoice; for the
+      // official parser only the cross-check is lost.
+      if (pick === "multichoice") throw new VlmError(ErrorCodes.DATA, (e as Error).message);
+    }
+  }
   if (!input.options?.length) return { answer: pick === "multichoice" ? multichoice : null };
   const fields: Record<string, unknown> = {};
   let official: string | null = null;

@@ -33,7 +33,13 @@ export function registerScore(program: Command, ctx: CliContext): void {
     .addOption(new Option("--eval_type <type>", "answer extractor").choices(EVAL_TYPE_NAMES).default("multichoice"))
     .option("--generation_key <key>", "field holding the model's text", "generation")
     .option("--expected_answer_key <key>", "field holding the right answer (copied into expected_answer)", "expected_answer")
-    .addHelpText("after", "\nOverrides: ++eval_config.seed=42 (official parser's fallback), ++parse_reasoning=True ++end_reasoning_string='</think>'")
+    .addHelpText(
+      "after",
+      "\nOverrides: ++eval_config.seed=42 (official parser's fallback), " +
+        "++parse_reasoning=True ++end_reasoning_string='</think>',\n" +
+        "NeMo-Skills' ++eval_config.extract_from_boxed / extract_regex / relaxed, and vlmpipe's opt-ins\n" +
+        "++eval_config.answer_line_first=true, ++eval_config.normalize_expected_answer=true (see docs/fidelity.md)",
+    )
     .action(async (flags: ScoreFlags) => {
       ctx.exitCode = await scoreCommand(flags, ctx);
     });

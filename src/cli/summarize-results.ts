@@ -14,6 +14,8 @@ export type SummarizeOptions = {
   saveMetricsPath?: string | false;
   /** Only the first N rows of each file. */
   maxSamples?: number;
+  /** majority@k votes by answer alone (vlmpipe's opt-in; NeMo-Skills votes (answer, verdict) pairs). */
+  majorityByAnswer?: boolean;
   /** Receives the tables and the "saved to" line; nothing is printed without it. */
   write?: (text: string) => void;
 };
@@ -33,7 +35,10 @@ export async function summarizeResults(resultsDir: string, opts: SummarizeOption
     return results;
   }
   for (const b of benchmarks) {
-    const bySubset = await computeMetrics(b.files, { maxSamples: opts.maxSamples });
+    const bySubset = await computeMetrics(b.files, {
+      maxSamples: opts.maxSamples,
+      majorityByAnswer: opts.majorityByAnswer,
+    });
     Object.assign(results, nameSubsets(b.name, bySubset));
   }
   opts.write?.(formatMetrics(results));
@@ -46,7 +51,10 @@ export async function summarizeResults(resultsDir: string, opts: SummarizeOption
   return results;
 }
 
-/** `summarize_results <results_dir> [--benchmarks a,b] [--save_metrics_path F] [--max_samples N]` */
+/**
+ * `summarize_results <results_dir> [--benchmarks a,b] [--save_metrics_path F] [--max_samples N]
+ * [--majority_by_answer]`
+ */
 export function registerSummarizeResults(program: Command): Command {
   return program
     .command("summarize_results")
@@ -57,18 +65,24 @@ export function registerSummarizeResults(program: Command): Command {
     .addOption(new Option("--save-metrics-path <file>").hideHelp())
     .option("--max_samples <n>", "use only the first N rows of each file")
     .addOption(new Option("--max-samples <n>").hideHelp())
-    .action(async (resultsDir: string, raw: Record<string, string | undefined>, cmd: Command) => {
-      const list = raw.benchmarks;
+    .option(
+      "--majority_by_answer",
+      "majority@k votes by answer alone (vlmpipe's opt-in; NeMo-Skills votes (answer, verdict) pairs)",
+    )
+    .addOption(new Option("--majority-by-answer").hideHelp())
+    .action(async (resultsDir: string, raw: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const list = raw.benchmarks as string | undefined;
       if (list !== undefined && /\s/.test(list.trim())) throw new UsageError("--benchmarks takes names separated by commas, without spaces");
       const benchmarks = list?.split(",").map((b) => b.trim()).filter((b) => b !== "");
-      const maxRaw = raw.max_samples ?? raw.maxSamples;
+      const maxRaw = (raw.max_samples ?? raw.maxSamples) as string | undefined;
       const maxSamples = maxRaw === undefined ? undefined : Number(maxRaw);
       if (maxSamples !== undefined && !Number.isInteger(maxSamples)) throw new UsageError(`--max_samples takes an integer, got "${maxRaw}"`);
       const out = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
       await summarizeResults(resultsDir, {
         benchmarks,
-        saveMetricsPath: raw.save_metrics_path ?? raw.saveMetricsPath,
+        saveMetricsPath: (raw.save_metrics_path ?? raw.saveMetricsPath) as string | undefined,
         maxSamples,
+        majorityByAnswer: raw.majority_by_answer === true || raw.majorityByAnswer === true,
         write: out,
       });
     });

@@ -22,6 +22,12 @@ export function maxSamplesOf(overrides: Record<string, unknown> | undefined): nu
   return typeof v === "number" && v >= 0 ? v : undefined;
 }
 
+/** `++eval_config.majority_by_answer=true`: summarize's vote by answer alone (vlmpipe's opt-in). */
+export function majorityByAnswerOf(overrides: Record<string, unknown> | undefined): boolean {
+  const ec = overrides?.eval_config;
+  return typeof ec === "object" && ec !== null && (ec as Record<string, unknown>).majority_by_answer === true;
+}
+
 /** `<data_dir>/<folder>/test.jsonl`, or a set-up error saying how to make it. */
 export async function dataFile(dataDir: string, run: BenchmarkRun): Promise<string> {
   const f = path.join(dataDir, run.benchmark.dataFolder, run.benchmark.split);

@@ -6,7 +6,7 @@ import { writeReport } from "../report/write-report.js";
 import type { Metrics } from "../metrics/types.js";
 import { exists, outputPaths } from "../output/partial-output.js";
 import { readSpec, writeSpec } from "../output/run-spec.js";
-import { maxSamplesOf } from "./eval-inputs.js";
+import { majorityByAnswerOf, maxSamplesOf } from "./eval-inputs.js";
 import { countFailedRows, outputState } from "./output-state.js";
 import type { EvalPlan, SeedPlan } from "./plan.js";
 
@@ -115,6 +115,7 @@ export async function finishEval(
       await summarizeResults(b.dir, {
         saveMetricsPath: path.join(b.dir, "metrics.json"),
         maxSamples: maxSamplesOf(plan.settings.overrides),
+        majorityByAnswer: majorityByAnswerOf(plan.settings.overrides),
         write: io.write,
       }),
     );

@@ -47,6 +47,20 @@ export const EvalConfigSchema = z
   .object({
     /** Seed of the MMMU-Pro official parser's random fallback. */
     seed: z.number().int().default(42),
+    // NeMo-Skills' MCQEvaluatorConfig (a row's own keys of the same names win, as upstream):
+    /** Strict mode (relaxed false): read only the last \boxed{} (true) or only extract_regex (false). */
+    extract_from_boxed: z.boolean().default(true),
+    /** Python regex(es) for the answer text, tried in order; the first group is the answer. */
+    extract_regex: z.union([z.string(), z.array(z.string())]).default("The final answer is (.+)$"),
+    /** Relaxed: extract_regex first, then the last \boxed{}. */
+    relaxed: z.boolean().default(true),
+    // vlmpipe's opt-ins (off: NeMo-Skills main's behaviour):
+    /** An `Answer: X` line beats a letter inside a longer boxed text (NeMo-Skills #1511, open PR #1526). */
+    answer_line_first: z.boolean().default(false),
+    /** Trim both answers and upper-case single letters before comparing. */
+    normalize_expected_answer: z.boolean().default(false),
+    /** eval's metrics: majority@k votes by answer alone, not (answer, verdict) pairs (open NeMo-Skills PR #1519). */
+    majority_by_answer: z.boolean().default(false),
   })
   .strict();
 

@@ -13,12 +13,15 @@ import type { GroupMetrics, ModeMetrics } from "./types.js";
  * - no_answer: pass@k: all first k runs have no answer; avg-of-k: their share; majority@k: all none;
  * - num_entries (rows), avg_tokens (mean over rows of the mean over runs, truncated),
  *   gen_seconds (last end - first start, truncated).
- * Beyond NeMo-Skills (which has no failed rows): a run whose line carries `error` is a wrong
- * answer and no answer (it stays in the denominator, so numbers compare with NeMo-Skills'), and
- * `num_errors` counts such lines; `extractor_disagreement` is the share of lines with both
- * extractors' answers where they differ.
+ * Beyond NeMo-Skills (which has no failed rows): a run whose line carries vlmpipe's own error object
+ * is a wrong answer and no answer (it stays in the denominator, so numbers compare with NeMo-Skills'),
+ * and `num_errors` counts such lines; `extractor_disagreement` is the share of lines with both
+ * extractors' answers where they differ. Both keys are vlmpipe's additions.
  */
 export class MetricsAccumulator {
+  /** `majorityByAnswer`: vlmpipe's opt-in vote by answer alone (see majorityScore). */
+  constructor(private readonly opts: { majorityByAnswer?: boolean } = {}) {}
+
   private runs = 0;
   private total = 0;
   private tokenSum = 0;
@@ -77,7 +80,7 @@ export class MetricsAccumulator {
       this.avgOf[k]! += sum / k;
       this.avgOfNoAnswer[k]! += noAnswers / k;
       if (k >= 2) {
-        this.majority[k]! += majorityScore(answers.slice(0, k), scores.slice(0, k));
+        this.majority[k]! += majorityScore(answers.slice(0, k), scores.slice(0, k), this.opts.majorityByAnswer);
         this.majorityNoAnswer[k]! += noAnswers === k ? 1 : 0;
       }
     }

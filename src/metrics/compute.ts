@@ -7,19 +7,23 @@ import { ALL_SUBSETS, type GroupMetrics, type Metrics } from "./types.js";
 export type ComputeOptions = {
   /** Only the first N rows (NeMo-Skills' --max_samples); all when undefined or negative. */
   maxSamples?: number;
+  /** majority@k votes by answer alone (vlmpipe's opt-in) instead of NeMo-Skills' (answer, verdict) pairs. */
+  majorityByAnswer?: boolean;
 };
 
 /**
  * The metrics of one benchmark's output files (one greedy `output.jsonl`, or one file per
  * seed), keyed by subset: `_all_` first, then each `subset_for_metrics` value in order of first
- * appearance. As in NeMo-Skills the files are sorted by name and their rows are matched by
- * position (line i of every file is the same question); a row's subset is its first file's.
+ * appearance (a `null` subset is the subset "None", as upstream). As in NeMo-Skills the files are
+ * sorted by name and their rows are matched by position (line i of every file is the same question);
+ * a row's subset is its first file's.
  * Streams: only a small record per line is kept while reading.
  */
 export async function computeMetrics(files: readonly string[], opts: ComputeOptions = {}): Promise<Record<string, GroupMetrics>> {
   if (files.length === 0) throw new UsageError("no output files to summarize");
   const sources = [...files].sort().map((f) => new LineSource(f));
-  const groups = new Map<string, MetricsAccumulator>([[ALL_SUBSETS, new MetricsAccumulator()]]);
+  const make = () => new MetricsAccumulator({ majorityByAnswer: opts.majorityByAnswer });
+  const groups = new Map<string, MetricsAccumulator>([[ALL_SUBSETS, make()]]);
   const max = opts.maxSamples !== undefined && opts.maxSamples >= 0 ? opts.maxSamples : Number.POSITIVE_INFINITY;
   try {
     for (let row = 0; row < max; row++) {
@@ -39,7 +43,7 @@ export async function computeMetrics(files: readonly string[], opts: ComputeOpti
       const subset = records[0]!.subset ?? ALL_SUBSETS;
       let acc = groups.get(subset);
       if (acc === undefined) {
-        acc = new MetricsAccumulator();
+        acc = make();
         groups.set(subset, acc);
       }
       groups.get(ALL_SUBSETS)!.update(records);

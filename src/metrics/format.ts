@@ -2,7 +2,7 @@ import type { GroupMetrics, Metrics, ModeMetrics } from "./types.js";
 
 type Formatter = (key: string, value: number, all: ModeMetrics) => string;
 
-// NeMo-Skills' MathMetrics columns, in its order, then ours.
+// NeMo-Skills' MathMetrics columns, in its order, then vlmpipe's additions (see ADDITIONS).
 const COLUMNS: ReadonlyArray<[string, Formatter]> = [
   ["num_entries", asInt],
   ["avg_tokens", asInt],
@@ -14,22 +14,41 @@ const COLUMNS: ReadonlyArray<[string, Formatter]> = [
   ["extractor_disagreement", asPercentage],
 ];
 
+/** vlmpipe's columns, which NeMo-Skills does not have; the legend under the tables names them. */
+const ADDITIONS: Readonly<Record<string, string>> = {
+  num_errors: "runs that failed with a vlmpipe error (counted wrong and unanswered)",
+  extractor_disagreement: "share of runs where the multichoice and official extractors give different letters",
+};
+
 /**
  * The tables NeMo-Skills' summarize_results prints: one per benchmark and subset, headed by its
  * name centred in dashes, columns `evaluation_mode | num_entries | avg_tokens | gen_seconds |
  * symbolic_correct | no_answer | ...`, rows for the highest k only (pass@1[avg-of-k],
- * majority@k, pass@k; or pass@1 for a greedy run), each table followed by two blank lines.
+ * majority@k, pass@k; or pass@1 for a greedy run), each table followed by two blank lines;
+ * then a legend line for each of vlmpipe's own columns that a table shows.
  */
 export function formatMetrics(metrics: Metrics): string {
   let out = "";
-  for (const [name, modes] of Object.entries(metrics)) out += formatTable(name, modes);
+  const shown = new Set<string>();
+  for (const [name, modes] of Object.entries(metrics)) {
+    const t = renderTable(name, modes);
+    out += t.text;
+    for (const c of t.columns) shown.add(c);
+  }
+  for (const [key, meaning] of Object.entries(ADDITIONS)) {
+    if (shown.has(key)) out += `${key}: vlmpipe's addition, not a NeMo-Skills metric: ${meaning}\n`;
+  }
   return out;
 }
 
 /** One benchmark's (or subset's) table; "" when it has no modes. */
 export function formatTable(name: string, modes: GroupMetrics): string {
+  return renderTable(name, modes).text;
+}
+
+function renderTable(name: string, modes: GroupMetrics): { text: string; columns: string[] } {
   const shown = modesToPrint(modes);
-  if (shown.length === 0) return "";
+  if (shown.length === 0) return { text: "", columns: [] };
   const widths = new Map<string, number>([["evaluation_mode", "evaluation_mode".length]]);
   let columns = COLUMNS.filter(([key]) => key in modes[shown[0]!]!);
   for (const mode of shown) {
@@ -52,7 +71,7 @@ export function formatTable(name: string, modes: GroupMetrics): string {
     for (const [key, fmt] of columns) cells.push(fmt(key, m[key] as number, m).padEnd(widths.get(key)!));
     lines.push(cells.join(" | "));
   }
-  return `${lines.join("\n")}\n\n\n`;
+  return { text: `${lines.join("\n")}\n\n\n`, columns: columns.map(([k]) => k) };
 }
 
 /** NeMo-Skills prints only the highest k of each mode family. */

@@ -1,19 +1,29 @@
 /**
- * majority@k of one row, as NeMo-Skills scores it: rows' null answers do not vote; the most
- * frequent answer wins, scored by the mean of its runs' verdicts; tied answers share the score
- * (the mean of their scores). No answer at all scores 0.
+ * majority@k of one row, as NeMo-Skills main scores it (nemo_skills/evaluation/metrics/base.py,
+ * `_compute_majority_at_k` @ 1ffb46f13466adf3df56583e99985e0163e57a61): runs with no answer do not
+ * vote; the votes are (answer, verdict) pairs; the most frequent pairs win and the score is the mean
+ * verdict of the tied winning pairs. No answer at all scores 0.
+ * With `byAnswer` (vlmpipe's opt-in, as in open NeMo-Skills PR #1519) the votes are answers alone:
+ * the most frequent answers win, each scored by the mean verdict of its runs, ties averaged.
  * `answers[i]` and `scores[i]` are run i's; pass the first k.
  */
-export function majorityScore(answers: readonly (string | null)[], scores: readonly number[]): number {
+export function majorityScore(
+  answers: readonly (string | null)[],
+  scores: readonly number[],
+  byAnswer = false,
+): number {
   const votes = new Map<string, { count: number; sum: number }>();
   let top = 0;
   for (let i = 0; i < answers.length; i++) {
     const a = answers[i];
     if (a === null || a === undefined) continue;
-    const v = votes.get(a) ?? { count: 0, sum: 0 };
+    const score = scores[i] ?? 0;
+    // "\u0001" cannot occur in an answer key's verdict part: answer and verdict stay apart
+    const key = byAnswer ? a : `${a}\u0001${score}`;
+    const v = votes.get(key) ?? { count: 0, sum: 0 };
     v.count++;
-    v.sum += scores[i] ?? 0;
-    votes.set(a, v);
+    v.sum += score;
+    votes.set(key, v);
     if (v.count > top) top = v.count;
   }
   if (top === 0) return 0;

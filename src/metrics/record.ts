@@ -1,3 +1,5 @@
+import { ErrorCodes } from "../errors.js";
+
 /**
  * The few fields summarize keeps from an output line (the line itself is dropped at once, so
  * a 1,000,000-row file costs a record per row, never its generations).
@@ -16,16 +18,18 @@ export type RowRecord = {
   start?: number;
   end?: number;
   subset?: string;
-  /** The line carries an `error`: the row failed in this run. */
+  /** The line carries vlmpipe's own error object: the row failed in this run. */
   errored: boolean;
   /** predicted_answer_multichoice / predicted_answer_official, when the line has them. */
   answerMultichoice?: string | null;
   answerOfficial?: string | null;
 };
 
+const OUR_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
+
 /** The record of one parsed output line (ours or NeMo-Skills'). */
 export function toRecord(line: Record<string, unknown>): RowRecord {
-  const errored = line.error !== undefined && line.error !== null && line.error !== false;
+  const errored = isOurError(line.error);
   const tokens = num(line.num_generated_tokens);
   const reasoningTokens = num(line.num_reasoning_tokens) ?? 0;
   let answerTokens = num(line.num_answer_tokens) ?? 0;
@@ -44,11 +48,28 @@ export function toRecord(line: Record<string, unknown>): RowRecord {
   const end = time(line.generation_end_time);
   if (start !== undefined) rec.start = start;
   if (end !== undefined) rec.end = end;
-  const subset = line.subset_for_metrics;
-  if (subset !== undefined && subset !== null) rec.subset = String(subset);
+  // NeMo-Skills groups by the value as is: `null` is its own subset, named `<benchmark>-None`.
+  if ("subset_for_metrics" in line) rec.subset = pyStr(line.subset_for_metrics);
   if ("predicted_answer_multichoice" in line) rec.answerMultichoice = answerKey(line.predicted_answer_multichoice);
   if ("predicted_answer_official" in line) rec.answerOfficial = answerKey(line.predicted_answer_official);
   return rec;
+}
+
+/**
+ * A failed row is one with vlmpipe's own error object (`{code: "VLM_E_...", ...}`); a foreign `error`
+ * field is data, which NeMo-Skills ignores, and so does this.
+ */
+function isOurError(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" && OUR_CODES.has(code);
+}
+
+/** Python's str() of a JSON scalar, as NeMo-Skills' `f"{benchmark}-{subset}"` prints it. */
+function pyStr(v: unknown): string {
+  if (v === null || v === undefined) return "None";
+  if (typeof v === "boolean") return v ? "True" : "False";
+  return typeof v === "string" ? v : JSON.stringify(v);
 }
 
 function verdict(v: unknown): boolean | null {

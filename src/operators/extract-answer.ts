@@ -1,7 +1,8 @@
 import { map, type OperatorFunction } from "rxjs";
 import { EVAL_TYPES, type EvalType } from "../benchmarks/eval-types.js";
+import { DEFAULT_MULTICHOICE, type MultichoiceSettings } from "../benchmarks/extractors/multichoice.js";
 import { parseOptionsList } from "../benchmarks/mmmu-pro/official-parser.js";
-import { ErrorCodes } from "../errors.js";
+import { ErrorCodes, VlmError } from "../errors.js";
 import type { Sample } from "../types.js";
 
 export type { EvalType } from "../benchmarks/eval-types.js";
@@ -11,6 +12,11 @@ export type ExtractAnswerOptions = {
   evalType: EvalType;
   /** Seed of the official parser's random fallback (drawn per row, from the row's id). Default 42. */
   seed?: number;
+  /**
+   * The multichoice extractor's run-wide settings (`++eval_config.extract_from_boxed`, `extract_regex`,
+   * `relaxed`, `answer_line_first`); a row's own `extract_from_boxed` / `extract_regex` / `relaxed` win.
+   */
+  multichoice?: Partial<MultichoiceSettings>;
 };
 
 /**
@@ -29,13 +35,22 @@ export function extractAnswer(opts: ExtractAnswerOptions): OperatorFunction<Samp
   const type = EVAL_TYPES[opts.evalType];
   if (!type) throw new RangeError(`unknown eval type "${opts.evalType}"; known: ${Object.keys(EVAL_TYPES).join(", ")}`);
   const refuse = "refuse" in type ? type.refuse : undefined;
+  const multichoice: MultichoiceSettings = { ...DEFAULT_MULTICHOICE, ...opts.multichoice };
   return map((s) => {
     if (s.error) return s;
     const key = s.row.id === undefined || s.row.id === null ? String(s.index) : String(s.row.id);
-    const input = { text: generationOf(s), row: s.row, options: parseOptionsList(s.row.options), key, seed };
+    const options = parseOptionsList(s.row.options);
+    const input = { text: generationOf(s), row: s.row, options, key, seed, multichoice };
     const refused = refuse?.(input);
     if (refused) return { ...s, error: { stage: "extractAnswer", code: ErrorCodes.DATA, message: refused } };
-    const { answer, fields } = type.extract(input);
+    let extracted: ReturnType<typeof type.extract>;
+    try {
+      extracted = type.extract(input);
+    } catch (e) {
+      if (!(e instanceof VlmError)) throw e;
+      return { ...s, error: { stage: "extractAnswer", code: e.code, message: e.message } };
+    }
+    const { answer, fields } = extracted;
     const out: Record<string, unknown> = { ...s.out, ...fields };
     out.predicted_answer = answer;
     return { ...s, out };

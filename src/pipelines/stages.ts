@@ -16,6 +16,7 @@ import { resolveImages } from "../operators/resolve-images.js";
 import { score } from "../operators/score.js";
 import type { LoadedPrompt } from "../prompts/load-prompt-config.js";
 import type { Sample } from "../types.js";
+import { extractOptions, scoreOptions } from "./eval-options.js";
 
 /** What a stage may use from its run. */
 export type StageContext = {
@@ -113,9 +114,9 @@ export const STAGES = {
   }),
   extractAnswer: define({
     options: z.object({ eval_type: z.enum(EVAL_TYPE_NAMES).default("multichoice") }).strict(),
-    build: (o, ctx) => extractAnswer({ evalType: o.eval_type, seed: ctx.config.eval_config.seed }),
+    build: (o, ctx) => extractAnswer(extractOptions(ctx.config, o.eval_type)),
   }),
-  score: define({ options: z.object({}).strict(), build: () => score() }),
+  score: define({ options: z.object({}).strict(), build: (_o, ctx) => score(scoreOptions(ctx.config)) }),
   judge: define({
     options: z
       .object({

@@ -56,4 +56,32 @@ describe("vlmpipe score as a filter", () => {
       [null, false],
     ]);
   });
+
+  it("takes NeMo-Skills' ++eval_config extraction keys and vlmpipe's opt-ins; a row's own keys win", async () => {
+    const rows = [
+      { id: "a", generation: "\\boxed{\\Delta E}\n**Answer: D**", expected_answer: "D" },
+      { id: "b", generation: "Pick: c", expected_answer: " C" },
+      { id: "c", generation: "Pick: b", expected_answer: "B", extract_regex: "Choice: ([a-d])" },
+    ];
+    const input = rows.map((x) => JSON.stringify(x)).join("\n");
+    const letters = (stdout: string) => parseLines(stdout).map((x) => [x.predicted_answer, x.symbolic_correct]);
+    const plain = await cli(["score", "--input_file", "-", "--output_file", "-"], input);
+    expect(letters(plain.stdout)).toEqual([["E", false], [null, false], [null, false]]);
+    const opted = await cli(
+      [
+        "score", "--input_file", "-", "--output_file", "-", "++eval_config.extract_regex=Pick: ([a-d])",
+        "++eval_config.answer_line_first=true", "++eval_config.normalize_expected_answer=true",
+      ],
+      input,
+    );
+    expect(opted.code, opted.stderr).toBe(0);
+    expect(letters(opted.stdout)).toEqual([["D", true], ["C", true], [null, false]]);
+  });
+
+  it("stops before reading a row when ++eval_config.extract_regex is not a usable Python regex", async () => {
+    const args = ["score", "--input_file", "-", "--output_file", "-", "++eval_config.extract_regex=(?>x)"];
+    const r = await cli(args, "{}");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/extract_regex.*atomic groups/);
+  });
 });

@@ -133,6 +133,35 @@ describe("computeMetrics on a greedy file", () => {
   });
 });
 
+describe("computeMetrics on fields NeMo-Skills reads its own way", () => {
+  it("reads a foreign `error` field as data, as NeMo-Skills does; vlmpipe's coded error is a failed row", async () => {
+    const file = write("foreign-error/output.jsonl", [
+      { expected_answer: "A", predicted_answer: "A", symbolic_correct: true, error: "judge timed out" },
+      { expected_answer: "A", predicted_answer: "A", symbolic_correct: true, error: { message: "x", code: 3 } },
+      {
+        expected_answer: "A",
+        predicted_answer: "B",
+        symbolic_correct: false,
+        error: { stage: "generate", code: "VLM_E_HTTP" },
+      },
+    ]);
+    const m = nameSubsets("bench", await computeMetrics([file]));
+    const want = { num_entries: 3, symbolic_correct: 200 / 3, no_answer: 100 / 3, num_errors: 1 };
+    expect(m.bench!["pass@1"]).toEqual(want);
+  });
+
+  it("makes a null subset_for_metrics its own subset, <benchmark>-None", async () => {
+    const file = write("null-subset/output.jsonl", [
+      { expected_answer: "A", predicted_answer: "A", symbolic_correct: true, subset_for_metrics: null },
+      { expected_answer: "A", predicted_answer: "B", symbolic_correct: false, subset_for_metrics: "Art" },
+      { expected_answer: "A", predicted_answer: "B", symbolic_correct: false },
+    ]);
+    const m = nameSubsets("bench", await computeMetrics([file]));
+    expect(Object.keys(m)).toEqual(["bench", "bench-None", "bench-Art"]);
+    expect(m["bench-None"]!["pass@1"]!.num_entries).toBe(1);
+  });
+});
+
 describe("computeMetrics on NeMo-Skills' own output files", () => {
   it("reads their fields (no errors, no extractor columns) and puts every row in pass@1", async () => {
     const nemoRow = (i: number, pred: string | null, ok: boolean) => ({

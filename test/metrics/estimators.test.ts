@@ -26,7 +26,21 @@ describe("passAtK", () => {
 });
 
 describe("majorityScore", () => {
-  // NeMo-Skills' tests/test_base_metrics.py: duplicate answers are one candidate (#1257).
+  // NeMo-Skills main (base.py @ 1ffb46f) counts (answer, verdict) pairs; the cases of its open PR #1519's
+  // tests/test_base_metrics.py, with the scores main's formula gives them.
+  it.each([
+    [["42", "42", "42", "43", "43"], [1, 0, 1, 0, 0], 1 / 2], // ("42",1) and ("43",0) tie at 2
+    [["7", "7", "7"], [1, 1, 0], 1],
+    [["a", "a", "a"], [1, 0, 0], 0],
+    [["42", "42", "43"], [1, 1, 0], 1],
+    [["9", "9", "9"], [0, 0, 0], 0],
+    [["a", "b"], [1, 0], 0.5],
+    [["a", "a", "b", "b"], [1, 0, 1, 1], 1],
+  ])("scores %j with verdicts %j as %d (pairs, upstream main)", (answers, scores, expected) => {
+    expect(majorityScore(answers, scores)).toBeCloseTo(expected, 12);
+  });
+
+  // The same cases as PR #1519 expects them: duplicate answers are one candidate (#1257).
   it.each([
     [["42", "42", "42", "43", "43"], [1, 0, 1, 0, 0], 2 / 3],
     [["7", "7", "7"], [1, 1, 0], 2 / 3],
@@ -35,8 +49,8 @@ describe("majorityScore", () => {
     [["9", "9", "9"], [0, 0, 0], 0],
     [["a", "b"], [1, 0], 0.5],
     [["a", "a", "b", "b"], [1, 0, 1, 1], 0.75],
-  ])("scores %j with verdicts %j as %d", (answers, scores, expected) => {
-    expect(majorityScore(answers, scores)).toBeCloseTo(expected, 12);
+  ])("with byAnswer (opt-in) scores %j with verdicts %j as %d", (answers, scores, expected) => {
+    expect(majorityScore(answers, scores, true)).toBeCloseTo(expected, 12);
   });
 
   it("ignores runs without an answer", () => {

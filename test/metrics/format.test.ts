@@ -69,6 +69,19 @@ describe("formatTable", () => {
     expect(text).not.toContain("statistics");
   });
 
+  it("names vlmpipe's own columns in a legend under the tables, only those shown", () => {
+    const text = formatMetrics({
+      a: {
+        "pass@1": { num_entries: 2, symbolic_correct: 50, no_answer: 0, num_errors: 1, extractor_disagreement: 10 },
+      },
+    });
+    const legend = text.split("\n\n\n")[1]!;
+    expect(legend).toMatch(/^num_errors: vlmpipe's addition, not a NeMo-Skills metric: .*\n/);
+    expect(legend).toMatch(/\nextractor_disagreement: vlmpipe's addition, not a NeMo-Skills metric: /);
+    const plain = formatMetrics({ b: { "pass@1": { num_entries: 2, symbolic_correct: 50, no_answer: 0 } } });
+    expect(plain).not.toContain("addition");
+  });
+
   it("prints nothing for a benchmark without modes", () => {
     expect(formatTable("empty", {})).toBe("");
     const text = formatMetrics({ a: {}, b: { "pass@1": row(1, 1, 100, 0) } });

@@ -53,6 +53,31 @@ describe("summarize_results", () => {
     expect(metrics.gsm["pass@1"].symbolic_correct).toBe(50);
     expect(metrics["mmmu-pro"]["pass@1[avg-of-2]"].symbolic_correct).toBe(75);
     expect(metrics["mmmu-pro-Bio"]["pass@2"].symbolic_correct).toBe(100);
+    expect(text).toContain("num_errors: vlmpipe's addition, not a NeMo-Skills metric");
+  });
+
+  it("votes (answer, verdict) pairs for majority@k, answers alone with --majority_by_answer", async () => {
+    const dir = path.join(root, "votes");
+    const run = (answer: string, ok: boolean) => ({
+      expected_answer: "A",
+      predicted_answer: answer,
+      symbolic_correct: ok,
+    });
+    // one question: the answer "A" scored right, wrong and right (a re-scored file, a judge), then "B" twice
+    write(path.join(dir, "q/output-rs0.jsonl"), [run("A", true)]);
+    write(path.join(dir, "q/output-rs1.jsonl"), [run("A", false)]);
+    write(path.join(dir, "q/output-rs2.jsonl"), [run("A", true)]);
+    write(path.join(dir, "q/output-rs3.jsonl"), [run("B", false)]);
+    write(path.join(dir, "q/output-rs4.jsonl"), [run("B", false)]);
+    const { program } = cli();
+    const pairs = path.join(root, "pairs.json");
+    const byAnswer = path.join(root, "by-answer.json");
+    await program.parseAsync(["node", "vlmpipe", "summarize_results", dir, "--save_metrics_path", pairs]);
+    const args = ["node", "vlmpipe", "summarize_results", dir, "--save_metrics_path", byAnswer, "--majority_by_answer"];
+    await cli().program.parseAsync(args);
+    // pairs: ("A", true) and ("B", false) tie at 2 -> 0.5; by answer: "A" wins 3 to 2 -> 2/3
+    expect(JSON.parse(readFileSync(pairs, "utf8")).q["majority@5"].symbolic_correct).toBe(50);
+    expect(JSON.parse(readFileSync(byAnswer, "utf8")).q["majority@5"].symbolic_correct).toBeCloseTo(200 / 3, 9);
   });
 
   it("summarizes only the benchmarks asked for, into the given path", async () => {

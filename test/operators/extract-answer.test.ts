@@ -69,4 +69,18 @@ describe("extractAnswer", () => {
     const [s] = await run([errored], { evalType: "multichoice" });
     expect(s).toBe(errored);
   });
+
+  it("reads a row's own extract_regex / relaxed, and records VLM_E_DATA for a regex it cannot read", async () => {
+    const gen = "\\boxed{A}\nChoice: b";
+    const rows: Sample[] = [
+      { index: 0, row: { extract_regex: "Choice: ([a-d])" }, out: { generation: gen } },
+      { index: 1, row: { relaxed: false }, out: { generation: "The final answer is C\n" } },
+      { index: 2, row: { extract_regex: "(?(1)a|b)" }, out: { generation: gen } },
+    ];
+    const [a, b, c] = await run(rows, { evalType: "multichoice" });
+    expect(a!.out.predicted_answer).toBe("B");
+    expect(b!.out.predicted_answer).toBeNull(); // strict mode reads only \\boxed{}
+    expect(c!.error).toMatchObject({ stage: "extractAnswer", code: "VLM_E_DATA" });
+    expect(c!.error!.message).toMatch(/conditional groups/);
+  });
 });

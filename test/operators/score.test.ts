@@ -1,10 +1,10 @@
 import { firstValueFrom, from, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { score } from "../../src/operators/score.js";
+import { pyEquals, score, type ScoreOptions } from "../../src/operators/score.js";
 import type { Sample } from "../../src/types.js";
 
-async function run(samples: Sample[]): Promise<Sample[]> {
-  return firstValueFrom(from(samples).pipe(score(), toArray()));
+async function run(samples: Sample[], opts?: ScoreOptions): Promise<Sample[]> {
+  return firstValueFrom(from(samples).pipe(score(opts), toArray()));
 }
 
 const s = (predicted: unknown, expected: unknown): Sample => ({
@@ -14,9 +14,25 @@ const s = (predicted: unknown, expected: unknown): Sample => ({
 });
 
 describe("score", () => {
-  it("compares trimmed answers, single letters case-insensitively", async () => {
-    const out = await run([s("b", " B"), s("C", "B"), s("12", " 12 "), s("ab", "AB")]);
-    expect(out.map((x) => x.out.symbolic_correct)).toEqual([true, false, true, false]);
+  it("compares exactly, as NeMo-Skills' predicted_answer == expected_answer", async () => {
+    const out = await run([s("B", "B"), s("b", "B"), s("B", " B"), s("5", 5), s("C", "B"), s(null, null)]);
+    expect(out.map((x) => x.out.symbolic_correct)).toEqual([true, false, false, false, false, true]);
+  });
+
+  it("with normalizeExpectedAnswer (opt-in) compares trimmed answers, single letters case-insensitively", async () => {
+    const opts = { normalizeExpectedAnswer: true };
+    const out = await run([s("b", " B"), s("C", "B"), s("12", " 12 "), s("ab", "AB"), s("5", 5), s(null, null)], opts);
+    expect(out.map((x) => x.out.symbolic_correct)).toEqual([true, false, true, false, true, false]);
+  });
+
+  it("follows Python's == on JSON values", () => {
+    expect(pyEquals(true, 1)).toBe(true);
+    expect(pyEquals(0, false)).toBe(true);
+    expect(pyEquals(["A", 1], ["A", 1])).toBe(true);
+    expect(pyEquals({ a: [1] }, { a: [1] })).toBe(true);
+    expect(pyEquals({ a: 1 }, { b: 1 })).toBe(false);
+    expect(pyEquals("1", 1)).toBe(false);
+    expect(pyEquals(null, "")).toBe(false);
   });
 
   it("counts no answer as wrong", async () => {
@@ -24,7 +40,7 @@ describe("score", () => {
     expect(x!.out.symbolic_correct).toBe(false);
   });
 
-  it("leaves rows without an expected answer unscored", async () => {
+  it("leaves rows without an expected_answer key unscored", async () => {
     const [x] = await run([s("A", undefined)]);
     expect(x!.out).not.toHaveProperty("symbolic_correct");
   });

@@ -1,21 +1,23 @@
 /**
- * NeMo-Skills' multiple-choice letter extraction (`eval_type=multichoice`:
- * nemo_skills/evaluation/evaluator/mcq.py with math_grader.extract_answer, relaxed mode, the default).
+ * NeMo-Skills' multiple-choice letter extraction (`eval_type=multichoice`), as upstream main has it:
+ * nemo_skills/evaluation/evaluator/mcq.py @ 5f85203b684e5b2d1880f88a43c9268685b6dbc6 with
+ * nemo_skills/evaluation/math_grader.py (extract_answer, search_regex, search_boxed)
+ * @ afab1e371e2f23293c99c7ec76754a5caae7a3a6. In the default relaxed mode:
  *
- *   1. the answer text: `The final answer is (.+)$` (Python `re`, no MULTILINE: only on the last line),
- *      else the last `\boxed{...}` (brace-matched; `\boxed=` form too);
+ *   1. the answer text: the last match of `extract_regex` (default `The final answer is (.+)$`, Python
+ *      `re`: only on the last line), else the last `\boxed{...}` (brace-matched; `\boxed=` form too);
+ *      with a list of regexes, each in turn until one gives a text;
  *      its Arabic / Bengali / full-width A-D mapped to A-D, then stripped;
  *   2. a one-character answer text is the letter (upper-cased);
- *   3. else the last `Answer: X` in the whole generation (case-insensitive, markdown `**`/`__` allowed);
- *   4. else the last standalone capital letter of a longer answer text (`(C)`, `\text{A}`, ...);
+ *   3. else the last standalone capital letter of a longer answer text (`(C)`, `\text{A}`, ...);
+ *   4. else (only then) the last `Answer: X` in the whole generation (case-insensitive, markdown allowed);
  *   5. else null.
- * Steps 3 and 4 are in this order since NeMo-Skills issue #1511 (an explicit answer line beats a letter
- * inside a boxed formula). Python regex semantics are kept where they differ from JS: Unicode `\b` and
- * `\s`, `$` before a final newline, `.` that stops only at `\n`, str.strip()'s whitespace set.
+ * `answerLineFirst` (opt-in) swaps 3 and 4. Python regex semantics are kept where they differ from JS:
+ * Unicode `\b` and `\s`, `$` before a final newline, `.` that stops only at `\n`, str.strip()'s set.
  */
 
-// Python's str.isspace() set (JS \s has U+FEFF and lacks U+001C..U+001F and U+0085).
-const WS = "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+import { compilePythonRegex, findallLast, PY_WHITESPACE as WS } from "./python-regex.js";
+
 const STRIP_RE = new RegExp(`^[${WS}]+|[${WS}]+$`, "g");
 // Applied to the last line only: Python's `$` without MULTILINE matches at the end or just before
 // a final "\n", and `.` stops only at "\n", so a match can only sit on that line.
@@ -40,25 +42,87 @@ const ANSWER_LINE_RE = new RegExp(
 );
 const HAS_ANSWER_WORD_RE = /an[sſ]wer/i;
 
-/** The answer letter NeMo-Skills' `multichoice` evaluator finds in a generation, or null. */
-export function extractMultichoice(generation: string): string | null {
-  const raw = searchRegex(generation) ?? searchBoxed(generation);
+/**
+ * How the letter is looked for: NeMo-Skills' MCQEvaluatorConfig (`extract_from_boxed`, `extract_regex`,
+ * `relaxed`, settable per row or with `++eval_config.*`) plus vlmpipe's opt-in `answerLineFirst`.
+ */
+export type MultichoiceSettings = {
+  /** Strict mode (relaxed false): true reads only the last `\boxed{}`, false only the regex. */
+  extractFromBoxed: boolean;
+  /** Python regexes, tried in order until one finds an answer text. */
+  extractRegex: string | readonly string[];
+  /** Relaxed (upstream's default): the regex first, then the last `\boxed{}`. */
+  relaxed: boolean;
+  /**
+   * Opt-in, vlmpipe's (NeMo-Skills issue #1511, open PR #1526, not on upstream main): an `Answer: X`
+   * line beats the last standalone capital of a longer answer text.
+   */
+  answerLineFirst: boolean;
+};
+
+export const DEFAULT_EXTRACT_REGEX = "The final answer is (.+)$";
+
+export const DEFAULT_MULTICHOICE: MultichoiceSettings = {
+  extractFromBoxed: true,
+  extractRegex: DEFAULT_EXTRACT_REGEX,
+  relaxed: true,
+  answerLineFirst: false,
+};
+
+/** Where upstream raises (nothing after a final `\boxed=`, an empty regex list): vlmpipe records no answer. */
+const UPSTREAM_CRASH = Symbol("upstream crash");
+
+/**
+ * The answer letter NeMo-Skills' `multichoice` evaluator finds in a generation, or null.
+ * Throws PythonRegexError for an `extract_regex` that cannot be read.
+ */
+export function extractMultichoice(
+  generation: string,
+  settings: MultichoiceSettings = DEFAULT_MULTICHOICE,
+): string | null {
+  const raw = answerText(generation, settings);
+  if (raw === UPSTREAM_CRASH) return null;
   const extracted = raw === null ? null : pyStrip(raw.replace(LOCAL_LETTERS_RE, (c) => LOCAL_LETTERS[c] ?? c));
   if (extracted !== null && codePointLength(extracted) === 1) return extracted.toUpperCase();
 
-  const line = lastAnswerLine(generation);
-  if (line !== null) return line;
-
+  if (settings.answerLineFirst) {
+    const line = lastAnswerLine(generation);
+    if (line !== null) return line;
+  }
   if (extracted !== null && extracted.length > 1) {
     let last: string | null = null;
     STANDALONE_CAPITAL_RE.lastIndex = 0;
     for (let m = STANDALONE_CAPITAL_RE.exec(extracted); m !== null; m = STANDALONE_CAPITAL_RE.exec(extracted)) last = m[0];
     if (last !== null) return last;
   }
+  return settings.answerLineFirst ? null : lastAnswerLine(generation);
+}
+
+/** math_grader.extract_answer for each regex in turn, until one gives an answer text. */
+function answerText(text: string, s: MultichoiceSettings): string | null | typeof UPSTREAM_CRASH {
+  if (typeof s.extractRegex === "string") return extractAnswer(text, s, s.extractRegex);
+  if (s.extractRegex.length === 0) return UPSTREAM_CRASH; // upstream main raises UnboundLocalError
+  for (const regex of s.extractRegex) {
+    const v = extractAnswer(text, s, regex);
+    if (v !== null) return v;
+  }
   return null;
 }
 
-function searchRegex(text: string): string | null {
+function extractAnswer(text: string, s: MultichoiceSettings, regex: string): string | null | typeof UPSTREAM_CRASH {
+  if (s.relaxed) return searchRegex(text, regex) ?? searchBoxed(text);
+  return s.extractFromBoxed ? searchBoxed(text) : searchRegex(text, regex);
+}
+
+/** search_regex: the last findall item (a tuple's first non-empty group), stripped; null when empty. */
+function searchRegex(text: string, regex: string): string | null {
+  if (regex !== DEFAULT_EXTRACT_REGEX) {
+    const last = findallLast(compilePythonRegex(regex), text);
+    if (last === undefined) return null;
+    const v = pyStrip(typeof last === "string" ? last : (last.find((g) => g !== "") ?? ""));
+    return v === "" ? null : v;
+  }
+  // The default pattern, without the general translation (the common case, kept fast).
   const end = text.endsWith("\n") ? text.length - 1 : text.length;
   const lastLine = text.slice(text.lastIndexOf("\n", end - 1) + 1, end);
   const m = FINAL_ANSWER_RE.exec(lastLine);
@@ -68,12 +132,13 @@ function searchRegex(text: string): string | null {
 }
 
 /** The content of the last `\boxed{...}` (braces matched from `\boxed`), "" for `\boxed{}`. */
-function searchBoxed(text: string): string | null {
+function searchBoxed(text: string): string | null | typeof UPSTREAM_CRASH {
   const idx = text.lastIndexOf("\\boxed");
   if (idx < 0) return null;
 
   const eq = text.lastIndexOf("\\boxed=");
   if (eq >= 0) {
+    if (eq + 7 === text.length) return UPSTREAM_CRASH; // "".splitlines()[0] raises IndexError
     const first = BOXED_EQ_FIRST_LINE_RE.exec(text.slice(eq + 7))?.[0] ?? "";
     const v = additionalNormalization(pyStrip(first));
     return v === "" ? null : v;
