@@ -25,8 +25,8 @@ export { parseOverrides } from "./config/overrides.js";
 export { fileSink, streamSink, type LineSink } from "./output/sinks.js";
 
 export { runGenerate, type GenerateRunOptions } from "./run/generate-run.js";
-export { runEval, type EvalRunOptions } from "./run/eval-run.js";
-export { summarizeResults } from "./cli/summarize-results.js";
+export { runEval, type EvalRunOptions } from "./cluster/eval-run.js";
+export { summarizeResults, type SummarizeOptions } from "./metrics/summarize-results.js";
 export { startSimServer, type SimServer } from "./server/sim/sim-server.js";
 export { BENCHMARKS, type Benchmark } from "./benchmarks/index.js";
 export { writeReport, type ReportOptions } from "./report/write-report.js";

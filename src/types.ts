@@ -1,3 +1,5 @@
+import type { ErrorCode } from "./errors.js";
+
 /** One part of an OpenAI chat message's content list. */
 export type TextPart = { type: "text"; text: string };
 export type ImagePart = { type: "image_url"; image_url: { url: string; detail?: string } };
@@ -11,7 +13,8 @@ export type ChatMessage = {
 /** A row's failure, recorded on its output line; the run goes on. */
 export type SampleError = {
   stage: string;
-  code: string;
+  /** One of ErrorCodes (src/errors.ts); each is described in docs/errors.md. */
+  code: ErrorCode;
   message: string;
   attempts?: number;
   status?: number;

@@ -7,7 +7,7 @@ import { runSlurmEval } from "../cluster/slurm-executor.js";
 import { UsageError } from "../errors.js";
 import { parseBenchmarks } from "../run/benchmark-spec.js";
 import { firstRequest } from "../run/dry-run.js";
-import { dataFile } from "../run/eval-run.js";
+import { dataFile } from "../cluster/eval-run.js";
 import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";

@@ -1,55 +1,6 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
 import { type Command, Option } from "commander";
 import { UsageError } from "../errors.js";
-import { computeMetrics, nameSubsets } from "../metrics/compute.js";
-import { formatMetrics } from "../metrics/format.js";
-import { locateBenchmarks } from "../metrics/locate.js";
-import type { Metrics } from "../metrics/types.js";
-
-export type SummarizeOptions = {
-  /** Only these benchmark folders (default: every one found). */
-  benchmarks?: readonly string[];
-  /** Where metrics.json goes (default `<results>/metrics.json`, next to the benchmark folders); false: not written. */
-  saveMetricsPath?: string | false;
-  /** Only the first N rows of each file. */
-  maxSamples?: number;
-  /** majority@k votes by answer alone (vlmpipe's opt-in; NeMo-Skills votes (answer, verdict) pairs). */
-  majorityByAnswer?: boolean;
-  /** Receives the tables and the "saved to" line; nothing is printed without it. */
-  write?: (text: string) => void;
-};
-
-/**
- * NeMo-Skills' summarize_results: finds the benchmarks under `resultsDir` (itself a benchmark
- * folder, `<dir>/eval-results/<benchmark>/`, or `<dir>/<benchmark>/`), computes each one's metrics
- * from `output.jsonl` or its `output-rs<seed>.jsonl` files (ours or NeMo-Skills'), prints the tables
- * and writes one metrics.json with every benchmark. The eval command gives one benchmark and
- * `saveMetricsPath: <benchmark dir>/metrics.json`, as NeMo-Skills' eval does.
- */
-export async function summarizeResults(resultsDir: string, opts: SummarizeOptions = {}): Promise<Metrics> {
-  const { root, benchmarks } = locateBenchmarks(resultsDir, opts.benchmarks);
-  const results: Metrics = {};
-  if (benchmarks.length === 0) {
-    opts.write?.(`No benchmarks found in ${root}\n`);
-    return results;
-  }
-  for (const b of benchmarks) {
-    const bySubset = await computeMetrics(b.files, {
-      maxSamples: opts.maxSamples,
-      majorityByAnswer: opts.majorityByAnswer,
-    });
-    Object.assign(results, nameSubsets(b.name, bySubset));
-  }
-  opts.write?.(formatMetrics(results));
-  if (opts.saveMetricsPath !== false) {
-    const path = opts.saveMetricsPath ?? join(root, "metrics.json");
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
-    opts.write?.(`Metrics are saved to ${path}\n`);
-  }
-  return results;
-}
+import { summarizeResults } from "../metrics/summarize-results.js";
 
 /**
  * `summarize_results <results_dir> [--benchmarks a,b] [--save_metrics_path F] [--max_samples N]

@@ -16,8 +16,9 @@ export type ClientOptions = {
 } & PoolEvents;
 
 /**
- * The OpenAI-compatible client, by composition: an undici transport per server, a pool that
- * spreads requests and takes dead servers out, and the retry layer on top.
+ * The OpenAI-compatible client, by composition: a transport per server (vlmpipe's own HTTP/1.1
+ * pool for http, undici for https; see transport.ts), a pool that spreads requests and takes
+ * dead servers out, and the retry layer on top.
  */
 export function createClient(opts: ClientOptions): ChatClient {
   const urls = [opts.baseUrl].flat();

@@ -1,4 +1,5 @@
-import { ErrorCodes, VlmError } from "../errors.js";
+import { type ErrorCode, ErrorCodes, VlmError } from "../errors.js";
+import { Http1Error } from "./http1-pool.js";
 
 // vLLM's messages for a prompt that does not fit (several versions' wordings).
 const CONTEXT_LENGTH_RE =
@@ -55,6 +56,7 @@ export function parseRetryAfter(h: string | string[] | null | undefined): number
   return Number.isNaN(t) ? undefined : Math.max(0, (t - Date.now()) / 1000);
 }
 
+// Node's socket errors and undici's, as either pool reports them: worth another try.
 const RETRYABLE_NET = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -66,10 +68,21 @@ const RETRYABLE_NET = new Set([
   "UND_ERR_SOCKET",
   "UND_ERR_CLOSED",
   "UND_ERR_CONNECT_TIMEOUT",
-  // vlmpipe's own HTTP/1.1 pool (http1-pool.ts)
-  "SOCKET_CLOSED",
-  "CONNECT_TIMEOUT",
 ]);
+
+/** vlmpipe's own HTTP/1.1 pool's codes (http1-pool.ts) as vlmpipe codes; every one is named. */
+const HTTP1_CODES: Record<Http1Error["code"], { code: ErrorCode; message: (e: Http1Error) => string }> = {
+  HEADERS_TIMEOUT: { code: ErrorCodes.TIMEOUT, message: idleTimeoutMessage },
+  BODY_TIMEOUT: { code: ErrorCodes.TIMEOUT, message: idleTimeoutMessage },
+  CONNECT_TIMEOUT: { code: ErrorCodes.CONNECTION, message: (e) => `connection failed: ${e.code} ${e.message}` },
+  SOCKET_CLOSED: { code: ErrorCodes.CONNECTION, message: (e) => `connection failed: ${e.code} ${e.message}` },
+  BAD_RESPONSE: { code: ErrorCodes.CONNECTION, message: (e) => `request failed: ${e.message}` },
+  POOL_CLOSED: { code: ErrorCodes.CONNECTION, message: (e) => `request failed: ${e.message}` },
+};
+
+function idleTimeoutMessage(e: { code?: string }): string {
+  return `no data from the server in time (${e.code}); see ++server.idle_timeout`;
+}
 
 /** Turns anything the transport threw into a VlmError with a code and a retry verdict. */
 export function transportError(e: unknown, signal?: AbortSignal): VlmError {
@@ -83,11 +96,12 @@ export function transportError(e: unknown, signal?: AbortSignal): VlmError {
     }
     return new VlmError(ErrorCodes.ABORTED, "aborted", { retryable: false });
   }
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "HEADERS_TIMEOUT" || code === "BODY_TIMEOUT") {
-    return new VlmError(ErrorCodes.TIMEOUT, `no data from the server in time (${code}); see ++server.idle_timeout`, {
-      retryable: true,
-      cause: e,
-    });
+  if (e instanceof Http1Error) {
+    const mapped = HTTP1_CODES[e.code];
+    return new VlmError(mapped.code, mapped.message(e), { retryable: true, cause: e });
+  }
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+    return new VlmError(ErrorCodes.TIMEOUT, idleTimeoutMessage({ code }), { retryable: true, cause: e });
   }
   if (code && RETRYABLE_NET.has(code)) {
     return new VlmError(ErrorCodes.CONNECTION, `connection failed: ${code} ${err.message ?? ""}`.trim(), {
@@ -95,5 +109,6 @@ export function transportError(e: unknown, signal?: AbortSignal): VlmError {
       cause: e,
     });
   }
-  return new VlmError(ErrorCodes.CONNECTION, `request failed: ${err.message ?? String(e)}`, { retryable: true, cause: e });
+  const message = `request failed: ${err.message ?? String(e)}`;
+  return new VlmError(ErrorCodes.CONNECTION, message, { retryable: true, cause: e });
 }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import net from "node:net";
 import httpParserJs from "http-parser-js";
+import { ErrorCodes, VlmError } from "../errors.js";
 
 const { HTTPParser } = httpParserJs;
 type Parser = InstanceType<typeof HTTPParser>;
@@ -92,14 +93,14 @@ export class Http1Pool {
 
   constructor(private readonly opts: Http1PoolOptions) {
     const url = new URL(opts.origin);
-    if (url.protocol !== "http:") throw new Error(`Http1Pool speaks plain http, not ${url.protocol}`);
-    if (!Number.isInteger(opts.connections) || opts.connections < 1) throw new Error(`connections must be a whole number >= 1, not ${opts.connections}`);
+    if (url.protocol !== "http:") throw new VlmError(ErrorCodes.INTERNAL, `Http1Pool speaks plain http, not ${url.protocol}`);
+    if (!Number.isInteger(opts.connections) || opts.connections < 1) throw new VlmError(ErrorCodes.CONFIG, `connections must be a whole number >= 1, not ${opts.connections}`);
     this.hostname = url.hostname.replace(/^\[|\]$/g, "");
     this.port = Number(url.port || 80);
     let tail = ` HTTP/1.1\r\nhost: ${url.host}\r\n`;
     for (const [k, v] of Object.entries(opts.headers)) {
       // A line break in a header would end it early and smuggle in another (request splitting).
-      if (/[\r\n]/.test(k + v)) throw new Error(`header ${k} holds a line break`);
+      if (/[\r\n]/.test(k + v)) throw new VlmError(ErrorCodes.CONFIG, `header ${k} holds a line break`);
       tail += `${k}: ${v}\r\n`;
     }
     this.headTail = `${tail}content-length: `;

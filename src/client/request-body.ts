@@ -4,8 +4,8 @@ import type { ChatRequest } from "./types.js";
  * Serialises chat requests to the bytes sent, without re-serialising base64 images.
  *
  * Why: a 1 MB image is a 1.4 MB data URL. `JSON.stringify` scans and copies every character
- * of it for escaping, then undici encodes the 1.4 MB string to UTF-8 again: ~3 ms per request
- * (most of the client's CPU in image runs, measured with --cpu-prof in bench/throughput.mjs),
+ * of it for escaping, then undici encodes the 1.4 MB string to UTF-8 again: most of the
+ * client's CPU in image runs (--cpu-prof in bench/throughput.mjs; README, Performance, "Figures behind the code"),
  * for bytes that are the same for every row and seed that uses the image. Here a data URL is
  * checked once (base64 never needs JSON escaping, but a URL from a row might), kept as its
  * JSON literal in bytes, and sent between the pieces of the serialised rest of the request.
@@ -14,9 +14,9 @@ import type { ChatRequest } from "./types.js";
  *
  * The first piece carries at least FIRST_WRITE bytes (the head of the image copied in): undici
  * sends the headers with the first piece, and when they went out alone, a few hundred bytes
- * ahead of the image, the server (the simulator over loopback) spent 1.8 ms of CPU per 1 MB
- * image request instead of 1.1-1.4 ms for the same bytes in one write; at concurrency 64 that
- * was a fifth of the rate. Copying 64 KB a request avoids it (bench/throughput.mjs).
+ * ahead of the image, the server (the simulator over loopback) spent markedly more CPU per
+ * image request than for the same bytes in one write, and the rate fell with it. Copying
+ * 64 KB a request avoids it (bench/throughput.mjs).
  */
 export type EncodedBody = {
   /**

@@ -1,6 +1,6 @@
 import { open, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { summarizeResults } from "../cli/summarize-results.js";
+import { summarizeResults } from "../metrics/summarize-results.js";
 import { errorMessage } from "../errors.js";
 import { writeReport } from "../report/write-report.js";
 import type { Metrics } from "../metrics/types.js";

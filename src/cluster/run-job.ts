@@ -5,6 +5,7 @@ import type { ProgressReporter } from "../progress/reporter.js";
 import { runGenerate } from "../run/generate-run.js";
 import { runOverrides } from "./eval-inputs.js";
 import { describeJob, type EvalJob, type EvalPlan } from "./plan.js";
+import { ErrorCodes, VlmError } from "../errors.js";
 
 export type JobIo = {
   /** OpenAI base URLs the job's requests are spread over. */
@@ -33,7 +34,7 @@ export type JobOutcome = {
 export async function runJob(plan: EvalPlan, job: EvalJob, io: JobIo): Promise<JobOutcome> {
   const log = io.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const b = plan.benchmarks.find((x) => x.name === job.benchmark);
-  if (!b) throw new Error(`internal: job ${job.key} is not in the plan`);
+  if (!b) throw new VlmError(ErrorCodes.INTERNAL, `internal: job ${job.key} is not in the plan`);
   const s = plan.settings;
   await mkdir(path.dirname(job.logFile), { recursive: true });
   const logFile = createWriteStream(job.logFile, { flags: "a" });

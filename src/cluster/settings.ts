@@ -1,4 +1,4 @@
-import type { SimFlags } from "../cli/sim-in-process.js";
+import type { SimFlags } from "../server/sim/in-process.js";
 import type { EvalType } from "../benchmarks/eval-types.js";
 import type { LaunchableServer } from "../server/launch-command.js";
 

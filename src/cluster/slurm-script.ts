@@ -1,5 +1,5 @@
 import path from "node:path";
-import { UsageError } from "../errors.js";
+import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { SERVER_BIN_ENV, serverCommand, serverExecutable } from "../server/launch-command.js";
 import { quoteShell, quoteShellWord, redactSecrets } from "../server/launch-shell.js";
 import { VERSION } from "../version.js";
@@ -26,7 +26,7 @@ export type ScriptContext = {
  * rows; Slurm's log of task i is `<log_dir>/<name>-<array id>_<i>.out`.
  */
 export function renderGenerationScript(ctx: ScriptContext, jobs: EvalJob[], o: { array: boolean }): string {
-  if (!o.array && jobs.length !== 1) throw new Error("internal: a plain generation job runs exactly one job");
+  if (!o.array && jobs.length !== 1) throw new VlmError(ErrorCodes.INTERNAL, "internal: a plain generation job runs exactly one job");
   const { config, settings } = ctx;
   const server = settings.server;
   const nodes = server.kind === "launch" ? server.nodes : 1;

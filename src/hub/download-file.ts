@@ -31,9 +31,9 @@ import {
   isRetryable,
   isRetryableStatus,
   parseRetryAfter,
-  sleep,
   type RetryOptions,
 } from "./retry.js";
+import { sleep } from "../util/sleep.js";
 import { verifyFile } from "./verify.js";
 
 export type DownloadHubFileOptions = {
@@ -117,7 +117,7 @@ export async function downloadHubFile(opts: DownloadHubFileOptions): Promise<Dow
         failures++;
         const wait = backoffDelay(failures, retry, e instanceof VlmError ? e.retryAfter : undefined);
         fp.note(`${describeFailure(e)} at ${now} bytes, retry ${failures}/${retry.retries} in ${fmtSeconds(wait)}`);
-        await sleep(wait, signal);
+        await sleep(wait, signal, abortError);
       }
       continue;
     }

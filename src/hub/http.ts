@@ -13,9 +13,10 @@ import {
   isRetryableStatus,
   isTransientNetworkError,
   parseRetryAfter,
-  sleep,
+  abortError,
   type RetryOptions,
 } from "./retry.js";
+import { sleep } from "../util/sleep.js";
 
 export const USER_AGENT = "vlmpipe (+@huggingface/hub; undici)";
 
@@ -50,7 +51,7 @@ export function retryingFetch(opts: RetryingFetchOptions = {}): typeof fetch {
         why = describeFailure(e);
       }
       opts.log?.(`[hub] ${describeUrl(input)}: ${why}, retry ${failures}/${retry.retries} in ${fmtSeconds(wait)}`);
-      await sleep(wait, opts.signal);
+      await sleep(wait, opts.signal, abortError);
     }
   };
 }

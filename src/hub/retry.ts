@@ -4,7 +4,6 @@
  * download loop uses the same pieces but counts only failures that made no progress.
  */
 import { ErrorCodes, VlmError, errorMessage } from "../errors.js";
-import { sleep as abortableSleep } from "../util/sleep.js";
 
 export type RetryOptions = {
   /** Failed attempts tolerated before giving up (so at most retries + 1 tries in a row). */
@@ -73,10 +72,6 @@ export function backoffDelay(failures: number, opts: RetryOptions, retryAfterSec
 
 /** Seconds from a Retry-After header (the client's parser: delta-seconds or an HTTP date). */
 export { parseRetryAfter } from "../client/http-error.js";
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return abortableSleep(ms, signal, abortError);
-}
 
 export function abortError(): VlmError {
   return new VlmError(ErrorCodes.ABORTED, "download aborted");

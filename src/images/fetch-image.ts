@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, interceptors, request, type Dispatcher } from "undici";
 import { ErrorCodes, VlmError } from "../errors.js";
+import { sleep } from "../util/sleep.js";
 import type { ImageOptions } from "./options.js";
 
 export type FetchOptions = Pick<ImageOptions, "fetch_timeout" | "fetch_max_bytes" | "fetch_retries">;
@@ -30,11 +30,7 @@ export async function fetchImage(url: string, options: FetchOptions, signal?: Ab
   for (let attempt = 0; attempt <= options.fetch_retries; attempt++) {
     if (attempt > 0) {
       const wait = lastError?.retryAfter !== undefined ? Math.min(lastError.retryAfter, MAX_RETRY_AFTER_S) * 1000 : BACKOFF_MS * 2 ** (attempt - 1);
-      try {
-        await sleep(wait, undefined, { signal });
-      } catch {
-        throw aborted(label);
-      }
+      await sleep(wait, signal, () => aborted(label));
     }
     try {
       return await fetchOnce(url, label, options, signal, dispatcher ?? defaultDispatcher());

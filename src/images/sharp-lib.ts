@@ -5,7 +5,7 @@ export type Sharp = typeof sharp;
 let loading: Promise<Sharp> | undefined;
 
 /**
- * sharp, loaded on first use. Its native binding takes ~50 ms to load, which every run paid
+ * sharp, loaded on first use. Its native binding takes tens of ms to load, which every run paid
  * at start-up, including text-only runs and resumes that skip a million done rows first.
  */
 export function loadSharp(): Promise<Sharp> {

@@ -2,7 +2,7 @@ import { isUtf8 } from "node:buffer";
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { Observable } from "rxjs";
-import { ErrorCodes, UsageError } from "../errors.js";
+import { type ErrorCode, ErrorCodes, UsageError } from "../errors.js";
 import { rowSource } from "../output/row-source.js";
 import { isBlankLine, startsWithBom } from "../output/scan-lines.js";
 import type { Sample } from "../types.js";
@@ -93,7 +93,7 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
     })().catch((e: unknown) => {
       const err = e as NodeJS.ErrnoException;
       subscriber.error(
-        err.code === "ENOENT" ? Object.assign(new Error(`input file not found: ${String(input)}`), { code: err.code }) : e,
+        err.code === "ENOENT" ? new UsageError(`input file not found: ${String(input)}`) : e,
       );
     });
 
@@ -137,7 +137,7 @@ async function* lineBatches(stream: Readable): AsyncGenerator<LineBatch> {
     if (start < buf.length) carry = Buffer.from(buf.subarray(start));
     if (bounds.length) yield { buf, bounds };
   }
-  if (carry && carry.length) yield { buf: carry, bounds: [0, carry.length] };
+  if (carry?.length) yield { buf: carry, bounds: [0, carry.length] };
 }
 
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
@@ -179,6 +179,6 @@ export function parseLine(line: string, index: number, lineNo: number, keepSourc
   return { index, row: r, out: {}, source: keepSource ? rowSource(r, line) : undefined };
 }
 
-function failed(index: number, code: string, message: string): Sample {
+function failed(index: number, code: ErrorCode, message: string): Sample {
   return { index, row: {}, out: {}, error: { stage: "readRows", code, message } };
 }

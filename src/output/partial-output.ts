@@ -81,7 +81,7 @@ export async function removeStaleTemporaries(paths: OutputPaths): Promise<void> 
 export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number; failed: number }> {
   const index = new LineIndex();
   // Small buffers throughout: this runs at the very end of a run, on top of whatever the run
-  // left on the heap, and its buffers used to set the run's peak RSS (~25 MB for 4 MB ones).
+  // left on the heap, and larger buffers used to set the run's peak RSS.
   await scanLineRanges(
     paths.async,
     (buf, start, end, offset) => {
@@ -135,8 +135,8 @@ type IndexEntry = { offset: number; length: number; info: LineInfo };
 
 /**
  * Where the latest line of each position is in the async file. Positions are dense from 0, so
- * they index typed arrays (17 bytes a row) instead of a Map of objects (~150 bytes a row):
- * finalising a 1,000,000-row run no longer costs ~150 MB at its very end. Odd positions (lines
+ * they index typed arrays (17 bytes a row) instead of a Map of objects (an order of magnitude
+ * more): finalising a million-row run no longer costs a large heap at its very end. Odd positions (lines
  * from other writers) go to a Map beside them.
  */
 class LineIndex {

@@ -1,4 +1,5 @@
 import type { FileHandle } from "node:fs/promises";
+import { ErrorCodes, VlmError } from "../errors.js";
 
 export type ByteRange = { offset: number; length: number };
 
@@ -102,7 +103,7 @@ function orderByOffset(ranges: readonly ByteRange[]): number[] {
 async function readFully(file: FileHandle, buf: Buffer, at: number, length: number, position: number): Promise<void> {
   for (let done = 0; done < length; ) {
     const { bytesRead } = await file.read(buf, at + done, length - done, position + done);
-    if (bytesRead === 0) throw new Error(`the file ended at byte ${position + done}, before byte ${position + length}`);
+    if (bytesRead === 0) throw new VlmError(ErrorCodes.OUTPUT, `the file ended at byte ${position + done}, before byte ${position + length}`);
     done += bytesRead;
   }
 }

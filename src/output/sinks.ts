@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { type FileHandle, open } from "node:fs/promises";
 import type { Writable } from "node:stream";
+import { sleep } from "../util/sleep.js";
 
 export interface LineSink {
   /** Writes one whole line; resolves when the sink can take more. */
@@ -26,7 +27,7 @@ export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
   const flush = async (): Promise<void> => {
     while (batch) {
       const wait = lastStart + WRITE_GAP_MS - performance.now();
-      if (wait > 0) await new Promise<void>((r) => setTimeout(r, wait));
+      if (wait > 0) await sleep(wait);
       const b = batch;
       batch = null;
       lastStart = performance.now();
@@ -72,9 +73,10 @@ export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
 /**
  * Shortest time between the starts of two writes. Rows wait for their line's write (they hold
  * a flow permit until then, and generate's flow has room for only 16 rows beyond its
- * concurrency, so that a stop does not send many more), so this stays short: at 7,000 rows/s
- * about 14 rows wait. At 1 ms a write (~40 us on the main thread, most of it handing the write
- * to the thread pool) went out every ~6 rows of a streamed text run.
+ * concurrency, so that a stop does not send many more), so this stays short: a gap of
+ * WRITE_GAP_MS keeps the rows waiting for it well inside that room, while a gap half as long
+ * cost a write (most of it handing the write to the thread pool) every few rows. Measured:
+ * README, Performance, "Figures behind the code".
  */
 const WRITE_GAP_MS = 2;
 

@@ -1,5 +1,6 @@
 import { request } from "undici";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
+import { sleep } from "../util/sleep.js";
 
 /**
  * Set-up check before any row is sent: GET <base>/models until it answers (up to `waitSeconds`;
@@ -42,7 +43,7 @@ export async function waitForServer(opts: {
       lastError = (e as { code?: string }).code ?? (e as Error).message;
     }
     if (Date.now() + delay > deadline) break;
-    await new Promise((r) => setTimeout(r, delay));
+    await sleep(delay);
   }
   throw new VlmError(
     ErrorCodes.CONNECTION,

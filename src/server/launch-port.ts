@@ -1,4 +1,5 @@
 import { createServer } from "node:net";
+import { ErrorCodes, VlmError } from "../errors.js";
 
 /**
  * A port nothing listens on now: the OS picks one for a throw-away listener, which is closed
@@ -13,7 +14,7 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
     srv.listen(0, host, () => {
       const addr = srv.address();
       const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error("no free port"))));
+      srv.close(() => (port ? resolve(port) : reject(new VlmError(ErrorCodes.SERVER_START, "no free port"))));
     });
   });
 }

@@ -4,6 +4,7 @@ import { mkdir, open } from "node:fs/promises";
 import path from "node:path";
 import { request } from "undici";
 import { ErrorCodes, VlmError } from "../errors.js";
+import { sleep } from "../util/sleep.js";
 import { guardedCommand } from "./launch-guard.js";
 import { groupAlive, signalGroup, trackProcessGroup, untrackProcessGroup } from "./launch-reaper.js";
 import { quoteShell, redactSecrets } from "./launch-shell.js";
@@ -224,10 +225,6 @@ function appendLine(file: string, line: string): void {
   } catch {
     // the log is a convenience; stopping must not fail on it
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function aborted(signal: AbortSignal | undefined): Promise<void> {

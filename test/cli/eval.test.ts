@@ -1,7 +1,7 @@
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { runOverrides } from "../../src/run/eval-run.js";
+import { runOverrides } from "../../src/cluster/eval-run.js";
 import { parseBenchmarks } from "../../src/run/benchmark-spec.js";
 import { repoRoot } from "../helpers/bin.js";
 import { cli, parseLines, tempDir } from "../helpers/dataset.js";

@@ -6,7 +6,7 @@ import { findJob, pendingJobs, planEval } from "../../src/cluster/plan.js";
 import { runJob } from "../../src/cluster/run-job.js";
 import type { EvalSettings } from "../../src/cluster/settings.js";
 import { startSimServer } from "../../src/server/sim/sim-server.js";
-import { runEval } from "../../src/run/eval-run.js";
+import { runEval } from "../../src/cluster/eval-run.js";
 import { readDataRows } from "../../src/cluster/eval-inputs.js";
 import { repoRoot } from "../helpers/bin.js";
 import { parseLines, tempDir } from "../helpers/dataset.js";

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import { afterAll, describe, expect, it } from "vitest";
-import { registerSummarizeResults, summarizeResults } from "../../src/cli/summarize-results.js";
+import { registerSummarizeResults } from "../../src/cli/summarize-results.js";
+import { summarizeResults } from "../../src/metrics/summarize-results.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "vlmpipe-summarize-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

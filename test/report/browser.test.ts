@@ -6,7 +6,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeReport } from "../../src/report/write-report.js";
-import { runEval } from "../../src/run/eval-run.js";
+import { runEval } from "../../src/cluster/eval-run.js";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
 import { repoRoot } from "../helpers/bin.js";
 import { parseLines, tempDir } from "../helpers/dataset.js";

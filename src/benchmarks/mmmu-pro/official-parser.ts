@@ -4,6 +4,8 @@
  * See shared/data/mmmu-pro-gpt4o/README.md for the statement this follows.
  */
 
+import { type PyValue, parsePythonLiteral, pyRepr } from "./python-literal.js";
+
 export type OfficialParse = {
   /** The option letter. */
   answer: string;
@@ -86,7 +88,7 @@ export function parseOptionsList(value: unknown): string[] | null {
   if (typeof value !== "string") return null;
   const text = value.trim();
   if (!text.startsWith("[")) return null;
-  const py = parsePythonLiteral(text);
+  const py = literalOrUndefined(text);
   if (Array.isArray(py)) return py.map(asOptionText);
   try {
     const json: unknown = JSON.parse(text);
@@ -135,169 +137,15 @@ function countWords(s: string): number {
   return n;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Python literals: the subset repr() writes for lists of strings (nested lists, numbers, None,
-// True/False included), enough for ast.literal_eval's answer on MMMU-Pro's `options`.
-
-type PyValue = string | number | boolean | null | PyValue[];
-
 function asOptionText(v: unknown): string {
   return typeof v === "string" ? v : pyRepr(v as PyValue);
 }
 
-/** The value of a Python literal, or undefined when `text` is not one this parser knows. */
-function parsePythonLiteral(text: string): PyValue | undefined {
-  const p = { s: text, i: 0 };
+/** The value of a Python literal, or undefined when `text` is not one the parser knows. */
+function literalOrUndefined(text: string): PyValue | undefined {
   try {
-    const v = parseValue(p);
-    skipWs(p);
-    return p.i === p.s.length ? v : undefined;
+    return parsePythonLiteral(text);
   } catch {
     return undefined;
   }
-}
-
-type Cursor = { s: string; i: number };
-
-function skipWs(p: Cursor): void {
-  while (p.i < p.s.length && " \t\n\r\f\v".includes(p.s[p.i]!)) p.i++;
-}
-
-function parseValue(p: Cursor): PyValue {
-  skipWs(p);
-  const c = p.s[p.i];
-  if (c === "[") return parseList(p);
-  if (c === "'" || c === '"') return parseStrings(p, false);
-  const prefix = /^[uUrR](?=['"])/.exec(p.s.slice(p.i, p.i + 2));
-  if (prefix) {
-    p.i += 1;
-    return parseStrings(p, prefix[0] === "r" || prefix[0] === "R");
-  }
-  const word = /^(?:True|False|None|[-+]?(?:\d[\d_]*\.?[\d_]*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?))/.exec(
-    p.s.slice(p.i, p.i + 64),
-  );
-  if (!word) throw new SyntaxError(`unexpected character at ${p.i}`);
-  p.i += word[0].length;
-  if (word[0] === "True") return true;
-  if (word[0] === "False") return false;
-  if (word[0] === "None") return null;
-  return Number(word[0].replaceAll("_", ""));
-}
-
-function parseList(p: Cursor): PyValue[] {
-  p.i++; // [
-  const out: PyValue[] = [];
-  skipWs(p);
-  if (p.s[p.i] === "]") {
-    p.i++;
-    return out;
-  }
-  for (;;) {
-    out.push(parseValue(p));
-    skipWs(p);
-    const c = p.s[p.i++];
-    if (c === "]") return out;
-    if (c !== ",") throw new SyntaxError(`expected , or ] at ${p.i - 1}`);
-    skipWs(p);
-    if (p.s[p.i] === "]") {
-      p.i++;
-      return out; // trailing comma
-    }
-  }
-}
-
-/** One string literal, or several adjacent ones (Python concatenates them). */
-function parseStrings(p: Cursor, raw: boolean): string {
-  let out = parseString(p, raw);
-  for (;;) {
-    const save = p.i;
-    skipWs(p);
-    const c = p.s[p.i];
-    if (c === "'" || c === '"') out += parseString(p, false);
-    else {
-      p.i = save;
-      return out;
-    }
-  }
-}
-
-const SIMPLE_ESCAPES: Record<string, string> = {
-  "\\": "\\", "'": "'", '"': '"', n: "\n", r: "\r", t: "\t", a: "\x07", b: "\b", f: "\f", v: "\v",
-};
-
-function parseString(p: Cursor, raw: boolean): string {
-  const q = p.s[p.i++]!;
-  if (p.s.startsWith(q + q, p.i)) throw new SyntaxError("triple-quoted strings are not supported");
-  let out = "";
-  let start = p.i;
-  while (p.i < p.s.length) {
-    const c = p.s[p.i]!;
-    if (c === q) {
-      out += p.s.slice(start, p.i);
-      p.i++;
-      return out;
-    }
-    if (c === "\n") throw new SyntaxError("newline in string literal");
-    if (c !== "\\") {
-      p.i++;
-      continue;
-    }
-    out += p.s.slice(start, p.i);
-    const e = p.s[p.i + 1];
-    if (e === undefined) break;
-    if (raw) {
-      out += `\\${e}`; // a raw string keeps the backslash; it still protects a quote
-      p.i += 2;
-    } else if (e in SIMPLE_ESCAPES) {
-      out += SIMPLE_ESCAPES[e];
-      p.i += 2;
-    } else if (e === "\n") {
-      p.i += 2; // line continuation
-    } else if (e === "x" || e === "u" || e === "U") {
-      const n = e === "x" ? 2 : e === "u" ? 4 : 8;
-      const hex = p.s.slice(p.i + 2, p.i + 2 + n);
-      if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hex)) throw new SyntaxError(`bad \\${e} escape`);
-      out += String.fromCodePoint(Number.parseInt(hex, 16));
-      p.i += 2 + n;
-    } else if (e >= "0" && e <= "7") {
-      const oct = /^[0-7]{1,3}/.exec(p.s.slice(p.i + 1, p.i + 4))![0];
-      out += String.fromCodePoint(Number.parseInt(oct, 8));
-      p.i += 1 + oct.length;
-    } else if (e === "N") {
-      throw new SyntaxError("\\N{...} escapes are not supported");
-    } else {
-      out += `\\${e}`; // Python keeps unknown escapes as written
-      p.i += 2;
-    }
-    start = p.i;
-  }
-  throw new SyntaxError("unterminated string literal");
-}
-
-/** Python's repr() of a literal value (used only for non-string options). */
-function pyRepr(v: PyValue): string {
-  if (v === null || v === undefined) return "None";
-  if (v === true) return "True";
-  if (v === false) return "False";
-  if (typeof v === "number") return String(v);
-  if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
-  if (typeof v === "object") return JSON.stringify(v);
-  const q = v.includes("'") && !v.includes('"') ? '"' : "'";
-  let out = q;
-  for (const ch of v) {
-    const cp = ch.codePointAt(0)!;
-    if (ch === "\\") out += "\\\\";
-    else if (ch === q) out += `\\${q}`;
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\r") out += "\\r";
-    else if (ch === "\t") out += "\\t";
-    else if (ch !== " " && /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Z}]/u.test(ch)) {
-      out += cp < 0x100 ? `\\x${hex(cp, 2)}` : cp < 0x10000 ? `\\u${hex(cp, 4)}` : `\\U${hex(cp, 8)}`;
-    } else out += ch;
-  }
-  return out + q;
-}
-
-function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, "0");
 }

@@ -10,7 +10,8 @@
  */
 import { z } from "zod";
 import { imageExt } from "./image-ext.js";
-import { parsePythonStringList } from "./python-list.js";
+import { parsePythonStringList } from "./python-literal.js";
+import { ErrorCodes, VlmError } from "../../errors.js";
 
 // HF `datasets` stores an Image feature as a struct {bytes: binary, path: string}.
 const ImageCell = z
@@ -73,7 +74,7 @@ function parseOptions(options: string | string[], id: string): string[] {
   try {
     return parsePythonStringList(options);
   } catch (e) {
-    throw new Error(`row ${id}: options: ${(e as Error).message}`);
+    throw new VlmError(ErrorCodes.DATA, `row ${id}: options: ${(e as Error).message}`);
   }
 }
 

@@ -3,6 +3,7 @@
  * simulator is benchmarked at concurrency 512 and must cost less than the client under test.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ErrorCodes, VlmError } from "../../errors.js";
 
 /**
  * The raw body as the chunks the socket delivered: joining and decoding them is the parser's
@@ -20,7 +21,7 @@ export function readBody(req: IncomingMessage): Promise<Buffer[]> {
     req.on("error", reject);
     // A client that gives up mid-body never sends `end`.
     req.on("close", () => {
-      if (!ended) reject(new Error("client closed the request"));
+      if (!ended) reject(new VlmError(ErrorCodes.ABORTED, "client closed the request"));
     });
   });
 }

@@ -2,7 +2,7 @@
  * JSON.parse of a chat request body, without scanning its base64 images for every request.
  *
  * Why: a request with a 1 MB image is a 1.4 MB body. Decoding it to a string and JSON.parse
- * cost the simulator ~4 ms per request, more than the client under test spends on it, so a
+ * cost the simulator more CPU per request than the client under test spends on it, so a
  * benchmark of images measured the simulator (bench/throughput.mjs). Benchmarks send the
  * same images again and again (seeds, retries, one image for many rows), so each
  * `"url":"data:..."` value is cut out of the raw bytes, looked up by a sampled key of those
@@ -32,7 +32,7 @@ export function createBodyParser(maxBytes = 64 * 2 ** 20): BodyParser {
   let bytes = 0;
   const nonce = Math.random().toString(36).slice(2);
 
-  function valueOf(literal: Buffer): string | undefined {
+  function knownValue(literal: Buffer): string | undefined {
     const key = sampledBytesKey(literal);
     const hit = values.get(key);
     if (hit !== undefined) {
@@ -58,8 +58,8 @@ export function createBodyParser(maxBytes = 64 * 2 ** 20): BodyParser {
   }
 
   // Bodies are joined into one buffer that is reused: parsing is synchronous and keeps no
-  // reference to it, and a fresh 1.4 MB buffer per request kept the GC busy (a fifth of the
-  // simulator's time in a profile of 1 MB image rows).
+  // reference to it, and a fresh 1.4 MB buffer per request kept the GC busy (a large share of
+  // the simulator's time in a profile of 1 MB image rows).
   let scratch = Buffer.alloc(0);
   const join = (chunks: Buffer[]): Buffer => {
     if (chunks.length === 1) return chunks[0]!;
@@ -86,7 +86,7 @@ export function createBodyParser(maxBytes = 64 * 2 ** 20): BodyParser {
         from = close + 1;
         continue;
       }
-      const value = valueOf(literal);
+      const value = knownValue(literal);
       if (value === undefined) return JSON.parse(raw.toString("utf8"));
       pieces.push(raw.toString("utf8", from, open), JSON.stringify(`\u0000${nonce}:${cut.length}`));
       cut.push(value);

@@ -1,12 +1,12 @@
 import path from "node:path";
-import type { LocalClusterConfig } from "../cluster/config.js";
-import { runLocalEval } from "../cluster/local-executor.js";
-import type { ServerSpec } from "../cluster/settings.js";
+import type { LocalClusterConfig } from "./config.js";
+import { runLocalEval } from "./local-executor.js";
+import type { ServerSpec } from "./settings.js";
 import { UsageError } from "../errors.js";
 import type { Metrics } from "../metrics/types.js";
 import type { EvalType } from "../benchmarks/eval-types.js";
 
-export { dataFile, readDataRows, runOverrides } from "../cluster/eval-inputs.js";
+export { dataFile, readDataRows, runOverrides } from "./eval-inputs.js";
 
 export type EvalRunOptions = {
   benchmarks: string;

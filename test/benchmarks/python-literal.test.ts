@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { parseOptionsList } from "../../src/benchmarks/mmmu-pro/official-parser.js";
+import { parsePythonLiteral, parsePythonStringList } from "../../src/benchmarks/mmmu-pro/python-literal.js";
+
+describe("the one Python-literal parser", () => {
+  it("reads the values repr() writes: strings, numbers, True/False/None, nested lists", () => {
+    expect(parsePythonLiteral("['a', 1.5, -2, True, None, ['b', u'c'], r'\\d']")).toEqual([
+      "a",
+      1.5,
+      -2,
+      true,
+      null,
+      ["b", "c"],
+      "\\d",
+    ]);
+  });
+
+  it("keeps bare words as written for prepare_data's lists of strings, and refuses a nested list there", () => {
+    expect(parsePythonStringList("['a', 1.0, None]")).toEqual(["a", "1.0", "None"]);
+    expect(() => parsePythonStringList("['a', ['b']]")).toThrow(/expected a string, item 1 is a list/);
+  });
+
+  it("gives the official parser a nested list as one option, in its Python repr", () => {
+    expect(parseOptionsList("['a', ['b', 'c']]")).toEqual(["a", "['b', 'c']"]);
+  });
+
+  it("says where a text is not a literal", () => {
+    expect(() => parsePythonLiteral("['a' 'b',")).toThrow(SyntaxError);
+    expect(() => parsePythonLiteral("['a'] x")).toThrow(/trailing characters after the value at 6/);
+  });
+});
