@@ -45,12 +45,12 @@ export function createTransport(opts: TransportOptions): ChatClient {
   const deadlines = new Deadlines(opts.totalTimeoutMs);
   const send = url.protocol === "http:" ? http1Sender(url, path, headers, opts.connections) : undiciSender(url, path, headers, opts.connections);
 
-  function chat(request: ChatRequest, { signal }: ChatOptions = {}): Promise<Result> {
+  function chat(request: ChatRequest, { signal, onStream }: ChatOptions = {}): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
       const stream = request.stream === true;
       const { body, length } = bodies.encode(request);
       if (signal?.aborted) throw abortError(signal.reason);
-      const call = new Call(stream, resolve, reject, deadlines);
+      const call = new Call(stream, resolve, reject, deadlines, onStream);
       deadlines.add(call);
       if (signal) watchSignal(signal, call);
       send.dispatch(body, length, stream ? opts.idleTimeoutMs : opts.responseTimeoutMs, call);
@@ -126,6 +126,8 @@ class Call implements ResponseHandler {
     private readonly resolve: (r: Result) => void,
     private readonly reject: (e: unknown) => void,
     private readonly deadlines: Deadlines,
+    /** Told of the stream's accumulator when a 200 stream starts (in-flight saves). */
+    private readonly onStream?: (acc: StreamAccumulator) => void,
   ) {}
 
   onRequestStart(controller: RequestController): void {
@@ -137,8 +139,10 @@ class Call implements ResponseHandler {
   onResponseStart(_c: RequestController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // informational (1xx): the answer comes after
     this.status = statusCode;
-    if (statusCode === 200 && this.stream) this.acc = new StreamAccumulator();
-    else {
+    if (statusCode === 200 && this.stream) {
+      this.acc = new StreamAccumulator();
+      this.onStream?.(this.acc);
+    } else {
       this.chunks = [];
       if (statusCode !== 200) this.retryAfter = headers["retry-after"];
     }

@@ -1,5 +1,6 @@
 import { type MonoTypeOperatorFunction, type OperatorFunction, pipe } from "rxjs";
 import { z } from "zod";
+import type { PartialAnswers } from "../client/partial-answers.js";
 import type { ChatClient } from "../client/types.js";
 import { type GenerationConfig, InferenceSchema } from "../config/generation-config.js";
 import { deepMerge } from "../config/overrides.js";
@@ -36,6 +37,8 @@ export type StageContext = {
   clientFor(serverAddress: string): ChatClient;
   /** Prompt configs named by stages, loaded when the pipeline was loaded. */
   prompts: Map<string, LoadedPrompt>;
+  /** Streamed answers kept in flight (++resume_partial), for the generate stage. */
+  partial?: PartialAnswers;
 };
 
 type StageDef<S extends z.ZodType> = {
@@ -84,6 +87,7 @@ export const STAGES = {
           stream: ctx.config.server.stream,
           concurrency: ctx.concurrency,
           stats: ctx.inFlight,
+          partial: ctx.partial,
         }),
         ctx.afterGenerate,
         ctx.config.parse_reasoning ? parseReasoning({ endReasoningString: ctx.config.end_reasoning_string }) : pipe(),
