@@ -134,6 +134,28 @@ describe("resume inside a generation", () => {
     expect(continued).toBeGreaterThan(0);
   }, 300_000);
 
+  it("saves everything streamed so far at a clean stop (Ctrl-C twice)", async () => {
+    const out = path.join(dir, "ctrl-c", "output.jsonl");
+    const before = sim.stats.tokensStreamed;
+    const child = spawnCli(args(out, sim.url));
+    const exit = waitExit(child);
+    while (child.exitCode === null && sim.stats.inFlight < N) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 2500));
+    child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGINT");
+    const r = await exit;
+    expect(r.code, r.stderr).toBe(130);
+    // Let the simulator count the cut streams.
+    while (sim.stats.inFlight > 0) await new Promise((r) => setTimeout(r, 20));
+    const streamed = sim.stats.tokensStreamed - before;
+    const saved = [...(await savedIn(`${out}.inflight`)).values()].reduce((a, b) => a + b, 0);
+    // A save every second would miss ~25 tokens a row on average; the final save misses only
+    // what was still in the sockets when the requests were aborted.
+    expect(saved).toBeLessThanOrEqual(streamed);
+    expect(saved).toBeGreaterThan(streamed - N * 8);
+  }, 120_000);
+
   it("ignores saved text of a row whose request changed", async () => {
     const out = path.join(dir, "changed", "output.jsonl");
     const child = spawnCli(args(out, sim.url));
