@@ -314,6 +314,13 @@ export class StreamAccumulator implements StreamProgress {
    * The text read since the last take (none of it read twice), and the text chunks it came
    * in: what an in-flight save appends. Costs the new text only, however long the answer.
    */
+  /** All the text read so far, taken or not (a retry continues from it). */
+  fullText(): StreamDelta {
+    const content = this.contentRuns.join("") + this.contentPieces.join("");
+    const reasoning = this.reasoningRuns.join("") + this.reasoningPieces.join("");
+    return { content, reasoning, tokens: this.tokens };
+  }
+
   tokensSoFar(): number {
     return this.tokens;
   }

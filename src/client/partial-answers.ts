@@ -99,21 +99,23 @@ export class PartialAnswers {
   }
 }
 
-/** One row's answer across its attempts (and across runs, through the log). */
+/**
+ * One row's answer across its attempts (and across runs, through the log). It holds the text
+ * before the attempt in flight; that attempt's own text stays in its stream's accumulator and
+ * goes to the log as it is taken, so a long answer is held once, not twice.
+ *
+ * The log always holds a prefix of (before + the attempt's text): saves take only what the
+ * stream read since the last save, and a retry folds the failed attempt's whole text into
+ * `before`, of which the log may then lack a tail (saved at the next save).
+ */
 export class RowAnswer {
-  /** All the text produced so far: before the attempt in flight, and what was read of it. */
-  private content: string[] = [];
-  private reasoning: string[] = [];
-  private cLen = 0;
-  private rLen = 0;
-  private tokens = 0;
+  /** Text and tokens before the attempt in flight (saved, or from failed attempts). */
+  private before: AnswerSoFar = { content: "", reasoning: "", tokens: 0 };
+  private stream: StreamProgress | undefined;
   /** How much of it the log holds (characters, tokens). */
   private saved = { cLen: 0, rLen: 0, tokens: 0 };
   /** The log's text is to be dropped (a restart): the next save starts the row afresh. */
   private reset = false;
-  /** Text and tokens before the attempt in flight. */
-  private before: AnswerSoFar = { content: "", reasoning: "", tokens: 0 };
-  private stream: StreamProgress | undefined;
   /** Whether the request in flight continues `before`. */
   private continuing = false;
   private requests = 0;
@@ -126,22 +128,19 @@ export class RowAnswer {
     readonly index: number,
     private readonly original: ChatRequest,
   ) {
-    const saved = owner.opts.log?.get(index);
-    if (!saved) return;
-    if (saved.digest !== this.digest()) {
+    const log = owner.opts.log;
+    if (!log?.has(index)) return;
+    const saved = log.take(index);
+    if (!saved || saved.digest !== this.digest()) {
       owner.drop(index); // another request's text (the row or its settings changed)
       return;
     }
-    this.content = [saved.content];
-    this.reasoning = [saved.reasoning];
-    this.cLen = saved.content.length;
-    this.rLen = saved.reasoning.length;
-    this.tokens = saved.tokens;
-    this.saved = { cLen: this.cLen, rLen: this.rLen, tokens: this.tokens };
+    this.before = { content: saved.content, reasoning: saved.reasoning, tokens: saved.tokens };
+    this.saved = { cLen: saved.content.length, rLen: saved.reasoning.length, tokens: saved.tokens };
     this.continuedAt.push(...saved.continuedAt);
   }
 
-  /** Whether the log holds text of this row. */
+  /** Whether the log holds (or is to drop) text of this row. */
   get hasSaved(): boolean {
     return this.saved.tokens > 0 || this.reset;
   }
@@ -176,7 +175,7 @@ export class RowAnswer {
           request = this.original;
           continue;
         }
-        this.sync();
+        // The failed attempt's text stays in its stream, for the next save.
         this.owner.ended(this, false);
         err.attempts = attempts;
         throw err;
@@ -187,19 +186,21 @@ export class RowAnswer {
   /** The request for the next attempt: a continuation of everything so far when worth it. */
   private nextRequest(): ChatRequest {
     this.requests++;
-    this.sync();
+    const s = this.stream;
     this.stream = undefined;
-    const so: AnswerSoFar = { content: this.content.join(""), reasoning: this.reasoning.join(""), tokens: this.tokens };
+    let so = this.before;
+    if (s && s.tokensSoFar() > 0) {
+      const t = s.fullText();
+      so = { content: so.content + t.content, reasoning: so.reasoning + t.reasoning, tokens: so.tokens + t.tokens };
+    }
     const { minTokens, markers } = this.owner.opts;
     const next = so.tokens >= minTokens && !this.owner.refused ? continuationRequest(this.original, so, markers) : undefined;
     if (!next) {
-      if (so.tokens > 0) this.restart();
+      if (so.tokens > 0 || this.saved.tokens > 0) this.restart();
       return this.original;
     }
     if (this.requests === 1) this.owner.counts.resumed++;
     else this.owner.counts.continuedRetries++;
-    this.content = [so.content];
-    this.reasoning = [so.reasoning];
     this.before = so;
     this.continuing = true;
     if (this.continuedAt[this.continuedAt.length - 1] !== so.tokens) this.continuedAt.push(so.tokens);
@@ -209,29 +210,11 @@ export class RowAnswer {
   /** Forgets the text so far (the row starts from its first token). */
   private restart(): void {
     if (this.saved.tokens > 0) this.reset = true;
-    this.content = [];
-    this.reasoning = [];
-    this.cLen = this.rLen = this.tokens = 0;
-    this.saved = { cLen: 0, rLen: 0, tokens: 0 };
     this.before = { content: "", reasoning: "", tokens: 0 };
+    this.saved = { cLen: 0, rLen: 0, tokens: 0 };
+    this.stream = undefined;
     this.continuing = false;
     this.continuedAt.length = 0;
-  }
-
-  /** Moves what the stream in flight has read into the row. */
-  private sync(): void {
-    const s = this.stream;
-    if (!s) return;
-    const d = s.take();
-    if (d.content) {
-      this.content.push(d.content);
-      this.cLen += d.content.length;
-    }
-    if (d.reasoning) {
-      this.reasoning.push(d.reasoning);
-      this.rLen += d.reasoning.length;
-    }
-    this.tokens += d.tokens;
   }
 
   /** What the log lacks of this row, when the row is long enough to be worth saving. */
@@ -242,20 +225,26 @@ export class RowAnswer {
     }
     const s = this.stream;
     // Cheap for the many short answers: their streams are not even read here.
-    if (this.tokens + (s ? s.tokensSoFar() : 0) < this.owner.opts.minTokens) return undefined;
-    this.sync();
-    if (this.tokens === this.saved.tokens) return undefined;
+    if (this.before.tokens + (s?.tokensSoFar() ?? 0) < this.owner.opts.minTokens) return undefined;
+    const b = this.before;
+    // The tail of `before` the log lacks (a retry folded unsaved text into it), then the stream's news.
+    const head = this.saved.tokens < b.tokens;
+    const t = s?.take() ?? { content: "", reasoning: "", tokens: 0 };
+    const content = (head ? b.content.slice(this.saved.cLen) : "") + t.content;
+    const reasoning = (head ? b.reasoning.slice(this.saved.rLen) : "") + t.reasoning;
+    const tokens = (head ? b.tokens - this.saved.tokens : 0) + t.tokens;
+    if (tokens === 0 && content === "" && reasoning === "") return undefined;
     const d: Delta = {
       index: this.index,
       digest: this.digest(),
       contentFrom: this.saved.cLen,
       reasoningFrom: this.saved.rLen,
-      content: sliceFrom(this.content, this.saved.cLen),
-      reasoning: sliceFrom(this.reasoning, this.saved.rLen),
-      tokens: this.tokens - this.saved.tokens,
+      content,
+      reasoning,
+      tokens,
       continuedAt: this.continuedAt.length ? [...this.continuedAt] : undefined,
     };
-    this.saved = { cLen: this.cLen, rLen: this.rLen, tokens: this.tokens };
+    this.saved = { cLen: this.saved.cLen + content.length, rLen: this.saved.rLen + reasoning.length, tokens: this.saved.tokens + tokens };
     this.owner.counts.savedRows++;
     return d;
   }
@@ -268,16 +257,4 @@ export class RowAnswer {
     this.digestValue = h.digest("hex").slice(0, 32);
     return this.digestValue;
   }
-}
-
-/** The text of `parts` from character `from` on. */
-function sliceFrom(parts: string[], from: number): string {
-  if (from === 0) return parts.join("");
-  let at = 0;
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
-    if (at + p.length > from) return p.slice(from - at) + parts.slice(i + 1).join("");
-    at += p.length;
-  }
-  return "";
 }

@@ -26,6 +26,8 @@ export type StreamDelta = { content: string; reasoning: string; tokens: number }
 /** A streamed answer in flight, as far as it has arrived (see StreamAccumulator.take). */
 export interface StreamProgress {
   take(): StreamDelta;
+  /** All the text read so far, taken or not. */
+  fullText(): StreamDelta;
   /** Text chunks read so far (taken or not): cheap, for deciding whether to take. */
   tokensSoFar(): number;
 }

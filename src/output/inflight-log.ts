@@ -42,7 +42,19 @@ export type Delta = {
   continuedAt?: number[];
 };
 
-type Entry = { digest: string; content: string[]; reasoning: string[]; cLen: number; rLen: number; tokens: number; at: number[] };
+/**
+ * A row's saved state. The text is held only from the file read at open until the row takes
+ * it (see take): rows in flight append theirs without keeping a copy here.
+ */
+type Entry = {
+  digest: string;
+  content: string[] | null;
+  reasoning: string[] | null;
+  cLen: number;
+  rLen: number;
+  tokens: number;
+  at: number[];
+};
 
 export function inflightPath(output: string): string {
   return `${output}.inflight`;
@@ -72,7 +84,7 @@ export class InflightLog {
     let ignored = 0;
     try {
       await scanLines(file, (line) => {
-        if (!applyLine(entries, line.toString("utf8"))) ignored++;
+        if (!applyLine(entries, line.toString("utf8"), true)) ignored++;
       });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
@@ -83,11 +95,16 @@ export class InflightLog {
     return log;
   }
 
-  /** The saved text of a row, if any. */
-  get(index: number): SavedAnswer | undefined {
+  /**
+   * The saved text of a row, if any, read when the log was opened. The log lets go of it: the
+   * row holds it from then on, and appends to it.
+   */
+  take(index: number): SavedAnswer | undefined {
     const e = this.entries.get(index);
-    if (!e) return undefined;
-    return { digest: e.digest, content: e.content.join(""), reasoning: e.reasoning.join(""), tokens: e.tokens, continuedAt: [...e.at] };
+    if (!e?.content || !e.reasoning) return undefined;
+    const saved = { digest: e.digest, content: e.content.join(""), reasoning: e.reasoning.join(""), tokens: e.tokens, continuedAt: [...e.at] };
+    e.content = e.reasoning = null;
+    return saved;
   }
 
   has(index: number): boolean {
@@ -109,7 +126,7 @@ export class InflightLog {
       const json: Record<string, unknown> = { i: d.index, d: d.digest, c0: d.contentFrom, r0: d.reasoningFrom, c: d.content, r: d.reasoning, t: d.tokens };
       if (d.continuedAt) json.a = d.continuedAt;
       const line = record(json);
-      if (applyLine(this.entries, line.slice(0, -1))) lines.push(line);
+      if (applyLine(this.entries, line.slice(0, -1), false)) lines.push(line);
     }
     if (lines.length === 0 || this.closed) return this.writing;
     const text = lines.join("");
@@ -145,7 +162,7 @@ export class InflightLog {
     const fh = await open(tmp, "w");
     try {
       for (const [i, e] of this.entries) {
-        const json = { i, d: e.digest, c0: 0, r0: 0, c: e.content.join(""), r: e.reasoning.join(""), t: e.tokens, a: e.at };
+        const json = { i, d: e.digest, c0: 0, r0: 0, c: e.content?.join("") ?? "", r: e.reasoning?.join("") ?? "", t: e.tokens, a: e.at };
         await fh.write(record(json));
       }
       await fh.sync();
@@ -167,8 +184,8 @@ function record(json: Record<string, unknown>): string {
 
 type Rec = { i?: unknown; x?: unknown; d?: unknown; c0?: unknown; r0?: unknown; c?: unknown; r?: unknown; t?: unknown; a?: unknown };
 
-/** Applies one line (without its newline); false when it is ignored. */
-function applyLine(entries: Map<number, Entry>, line: string): boolean {
+/** Applies one line (without its newline); false when it is ignored. `keepText`: when reading the file. */
+function applyLine(entries: Map<number, Entry>, line: string, keepText: boolean): boolean {
   const tab = line.lastIndexOf("\t");
   if (tab < 0) return false;
   const json = line.slice(0, tab);
@@ -187,14 +204,15 @@ function applyLine(entries: Map<number, Entry>, line: string): boolean {
     entries.delete(r.i);
     e = undefined;
   }
-  e ??= { digest: r.d, content: [], reasoning: [], cLen: 0, rLen: 0, tokens: 0, at: [] };
+  e ??= { digest: r.d, content: keepText ? [] : null, reasoning: keepText ? [] : null, cLen: 0, rLen: 0, tokens: 0, at: [] };
   // A delta must start where the saved text ends; anything else cannot be trusted.
   if (r.c0 !== e.cLen || r.r0 !== e.rLen) {
     entries.delete(r.i);
     return false;
   }
-  if (r.c) e.content.push(r.c);
-  if (r.r) e.reasoning.push(r.r);
+  if (!keepText) e.content = e.reasoning = null;
+  if (r.c) e.content?.push(r.c);
+  if (r.r) e.reasoning?.push(r.r);
   e.cLen += r.c.length;
   e.rLen += r.r.length;
   e.tokens += r.t;

@@ -22,8 +22,8 @@ describe("the in-flight log", () => {
     await log.append([{ ...delta(0, [5, 2], " world", "", 2), continuedAt: [3] }]);
     await log.close();
     const again = await InflightLog.open(file, (i) => i === 1);
-    expect(again.get(0)).toEqual({ digest: "d1", content: "Hello world", reasoning: "hm", tokens: 5, continuedAt: [3] });
-    expect(again.get(1)).toBeUndefined();
+    expect(again.take(0)).toEqual({ digest: "d1", content: "Hello world", reasoning: "hm", tokens: 5, continuedAt: [3] });
+    expect(again.take(1)).toBeUndefined();
     await again.close();
   });
 
@@ -39,8 +39,8 @@ describe("the in-flight log", () => {
     await appendFile(file, '{"i":0,"d":"d1","c0":3,"r0":0,"c":"de');
     const again = await InflightLog.open(file);
     expect(again.ignoredRecords).toBe(1);
-    expect(again.get(0)?.content).toBe("abc");
-    expect(again.get(2)).toBeUndefined();
+    expect(again.take(0)?.content).toBe("abc");
+    expect(again.take(2)).toBeUndefined();
     await again.close();
     // Opening rewrote it compacted: no torn tail left behind.
     expect((await readFile(file, "utf8")).endsWith("\n")).toBe(true);
@@ -51,9 +51,9 @@ describe("the in-flight log", () => {
     const log = await InflightLog.open(file);
     await log.append([delta(0, [0, 0], "abc"), delta(1, [0, 0], "keep")]);
     await log.append([delta(0, [7, 0], "gap")]);
-    expect(log.get(0)).toBeUndefined();
+    expect(log.take(0)).toBeUndefined();
     await log.append([], [1]);
-    expect(log.get(1)).toBeUndefined();
+    expect(log.take(1)).toBeUndefined();
     expect(log.size).toBe(0);
     await log.close();
     // No row left: the file is gone.
@@ -65,7 +65,11 @@ describe("the in-flight log", () => {
     const log = await InflightLog.open(file);
     await log.append([delta(0, [0, 0], "old text", "", 5, "A")]);
     await log.append([delta(0, [0, 0], "new", "", 1, "B")]);
-    expect(log.get(0)).toMatchObject({ digest: "B", content: "new", tokens: 1 });
     await log.close();
+    const again = await InflightLog.open(file);
+    expect(again.take(0)).toMatchObject({ digest: "B", content: "new", tokens: 1 });
+    // Taken once: the row holds its text from then on.
+    expect(again.take(0)).toBeUndefined();
+    await again.close();
   });
 });

@@ -53,7 +53,7 @@ async function savedIn(file: string): Promise<Map<number, number>> {
   if (!(await copyFile(file, copy).then(() => true, () => false))) return saved;
   const log = await InflightLog.open(copy);
   for (let i = 0; i < N; i++) {
-    const s = log.get(i);
+    const s = log.take(i);
     if (s) saved.set(i, s.tokens);
   }
   await log.close();
