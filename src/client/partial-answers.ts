@@ -108,7 +108,9 @@ export class PartialAnswers {
  * stream read since the last save, and a retry folds the failed attempt's whole text into
  * `before`, of which the log may then lack a tail (saved at the next save).
  */
-export class RowAnswer {
+export class RowAnswer implements ChatOptions {
+  /** The row's ChatOptions are the row itself (no closures per row: thousands of rows a second). */
+  signal: AbortSignal | undefined;
   /** Text and tokens before the attempt in flight (saved, or from failed attempts). */
   private before: AnswerSoFar = { content: "", reasoning: "", tokens: 0 };
   private stream: StreamProgress | undefined;
@@ -147,18 +149,12 @@ export class RowAnswer {
 
   /** Sends the row's request(s) and returns the whole answer. */
   async chat(client: ChatClient, signal: AbortSignal): Promise<PartialResult> {
-    const opts: ChatOptions = {
-      signal,
-      onStream: (s) => {
-        this.stream = s;
-      },
-      retryRequest: () => this.nextRequest(),
-    };
+    this.signal = signal;
     let request = this.nextRequest();
     let attempts = 0;
     for (;;) {
       try {
-        const r = await client.chat(request, opts);
+        const r = await client.chat(request, this);
         attempts += r.attempts;
         const whole = this.continuing ? joinAnswer(this.before, r, this.stream?.tokensSoFar() ?? 0) : r;
         this.owner.ended(this, true);
@@ -181,6 +177,16 @@ export class RowAnswer {
         throw err;
       }
     }
+  }
+
+  /** ChatOptions: an attempt's stream started. */
+  onStream(s: StreamProgress): void {
+    this.stream = s;
+  }
+
+  /** ChatOptions: the request for a retry. */
+  retryRequest(): ChatRequest {
+    return this.nextRequest();
   }
 
   /** The request for the next attempt: a continuation of everything so far when worth it. */

@@ -45,12 +45,13 @@ export function createTransport(opts: TransportOptions): ChatClient {
   const deadlines = new Deadlines(opts.totalTimeoutMs);
   const send = url.protocol === "http:" ? http1Sender(url, path, headers, opts.connections) : undiciSender(url, path, headers, opts.connections);
 
-  function chat(request: ChatRequest, { signal, onStream }: ChatOptions = {}): Promise<Result> {
+  function chat(request: ChatRequest, chatOpts: ChatOptions = {}): Promise<Result> {
+    const signal = chatOpts.signal;
     return new Promise<Result>((resolve, reject) => {
       const stream = request.stream === true;
       const { body, length } = bodies.encode(request);
       if (signal?.aborted) throw abortError(signal.reason);
-      const call = new Call(stream, resolve, reject, deadlines, onStream);
+      const call = new Call(stream, resolve, reject, deadlines, chatOpts.onStream ? chatOpts : undefined);
       deadlines.add(call);
       if (signal) watchSignal(signal, call);
       send.dispatch(body, length, stream ? opts.idleTimeoutMs : opts.responseTimeoutMs, call);
@@ -127,7 +128,7 @@ class Call implements ResponseHandler {
     private readonly reject: (e: unknown) => void,
     private readonly deadlines: Deadlines,
     /** Told of the stream's accumulator when a 200 stream starts (in-flight saves). */
-    private readonly onStream?: (acc: StreamAccumulator) => void,
+    private readonly watcher?: ChatOptions,
   ) {}
 
   onRequestStart(controller: RequestController): void {
@@ -141,7 +142,7 @@ class Call implements ResponseHandler {
     this.status = statusCode;
     if (statusCode === 200 && this.stream) {
       this.acc = new StreamAccumulator();
-      this.onStream?.(this.acc);
+      this.watcher?.onStream?.(this.acc);
     } else {
       this.chunks = [];
       if (statusCode !== 200) this.retryAfter = headers["retry-after"];

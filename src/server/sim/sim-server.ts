@@ -227,16 +227,22 @@ export async function startSimServer(
       const perChunk = opts.answer_tokens > 0 ? 1 : 4;
       const all = streamEvents(gen, meta, cr.includeUsage, perChunk);
       const events = faultyEvents(all, meta, af, opts.error_format, faults.drop_at_token);
-      const written = await writeStream(res, events, {
+      // Events after the role chunk carry the tokens, perChunk each (the last group may hold fewer).
+      let left = gen.completionTokens;
+      await writeStream(res, events, {
         latencyMs: opts.latency_ms,
         eventDelayMs: opts.token_delay_ms,
         stallMs: af.stall ? faults.stall_ms : 0,
         destroyAfter: af.dropMidStream,
         sleeper,
         isClosing: () => closing,
+        onEvent: (i) => {
+          if (i === 0 || left === 0) return;
+          const n = Math.min(left, perChunk);
+          left -= n;
+          stats.tokensStreamed += n;
+        },
       });
-      // Events after the role chunk carry the tokens, perChunk each (the last group may hold fewer).
-      stats.tokensStreamed += Math.min(gen.completionTokens, Math.max(0, written - 1) * perChunk);
       return;
     }
     await sleeper.sleep(opts.latency_ms);

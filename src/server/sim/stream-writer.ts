@@ -35,6 +35,8 @@ export type StreamPlan = {
   destroyAfter: boolean;
   sleeper: Sleeper;
   isClosing: () => boolean;
+  /** Called after each event is written, with its index (live counters). */
+  onEvent?: (i: number) => void;
 };
 
 /** Returns how many events were written (a client that goes away stops it early). */
@@ -47,6 +49,7 @@ export async function writeStream(res: ServerResponse, events: string[], plan: S
   if (plan.latencyMs === 0 && plan.stallMs === 0 && perEvent === 0) {
     if (plan.destroyAfter) res.write(events.join(""), finish);
     else res.end(events.join(""));
+    if (plan.onEvent) for (let i = 0; i < events.length; i++) plan.onEvent(i);
     return events.length;
   }
   // Each event waits its share of the latency, so the first token is late too.
@@ -57,6 +60,7 @@ export async function writeStream(res: ServerResponse, events: string[], plan: S
     if (wait > 0) await plan.sleeper.sleep(wait);
     if (gone()) return i;
     res.write(events[i]!);
+    plan.onEvent?.(i);
   }
   res.write("", finish);
   return events.length;
