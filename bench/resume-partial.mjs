@@ -35,15 +35,36 @@ await mkdir(dir, { recursive: true });
 const input = path.join(dir, "input.jsonl");
 const lines = [];
 for (let i = 0; i < rows; i++) {
-  lines.push(JSON.stringify({ id: `q${i}`, problem: `Question ${i}: which option fits?\n\nA) a\nB) b\nC) c\nD) d`, expected_answer: "B", image_path: null }));
+  lines.push(
+    JSON.stringify({
+      id: `q${i}`,
+      problem: `Question ${i}: which option fits?\n\nA) a\nB) b\nC) c\nD) d`,
+      expected_answer: "B",
+      image_path: null,
+    }),
+  );
 }
 await writeFile(input, lines.join("\n") + "\n");
 const sim = await startSimProc({ answer_tokens: tokens, token_delay_ms: delayMs });
 
 const args = (out, enabled, minTokens = 256) => [
-  bin, "generate", "--input_file", input, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-  "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", String(concurrency), "--quiet",
-  `++resume_partial.enabled=${enabled}`, `++resume_partial.min_tokens=${minTokens}`,
+  bin,
+  "generate",
+  "--input_file",
+  input,
+  "--output_file",
+  out,
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  "--server_address",
+  `${sim.url}/v1`,
+  "--max_concurrent_requests",
+  String(concurrency),
+  "--quiet",
+  `++resume_partial.enabled=${enabled}`,
+  `++resume_partial.min_tokens=${minTokens}`,
 ];
 
 try {
@@ -109,7 +130,9 @@ try {
     const ratio = round(streamed / (loopRows * tokens), 3);
     loop[mode] = { seconds: round(seconds, 1), tokens_streamed: streamed, ratio_to_answers: ratio };
     log(`loop ${mode}: ${round(seconds, 1)} s, ${streamed} tokens streamed (${ratio}x the answers)`);
-    await Promise.all([out, `${out}.done`, `${out}.spec.json`, `${out}-async`, `${out}.inflight`].map((f) => rm(f, { force: true })));
+    await Promise.all(
+      [out, `${out}.done`, `${out}.spec.json`, `${out}-async`, `${out}.inflight`].map((f) => rm(f, { force: true })),
+    );
   }
   const result = {
     overhead,

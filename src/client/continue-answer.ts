@@ -22,7 +22,11 @@ export function rawText(a: AnswerSoFar, m: ReasoningMarkers): string {
  * `max_tokens` reduced by the tokens already generated. Seed and sampling are the original's.
  * Undefined when no token would be left to generate.
  */
-export function continuationRequest(original: ChatRequest, a: AnswerSoFar, m: ReasoningMarkers): ChatRequest | undefined {
+export function continuationRequest(
+  original: ChatRequest,
+  a: AnswerSoFar,
+  m: ReasoningMarkers,
+): ChatRequest | undefined {
   const body: ChatRequest = {
     ...original,
     messages: [...original.messages, { role: "assistant", content: rawText(a, m) }],
@@ -44,11 +48,17 @@ export function continuationRequest(original: ChatRequest, a: AnswerSoFar, m: Re
  * end marker in its own output, and parsers then send some or all of it as reasoning: all of
  * it is content. Tokens: the saved count plus the continuation's usage (or its chunks).
  */
-export function joinAnswer(before: AnswerSoFar, r: Omit<ChatResult, "attempts">, attemptTokens: number): Omit<ChatResult, "attempts"> {
+export function joinAnswer(
+  before: AnswerSoFar,
+  r: Omit<ChatResult, "attempts">,
+  attemptTokens: number,
+): Omit<ChatResult, "attempts"> {
   const thinkingEnded = before.content !== "";
   const reasoning = thinkingEnded ? before.reasoning : before.reasoning + (r.reasoning ?? "");
   const content = thinkingEnded ? before.content + (r.reasoning ?? "") + r.content : r.content;
   const tokens = before.tokens + (r.usage?.completion_tokens ?? attemptTokens);
   const usage = { ...r.usage, completion_tokens: tokens };
-  return reasoning ? { content, reasoning, finishReason: r.finishReason, usage } : { content, finishReason: r.finishReason, usage };
+  return reasoning
+    ? { content, reasoning, finishReason: r.finishReason, usage }
+    : { content, finishReason: r.finishReason, usage };
 }

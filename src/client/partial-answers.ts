@@ -16,7 +16,11 @@ export type PartialAnswersOptions = {
 };
 
 /** What a row's answer adds to its output line. */
-export type PartialResult = Omit<ChatResult, "attempts"> & { attempts: number; continuedAt: number[]; restarted: boolean };
+export type PartialResult = Omit<ChatResult, "attempts"> & {
+  attempts: number;
+  continuedAt: number[];
+  restarted: boolean;
+};
 
 /**
  * Streamed answers in flight, kept so that they need not be decoded again: the text of each
@@ -61,6 +65,14 @@ export class PartialAnswers {
     clearInterval(this.timer);
     await this.save();
     await this.opts.log?.close();
+    const c = this.counts;
+    if (c.resumed + c.continuedRetries + c.restarts > 0) {
+      this.opts.note?.(
+        `vlmpipe: answers continued instead of restarted: ${c.resumed} from saved text, ` +
+          `${c.continuedRetries} on a retry` +
+          (c.restarts ? `; ${c.restarts} restarted after a refused continuation` : ""),
+      );
+    }
   }
 
   /** Called by a row when it ends: finished rows leave no saved text, failed ones keep it. */
@@ -76,6 +88,11 @@ export class PartialAnswers {
 
   private async saveNow(): Promise<void> {
     const log = this.opts.log;
+    if (!log) {
+      this.retiring = [];
+      this.dropped = [];
+      return;
+    }
     const deltas: Delta[] = [];
     const retiring = this.retiring;
     this.retiring = [];
@@ -87,7 +104,7 @@ export class PartialAnswers {
     }
     const dropped = this.dropped;
     this.dropped = [];
-    if (!log || (deltas.length === 0 && dropped.length === 0)) return;
+    if (deltas.length === 0 && dropped.length === 0) return;
     await log.append(deltas, dropped);
   }
 
@@ -95,7 +112,9 @@ export class PartialAnswers {
   refuse(e: VlmError): void {
     if (this.refused) return;
     this.refused = true;
-    this.opts.note?.(`vlmpipe: the server refused continue_final_message (${e.message}); rows restart from scratch from now on`);
+    this.opts.note?.(
+      `vlmpipe: the server refused continue_final_message (${e.message}); rows restart from scratch from now on`,
+    );
   }
 }
 
@@ -200,7 +219,8 @@ export class RowAnswer implements ChatOptions {
       so = { content: so.content + t.content, reasoning: so.reasoning + t.reasoning, tokens: so.tokens + t.tokens };
     }
     const { minTokens, markers } = this.owner.opts;
-    const next = so.tokens >= minTokens && !this.owner.refused ? continuationRequest(this.original, so, markers) : undefined;
+    const next =
+      so.tokens >= minTokens && !this.owner.refused ? continuationRequest(this.original, so, markers) : undefined;
     if (!next) {
       if (so.tokens > 0 || this.saved.tokens > 0) this.restart();
       return this.original;
@@ -250,7 +270,11 @@ export class RowAnswer implements ChatOptions {
       tokens,
       continuedAt: this.continuedAt.length ? [...this.continuedAt] : undefined,
     };
-    this.saved = { cLen: this.saved.cLen + content.length, rLen: this.saved.rLen + reasoning.length, tokens: this.saved.tokens + tokens };
+    this.saved = {
+      cLen: this.saved.cLen + content.length,
+      rLen: this.saved.rLen + reasoning.length,
+      tokens: this.saved.tokens + tokens,
+    };
     this.owner.counts.savedRows++;
     return d;
   }

@@ -102,7 +102,13 @@ export class InflightLog {
   take(index: number): SavedAnswer | undefined {
     const e = this.entries.get(index);
     if (!e?.content || !e.reasoning) return undefined;
-    const saved = { digest: e.digest, content: e.content.join(""), reasoning: e.reasoning.join(""), tokens: e.tokens, continuedAt: [...e.at] };
+    const saved = {
+      digest: e.digest,
+      content: e.content.join(""),
+      reasoning: e.reasoning.join(""),
+      tokens: e.tokens,
+      continuedAt: [...e.at],
+    };
     e.content = e.reasoning = null;
     return saved;
   }
@@ -123,10 +129,18 @@ export class InflightLog {
       lines.push(record({ i, x: 1 }));
     }
     for (const d of deltas) {
-      const json: Record<string, unknown> = { i: d.index, d: d.digest, c0: d.contentFrom, r0: d.reasoningFrom, c: d.content, r: d.reasoning, t: d.tokens };
+      const json: Record<string, unknown> = {
+        i: d.index,
+        d: d.digest,
+        c0: d.contentFrom,
+        r0: d.reasoningFrom,
+        c: d.content,
+        r: d.reasoning,
+        t: d.tokens,
+      };
       if (d.continuedAt) json.a = d.continuedAt;
-      const line = record(json);
-      if (applyLine(this.entries, line.slice(0, -1), false)) lines.push(line);
+      // Checked against the row's state as read back would be, without parsing it back.
+      if (applyRecord(this.entries, json, false)) lines.push(record(json));
     }
     if (lines.length === 0 || this.closed) return this.writing;
     const text = lines.join("");
@@ -162,7 +176,16 @@ export class InflightLog {
     const fh = await open(tmp, "w");
     try {
       for (const [i, e] of this.entries) {
-        const json = { i, d: e.digest, c0: 0, r0: 0, c: e.content?.join("") ?? "", r: e.reasoning?.join("") ?? "", t: e.tokens, a: e.at };
+        const json = {
+          i,
+          d: e.digest,
+          c0: 0,
+          r0: 0,
+          c: e.content?.join("") ?? "",
+          r: e.reasoning?.join("") ?? "",
+          t: e.tokens,
+          a: e.at,
+        };
         await fh.write(record(json));
       }
       await fh.sync();
@@ -182,7 +205,17 @@ function record(json: Record<string, unknown>): string {
   return `${text}\t${checksum(text)}\n`;
 }
 
-type Rec = { i?: unknown; x?: unknown; d?: unknown; c0?: unknown; r0?: unknown; c?: unknown; r?: unknown; t?: unknown; a?: unknown };
+type Rec = {
+  i?: unknown;
+  x?: unknown;
+  d?: unknown;
+  c0?: unknown;
+  r0?: unknown;
+  c?: unknown;
+  r?: unknown;
+  t?: unknown;
+  a?: unknown;
+};
 
 /** Applies one line (without its newline); false when it is ignored. `keepText`: when reading the file. */
 function applyLine(entries: Map<number, Entry>, line: string, keepText: boolean): boolean {
@@ -196,15 +229,29 @@ function applyLine(entries: Map<number, Entry>, line: string, keepText: boolean)
   } catch {
     return false;
   }
+  return applyRecord(entries, r, keepText);
+}
+
+/** Applies one record to the rows' state; false when it is ignored. */
+function applyRecord(entries: Map<number, Entry>, r: Rec, keepText: boolean): boolean {
   if (typeof r.i !== "number") return false;
   if (r.x) return entries.delete(r.i) || true;
-  if (typeof r.d !== "string" || typeof r.c !== "string" || typeof r.r !== "string" || typeof r.t !== "number") return false;
+  if (typeof r.d !== "string" || typeof r.c !== "string" || typeof r.r !== "string" || typeof r.t !== "number")
+    return false;
   let e = entries.get(r.i);
   if (e && e.digest !== r.d) {
     entries.delete(r.i);
     e = undefined;
   }
-  e ??= { digest: r.d, content: keepText ? [] : null, reasoning: keepText ? [] : null, cLen: 0, rLen: 0, tokens: 0, at: [] };
+  e ??= {
+    digest: r.d,
+    content: keepText ? [] : null,
+    reasoning: keepText ? [] : null,
+    cLen: 0,
+    rLen: 0,
+    tokens: 0,
+    at: [],
+  };
   // A delta must start where the saved text ends; anything else cannot be trusted.
   if (r.c0 !== e.cLen || r.r0 !== e.rLen) {
     entries.delete(r.i);

@@ -16,12 +16,16 @@ export type ResumePartialSetup = {
  * The run's in-flight answers (docs/resume-partial.md), or undefined when they are off
  * (`++resume_partial.enabled=false`, or requests that do not stream). Opens `<out>.inflight`.
  */
-export async function openResumePartial(config: GenerationConfig, s: ResumePartialSetup): Promise<PartialAnswers | undefined> {
+export async function openResumePartial(
+  config: GenerationConfig,
+  s: ResumePartialSetup,
+): Promise<PartialAnswers | undefined> {
   const file = s.outputFile === undefined ? undefined : inflightPath(s.outputFile);
   if (file && s.overwrite) await rm(file, { force: true });
   if (!config.resume_partial.enabled || !config.server.stream) return undefined;
   const log = file ? await InflightLog.open(file, s.finished) : undefined;
-  if (log && log.size > 0) s.log(`vlmpipe: ${log.size} answers in flight were saved in ${file}: they continue where they stopped`);
+  if (log && log.size > 0)
+    s.log(`vlmpipe: ${log.size} answers in flight were saved in ${file}: they continue where they stopped`);
   return new PartialAnswers({
     log,
     minTokens: config.resume_partial.min_tokens,

@@ -4,7 +4,14 @@ import { describe, expect, it } from "vitest";
 import { type Delta, InflightLog } from "../../src/output/inflight-log.js";
 import { tempDir } from "../helpers/dataset.js";
 
-const delta = (index: number, from: [number, number], content: string, reasoning = "", tokens = 1, digest = "d1"): Delta => ({
+const delta = (
+  index: number,
+  from: [number, number],
+  content: string,
+  reasoning = "",
+  tokens = 1,
+  digest = "d1",
+): Delta => ({
   index,
   digest,
   contentFrom: from[0],
@@ -22,7 +29,13 @@ describe("the in-flight log", () => {
     await log.append([{ ...delta(0, [5, 2], " world", "", 2), continuedAt: [3] }]);
     await log.close();
     const again = await InflightLog.open(file, (i) => i === 1);
-    expect(again.take(0)).toEqual({ digest: "d1", content: "Hello world", reasoning: "hm", tokens: 5, continuedAt: [3] });
+    expect(again.take(0)).toEqual({
+      digest: "d1",
+      content: "Hello world",
+      reasoning: "hm",
+      tokens: 5,
+      continuedAt: [3],
+    });
     expect(again.take(1)).toBeUndefined();
     await again.close();
   });

@@ -16,12 +16,36 @@ let dir: string;
 let data: Awaited<ReturnType<typeof makeDataset>>;
 
 const args = (out: string, url: string, extra: string[] = []) => [
-  "generate", "--input_file", data.file, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-  "--server_address", `${url}/v1`, "--max_concurrent_requests", String(N), "--quiet", "--eval_type", "multichoice",
-  "++resume_partial.min_tokens=50", "++server.backoff_ms=0", ...extra,
+  "generate",
+  "--input_file",
+  data.file,
+  "--output_file",
+  out,
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  "--server_address",
+  `${url}/v1`,
+  "--max_concurrent_requests",
+  String(N),
+  "--quiet",
+  "--eval_type",
+  "multichoice",
+  "++resume_partial.min_tokens=50",
+  "++server.backoff_ms=0",
+  ...extra,
 ];
-const TRANSIENT = ["generation_start_time", "generation_end_time", "generation_time", "attempts", "_continued_at_tokens", "_continuation_restarted"];
-const strip = (rows: Record<string, unknown>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !TRANSIENT.includes(k))));
+const TRANSIENT = [
+  "generation_start_time",
+  "generation_end_time",
+  "generation_time",
+  "attempts",
+  "_continued_at_tokens",
+  "_continuation_restarted",
+];
+const strip = (rows: Record<string, unknown>[]) =>
+  rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !TRANSIENT.includes(k))));
 
 function rng(seed: number) {
   return () => {
@@ -50,7 +74,13 @@ async function doneRows(asyncFile: string): Promise<Set<number>> {
 async function savedIn(file: string): Promise<Map<number, number>> {
   const copy = `${file}.copy`;
   const saved = new Map<number, number>();
-  if (!(await copyFile(file, copy).then(() => true, () => false))) return saved;
+  if (
+    !(await copyFile(file, copy).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return saved;
   const log = await InflightLog.open(copy);
   for (let i = 0; i < N; i++) {
     const s = log.take(i);
@@ -84,11 +114,16 @@ describe("resume inside a generation", () => {
   beforeAll(async () => {
     ref = await reference({ answer_tokens: TOKENS }, "ref");
     expect(ref.every((r) => r.num_generated_tokens === TOKENS)).toBe(true);
-    sim = await startSimServer({ model: "sim", answer_rows: data.rows as never, answer_tokens: TOKENS, token_delay_ms: 20 });
+    sim = await startSimServer({
+      model: "sim",
+      answer_rows: data.rows as never,
+      answer_tokens: TOKENS,
+      token_delay_ms: 20,
+    });
   });
   afterAll(() => sim?.close());
 
-  it("ends byte-identical after kill -9s, continuing every row saved past min_tokens, streaming < 1.35x the answers", async () => {
+  it("ends byte-identical after kill -9s, continuing rows saved past min_tokens, streaming < 1.35x the answers", async () => {
     const random = rng(20261207);
     let continued = 0;
     for (const kills of [2, 4]) {
@@ -125,7 +160,9 @@ describe("resume inside a generation", () => {
       continued += expectedContinuations.length;
       for (const [i, t] of expectedContinuations) expect(rows[i]!._continued_at_tokens).toContain(t);
       const streamed = sim.stats.tokensStreamed - tokensBefore;
-      console.log(`kill -9 x${kills}: ${streamed} tokens streamed for ${N * TOKENS} (${(streamed / (N * TOKENS)).toFixed(3)}x)`);
+      console.log(
+        `kill -9 x${kills}: ${streamed} tokens streamed for ${N * TOKENS} (${(streamed / (N * TOKENS)).toFixed(3)}x)`,
+      );
       expect(streamed).toBeLessThan(1.35 * N * TOKENS);
       // The run finished: no saved text is left.
       await expect(stat(log)).rejects.toThrow();
@@ -199,7 +236,12 @@ describe.each([
   it("continues from the text it had, byte-identical to an uninterrupted answer", async () => {
     const ref = await reference({ answer_tokens: 300, reasoning }, `ref-${reasoning}`);
     const sim = await startSimServer({
-      model: "sim", answer_rows: data.rows as never, answer_tokens: 300, reasoning, drop_mid_stream_rate: 0.5, drop_at_token: 120,
+      model: "sim",
+      answer_rows: data.rows as never,
+      answer_tokens: 300,
+      reasoning,
+      drop_mid_stream_rate: 0.5,
+      drop_at_token: 120,
     });
     try {
       const out = path.join(dir, `drop-${reasoning}`, "output.jsonl");
@@ -210,7 +252,9 @@ describe.each([
       expect(sim.stats.continued).toBeGreaterThan(0);
       expect(rows.filter((x) => Array.isArray(x._continued_at_tokens)).length).toBeGreaterThan(0);
       // Within the run a dropped answer streams on from where it stopped: < 1.35x in all.
-      expect(sim.stats.tokensStreamed).toBeLessThan(1.35 * rows.reduce((n, x) => n + (x.num_generated_tokens as number), 0));
+      expect(sim.stats.tokensStreamed).toBeLessThan(
+        1.35 * rows.reduce((n, x) => n + (x.num_generated_tokens as number), 0),
+      );
       await expect(stat(`${out}.inflight`)).rejects.toThrow();
     } finally {
       await sim.close();
@@ -222,7 +266,12 @@ describe("a server that refuses continue_final_message", () => {
   it("restarts that row once from scratch, records it, and sends no more continuations", async () => {
     const ref = await reference({ answer_tokens: 300 }, "ref-refuse");
     const sim = await startSimServer({
-      model: "sim", answer_rows: data.rows as never, answer_tokens: 300, reject_continuation: true, drop_mid_stream_rate: 0.3, drop_at_token: 120,
+      model: "sim",
+      answer_rows: data.rows as never,
+      answer_tokens: 300,
+      reject_continuation: true,
+      drop_mid_stream_rate: 0.3,
+      drop_at_token: 120,
     });
     try {
       const out = path.join(dir, "refuse", "output.jsonl");

@@ -2,13 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
 import { QUESTION, post, sseData, userText } from "./sim-helpers.js";
 
-type Chunk = { choices: { delta: { content?: string; reasoning?: string }; finish_reason: string | null }[]; usage?: { completion_tokens: number } };
+type Chunk = {
+  choices: { delta: { content?: string; reasoning?: string }; finish_reason: string | null }[];
+  usage?: { completion_tokens: number };
+};
 
 /** A streamed answer read back: its chunks' texts, content and reasoning, and usage. */
 async function stream(url: string, body: Record<string, unknown>) {
   const r = await post(url, { temperature: 0, ...body, stream: true, stream_options: { include_usage: true } });
-  if (r.status !== 200) return { status: r.status, text: r.text, content: "", reasoning: "", pieces: [] as string[], tokens: 0 };
-  const chunks = sseData(r.text).filter((d) => d !== "[DONE]").map((d) => JSON.parse(d) as Chunk);
+  if (r.status !== 200)
+    return { status: r.status, text: r.text, content: "", reasoning: "", pieces: [] as string[], tokens: 0 };
+  const chunks = sseData(r.text)
+    .filter((d) => d !== "[DONE]")
+    .map((d) => JSON.parse(d) as Chunk);
   const pieces: string[] = [];
   let content = "";
   let reasoning = "";
@@ -87,7 +93,11 @@ describe("sim-server long answers and continuations", () => {
     const both = await post(sim.url, { ...continuing(whole.pieces[0]!), add_generation_prompt: true });
     expect(both.status).toBe(400);
     expect(both.text).toMatch(/Cannot set both `continue_final_message` and `add_generation_prompt`/);
-    const notLast = await post(sim.url, { ...userText(QUESTION), continue_final_message: true, add_generation_prompt: false });
+    const notLast = await post(sim.url, {
+      ...userText(QUESTION),
+      continue_final_message: true,
+      add_generation_prompt: false,
+    });
     expect(notLast.status).toBe(400);
   });
 
@@ -108,7 +118,12 @@ describe("sim-server long answers and continuations", () => {
   });
 
   it("rejects every continuation with reject_continuation, and cuts dropped streams at drop_at_token", async () => {
-    const s = await startSimServer({ answer_tokens: 200, reject_continuation: true, drop_mid_stream_rate: 1, drop_at_token: 60 });
+    const s = await startSimServer({
+      answer_tokens: 200,
+      reject_continuation: true,
+      drop_mid_stream_rate: 1,
+      drop_at_token: 60,
+    });
     try {
       const whole = await post(s.url, userText(QUESTION, { stream: true }));
       const texts = sseData(`${whole.text}${whole.text.endsWith("\n\n") ? "" : "\n\n"}`);
