@@ -10,7 +10,7 @@ export type PartialAnswersOptions = {
   /** Text shorter than this (streamed tokens) is neither saved nor continued. */
   minTokens: number;
   markers: ReasoningMarkers;
-  /** ms between saves (the issue asks for at least every 2 s). */
+  /** ms between saves (default 500; at least every 2 s is the requirement). */
   saveEveryMs?: number;
   note?: (line: string) => void;
 };
@@ -43,7 +43,9 @@ export class PartialAnswers {
   readonly counts = { resumed: 0, continuedRetries: 0, restarts: 0, savedRows: 0 };
 
   constructor(readonly opts: PartialAnswersOptions) {
-    this.timer = setInterval(() => void this.save(), opts.saveEveryMs ?? 1000);
+    // Every half second: a kill -9 loses at most that much of each answer; a save costs only
+    // the answers past min_tokens, and only what they streamed since the last one.
+    this.timer = setInterval(() => void this.save(), opts.saveEveryMs ?? 500);
     this.timer.unref();
   }
 
