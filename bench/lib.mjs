@@ -33,6 +33,12 @@ export async function startSimProc(options = {}) {
       child.send({ cmd: "first" });
       return p;
     },
+    /** The simulator's counters (chat, inFlight, tokensStreamed, continued, ...). */
+    stats() {
+      const p = new Promise((resolve) => child.once("message", (m) => resolve(m.stats)));
+      child.send({ cmd: "stats" });
+      return p;
+    },
     stop: () => new Promise((r) => {
       if (child.exitCode !== null) return r();
       child.once("exit", r);

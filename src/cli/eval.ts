@@ -178,6 +178,8 @@ function serverSpec(flags: EvalFlags): ServerSpec {
         sim_accuracy: flags.sim_accuracy,
         sim_latency_ms: flags.sim_latency_ms,
         sim_seed: flags.sim_seed,
+        sim_answer_tokens: flags.sim_answer_tokens,
+        sim_token_delay_ms: flags.sim_token_delay_ms,
       },
     };
   }

@@ -35,6 +35,10 @@ const HELP: Record<string, [string, string]> = {
   stall_rate: ["0..1", "fraction of streams that stall for --stall_ms"],
   malformed_rate: ["0..1", "fraction of answers with a body (or one SSE line) that is not JSON"],
   stream_error_rate: ["0..1", "fraction of streams that send a few chunks, then data: {\"error\": ...}"],
+  drop_at_token: ["n", "streams hit by --drop_mid_stream_rate are cut after n tokens (0: after the first chunks)"],
+  answer_tokens: ["n", "long answers: n tokens of answer (and of thinking), one token a chunk (0: short answers)"],
+  token_delay_ms: ["ms", "delay before each chunk of a stream (a model's decoding pace)"],
+  reject_continuation: ["", "answer continue_final_message requests with 400"],
 };
 
 type Kind = "number" | "boolean" | "string";

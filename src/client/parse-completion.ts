@@ -3,7 +3,7 @@ import { TextDecoder } from "node:util";
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { streamError } from "./http-error.js";
-import type { ChatResult, Usage } from "./types.js";
+import type { ChatResult, StreamDelta, StreamProgress, Usage } from "./types.js";
 
 type Message = { content?: string | null; reasoning?: string | null; reasoning_content?: string | null };
 type Choice = { message?: Message; delta?: Message; finish_reason?: string | null };
@@ -66,9 +66,16 @@ const MAX_PIECES = 8;
  * An error event inside the stream throws; a stream that ends before its finish chunk is
  * incomplete and throws a retryable error.
  */
-export class StreamAccumulator {
-  private content = "";
-  private reasoning = "";
+export class StreamAccumulator implements StreamProgress {
+  /** Joined runs of pieces (see append), in order; joined once at the end. */
+  private readonly contentRuns: string[] = [];
+  private readonly reasoningRuns: string[] = [];
+  /** Runs and tokens already handed out by take(). */
+  private takenContent = 0;
+  private takenReasoning = 0;
+  private takenTokens = 0;
+  /** Text chunks read: vLLM sends one per decoded token, so this counts tokens (see take). */
+  private tokens = 0;
   private readonly contentPieces: string[] = [];
   private readonly reasoningPieces: string[] = [];
   private finishReason: string | null = null;
@@ -296,11 +303,42 @@ export class StreamAccumulator {
    * is a slice that keeps the chunk's whole text alive, and joining copies the pieces out.
    */
   private append(text: string, reasoning: boolean): void {
+    this.tokens++;
     const pieces = reasoning ? this.reasoningPieces : this.contentPieces;
     if (pieces.push(text) < MAX_PIECES) return;
-    if (reasoning) this.reasoning += pieces.join("");
-    else this.content += pieces.join("");
+    (reasoning ? this.reasoningRuns : this.contentRuns).push(pieces.join(""));
     pieces.length = 0;
+  }
+
+  /**
+   * The text read since the last take (none of it read twice), and the text chunks it came
+   * in: what an in-flight save appends. Costs the new text only, however long the answer.
+   */
+  /** All the text read so far, taken or not (a retry continues from it). */
+  fullText(): StreamDelta {
+    const content = this.contentRuns.join("") + this.contentPieces.join("");
+    const reasoning = this.reasoningRuns.join("") + this.reasoningPieces.join("");
+    return { content, reasoning, tokens: this.tokens };
+  }
+
+  tokensSoFar(): number {
+    return this.tokens;
+  }
+
+  take(): StreamDelta {
+    for (const reasoning of [false, true]) {
+      const pieces = reasoning ? this.reasoningPieces : this.contentPieces;
+      if (pieces.length === 0) continue;
+      (reasoning ? this.reasoningRuns : this.contentRuns).push(pieces.join(""));
+      pieces.length = 0;
+    }
+    const content = this.contentRuns.slice(this.takenContent).join("");
+    const reasoning = this.reasoningRuns.slice(this.takenReasoning).join("");
+    const tokens = this.tokens - this.takenTokens;
+    this.takenContent = this.contentRuns.length;
+    this.takenReasoning = this.reasoningRuns.length;
+    this.takenTokens = this.tokens;
+    return { content, reasoning, tokens };
   }
 
   result(): Omit<ChatResult, "attempts"> {
@@ -309,8 +347,8 @@ export class StreamAccumulator {
     if (!this.done && this.finishReason === null) {
       throw new VlmError(ErrorCodes.CONNECTION, "the stream ended before the generation finished", { retryable: true });
     }
-    const content = this.content + this.contentPieces.join("");
-    const reasoning = this.reasoning + this.reasoningPieces.join("");
+    const content = this.contentRuns.join("") + this.contentPieces.join("");
+    const reasoning = this.reasoningRuns.join("") + this.reasoningPieces.join("");
     const finishReason = this.finishReason;
     const usage = this.usage;
     // (no spread of a conditional object: that takes V8's slow path, once per row)

@@ -46,6 +46,7 @@ export function withRetry(inner: Pick<ChatClient, "chat" | "close">, policy: Ret
         err.retryAfter !== undefined ? Math.min(err.retryAfter * 1000, policy.maxBackoffMs) : Math.round(random() * cap);
       policy.onRetry?.({ attempt, delayMs, error: err });
       await sleep(delayMs, opts.signal, () => new VlmError(ErrorCodes.ABORTED, "aborted"));
+      if (opts.retryRequest) request = opts.retryRequest(request);
       try {
         return withAttempts(await inner.chat(request, opts), attempt + 1);
       } catch (next) {

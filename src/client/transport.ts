@@ -45,12 +45,13 @@ export function createTransport(opts: TransportOptions): ChatClient {
   const deadlines = new Deadlines(opts.totalTimeoutMs);
   const send = url.protocol === "http:" ? http1Sender(url, path, headers, opts.connections) : undiciSender(url, path, headers, opts.connections);
 
-  function chat(request: ChatRequest, { signal }: ChatOptions = {}): Promise<Result> {
+  function chat(request: ChatRequest, chatOpts: ChatOptions = {}): Promise<Result> {
+    const signal = chatOpts.signal;
     return new Promise<Result>((resolve, reject) => {
       const stream = request.stream === true;
       const { body, length } = bodies.encode(request);
       if (signal?.aborted) throw abortError(signal.reason);
-      const call = new Call(stream, resolve, reject, deadlines);
+      const call = new Call(stream, resolve, reject, deadlines, chatOpts.onStream ? chatOpts : undefined);
       deadlines.add(call);
       if (signal) watchSignal(signal, call);
       send.dispatch(body, length, stream ? opts.idleTimeoutMs : opts.responseTimeoutMs, call);
@@ -126,6 +127,8 @@ class Call implements ResponseHandler {
     private readonly resolve: (r: Result) => void,
     private readonly reject: (e: unknown) => void,
     private readonly deadlines: Deadlines,
+    /** Told of the stream's accumulator when a 200 stream starts (in-flight saves). */
+    private readonly watcher?: ChatOptions,
   ) {}
 
   onRequestStart(controller: RequestController): void {
@@ -137,8 +140,10 @@ class Call implements ResponseHandler {
   onResponseStart(_c: RequestController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // informational (1xx): the answer comes after
     this.status = statusCode;
-    if (statusCode === 200 && this.stream) this.acc = new StreamAccumulator();
-    else {
+    if (statusCode === 200 && this.stream) {
+      this.acc = new StreamAccumulator();
+      this.watcher?.onStream?.(this.acc);
+    } else {
       this.chunks = [];
       if (statusCode !== 200) this.retryAfter = headers["retry-after"];
     }

@@ -20,7 +20,25 @@ export type ChatResult = {
   attempts: number;
 };
 
-export type ChatOptions = { signal?: AbortSignal };
+/** Text a stream has brought since the last take, and the text chunks (~tokens) it came in. */
+export type StreamDelta = { content: string; reasoning: string; tokens: number };
+
+/** A streamed answer in flight, as far as it has arrived (see StreamAccumulator.take). */
+export interface StreamProgress {
+  take(): StreamDelta;
+  /** All the text read so far, taken or not. */
+  fullText(): StreamDelta;
+  /** Text chunks read so far (taken or not): cheap, for deciding whether to take. */
+  tokensSoFar(): number;
+}
+
+export type ChatOptions = {
+  signal?: AbortSignal;
+  /** Called when an attempt's stream starts (a 200): its text can then be read as it arrives. */
+  onStream?: (stream: StreamProgress) => void;
+  /** Before a retry: the request to send instead (e.g. one continuing the failed attempt's text). */
+  retryRequest?: (failed: ChatRequest) => ChatRequest;
+};
 
 export interface ChatClient {
   chat(request: ChatRequest, opts?: ChatOptions): Promise<ChatResult>;

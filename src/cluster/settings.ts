@@ -61,6 +61,8 @@ export function serverArgs(server: ServerSpec): string[] {
     case "sim": {
       const a = ["--server_type", "sim", "--sim_accuracy", String(server.sim.sim_accuracy), "--sim_latency_ms", String(server.sim.sim_latency_ms), "--sim_seed", String(server.sim.sim_seed)];
       if (server.sim.sim_answers) a.push("--sim_answers", server.sim.sim_answers);
+      if (server.sim.sim_answer_tokens) a.push("--sim_answer_tokens", String(server.sim.sim_answer_tokens));
+      if (server.sim.sim_token_delay_ms) a.push("--sim_token_delay_ms", String(server.sim.sim_token_delay_ms));
       return a;
     }
     case "launch":

@@ -43,6 +43,20 @@ export const ServerSchema = z
   })
   .strict();
 
+/**
+ * Resume inside a generation (docs/resume-partial.md): a streamed answer's text so far is
+ * saved beside the partial output and, on resume or on a retry, continued with vLLM's
+ * `continue_final_message` instead of decoded again from its first token.
+ */
+export const ResumePartialSchema = z
+  .object({
+    /** Streamed requests only (++server.stream=true, the default). */
+    enabled: z.boolean().default(true),
+    /** Saved text shorter than this (in streamed tokens) is not worth a continuation: the row restarts. */
+    min_tokens: z.number().int().min(1).default(256),
+  })
+  .strict();
+
 export const EvalConfigSchema = z
   .object({
     /** Seed of the MMMU-Pro official parser's random fallback. */
@@ -76,6 +90,9 @@ export const GenerationConfigSchema = z
     /** Keep only the text after the last end_reasoning_string as the generation. */
     parse_reasoning: z.boolean().default(false),
     end_reasoning_string: z.string().default("</think>"),
+    /** Where the model's thinking starts: with a server-side reasoning parser, a continued answer is sent back as start + reasoning + end + content. */
+    reasoning_start_string: z.string().default("<think>"),
+    resume_partial: ResumePartialSchema.default(ResumePartialSchema.parse({})),
     /** Shortcut for inference.extra_body.chat_template_kwargs (as in NeMo-Skills). */
     chat_template_kwargs: z.record(z.string(), z.unknown()).optional(),
     /** Replaces the prompt config's system message. */
@@ -89,6 +106,7 @@ export const GenerationConfigSchema = z
 export type GenerationConfig = z.infer<typeof GenerationConfigSchema>;
 export type InferenceConfig = z.infer<typeof InferenceSchema>;
 export type ServerConfig = z.infer<typeof ServerSchema>;
+export type ResumePartialConfig = z.infer<typeof ResumePartialSchema>;
 
 /** Validates overrides; an unknown key names the known ones at that level. */
 export function parseGenerationConfig(raw: Record<string, unknown>): GenerationConfig {

@@ -1,4 +1,5 @@
 import type { OperatorFunction } from "rxjs";
+import type { PartialAnswers } from "../client/partial-answers.js";
 import type { ChatClient } from "../client/types.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import type { Sample } from "../types.js";
@@ -10,6 +11,8 @@ export type GenerateOptions = RequestSettings & {
   /** Requests in flight at most; a function lets an adaptive limiter change it during a run. */
   concurrency: number | (() => number);
   stats?: ConcurrencyStats;
+  /** Keep streamed text in flight and continue from it (++resume_partial, docs/resume-partial.md). */
+  partial?: PartialAnswers;
 };
 
 /**
@@ -19,6 +22,8 @@ export type GenerateOptions = RequestSettings & {
  * generation_end_time, generation_time (seconds).
  * A prompt too long for the model is not an error: finish_reason "model_length", empty generation.
  * Records VLM_E_HTTP / VLM_E_CONNECTION / VLM_E_TIMEOUT / VLM_E_BAD_RESPONSE with attempts.
+ * With `partial`, an answer continued from earlier text records `_continued_at_tokens`, and one
+ * restarted because the server refused the continuation `_continuation_restarted: true`.
  */
 export function generate(opts: GenerateOptions): OperatorFunction<Sample, Sample> {
   return concurrentMap(
@@ -27,7 +32,8 @@ export function generate(opts: GenerateOptions): OperatorFunction<Sample, Sample
       const start = Date.now();
       const body = buildRequest(s.messages, opts);
       try {
-        const r = await opts.client.chat(body, { signal });
+        const row = opts.partial?.start(s.index, body);
+        const r = row ? await row.chat(opts.client, signal) : await opts.client.chat(body, { signal });
         const end = Date.now();
         // Assigned one by one (same keys, same order as spreading times()): one object per row.
         const out: Record<string, unknown> = { ...s.out };
@@ -39,6 +45,8 @@ export function generate(opts: GenerateOptions): OperatorFunction<Sample, Sample
         out.generation_end_time = end / 1000;
         out.generation_time = (end - start) / 1000;
         if (r.attempts > 1) out.attempts = r.attempts;
+        if (row?.continuedAt.length) out._continued_at_tokens = [...row.continuedAt];
+        if (row?.restarted) out._continuation_restarted = true;
         return { ...s, out };
       } catch (e) {
         if (e instanceof VlmError && e.code === ErrorCodes.CONTEXT_LENGTH) {

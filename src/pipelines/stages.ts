@@ -1,6 +1,7 @@
 import { identity, type MonoTypeOperatorFunction, type OperatorFunction } from "rxjs";
 import { z } from "zod";
 import { EVAL_TYPE_NAMES } from "../benchmarks/eval-types.js";
+import type { PartialAnswers } from "../client/partial-answers.js";
 import type { ChatClient } from "../client/types.js";
 import { type GenerationConfig, InferenceSchema } from "../config/generation-config.js";
 import { deepMerge } from "../config/overrides.js";
@@ -37,6 +38,8 @@ export type StageContext = {
   clientFor(serverAddress: string): ChatClient;
   /** Prompt configs named by stages, loaded when the pipeline was loaded. */
   prompts: Map<string, LoadedPrompt>;
+  /** Streamed answers kept in flight (++resume_partial), for the generate stage. */
+  partial?: PartialAnswers;
 };
 
 type StageDef<S extends z.ZodType> = {
@@ -91,6 +94,7 @@ export const STAGES = {
         stream: ctx.config.server.stream,
         concurrency: ctx.concurrency,
         stats: ctx.inFlight,
+        partial: ctx.partial,
       }),
   }),
   /** Right after generate: successes grow the adaptive limit; --max_failures stops the run. */

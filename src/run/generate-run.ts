@@ -23,6 +23,7 @@ import {
   reopenFinished,
 } from "../output/partial-output.js";
 import { checkSameRun, readSpec, type RunSpec, writeSpec } from "../output/run-spec.js";
+import { openResumePartial } from "./resume-partial.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
 import type { LoadedPrompt } from "../prompts/load-prompt-config.js";
 import type { Sample } from "../types.js";
@@ -182,6 +183,13 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   const maxFailures = opts.maxFailures ?? 100;
   const stop = opts.stop ? AbortSignal.any([opts.stop, failStop.signal]) : failStop.signal;
   let closeExtra: () => Promise<unknown> = async () => undefined;
+  // Streamed text in flight, saved beside the output (docs/resume-partial.md).
+  const partial = await openResumePartial(config, {
+    outputFile: toStdout ? undefined : opts.outputFile,
+    finished: (i) => done.has(i),
+    overwrite: opts.overwrite,
+    log,
+  });
   try {
     if (!opts.client) await waitForServers(addresses, opts, config.server.wait_timeout, log);
 
@@ -227,6 +235,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
         return c;
       },
       prompts: pipeline.prompts,
+      partial,
     };
     closeExtra = () => Promise.all(clients.map((c) => c.close()));
     const chain = pipe(buildPipeline(pipeline, stageContext), writeOutput(sink), flow.releaseEach<Sample>());
@@ -247,6 +256,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
     const tooManyFailures = failStop.signal.aborted;
     return { stats, complete, alreadyDone: false, interrupted: !complete && !tooManyFailures, tooManyFailures, outputFile: opts.outputFile };
   } finally {
+    await partial?.close();
     await closeExtra();
     if (!opts.client) await client.close();
   }

@@ -86,16 +86,25 @@ export type ComposedText = { thinking: readonly string[]; answer: readonly strin
 const CACHE_MAX = 10_000;
 const cache = new Map<string, { thinking: string[]; body: string[] }>();
 
-/** The thinking (used by the reasoning modes) and the visible answer, ending `Answer: X`. */
-export function composeText(choice: AnswerChoice, seed: number): ComposedText {
-  const cacheKey = `${seed}\u0001${choice.key}`;
+/**
+ * The thinking (used by the reasoning modes) and the visible answer, ending `Answer: X`.
+ * `answerTokens` > 0: exactly that many tokens of answer (and of thinking).
+ */
+export function composeText(choice: AnswerChoice, seed: number, answerTokens = 0): ComposedText {
+  const cacheKey = `${seed}\u0001${choice.key}\u0001${answerTokens}`;
   let base = cache.get(cacheKey);
   if (base === undefined) {
     const h = hash32(choice.key, seed);
     const rand = prng(h);
     // 20..120 words in all, the last line's two included.
-    const body = sentencePieces(rand, SENTENCES, 20 + (h % 101) - 2, OPENING);
-    const thinking = sentencePieces(rand, THOUGHTS, 8 + (h % 23), THINKING_OPENING);
+    const words = answerTokens > 0 ? Math.max(1, answerTokens - 2) : 20 + (h % 101) - 2;
+    const thoughts = answerTokens > 0 ? answerTokens : 8 + (h % 23);
+    let body = sentencePieces(rand, SENTENCES, words, OPENING);
+    let thinking = sentencePieces(rand, THOUGHTS, thoughts, THINKING_OPENING);
+    if (answerTokens > 0) {
+      body = body.slice(0, words);
+      thinking = thinking.slice(0, thoughts);
+    }
     base = { thinking, body };
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
     cache.set(cacheKey, base);

@@ -15,24 +15,31 @@ export type Generation = {
   completionTokens: number;
 };
 
+/** The whole text's tokens per the mode, before any cut: what a continuation is matched against. */
+export function allTokens(text: ComposedText, mode: ReasoningMode): { reasoning: readonly string[]; content: readonly string[] } {
+  if (mode === "field") return { reasoning: text.thinking, content: text.answer };
+  if (mode === "think") {
+    // No reasoning parser: the raw tags stay in content, and a cut before </think> leaves no answer.
+    const [t0, ...tRest] = text.thinking;
+    const [a0, ...aRest] = text.answer;
+    return { reasoning: [], content: ["<think>", `\n${t0}`, ...tRest, "\n</think>", `\n\n${a0}`, ...aRest] };
+  }
+  return { reasoning: [], content: text.answer };
+}
+
+/** `skip`: tokens already generated (a continuation goes on from there). */
 export function buildGeneration(
   text: ComposedText,
   mode: ReasoningMode,
   maxTokens: number | undefined,
+  skip = 0,
 ): Generation {
   const budget = maxTokens ?? Number.POSITIVE_INFINITY;
-  let reasoning: readonly string[] = [];
-  let content: readonly string[];
-  if (mode === "field") {
-    reasoning = text.thinking;
-    content = text.answer;
-  } else if (mode === "think") {
-    // No reasoning parser: the raw tags stay in content, and a cut before </think> leaves no answer.
-    const [t0, ...tRest] = text.thinking;
-    const [a0, ...aRest] = text.answer;
-    content = ["<think>", `\n${t0}`, ...tRest, "\n</think>", `\n\n${a0}`, ...aRest];
-  } else {
-    content = text.answer;
+  let { reasoning, content } = allTokens(text, mode);
+  if (skip > 0) {
+    const r = Math.min(skip, reasoning.length);
+    reasoning = reasoning.slice(r);
+    content = content.slice(skip - r);
   }
   const total = reasoning.length + content.length;
   if (total > budget) {

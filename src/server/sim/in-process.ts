@@ -1,4 +1,11 @@
-export type SimFlags = { sim_answers?: string; sim_accuracy: number; sim_latency_ms: number; sim_seed: number };
+export type SimFlags = {
+  sim_answers?: string;
+  sim_accuracy: number;
+  sim_latency_ms: number;
+  sim_seed: number;
+  sim_answer_tokens?: number;
+  sim_token_delay_ms?: number;
+};
 
 /**
  * `--server_type sim`: the simulator in this process on a free loopback port, so a whole run
@@ -13,6 +20,8 @@ export async function startInProcessSim(model: string, flags: SimFlags, log: (l:
     accuracy: flags.sim_accuracy,
     latency_ms: flags.sim_latency_ms,
     seed: flags.sim_seed,
+    answer_tokens: flags.sim_answer_tokens,
+    token_delay_ms: flags.sim_token_delay_ms,
   });
   log(
     `vlmpipe: --server_type sim: simulated vLLM server at ${sim.url}/v1 (accuracy ${flags.sim_accuracy}` +

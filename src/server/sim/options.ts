@@ -33,6 +33,7 @@ const faultValidators = {
   stall_rate: rate,
   malformed_rate: rate,
   stream_error_rate: rate,
+  drop_at_token: z.number().int().min(0),
 };
 
 /** A patch of fault options for `setFaults`: no defaults, unknown keys rejected. */
@@ -47,6 +48,7 @@ export const FaultPatchSchema = z.strictObject({
   stall_rate: faultValidators.stall_rate.optional(),
   malformed_rate: faultValidators.malformed_rate.optional(),
   stream_error_rate: faultValidators.stream_error_rate.optional(),
+  drop_at_token: faultValidators.drop_at_token.optional(),
 });
 export type FaultPatch = z.input<typeof FaultPatchSchema>;
 
@@ -92,6 +94,17 @@ export const SimServerOptionsSchema = z.strictObject({
   stall_rate: faultValidators.stall_rate.default(0),
   malformed_rate: faultValidators.malformed_rate.default(0),
   stream_error_rate: faultValidators.stream_error_rate.default(0),
+  /** Streams hit by drop_mid_stream_rate are cut after this many tokens (0: after the first chunks). */
+  drop_at_token: faultValidators.drop_at_token.default(0),
+  /**
+   * Long answers: this many tokens of text (and of thinking, in the reasoning modes), one token
+   * per stream chunk as vLLM sends them. 0: the short answers (20..120 words, 4 tokens a chunk).
+   */
+  answer_tokens: z.number().int().min(0).default(0),
+  /** Delay before each chunk of a stream, on top of latency_ms: a model decoding at 1000/ms tokens a second. */
+  token_delay_ms: z.number().min(0).default(0),
+  /** Answer every continue_final_message request with 400, as a server whose chat template cannot continue. */
+  reject_continuation: z.boolean().default(false),
 });
 
 export type SimServerOptionsInput = z.input<typeof SimServerOptionsSchema>;

@@ -24,6 +24,7 @@ import {
 import { createAnswerBook, loadAnswerRows } from "./answer-book.js";
 import { chooseAnswer, composeText, questionKey } from "./compose-answer.js";
 import { buildGeneration } from "./generation.js";
+import { prefixTokens } from "./continuation.js";
 import { SimRequestError, errorBody } from "./error-body.js";
 import { createImageChecker } from "./image-check.js";
 import { validateChatRequest, type ChatRequest } from "./validate-request.js";
@@ -46,6 +47,10 @@ export type SimServerStats = {
   rejected: number;
   inFlight: number;
   maxInFlight: number;
+  /** Tokens of answer text sent in streams (cut streams included): the GPU work simulated. */
+  tokensStreamed: number;
+  /** Requests that continued a final assistant message (continue_final_message). */
+  continued: number;
 };
 
 export type SimServer = {
@@ -80,7 +85,15 @@ export async function startSimServer(
   const parseBody = createBodyParser();
   const sleeper = new Sleeper();
   const faults: FaultOptions = Object.fromEntries(FAULT_KEYS.map((k) => [k, opts[k]])) as FaultOptions;
-  const stats: SimServerStats = { chat: 0, failed: 0, rejected: 0, inFlight: 0, maxInFlight: 0 };
+  const stats: SimServerStats = {
+    chat: 0,
+    failed: 0,
+    rejected: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+    tokensStreamed: 0,
+    continued: 0,
+  };
   const requests: unknown[] = [];
   const idPrefix = randomBytes(6).toString("hex");
   // Sampling without a seed: the k-th ask of a question gets draw k, so a fresh server
@@ -182,12 +195,23 @@ export async function startSimServer(
       seed: opts.seed,
       salt: salt(cr, questionKey(entry, cr.text)),
     });
+    const text = composeText(choice, opts.seed, opts.answer_tokens);
+    let skip = 0;
+    if (cr.continuation !== undefined) {
+      const k = opts.reject_continuation ? undefined : prefixTokens(text, opts.reasoning, cr.continuation);
+      if (k === undefined) {
+        stats.rejected++;
+        const why = opts.reject_continuation
+          ? "this server does not continue final messages (reject_continuation)"
+          : "the final assistant message is not a prefix of the simulator's answer to this question";
+        sendError(res, 400, `continue_final_message: ${why}.`);
+        return;
+      }
+      stats.continued++;
+      skip = k;
+    }
     // Without max_tokens vLLM allows what is left of the context.
-    const gen = buildGeneration(
-      composeText(choice, opts.seed),
-      opts.reasoning,
-      cr.maxTokens ?? opts.max_model_len - cr.promptTokens,
-    );
+    const gen = buildGeneration(text, opts.reasoning, cr.maxTokens ?? opts.max_model_len - cr.promptTokens, skip);
     const meta: AnswerMeta = {
       id: `chatcmpl-${idPrefix}${n.toString(16).padStart(8, "0")}`,
       created: Math.floor(Date.now() / 1000),
@@ -199,13 +223,25 @@ export async function startSimServer(
     if (af.dropMidStream || af.streamError || af.malformed) stats.failed++;
 
     if (cr.stream) {
-      const events = faultyEvents(streamEvents(gen, meta, cr.includeUsage), meta, af, opts.error_format);
+      // Long answers come a token a chunk, as vLLM sends them (a client counts tokens by chunks).
+      const perChunk = opts.answer_tokens > 0 ? 1 : 4;
+      const all = streamEvents(gen, meta, cr.includeUsage, perChunk);
+      const events = faultyEvents(all, meta, af, opts.error_format, faults.drop_at_token);
+      // Events after the role chunk carry the tokens, perChunk each (the last group may hold fewer).
+      let left = gen.completionTokens;
       await writeStream(res, events, {
         latencyMs: opts.latency_ms,
+        eventDelayMs: opts.token_delay_ms,
         stallMs: af.stall ? faults.stall_ms : 0,
         destroyAfter: af.dropMidStream,
         sleeper,
         isClosing: () => closing,
+        onEvent: (i) => {
+          if (i === 0 || left === 0) return;
+          const n = Math.min(left, perChunk);
+          left -= n;
+          stats.tokensStreamed += n;
+        },
       });
       return;
     }

@@ -12,12 +12,12 @@ const TOKENS_PER_CHUNK = 4;
 
 export const DONE_EVENT = "data: [DONE]\n\n";
 
-function groups(pieces: readonly string[]): string[] {
+function groups(pieces: readonly string[], perChunk: number): string[] {
   const out: string[] = [];
   let text = "";
   for (let i = 0; i < pieces.length; i++) {
     text += pieces[i];
-    if ((i + 1) % TOKENS_PER_CHUNK === 0 || i === pieces.length - 1) {
+    if ((i + 1) % perChunk === 0 || i === pieces.length - 1) {
       out.push(text);
       text = "";
     }
@@ -25,8 +25,11 @@ function groups(pieces: readonly string[]): string[] {
   return out;
 }
 
-/** Every event of a successful stream, in order, ending with `data: [DONE]`. */
-export function streamEvents(gen: Generation, meta: AnswerMeta, includeUsage: boolean): string[] {
+/**
+ * Every event of a successful stream, in order, ending with `data: [DONE]`. `tokensPerChunk`
+ * 1 is vLLM's own rhythm (one chunk per decoded token); the default groups four.
+ */
+export function streamEvents(gen: Generation, meta: AnswerMeta, includeUsage: boolean, tokensPerChunk = TOKENS_PER_CHUNK): string[] {
   const head = `data: {"id":"${meta.id}","object":"chat.completion.chunk","created":${meta.created},"model":${JSON.stringify(meta.model)},"choices":[`;
   const choice = (delta: string, finish: string | null) =>
     finish === null
@@ -35,11 +38,11 @@ export function streamEvents(gen: Generation, meta: AnswerMeta, includeUsage: bo
 
   const deltas: string[] = [];
   const rKeys = reasoningKeys(meta.reasoningField);
-  for (const text of groups(gen.reasoning)) {
+  for (const text of groups(gen.reasoning, tokensPerChunk)) {
     const t = JSON.stringify(text);
     deltas.push(`{${rKeys.map((k) => `"${k}":${t}`).join(",")}}`);
   }
-  for (const text of groups(gen.content)) deltas.push(`{"content":${JSON.stringify(text)}}`);
+  for (const text of groups(gen.content, tokensPerChunk)) deltas.push(`{"content":${JSON.stringify(text)}}`);
 
   const events = [choice(`{"role":"assistant","content":""}`, null)];
   deltas.forEach((d, i) => events.push(choice(d, i === deltas.length - 1 ? gen.finishReason : null)));

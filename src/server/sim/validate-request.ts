@@ -17,6 +17,8 @@ export type ChatRequest = {
   text: string;
   imageCount: number;
   promptTokens: number;
+  /** The final assistant message's text, when the request asks to continue it (continue_final_message). */
+  continuation?: string;
 };
 
 export type ValidateContext = {
@@ -80,11 +82,30 @@ export async function validateChatRequest(body: unknown, ctx: ValidateContext): 
   }
 
   if (body.messages.length === 0) throw bad("messages: the list must not be empty");
+  // vLLM: add_generation_prompt defaults to true, and both at once is a validation error.
+  const continueFinal = body.continue_final_message === true;
+  if (continueFinal && body.add_generation_prompt !== false) {
+    throw bad("Cannot set both `continue_final_message` and `add_generation_prompt` to True.");
+  }
+  const last = body.messages[body.messages.length - 1] as Record<string, unknown> | undefined;
+  if (continueFinal && last?.role !== "assistant") {
+    throw bad("continue_final_message is set but the last message is not the assistant's.");
+  }
   const texts: string[] = [];
   let textChars = 0;
   const urls: string[] = [];
+  let continuation: string | undefined;
+  const lastIndex = body.messages.length - 1;
   body.messages.forEach((m: unknown, i: number) => {
     if (!isObject(m)) throw bad(`messages[${i}]: Input should be a valid dictionary`);
+    if (continueFinal && i === lastIndex) {
+      // The text to continue: counted in the prompt, not part of the question.
+      const c = m.content;
+      const parts = Array.isArray(c) ? c.map((p) => (isObject(p) && typeof p.text === "string" ? p.text : "")) : [c];
+      continuation = parts.filter((p): p is string => typeof p === "string").join("");
+      textChars += continuation.length;
+      return;
+    }
     if (typeof m.role !== "string" || !ROLES.has(m.role)) {
       throw bad(`messages[${i}]: unknown role ${JSON.stringify(m.role)} (expected system, user, assistant or tool)`);
     }
@@ -145,5 +166,6 @@ export async function validateChatRequest(body: unknown, ctx: ValidateContext): 
     text: texts.join("\n"),
     imageCount: urls.length,
     promptTokens,
+    continuation,
   };
 }

@@ -1,0 +1,292 @@
+import { createHash } from "node:crypto";
+import { ErrorCodes, VlmError } from "../errors.js";
+import type { Delta, InflightLog } from "../output/inflight-log.js";
+import { type AnswerSoFar, continuationRequest, joinAnswer, type ReasoningMarkers } from "./continue-answer.js";
+import type { ChatClient, ChatOptions, ChatRequest, ChatResult, StreamProgress } from "./types.js";
+
+export type PartialAnswersOptions = {
+  /** Where text in flight is saved; none (stdout output): retries still continue, nothing is saved. */
+  log?: InflightLog;
+  /** Text shorter than this (streamed tokens) is neither saved nor continued. */
+  minTokens: number;
+  markers: ReasoningMarkers;
+  /** ms between saves (default 500; at least every 2 s is the requirement). */
+  saveEveryMs?: number;
+  note?: (line: string) => void;
+};
+
+/** What a row's answer adds to its output line. */
+export type PartialResult = Omit<ChatResult, "attempts"> & {
+  attempts: number;
+  continuedAt: number[];
+  restarted: boolean;
+};
+
+/**
+ * Streamed answers in flight, kept so that they need not be decoded again: the text of each
+ * is read from its stream as it arrives, saved to the in-flight log (periodically and at the
+ * end), and a row that starts with saved text, or whose stream breaks and is retried,
+ * continues from it with `continue_final_message` when it holds at least `minTokens`.
+ * A server that refuses a continuation (HTTP 400) makes that row restart once from scratch
+ * (recorded on the row) and ends continuations for the rest of the run.
+ */
+export class PartialAnswers {
+  private readonly rows = new Set<RowAnswer>();
+  /** Failed rows: their last text is saved at the next save (they resume from it next run). */
+  private retiring: RowAnswer[] = [];
+  private dropped: number[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private saving: Promise<void> = Promise.resolve();
+  /** Set when the server answered a continuation with 400. */
+  refused = false;
+  /** Rows that started from saved text, retries that continued, refused continuations, saves. */
+  readonly counts = { resumed: 0, continuedRetries: 0, restarts: 0, savedRows: 0 };
+
+  constructor(readonly opts: PartialAnswersOptions) {
+    // Every half second: a kill -9 loses at most that much of each answer; a save costs only
+    // the answers past min_tokens, and only what they streamed since the last one.
+    this.timer = setInterval(() => void this.save(), opts.saveEveryMs ?? 500);
+    this.timer.unref();
+  }
+
+  /** Begins a row's answer: its first request continues saved text when it can. */
+  start(index: number, request: ChatRequest): RowAnswer {
+    const row = new RowAnswer(this, index, request);
+    this.rows.add(row);
+    return row;
+  }
+
+  /** Appends what streamed since the last save, for every answer long enough to be worth it. */
+  save(): Promise<void> {
+    this.saving = this.saving.then(() => this.saveNow());
+    return this.saving;
+  }
+
+  /** A final save; the log is closed (and removed when no row has text left in it). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.save();
+    await this.opts.log?.close();
+    const c = this.counts;
+    if (c.resumed + c.continuedRetries + c.restarts > 0) {
+      this.opts.note?.(
+        `vlmpipe: answers continued instead of restarted: ${c.resumed} from saved text, ` +
+          `${c.continuedRetries} on a retry` +
+          (c.restarts ? `; ${c.restarts} restarted after a refused continuation` : ""),
+      );
+    }
+  }
+
+  /** Called by a row when it ends: finished rows leave no saved text, failed ones keep it. */
+  ended(row: RowAnswer, ok: boolean): void {
+    this.rows.delete(row);
+    if (!ok) this.retiring.push(row);
+    else if (row.hasSaved || this.opts.log?.has(row.index)) this.dropped.push(row.index);
+  }
+
+  drop(index: number): void {
+    this.dropped.push(index);
+  }
+
+  private async saveNow(): Promise<void> {
+    const log = this.opts.log;
+    if (!log) {
+      this.retiring = [];
+      this.dropped = [];
+      return;
+    }
+    const deltas: Delta[] = [];
+    const retiring = this.retiring;
+    this.retiring = [];
+    for (const rows of [this.rows, retiring]) {
+      for (const row of rows) {
+        const d = row.delta();
+        if (d) deltas.push(d);
+      }
+    }
+    const dropped = this.dropped;
+    this.dropped = [];
+    if (deltas.length === 0 && dropped.length === 0) return;
+    await log.append(deltas, dropped);
+  }
+
+  /** A continuation was refused: say so once; the run sends no more of them. */
+  refuse(e: VlmError): void {
+    if (this.refused) return;
+    this.refused = true;
+    this.opts.note?.(
+      `vlmpipe: the server refused continue_final_message (${e.message}); rows restart from scratch from now on`,
+    );
+  }
+}
+
+/**
+ * One row's answer across its attempts (and across runs, through the log). It holds the text
+ * before the attempt in flight; that attempt's own text stays in its stream's accumulator and
+ * goes to the log as it is taken, so a long answer is held once, not twice.
+ *
+ * The log always holds a prefix of (before + the attempt's text): saves take only what the
+ * stream read since the last save, and a retry folds the failed attempt's whole text into
+ * `before`, of which the log may then lack a tail (saved at the next save).
+ */
+export class RowAnswer implements ChatOptions {
+  /** The row's ChatOptions are the row itself (no closures per row: thousands of rows a second). */
+  signal: AbortSignal | undefined;
+  /** Text and tokens before the attempt in flight (saved, or from failed attempts). */
+  private before: AnswerSoFar = { content: "", reasoning: "", tokens: 0 };
+  private stream: StreamProgress | undefined;
+  /** How much of it the log holds (characters, tokens). */
+  private saved = { cLen: 0, rLen: 0, tokens: 0 };
+  /** The log's text is to be dropped (a restart): the next save starts the row afresh. */
+  private reset = false;
+  /** Whether the request in flight continues `before`. */
+  private continuing = false;
+  private requests = 0;
+  private digestValue: string | undefined;
+  readonly continuedAt: number[] = [];
+  restarted = false;
+
+  constructor(
+    private readonly owner: PartialAnswers,
+    readonly index: number,
+    private readonly original: ChatRequest,
+  ) {
+    const log = owner.opts.log;
+    if (!log?.has(index)) return;
+    const saved = log.take(index);
+    if (!saved || saved.digest !== this.digest()) {
+      owner.drop(index); // another request's text (the row or its settings changed)
+      return;
+    }
+    this.before = { content: saved.content, reasoning: saved.reasoning, tokens: saved.tokens };
+    this.saved = { cLen: saved.content.length, rLen: saved.reasoning.length, tokens: saved.tokens };
+    this.continuedAt.push(...saved.continuedAt);
+  }
+
+  /** Whether the log holds (or is to drop) text of this row. */
+  get hasSaved(): boolean {
+    return this.saved.tokens > 0 || this.reset;
+  }
+
+  /** Sends the row's request(s) and returns the whole answer. */
+  async chat(client: ChatClient, signal: AbortSignal): Promise<PartialResult> {
+    this.signal = signal;
+    let request = this.nextRequest();
+    let attempts = 0;
+    for (;;) {
+      try {
+        const r = await client.chat(request, this);
+        attempts += r.attempts;
+        const whole = this.continuing ? joinAnswer(this.before, r, this.stream?.tokensSoFar() ?? 0) : r;
+        this.owner.ended(this, true);
+        return { ...whole, attempts, continuedAt: this.continuedAt, restarted: this.restarted };
+      } catch (e) {
+        const err = e instanceof VlmError ? e : new VlmError(ErrorCodes.INTERNAL, String(e));
+        attempts += err.attempts ?? 1;
+        // A refused continuation: once from scratch, and no more continuations this run.
+        if (this.continuing && err.status === 400 && !this.restarted && !signal.aborted) {
+          this.owner.refuse(err);
+          this.restarted = true;
+          this.owner.counts.restarts++;
+          this.restart();
+          request = this.original;
+          continue;
+        }
+        // The failed attempt's text stays in its stream, for the next save.
+        this.owner.ended(this, false);
+        err.attempts = attempts;
+        throw err;
+      }
+    }
+  }
+
+  /** ChatOptions: an attempt's stream started. */
+  onStream(s: StreamProgress): void {
+    this.stream = s;
+  }
+
+  /** ChatOptions: the request for a retry. */
+  retryRequest(): ChatRequest {
+    return this.nextRequest();
+  }
+
+  /** The request for the next attempt: a continuation of everything so far when worth it. */
+  private nextRequest(): ChatRequest {
+    this.requests++;
+    const s = this.stream;
+    this.stream = undefined;
+    let so = this.before;
+    if (s && s.tokensSoFar() > 0) {
+      const t = s.fullText();
+      so = { content: so.content + t.content, reasoning: so.reasoning + t.reasoning, tokens: so.tokens + t.tokens };
+    }
+    const { minTokens, markers } = this.owner.opts;
+    const next =
+      so.tokens >= minTokens && !this.owner.refused ? continuationRequest(this.original, so, markers) : undefined;
+    if (!next) {
+      if (so.tokens > 0 || this.saved.tokens > 0) this.restart();
+      return this.original;
+    }
+    if (this.requests === 1) this.owner.counts.resumed++;
+    else this.owner.counts.continuedRetries++;
+    this.before = so;
+    this.continuing = true;
+    if (this.continuedAt[this.continuedAt.length - 1] !== so.tokens) this.continuedAt.push(so.tokens);
+    return next;
+  }
+
+  /** Forgets the text so far (the row starts from its first token). */
+  private restart(): void {
+    if (this.saved.tokens > 0) this.reset = true;
+    this.before = { content: "", reasoning: "", tokens: 0 };
+    this.saved = { cLen: 0, rLen: 0, tokens: 0 };
+    this.stream = undefined;
+    this.continuing = false;
+    this.continuedAt.length = 0;
+  }
+
+  /** What the log lacks of this row, when the row is long enough to be worth saving. */
+  delta(): Delta | undefined {
+    if (this.reset) {
+      this.owner.drop(this.index);
+      this.reset = false;
+    }
+    const s = this.stream;
+    // Cheap for the many short answers: their streams are not even read here.
+    if (this.before.tokens + (s?.tokensSoFar() ?? 0) < this.owner.opts.minTokens) return undefined;
+    const b = this.before;
+    // The tail of `before` the log lacks (a retry folded unsaved text into it), then the stream's news.
+    const head = this.saved.tokens < b.tokens;
+    const t = s?.take() ?? { content: "", reasoning: "", tokens: 0 };
+    const content = (head ? b.content.slice(this.saved.cLen) : "") + t.content;
+    const reasoning = (head ? b.reasoning.slice(this.saved.rLen) : "") + t.reasoning;
+    const tokens = (head ? b.tokens - this.saved.tokens : 0) + t.tokens;
+    if (tokens === 0 && content === "" && reasoning === "") return undefined;
+    const d: Delta = {
+      index: this.index,
+      digest: this.digest(),
+      contentFrom: this.saved.cLen,
+      reasoningFrom: this.saved.rLen,
+      content,
+      reasoning,
+      tokens,
+      continuedAt: this.continuedAt.length ? [...this.continuedAt] : undefined,
+    };
+    this.saved = {
+      cLen: this.saved.cLen + content.length,
+      rLen: this.saved.rLen + reasoning.length,
+      tokens: this.saved.tokens + tokens,
+    };
+    this.owner.counts.savedRows++;
+    return d;
+  }
+
+  /** The original request's identity with the row's index: saved text applies to it only. */
+  digest(): string {
+    if (this.digestValue) return this.digestValue;
+    const { stream: _s, stream_options: _o, ...rest } = this.original;
+    const h = createHash("sha256").update(`${this.index}\n`).update(JSON.stringify(rest));
+    this.digestValue = h.digest("hex").slice(0, 32);
+    return this.digestValue;
+  }
+}
