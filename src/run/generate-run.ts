@@ -7,7 +7,7 @@ import { createClient } from "../client/create-client.js";
 import type { ChatClient } from "../client/types.js";
 import { type GenerationConfig, parseGenerationConfig } from "../config/generation-config.js";
 import { deepMerge } from "../config/overrides.js";
-import { UsageError } from "../errors.js";
+import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { createDiskImageCache, type DiskImageCache } from "../images/disk-cache.js";
 import { createImageCache, type ImageCache } from "../images/image-cache.js";
 import { type ImageOptions, ImageOptionsSchema, withoutCacheSettings } from "../images/options.js";
@@ -24,6 +24,7 @@ import {
 } from "../output/partial-output.js";
 import { checkSameRun, readSpec, type RunSpec, writeSpec } from "../output/run-spec.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
+import { claimOutput } from "../output/claim-output.js";
 import type { LoadedPrompt } from "../prompts/load-prompt-config.js";
 import type { Sample } from "../types.js";
 import { VERSION } from "../version.js";
@@ -93,9 +94,30 @@ export type GenerateRunResult = {
 
 /**
  * One generation run: input rows -> prompt -> images -> server -> (extract, score) -> output,
- * resumable from `<output>-async`. Set-up problems throw before any row is sent.
+ * resumable from `<output>-async`. Set-up problems throw before any row is sent. The output is
+ * checked and locked first (one writer per output); the lock is released however the run ends.
  */
 export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRunResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const lost = new AbortController();
+  const lock = await claimOutput(opts.outputFile, {
+    log,
+    onLost: (m) => {
+      log(`vlmpipe: ${m}`);
+      lost.abort();
+    },
+  });
+  const abort = opts.abort ? AbortSignal.any([opts.abort, lost.signal]) : lost.signal;
+  try {
+    const result = await runGenerateOwned({ ...opts, abort });
+    if (lost.signal.aborted) throw new VlmError(ErrorCodes.OUTPUT, `${opts.outputFile}: another run took over its lock`);
+    return result;
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runGenerateOwned(opts: GenerateRunOptions): Promise<GenerateRunResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const overrides = opts.overrides ?? {};
   const config = parseGenerationConfig(overrides);
