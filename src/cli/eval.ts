@@ -5,6 +5,7 @@ import { runLocalEval } from "../cluster/local-executor.js";
 import type { EvalSettings, ServerSpec } from "../cluster/settings.js";
 import { runSlurmEval } from "../cluster/slurm-executor.js";
 import { UsageError } from "../errors.js";
+import { checkOutputDir } from "../output/check-output-path.js";
 import { parseBenchmarks } from "../run/benchmark-spec.js";
 import { firstRequest } from "../run/dry-run.js";
 import { dataFile } from "../run/eval-run.js";
@@ -106,6 +107,7 @@ async function evalCommand(flags: EvalCommandFlags, ctx: CliContext): Promise<nu
     return Exit.OK;
   }
   const settings = evalSettings(flags, ctx.overrides);
+  if (!flags.dry_run) await checkOutputDir(settings.outputDir, `--output_dir ${flags.output_dir}`);
   const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
   try {
     if (cluster.config.executor === "slurm") {

@@ -37,7 +37,9 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       say(`vlmpipe: ${e.message}`);
       return Exit.FAILURE;
     }
-    say(`vlmpipe: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    // A stack is for a real bug, and only when asked for (--debug).
+    if (argv.includes("--debug")) say(`vlmpipe: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    else say(`vlmpipe: internal error: ${e instanceof Error ? e.message : String(e)} (rerun with --debug for the stack)`);
     return Exit.FAILURE;
   }
 }
@@ -148,6 +150,7 @@ export async function buildProgram(ctx: CliContext, run?: { command: string | un
   const program = new Command("vlmpipe")
     .version(VERSION)
     .description("Evaluate vision-language models behind OpenAI-compatible servers (vLLM), as a stream")
+    .option("--debug", "show the stack of an internal error")
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({
