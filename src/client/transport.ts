@@ -43,6 +43,8 @@ export function createTransport(opts: TransportOptions): ChatClient {
   // The key goes to this header and nowhere else: never logged, never written out.
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
   const deadlines = new Deadlines(opts.totalTimeoutMs);
+  // Named in HTTP and connection errors; origin + path only (no user:password, no query).
+  const where = `POST ${url.origin}${url.pathname}`;
   const send = url.protocol === "http:" ? http1Sender(url, path, headers, opts.connections) : undiciSender(url, path, headers, opts.connections);
 
   function chat(request: ChatRequest, { signal }: ChatOptions = {}): Promise<Result> {
@@ -50,7 +52,7 @@ export function createTransport(opts: TransportOptions): ChatClient {
       const stream = request.stream === true;
       const { body, length } = bodies.encode(request);
       if (signal?.aborted) throw abortError(signal.reason);
-      const call = new Call(stream, resolve, reject, deadlines);
+      const call = new Call(stream, resolve, reject, deadlines, where);
       deadlines.add(call);
       if (signal) watchSignal(signal, call);
       send.dispatch(body, length, stream ? opts.idleTimeoutMs : opts.responseTimeoutMs, call);
@@ -126,6 +128,7 @@ class Call implements ResponseHandler {
     private readonly resolve: (r: Result) => void,
     private readonly reject: (e: unknown) => void,
     private readonly deadlines: Deadlines,
+    private readonly where: string,
   ) {}
 
   onRequestStart(controller: RequestController): void {
@@ -188,7 +191,7 @@ class Call implements ResponseHandler {
 
   private fail(e: VlmError): void {
     this.settle();
-    this.reject(e);
+    this.reject(e.code === ErrorCodes.HTTP || e.code === ErrorCodes.CONNECTION ? withRequest(e, this.where) : e);
   }
 
   private settle(): void {
@@ -298,4 +301,17 @@ class Deadlines {
     }
     this.arm();
   };
+}
+
+/**
+ * The request an HTTP or connection error came from ("POST http://host:8000/v1/chat/completions");
+ * a 404 there almost always means a --server_address without its /v1.
+ */
+export function withRequest(e: VlmError, where: string): VlmError {
+  if (e.message.includes(where)) return e;
+  e.message = `${e.message} (${where})`;
+  if (e.status === 404) {
+    e.message += ": --server_address must be the server's OpenAI base URL, ending in /v1 (e.g. http://127.0.0.1:8000/v1)";
+  }
+  return e;
 }

@@ -34,6 +34,7 @@ import { lineReporter, type ProgressReporter } from "../progress/reporter.js";
 import { buildPipeline, type LoadedPipeline, mainPrompt, standardPipeline } from "../pipelines/pipeline.js";
 import { inferenceOf, type StageContext } from "../pipelines/stages.js";
 import { RunStats } from "./run-stats.js";
+import { failureLines } from "./failure-summary.js";
 import { normalizeServerAddress } from "./server-address.js";
 import { waitForServer } from "./wait-for-server.js";
 
@@ -265,6 +266,7 @@ async function runGenerateOwned(opts: GenerateRunOptions): Promise<GenerateRunRe
     if (complete && !toStdout) await finalizeOutput(paths);
     if (complete && stats.done + stats.failed + stats.previouslyDone === 0) log("vlmpipe: warning: the input has no rows");
     log(`vlmpipe: ${stats.summary()}${complete && !toStdout ? ` -> ${opts.outputFile}` : ""}`);
+    for (const l of await failureLines(stats, opts.inputFile, opts.rowRange)) log(`vlmpipe: ${l}`);
     if (!complete && !toStdout) log(`vlmpipe: stopped early; run the same command again to resume from ${paths.async}`);
     const tooManyFailures = failStop.signal.aborted;
     return { stats, complete, alreadyDone: false, interrupted: !complete && !tooManyFailures, tooManyFailures, outputFile: opts.outputFile };
