@@ -13,6 +13,7 @@ import { EVAL_TYPES, type EvalType } from "../run/evaluation-stages.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
+import { secondsFlag } from "./numeric-flags.js";
 import { createReporter } from "../progress/reporter.js";
 import { installInterrupts } from "./interrupt.js";
 import { addSimFlags, type SimFlags } from "./sim-in-process.js";
@@ -82,7 +83,7 @@ export function addEvalFlags(cmd: Command): Command {
     .option("--num_chunks <k>", "split each benchmark's rows into K chunks, one job each, merged when all are done", positiveInt("--num_chunks"), 1)
     .option("--rerun_done", "run finished jobs (and chunks) again from scratch", false)
     .option("--quiet", "no progress lines on stderr", false)
-    .option("--progress_seconds <s>", "seconds between progress lines on stderr", Number, 30);
+    .option("--progress_seconds <s>", "seconds between progress lines on stderr", secondsFlag("--progress_seconds"), 30);
   addSimFlags(cmd);
   return cmd;
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { parseOverrides, splitOverrides } from "../config/overrides.js";
+import { overrideTypo } from "../config/override-typos.js";
 import { isVlmError, UsageError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { type CliContext, Exit } from "./context.js";
@@ -21,6 +22,8 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
   try {
     const { overrides, rest } = splitOverrides(argv);
     ctx.overrides = parseOverrides(overrides);
+    const typo = await overrideTypo(rest);
+    if (typo) throw new UsageError(typo);
     const args = normalizeFlags(rest);
     const program = await buildProgram(ctx, { command: commandOf(args) });
     await program.parseAsync(args, { from: "user" });

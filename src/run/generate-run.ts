@@ -35,6 +35,7 @@ import { buildPipeline, type LoadedPipeline, mainPrompt, standardPipeline } from
 import { inferenceOf, type StageContext } from "../pipelines/stages.js";
 import { RunStats } from "./run-stats.js";
 import { failureLines } from "./failure-summary.js";
+import { checkFirstRow } from "./check-first-row.js";
 import { normalizeServerAddress } from "./server-address.js";
 import { waitForServer } from "./wait-for-server.js";
 
@@ -132,6 +133,8 @@ async function runGenerateOwned(opts: GenerateRunOptions): Promise<GenerateRunRe
   const toStdout = opts.outputFile === "-";
   const fromStdin = opts.inputFile === "-";
   if (!fromStdin && !(await exists(opts.inputFile))) throw new UsageError(`--input_file not found: ${opts.inputFile}`);
+  const render = { systemMessage: config.system_message, promptSuffix: config.prompt_suffix };
+  await checkFirstRow({ inputFile: opts.inputFile, prompt, render, rowRange: opts.rowRange });
 
   const spec: RunSpec = {
     vlmpipe_version: VERSION,
