@@ -83,7 +83,12 @@ export function addEvalFlags(cmd: Command): Command {
     .option("--num_chunks <k>", "split each benchmark's rows into K chunks, one job each, merged when all are done", positiveInt("--num_chunks"), 1)
     .option("--rerun_done", "run finished jobs (and chunks) again from scratch", false)
     .option("--quiet", "no progress lines on stderr", false)
-    .option("--progress_seconds <s>", "seconds between progress lines on stderr", secondsFlag("--progress_seconds"), 30);
+    .option(
+      "--progress_seconds <s>",
+      "seconds between progress lines on stderr",
+      secondsFlag("--progress_seconds"),
+      30,
+    );
   addSimFlags(cmd);
   return cmd;
 }

@@ -43,13 +43,28 @@ function addRunFlags(cmd: Command): Command {
         .choices(["vllm", "sglang", "openai", "sim"])
         .default("vllm"),
     )
-    .option("--max_concurrent_requests <n>", "requests in flight at most", wholeAtLeast("--max_concurrent_requests", 1), 512)
+    .option(
+      "--max_concurrent_requests <n>",
+      "requests in flight at most",
+      wholeAtLeast("--max_concurrent_requests", 1),
+      512,
+    )
     .option("--data_dir <dir>", "folder relative image paths resolve against (default: the input file's folder; cwd for stdin)")
     .option("--api_key <key>", "API key sent as a Bearer token (default: $OPENAI_API_KEY); never written anywhere")
     .option("--overwrite", "discard an existing output and start over", false)
     .option("--quiet", "no progress on stderr", false)
-    .option("--progress_seconds <s>", "seconds between progress lines on stderr when it is not a terminal", secondsFlag("--progress_seconds"), 30)
-    .option("--max_failures <n>", "stop cleanly after this many rows fail in a row (0: never)", wholeAtLeast("--max_failures", 0), 100);
+    .option(
+      "--progress_seconds <s>",
+      "seconds between progress lines on stderr when it is not a terminal",
+      secondsFlag("--progress_seconds"),
+      30,
+    )
+    .option(
+      "--max_failures <n>",
+      "stop cleanly after this many rows fail in a row (0: never)",
+      wholeAtLeast("--max_failures", 0),
+      100,
+    );
   addSimFlags(cmd);
   cmd.addHelpText("after", "\nSampling and other settings: ++inference.temperature=0 ++inference.tokens_to_generate=16384 ... (see README)");
   return cmd;

@@ -17,8 +17,10 @@ export function numberFlag(flag: string, schema: z.ZodType<number>, takes: strin
 export const wholeAtLeast = (flag: string, min: number) =>
   numberFlag(flag, z.number().int().min(min), min === 1 ? "a positive whole number" : `a whole number, ${min} or more`);
 
-export const secondsFlag = (flag: string) => numberFlag(flag, z.number().min(0).finite(), "a number of seconds, 0 or more");
+export const secondsFlag = (flag: string) =>
+  numberFlag(flag, z.number().min(0).finite(), "a number of seconds, 0 or more");
 
-export const probabilityFlag = (flag: string) => numberFlag(flag, z.number().min(0).max(1), "a probability between 0 and 1");
+export const probabilityFlag = (flag: string) =>
+  numberFlag(flag, z.number().min(0).max(1), "a probability between 0 and 1");
 
 export const integerFlag = (flag: string) => numberFlag(flag, z.number().int(), "a whole number");

@@ -41,8 +41,9 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       return Exit.FAILURE;
     }
     // A stack is for a real bug, and only when asked for (--debug).
-    if (argv.includes("--debug")) say(`vlmpipe: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    else say(`vlmpipe: internal error: ${e instanceof Error ? e.message : String(e)} (rerun with --debug for the stack)`);
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (argv.includes("--debug")) say(`vlmpipe: internal error: ${err.stack ?? err.message}`);
+    else say(`vlmpipe: internal error: ${err.message} (rerun with --debug for the stack)`);
     return Exit.FAILURE;
   }
 }

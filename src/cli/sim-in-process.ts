@@ -28,7 +28,17 @@ export async function startInProcessSim(model: string, flags: SimFlags, log: (l:
 export function addSimFlags(cmd: Command): void {
   cmd
     .option("--sim_answers <file>", "with --server_type sim: JSONL answer book (rows with problem/id and expected_answer); default: the input file")
-    .option("--sim_accuracy <p>", "with --server_type sim: probability of answering right", probabilityFlag("--sim_accuracy"), 0.8)
-    .option("--sim_latency_ms <ms>", "with --server_type sim: delay per request", numberFlag("--sim_latency_ms", z.number().min(0), "milliseconds, 0 or more"), 0)
+    .option(
+      "--sim_accuracy <p>",
+      "with --server_type sim: probability of answering right",
+      probabilityFlag("--sim_accuracy"),
+      0.8,
+    )
+    .option(
+      "--sim_latency_ms <ms>",
+      "with --server_type sim: delay per request",
+      numberFlag("--sim_latency_ms", z.number().min(0), "milliseconds, 0 or more"),
+      0,
+    )
     .option("--sim_seed <n>", "with --server_type sim: seed of its deterministic draws", integerFlag("--sim_seed"), 0);
 }

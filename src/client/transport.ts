@@ -311,7 +311,8 @@ export function withRequest(e: VlmError, where: string): VlmError {
   if (e.message.includes(where)) return e;
   e.message = `${e.message} (${where})`;
   if (e.status === 404) {
-    e.message += ": --server_address must be the server's OpenAI base URL, ending in /v1 (e.g. http://127.0.0.1:8000/v1)";
+    e.message +=
+      ": --server_address must be the server's OpenAI base URL, ending in /v1 (e.g. http://127.0.0.1:8000/v1)";
   }
   return e;
 }

@@ -18,7 +18,8 @@ export async function checkFirstRow(opts: {
 }): Promise<void> {
   if (opts.inputFile === "-" || !opts.prompt) return;
   const start = opts.rowRange?.start ?? 0;
-  const first = await firstValueFrom(readRows(opts.inputFile, { rowRange: { start, end: start + 1 } }), { defaultValue: undefined });
+  const rows = readRows(opts.inputFile, { rowRange: { start, end: start + 1 } });
+  const first = await firstValueFrom(rows, { defaultValue: undefined });
   if (!first || first.error) return; // no rows, or a line that is not a row: reported as a row's error
   try {
     createRenderer(opts.prompt.config, opts.render)(first.row, first.index);
@@ -27,6 +28,7 @@ export async function checkFirstRow(opts: {
     // (A placeholder's message lists the row's fields already.)
     const has = e.message.includes("(fields:") ? "" : ` (the row has: ${Object.keys(first.row).join(", ") || "none"})`;
     const which = start === 0 ? "the first row" : `row ${start + 1}`;
-    throw new UsageError(`the prompt config ${opts.prompt.file} cannot render ${which} of ${opts.inputFile}: ${e.message}${has}`);
+    const what = `the prompt config ${opts.prompt.file} cannot render ${which} of ${opts.inputFile}`;
+    throw new UsageError(`${what}: ${e.message}${has}`);
   }
 }

@@ -17,13 +17,15 @@ export async function failureLines(
 ): Promise<string[]> {
   if (stats.firstFailures.size === 0) return [];
   const offset = rowRange?.start ?? 0;
-  const lines = input === "-" ? new Map<number, number>() : await lineNumbers(input, [...stats.firstFailures.values()].map((f) => f.index + offset));
+  const wanted = [...stats.firstFailures.values()].map((f) => f.index + offset);
+  const lines = input === "-" ? new Map<number, number>() : await lineNumbers(input, wanted);
   return [...stats.firstFailures].map(([code, f]) => {
     const n = stats.failuresByCode.get(code) ?? 0;
     const line = lines.get(f.index + offset);
-    const where = [line === undefined ? `row ${f.index + offset + 1}` : `line ${line}`, f.id === undefined ? "" : `id ${f.id}`];
+    const where = [line === undefined ? `row ${f.index + offset + 1}` : `line ${line}`];
+    if (f.id !== undefined) where.push(`id ${f.id}`);
     const msg = f.message.length > MESSAGE_MAX ? `${f.message.slice(0, MESSAGE_MAX)}...` : f.message;
-    return `${n} failed: ${code} x${n} (first: ${where.filter(Boolean).join(", ")}: ${msg})`;
+    return `${n} failed: ${code} x${n} (first: ${where.join(", ")}: ${msg})`;
   });
 }
 

@@ -112,7 +112,9 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   const abort = opts.abort ? AbortSignal.any([opts.abort, lost.signal]) : lost.signal;
   try {
     const result = await runGenerateOwned({ ...opts, abort });
-    if (lost.signal.aborted) throw new VlmError(ErrorCodes.OUTPUT, `${opts.outputFile}: another run took over its lock`);
+    if (lost.signal.aborted) {
+      throw new VlmError(ErrorCodes.OUTPUT, `${opts.outputFile}: another run took over its lock`);
+    }
     return result;
   } finally {
     await lock?.release();
