@@ -16,9 +16,9 @@ export type CliContext = {
 /** Exit codes (README: "Exit codes"). */
 export const Exit = {
   OK: 0,
-  /** A run-level failure: server unreachable, output not writable, an internal error. */
+  /** A run-level failure: server unreachable, too many failed rows in a row, an internal error. */
   FAILURE: 1,
-  /** Bad flags, config or input files: nothing was run. */
+  /** Bad flags, config, input or output paths, an output another run holds: nothing was run. */
   USAGE: 2,
   /** The run finished but some rows failed (they have `error`; a rerun retries them). */
   ROWS_FAILED: 3,

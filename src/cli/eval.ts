@@ -5,6 +5,7 @@ import { runLocalEval } from "../cluster/local-executor.js";
 import type { EvalSettings, ServerSpec } from "../cluster/settings.js";
 import { runSlurmEval } from "../cluster/slurm-executor.js";
 import { UsageError } from "../errors.js";
+import { checkOutputDir } from "../output/check-output-path.js";
 import { parseBenchmarks } from "../run/benchmark-spec.js";
 import { firstRequest } from "../run/dry-run.js";
 import { dataFile } from "../cluster/eval-run.js";
@@ -12,6 +13,7 @@ import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
+import { secondsFlag } from "./numeric-flags.js";
 import { createReporter } from "../progress/reporter.js";
 import { installInterrupts } from "./interrupt.js";
 import { addSimFlags, type SimFlags } from "./sim-in-process.js";
@@ -85,7 +87,12 @@ export function addEvalFlags(cmd: Command): Command {
     .option("--num_chunks <k>", "split each benchmark's rows into K chunks, one job each, merged when all are done", positiveInt("--num_chunks"), 1)
     .option("--rerun_done", "run finished jobs (and chunks) again from scratch", false)
     .option("--quiet", "no progress lines on stderr", false)
-    .option("--progress_seconds <s>", "seconds between progress lines on stderr", Number, 30);
+    .option(
+      "--progress_seconds <s>",
+      "seconds between progress lines on stderr",
+      secondsFlag("--progress_seconds"),
+      30,
+    );
   addSimFlags(cmd);
   return cmd;
 }
@@ -110,6 +117,7 @@ async function evalCommand(flags: EvalCommandFlags, ctx: CliContext): Promise<nu
     return Exit.OK;
   }
   const settings = evalSettings(flags, ctx.overrides);
+  if (!flags.dry_run) await checkOutputDir(settings.outputDir, `--output_dir ${flags.output_dir}`);
   const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
   try {
     if (cluster.config.executor === "slurm") {

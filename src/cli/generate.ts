@@ -7,6 +7,7 @@ import { type GenerateRunOptions, runGenerate } from "../run/generate-run.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
+import { secondsFlag, wholeAtLeast } from "./numeric-flags.js";
 import { installInterrupts } from "./interrupt.js";
 import { addSimFlags, type SimFlags, startInProcessSim } from "./sim-in-process.js";
 
@@ -42,13 +43,28 @@ function addRunFlags(cmd: Command): Command {
         .choices(["vllm", "sglang", "openai", "sim"])
         .default("vllm"),
     )
-    .option("--max_concurrent_requests <n>", "requests in flight at most", Number, 512)
+    .option(
+      "--max_concurrent_requests <n>",
+      "requests in flight at most",
+      wholeAtLeast("--max_concurrent_requests", 1),
+      512,
+    )
     .option("--data_dir <dir>", "folder relative image paths resolve against (default: the input file's folder; cwd for stdin)")
     .option("--api_key <key>", "API key sent as a Bearer token (default: $OPENAI_API_KEY); never written anywhere")
     .option("--overwrite", "discard an existing output and start over", false)
     .option("--quiet", "no progress on stderr", false)
-    .option("--progress_seconds <s>", "seconds between progress lines on stderr when it is not a terminal", Number, 30)
-    .option("--max_failures <n>", "stop cleanly after this many rows fail in a row (0: never)", Number, 100);
+    .option(
+      "--progress_seconds <s>",
+      "seconds between progress lines on stderr when it is not a terminal",
+      secondsFlag("--progress_seconds"),
+      30,
+    )
+    .option(
+      "--max_failures <n>",
+      "stop cleanly after this many rows fail in a row (0: never)",
+      wholeAtLeast("--max_failures", 0),
+      100,
+    );
   addSimFlags(cmd);
   cmd.addHelpText(
     "after",

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { parseOverrides, splitOverrides } from "../config/overrides.js";
+import { overrideTypo } from "../config/override-typos.js";
 import { isVlmError, UsageError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { type CliContext, Exit } from "./context.js";
@@ -21,6 +22,8 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
   try {
     const { overrides, rest } = splitOverrides(argv);
     ctx.overrides = parseOverrides(overrides);
+    const typo = await overrideTypo(rest);
+    if (typo) throw new UsageError(typo);
     const args = normalizeFlags(rest);
     const program = await buildProgram(ctx, { command: commandOf(args) });
     await program.parseAsync(args, { from: "user" });
@@ -37,7 +40,10 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
       say(`vlmpipe: ${e.message}`);
       return Exit.FAILURE;
     }
-    say(`vlmpipe: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    // A stack is for a real bug, and only when asked for (--debug).
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (argv.includes("--debug")) say(`vlmpipe: internal error: ${err.stack ?? err.message}`);
+    else say(`vlmpipe: internal error: ${err.message} (rerun with --debug for the stack)`);
     return Exit.FAILURE;
   }
 }
@@ -148,6 +154,7 @@ export async function buildProgram(ctx: CliContext, run?: { command: string | un
   const program = new Command("vlmpipe")
     .version(VERSION)
     .description("Evaluate vision-language models behind OpenAI-compatible servers (vLLM), as a stream")
+    .option("--debug", "show the stack of an internal error")
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({

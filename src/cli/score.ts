@@ -1,10 +1,11 @@
-import { rename } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { lastValueFrom, map, tap } from "rxjs";
 import { parseGenerationConfig } from "../config/generation-config.js";
 import { UsageError } from "../errors.js";
 import { Flow } from "../operators/flow.js";
 import { readRows } from "../operators/read-rows.js";
+import { requireFields } from "../operators/require-fields.js";
 import { writeLines } from "../operators/write-output.js";
 import { formatLine } from "../output/async-lines.js";
 import { rowText } from "../output/row-source.js";
@@ -58,9 +59,14 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
 
   // The flow keeps memory flat on million-row files: rows are read only as lines are written.
   const flow = new Flow(1024);
+  const fields = [
+    { flag: "--generation_key", key: flags.generation_key },
+    { flag: "--expected_answer_key", key: flags.expected_answer_key },
+  ];
   await lastValueFrom(
     // (adaptFields replaces rows whose answer is under another key: no line to keep then.)
     readRows(fromStdin ? ctx.stdin : flags.input_file, { flow, keepSource: !answerElsewhere(flags) }).pipe(
+      requireFields(fields),
       adaptFields(flags),
       stages,
       tap((s) => count(tally, s)),
@@ -71,7 +77,11 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
       flow.releaseEach<Sample>(),
     ),
     { defaultValue: undefined },
-  );
+  ).catch(async (e: unknown) => {
+    await sink.close();
+    if (!toStdout) await rm(tmp, { force: true });
+    throw e;
+  });
   await sink.close();
   if (!toStdout) await rename(tmp, flags.output_file);
   const pct = (n: number, d: number) => (d ? ((100 * n) / d).toFixed(2) : "0.00");

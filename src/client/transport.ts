@@ -43,6 +43,8 @@ export function createTransport(opts: TransportOptions): ChatClient {
   // The key goes to this header and nowhere else: never logged, never written out.
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
   const deadlines = new Deadlines(opts.totalTimeoutMs);
+  // Named in HTTP and connection errors; origin + path only (no user:password, no query).
+  const where = `POST ${url.origin}${url.pathname}`;
   const send = url.protocol === "http:" ? http1Sender(url, path, headers, opts.connections) : undiciSender(url, path, headers, opts.connections);
 
   function chat(request: ChatRequest, chatOpts: ChatOptions = {}): Promise<Result> {
@@ -51,7 +53,7 @@ export function createTransport(opts: TransportOptions): ChatClient {
       const stream = request.stream === true;
       const { body, length } = bodies.encode(request);
       if (signal?.aborted) throw abortError(signal.reason);
-      const call = new Call(stream, resolve, reject, deadlines, chatOpts.onStream ? chatOpts : undefined);
+      const call = new Call(stream, resolve, reject, deadlines, where, chatOpts.onStream ? chatOpts : undefined);
       deadlines.add(call);
       if (signal) watchSignal(signal, call);
       send.dispatch(body, length, stream ? opts.idleTimeoutMs : opts.responseTimeoutMs, call);
@@ -127,6 +129,7 @@ class Call implements ResponseHandler {
     private readonly resolve: (r: Result) => void,
     private readonly reject: (e: unknown) => void,
     private readonly deadlines: Deadlines,
+    private readonly where: string,
     /** Told of the stream's accumulator when a 200 stream starts (in-flight saves). */
     private readonly watcher?: ChatOptions,
   ) {}
@@ -193,7 +196,7 @@ class Call implements ResponseHandler {
 
   private fail(e: VlmError): void {
     this.settle();
-    this.reject(e);
+    this.reject(e.code === ErrorCodes.HTTP || e.code === ErrorCodes.CONNECTION ? withRequest(e, this.where) : e);
   }
 
   private settle(): void {
@@ -303,4 +306,18 @@ class Deadlines {
     }
     this.arm();
   };
+}
+
+/**
+ * The request an HTTP or connection error came from ("POST http://host:8000/v1/chat/completions");
+ * a 404 there almost always means a --server_address without its /v1.
+ */
+export function withRequest(e: VlmError, where: string): VlmError {
+  if (e.message.includes(where)) return e;
+  e.message = `${e.message} (${where})`;
+  if (e.status === 404) {
+    e.message +=
+      ": --server_address must be the server's OpenAI base URL, ending in /v1 (e.g. http://127.0.0.1:8000/v1)";
+  }
+  return e;
 }

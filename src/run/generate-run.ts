@@ -7,7 +7,7 @@ import { createClient } from "../client/create-client.js";
 import type { ChatClient } from "../client/types.js";
 import { type GenerationConfig, parseGenerationConfig } from "../config/generation-config.js";
 import { deepMerge } from "../config/overrides.js";
-import { UsageError } from "../errors.js";
+import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { createDiskImageCache, type DiskImageCache } from "../images/disk-cache.js";
 import { createImageCache, type ImageCache } from "../images/image-cache.js";
 import { type ImageOptions, ImageOptionsSchema, withoutCacheSettings } from "../images/options.js";
@@ -25,6 +25,7 @@ import {
 import { checkSameRun, readSpec, type RunSpec, writeSpec } from "../output/run-spec.js";
 import { openResumePartial } from "./resume-partial.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
+import { claimOutput } from "../output/claim-output.js";
 import type { LoadedPrompt } from "../prompts/load-prompt-config.js";
 import type { Sample } from "../types.js";
 import { VERSION } from "../version.js";
@@ -34,6 +35,8 @@ import { lineReporter, type ProgressReporter } from "../progress/reporter.js";
 import { buildPipeline, type LoadedPipeline, mainPrompt, standardPipeline } from "../pipelines/pipeline.js";
 import { inferenceOf, type StageContext } from "../pipelines/stages.js";
 import { RunStats } from "./run-stats.js";
+import { failureLines } from "./failure-summary.js";
+import { checkFirstRow } from "./check-first-row.js";
 import { normalizeServerAddress } from "./server-address.js";
 import { waitForServer } from "./wait-for-server.js";
 
@@ -94,9 +97,32 @@ export type GenerateRunResult = {
 
 /**
  * One generation run: input rows -> prompt -> images -> server -> (extract, score) -> output,
- * resumable from `<output>-async`. Set-up problems throw before any row is sent.
+ * resumable from `<output>-async`. Set-up problems throw before any row is sent. The output is
+ * checked and locked first (one writer per output); the lock is released however the run ends.
  */
 export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRunResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const lost = new AbortController();
+  const lock = await claimOutput(opts.outputFile, {
+    log,
+    onLost: (m) => {
+      log(`vlmpipe: ${m}`);
+      lost.abort();
+    },
+  });
+  const abort = opts.abort ? AbortSignal.any([opts.abort, lost.signal]) : lost.signal;
+  try {
+    const result = await runGenerateOwned({ ...opts, abort });
+    if (lost.signal.aborted) {
+      throw new VlmError(ErrorCodes.OUTPUT, `${opts.outputFile}: another run took over its lock`);
+    }
+    return result;
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runGenerateOwned(opts: GenerateRunOptions): Promise<GenerateRunResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const overrides = opts.overrides ?? {};
   const config = parseGenerationConfig(overrides);
@@ -110,6 +136,8 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   const toStdout = opts.outputFile === "-";
   const fromStdin = opts.inputFile === "-";
   if (!fromStdin && !(await exists(opts.inputFile))) throw new UsageError(`--input_file not found: ${opts.inputFile}`);
+  const render = { systemMessage: config.system_message, promptSuffix: config.prompt_suffix };
+  await checkFirstRow({ inputFile: opts.inputFile, prompt, render, rowRange: opts.rowRange });
 
   const spec: RunSpec = {
     vlmpipe_version: VERSION,
@@ -252,6 +280,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
     if (complete && !toStdout) await finalizeOutput(paths);
     if (complete && stats.done + stats.failed + stats.previouslyDone === 0) log("vlmpipe: warning: the input has no rows");
     log(`vlmpipe: ${stats.summary()}${complete && !toStdout ? ` -> ${opts.outputFile}` : ""}`);
+    for (const l of await failureLines(stats, opts.inputFile, opts.rowRange)) log(`vlmpipe: ${l}`);
     if (!complete && !toStdout) log(`vlmpipe: stopped early; run the same command again to resume from ${paths.async}`);
     const tooManyFailures = failStop.signal.aborted;
     return { stats, complete, alreadyDone: false, interrupted: !complete && !tooManyFailures, tooManyFailures, outputFile: opts.outputFile };

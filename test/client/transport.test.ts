@@ -158,7 +158,7 @@ describe("the transport's answers", () => {
       res.writeHead(429, { "content-type": "application/json", "retry-after": "7" });
       res.end(JSON.stringify({ error: { message: "slow down", code: 429 } }));
     });
-    await expect(transport(url).chat(req())).rejects.toMatchObject({ code: "VLM_E_HTTP", status: 429, retryable: true, retryAfter: 7, message: "HTTP 429: slow down" });
+    await expect(transport(url).chat(req())).rejects.toMatchObject({ code: "VLM_E_HTTP", status: 429, retryable: true, retryAfter: 7, message: `HTTP 429: slow down (POST ${url}/v1/chat/completions)` });
   });
 
   it("stops reading a stream at an error event", async () => {
@@ -168,8 +168,8 @@ describe("the transport's answers", () => {
       res.write(`${TOKEN}data: {"error":{"message":"boom","code":500}}\n\n`);
     });
     const t = transport(url, { connections: 1 });
-    await expect(t.chat(req())).rejects.toMatchObject({ code: "VLM_E_HTTP", retryable: true, message: "error in stream: boom" });
-    await expect(t.chat(req())).rejects.toMatchObject({ message: "error in stream: boom" });
+    await expect(t.chat(req())).rejects.toMatchObject({ code: "VLM_E_HTTP", retryable: true, message: `error in stream: boom (POST ${url}/v1/chat/completions)` });
+    await expect(t.chat(req())).rejects.toMatchObject({ message: `error in stream: boom (POST ${url}/v1/chat/completions)` });
   });
 
   it("reads the pool's failures as retryable connection errors and timeouts", async () => {

@@ -70,9 +70,10 @@ describe("bad input", () => {
   });
 
   it("a missing image field: the row's error names the field", async () => {
-    const r = await runRows("noimgfield", `${JSON.stringify({ problem: "q" })}\n`);
-    expect(r.rows[0]?.error).toMatchObject({ stage: "renderPrompt", code: "VLM_E_MISSING_FIELD" });
-    expect((r.rows[0]?.error as { message: string }).message).toMatch(/row 0 has no field "image_path"/);
+    // (On the first row it stops the run before any request: test/reliability/silent-mistakes.test.ts.)
+    const r = await runRows("noimgfield", `${good(0)}\n${JSON.stringify({ problem: "q" })}\n`);
+    expect(r.rows[1]?.error).toMatchObject({ stage: "renderPrompt", code: "VLM_E_MISSING_FIELD" });
+    expect((r.rows[1]?.error as { message: string }).message).toMatch(/row 1 has no field "image_path"/);
   });
 
   it("an image path to a directory", async () => {

@@ -108,7 +108,9 @@ describe("permanent faults are not retried and say why", () => {
     });
     const err = (await client(url).chat(req).catch((e: unknown) => e)) as VlmError;
     expect(err).toMatchObject({ code: "VLM_E_HTTP", status, attempts: 1 });
-    expect(err.message).toBe(`HTTP ${status}: nope ${status}`);
+    // The error names the request; a 404 says what --server_address must look like.
+    const hint = status === 404 ? ": --server_address must be the server's OpenAI base URL, ending in /v1 (e.g. http://127.0.0.1:8000/v1)" : "";
+    expect(err.message).toBe(`HTTP ${status}: nope ${status} (POST ${url}/v1/chat/completions)${hint}`);
     expect(calls).toBe(1);
   });
 

@@ -1,0 +1,26 @@
+import { z } from "zod";
+import { UsageError } from "../errors.js";
+
+/**
+ * Commander parsers for numeric flags, each a zod schema: "abc", "", "-3" where a count is
+ * asked for are refused with a message naming the flag and what it takes (exit 2), instead of
+ * running with NaN or a negative number.
+ */
+export function numberFlag(flag: string, schema: z.ZodType<number>, takes: string): (v: string) => number {
+  return (v: string) => {
+    const r = schema.safeParse(v.trim() === "" ? Number.NaN : Number(v));
+    if (!r.success) throw new UsageError(`${flag} takes ${takes}, got "${v}"`);
+    return r.data;
+  };
+}
+
+export const wholeAtLeast = (flag: string, min: number) =>
+  numberFlag(flag, z.number().int().min(min), min === 1 ? "a positive whole number" : `a whole number, ${min} or more`);
+
+export const secondsFlag = (flag: string) =>
+  numberFlag(flag, z.number().min(0).finite(), "a number of seconds, 0 or more");
+
+export const probabilityFlag = (flag: string) =>
+  numberFlag(flag, z.number().min(0).max(1), "a probability between 0 and 1");
+
+export const integerFlag = (flag: string) => numberFlag(flag, z.number().int(), "a whole number");
