@@ -1,10 +1,11 @@
 import { type OperatorFunction, map } from "rxjs";
 import { extractMultichoice } from "../benchmarks/extractors/multichoice.js";
+import { type EvaluatorName, getEvaluator } from "../benchmarks/evaluator.js";
 import { parseOfficial, parseOptionsList, rowRng } from "../benchmarks/mmmu-pro/official-parser.js";
 import { ErrorCodes } from "../errors.js";
 import type { Sample } from "../types.js";
 
-export type EvalType = "multichoice" | "mmmu-pro-official";
+export type EvalType = "multichoice" | "mmmu-pro-official" | EvaluatorName;
 
 export type ExtractAnswerOptions = {
   evalType: EvalType;
@@ -25,9 +26,17 @@ export type ExtractAnswerOptions = {
  */
 export function extractAnswer(opts: ExtractAnswerOptions): OperatorFunction<Sample, Sample> {
   const seed = opts.seed ?? 42;
+  const evaluator = getEvaluator(opts.evalType);
   return map((s) => {
     if (s.error) return s;
     const generation = generationOf(s);
+    // The benchmarks' own parse-and-judge eval types (src/benchmarks/evaluator.ts).
+    if (evaluator) {
+      const key = s.row.id === undefined || s.row.id === null ? String(s.index) : String(s.row.id);
+      const r = evaluator({ row: s.row, generation, key, seed });
+      if ("error" in r) return { ...s, error: { stage: "extractAnswer", code: ErrorCodes.DATA, message: r.error } };
+      return { ...s, out: { ...s.out, ...r.out } };
+    }
     const options = parseOptionsList(s.row.options);
     const hasOptions = options !== null && options.length > 0;
 

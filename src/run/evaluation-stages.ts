@@ -1,3 +1,4 @@
+import { EVALUATOR_NAMES } from "../benchmarks/evaluator.js";
 import { identity, type OperatorFunction, pipe } from "rxjs";
 import type { GenerationConfig } from "../config/generation-config.js";
 import { extractAnswer } from "../operators/extract-answer.js";
@@ -5,7 +6,7 @@ import { parseReasoning } from "../operators/parse-reasoning.js";
 import { score } from "../operators/score.js";
 import type { Sample } from "../types.js";
 
-export const EVAL_TYPES = ["multichoice", "mmmu-pro-official"] as const;
+export const EVAL_TYPES = ["multichoice", "mmmu-pro-official", ...EVALUATOR_NAMES] as const;
 export type EvalType = (typeof EVAL_TYPES)[number];
 
 /**

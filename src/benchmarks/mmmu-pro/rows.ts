@@ -9,8 +9,8 @@
  * .png with PIL), and `options` / `subject` (and the standard configs' extra fields) are kept.
  */
 import { z } from "zod";
-import { imageExt } from "./image-ext.js";
-import { parsePythonStringList } from "./python-list.js";
+import { imageExt } from "../shared/image-ext.js";
+import { parsePythonStringList } from "../shared/python-list.js";
 
 // HF `datasets` stores an Image feature as a struct {bytes: binary, path: string}.
 const ImageCell = z
