@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Command, Option } from "commander";
+import { getBenchmark } from "../benchmarks/index.js";
 import { UsageError } from "../errors.js";
 import { computeMetrics, nameSubsets } from "../metrics/compute.js";
 import { formatMetrics } from "../metrics/format.js";
@@ -33,7 +34,9 @@ export async function summarizeResults(resultsDir: string, opts: SummarizeOption
     return results;
   }
   for (const b of benchmarks) {
-    const bySubset = await computeMetrics(b.files, { maxSamples: opts.maxSamples });
+    // A known benchmark's own grouping (MMMU's disciplines) by its folder name.
+    const groupsOf = getBenchmark(b.name)?.metricGroups;
+    const bySubset = await computeMetrics(b.files, { maxSamples: opts.maxSamples, groupsOf });
     Object.assign(results, nameSubsets(b.name, bySubset));
   }
   opts.write?.(formatMetrics(results));

@@ -7,6 +7,11 @@ import { ALL_SUBSETS, type GroupMetrics, type Metrics } from "./types.js";
 export type ComputeOptions = {
   /** Only the first N rows (NeMo-Skills' --max_samples); all when undefined or negative. */
   maxSamples?: number;
+  /**
+   * Groups a subset also counts in (a benchmark's metric grouping, e.g. MMMU's disciplines),
+   * reported after the subsets.
+   */
+  groupsOf?: (subset: string) => readonly string[];
 };
 
 /**
@@ -20,6 +25,7 @@ export async function computeMetrics(files: readonly string[], opts: ComputeOpti
   if (files.length === 0) throw new UsageError("no output files to summarize");
   const sources = [...files].sort().map((f) => new LineSource(f));
   const groups = new Map<string, MetricsAccumulator>([[ALL_SUBSETS, new MetricsAccumulator()]]);
+  const extra = new Map<string, MetricsAccumulator>();
   const max = opts.maxSamples !== undefined && opts.maxSamples >= 0 ? opts.maxSamples : Number.POSITIVE_INFINITY;
   try {
     for (let row = 0; row < max; row++) {
@@ -44,12 +50,18 @@ export async function computeMetrics(files: readonly string[], opts: ComputeOpti
       }
       groups.get(ALL_SUBSETS)!.update(records);
       if (subset !== ALL_SUBSETS) acc.update(records);
+      for (const g of subset === ALL_SUBSETS ? [] : (opts.groupsOf?.(subset) ?? [])) {
+        let ga = extra.get(g);
+        if (ga === undefined) extra.set(g, (ga = new MetricsAccumulator()));
+        ga.update(records);
+      }
     }
   } finally {
     await Promise.all(sources.map((s) => s.close()));
   }
   const out: Record<string, GroupMetrics> = {};
   for (const [subset, acc] of groups) out[subset] = acc.metrics();
+  for (const [group, acc] of extra) if (!(group in out)) out[group] = acc.metrics();
   return out;
 }
 
