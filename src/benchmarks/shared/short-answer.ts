@@ -7,7 +7,7 @@
  *   2. the text after the last `Answer:` (any case, markdown `**` allowed), to the end of its line, else
  *   3. the whole reply;
  *
- * then trimmed, with one trailing "." dropped. Null when nothing is left.
+ * then trimmed (markdown emphasis closing the line dropped). Null when nothing is left.
  */
 const FINAL_ANSWER_RE = /The final answer is ([^\n]+?)\s*$/;
 const ANSWER_LINE_RE = /(?:^|[^\p{L}])answer[*_]{0,2}\s*:[*_]{0,2}[ \t]*([^\n]*)/giu;
@@ -22,6 +22,6 @@ export function extractShortAnswer(generation: string): string | null {
     for (let m = ANSWER_LINE_RE.exec(trimmed); m !== null; m = ANSWER_LINE_RE.exec(trimmed)) last = m[1];
     text = last ?? trimmed;
   }
-  const answer = text.trim().replace(/[*_]+$/, "").replace(/\.$/, "").trim();
+  const answer = text.trim().replace(/[*_]+$/, "").trim();
   return answer === "" ? null : answer;
 }
