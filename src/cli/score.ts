@@ -13,6 +13,7 @@ import { exists } from "../output/partial-output.js";
 import { EVAL_TYPES, type EvalType, evaluationStages } from "../run/evaluation-stages.js";
 import type { Sample } from "../types.js";
 import { type CliContext, Exit } from "./context.js";
+import { jsonArrayInput } from "./json-array-input.js";
 
 type ScoreFlags = {
   input_file: string;
@@ -45,12 +46,14 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   const tmp = `${flags.output_file}.tmp-${process.pid}`;
   const sink: LineSink = toStdout ? streamSink(ctx.stdout) : await fileSink(tmp);
   const tally = { rows: 0, correct: 0, noAnswer: 0, disagree: 0, both: 0, fallback: 0, failed: 0 };
+  // A JSON array of rows (the MMMU authors' output files) is read as if it were JSONL.
+  const array = fromStdin ? null : await jsonArrayInput(flags.input_file);
 
   // The flow keeps memory flat on million-row files: rows are read only as lines are written.
   const flow = new Flow(1024);
   await lastValueFrom(
     // (adaptFields replaces rows whose answer is under another key: no line to keep then.)
-    readRows(fromStdin ? ctx.stdin : flags.input_file, { flow, keepSource: !answerElsewhere(flags) }).pipe(
+    readRows(fromStdin ? ctx.stdin : (array ?? flags.input_file), { flow, keepSource: !answerElsewhere(flags) }).pipe(
       adaptFields(flags),
       evaluationStages(config, flags.eval_type),
       tap((s) => count(tally, s)),
