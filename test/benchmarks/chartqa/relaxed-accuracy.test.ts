@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { evaluateRelaxedAccuracy } from "../../../src/benchmarks/chartqa/evaluate.js";
+import { relaxedAccuracy, relaxedCorrect } from "../../../src/benchmarks/chartqa/relaxed-accuracy.js";
+
+// ChartQA (Masry et al. 2022, section 5.1): "an answer is correct if it is within 5% of the gold
+// answer. For non-numeric answers, we still need an exact match."
+describe("relaxed accuracy", () => {
+  it("takes a number within 5% of the target, both ends included, and nothing further", () => {
+    expect(relaxedCorrect("100", "100")).toBe(true);
+    expect(relaxedCorrect("100", "95")).toBe(true);
+    expect(relaxedCorrect("100", "105")).toBe(true);
+    expect(relaxedCorrect("100", "105.1")).toBe(false);
+    expect(relaxedCorrect("100", "94.9")).toBe(false);
+    expect(relaxedCorrect("-20", "-20.9")).toBe(true);
+    expect(relaxedCorrect("-20", "20")).toBe(false);
+  });
+
+  it("reads a trailing % as hundredths, on either side", () => {
+    expect(relaxedCorrect("12%", "0.12")).toBe(true);
+    expect(relaxedCorrect("0.12", "12.4%")).toBe(true);
+    expect(relaxedCorrect("12%", "12")).toBe(false);
+  });
+
+  it("reads numbers as Python's float does: underscores, exponents, spaces; not thousands commas", () => {
+    expect(relaxedCorrect("1000", "1_000")).toBe(true);
+    expect(relaxedCorrect("1000", "1e3")).toBe(true);
+    expect(relaxedCorrect("1000", " 1000 ")).toBe(true);
+    // "1,000" is not a number to float(): the texts are compared, and differ.
+    expect(relaxedCorrect("1000", "1,000")).toBe(false);
+  });
+
+  it("compares text exactly but for case, and a target of 0 as text", () => {
+    expect(relaxedCorrect("Yes", "yes")).toBe(true);
+    expect(relaxedCorrect("Germany", "germany.")).toBe(false);
+    expect(relaxedCorrect("0", "0")).toBe(true);
+    expect(relaxedCorrect("0", "0.0")).toBe(false);
+    expect(relaxedCorrect("0", "0.01")).toBe(false);
+  });
+
+  it("is right against any of several targets", () => {
+    expect(relaxedAccuracy(["2019", "2020"], "2020")).toBe(true);
+    expect(relaxedAccuracy(["Blue", "Navy"], "red")).toBe(false);
+  });
+
+  it("judges a generation's short answer: the final-answer line, else the Answer: line, else the reply", () => {
+    const row = { expected_answer: "45", answers: ["45"] };
+    expect(evaluateRelaxedAccuracy({ row, generation: "Looking at the bars...\nThe final answer is 46", key: "1", seed: 0 })).toEqual({
+      out: { predicted_answer: "46", symbolic_correct: true },
+    });
+    expect(evaluateRelaxedAccuracy({ row, generation: "45", key: "1", seed: 0 })).toEqual({ out: { predicted_answer: "45", symbolic_correct: true } });
+    expect(evaluateRelaxedAccuracy({ row, generation: null, key: "1", seed: 0 })).toEqual({ out: { predicted_answer: null, symbolic_correct: false } });
+  });
+});
