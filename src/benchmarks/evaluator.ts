@@ -2,9 +2,10 @@
  * Eval types that parse and judge in one step, by their benchmark's authors' rules (the
  * extractAnswer operator runs them; score() then keeps their verdict). Registered here only.
  */
-import { evaluateRelaxedAccuracy } from "./chartqa/evaluate.js";
-import { evaluateAnls } from "./docvqa/evaluate.js";
+import { relaxedAccuracyEvaluator } from "./chartqa/evaluate.js";
+import { anlsEvaluator } from "./docvqa/evaluate.js";
 import { evaluateMmmu } from "./mmmu/evaluate.js";
+import { answerLine, wholeReply } from "./shared/short-answer.js";
 
 export type EvaluatorInput = {
   row: Record<string, unknown>;
@@ -22,8 +23,10 @@ export type Evaluator = (input: EvaluatorInput) => EvaluatorResult;
 
 export const EVALUATORS = {
   "mmmu-official": evaluateMmmu,
-  "relaxed-accuracy": evaluateRelaxedAccuracy,
-  anls: evaluateAnls,
+  "relaxed-accuracy": relaxedAccuracyEvaluator(wholeReply),
+  "relaxed-accuracy-answer-line": relaxedAccuracyEvaluator(answerLine),
+  anls: anlsEvaluator(wholeReply),
+  "anls-answer-line": anlsEvaluator(answerLine),
 } as const satisfies Record<string, Evaluator>;
 
 export type EvaluatorName = keyof typeof EVALUATORS;

@@ -6,12 +6,10 @@ import { cli, parseLines, tempDir } from "../helpers/dataset.js";
 
 const data = path.join(repoRoot, "fixtures", "data");
 
-/** What the simulator meant to answer: the letter of `Answer: X` or the text of `The final answer is X`. */
+/** What the simulator meant to answer: the letter of a last `Answer: X` line, or a bare answer (open questions). */
 function simAnswer(generation: string): { open: boolean; text: string } {
-  const last = generation.slice(generation.lastIndexOf("\n") + 1);
-  const open = /^The final answer is (.*)$/.exec(last);
-  if (open) return { open: true, text: open[1]! };
-  return { open: false, text: /^Answer: (.*)$/.exec(last)![1]! };
+  const letter = /\nAnswer: (.*)$/.exec(generation);
+  return letter ? { open: false, text: letter[1]! } : { open: true, text: generation };
 }
 
 /** The simulator answers an open question right with the expected text (a list's first item), wrong with "#"s. */
@@ -78,5 +76,5 @@ describe("vlmpipe eval on every shipped benchmark", () => {
     const rows = [...mmmu.rows, ...(await read("mmmu-pro")).rows, ...chart.rows, ...doc.rows];
     expect(rows).toHaveLength(160);
     expect(Math.abs((100 * rows.filter((x) => x.symbolic_correct).length) / 160 - 70)).toBeLessThan(11);
-  });
+  }, 240_000); // four benchmarks on a shared 2-core machine
 });

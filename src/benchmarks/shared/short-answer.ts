@@ -1,18 +1,23 @@
 /**
- * The answer text of a short-answer generation (ChartQA, DocVQA). Their authors score the
- * model's whole reply, which the short-answer prompt keeps to a word or phrase; models that
- * reason first end with an answer line, so that line is taken when there is one:
+ * The answer text of a short-answer generation (ChartQA, DocVQA).
  *
- *   1. the last line's `The final answer is X` (NeMo-Skills' answer sentence), else
- *   2. the text after the last `Answer:` (any case, markdown `**` allowed), to the end of its line, else
- *   3. the whole reply;
+ * `wholeReply` is their authors' way: the model's reply is the answer (the prompt asks for a word
+ * or phrase), white space around it trimmed. Null when nothing is left.
  *
- * then trimmed (markdown emphasis closing the line dropped). Null when nothing is left.
+ * `answerLine` is a named opt-in (eval types `*-answer-line`) for models that reason before
+ * answering: the last line's `The final answer is X` (NeMo-Skills' answer sentence), else the text
+ * after the last `Answer:` (any case, markdown `**` allowed) to the end of its line, else the
+ * whole reply.
  */
 const FINAL_ANSWER_RE = /The final answer is ([^\n]+?)\s*$/;
 const ANSWER_LINE_RE = /(?:^|[^\p{L}])answer[*_]{0,2}\s*:[*_]{0,2}[ \t]*([^\n]*)/giu;
 
-export function extractShortAnswer(generation: string): string | null {
+export function wholeReply(generation: string): string | null {
+  const answer = generation.trim();
+  return answer === "" ? null : answer;
+}
+
+export function answerLine(generation: string): string | null {
   const trimmed = generation.trim();
   const lastLine = trimmed.slice(trimmed.lastIndexOf("\n") + 1);
   let text = FINAL_ANSWER_RE.exec(lastLine)?.[1];
@@ -25,3 +30,5 @@ export function extractShortAnswer(generation: string): string | null {
   const answer = text.trim().replace(/[*_]+$/, "").trim();
   return answer === "" ? null : answer;
 }
+
+export type ReadAnswer = (generation: string) => string | null;

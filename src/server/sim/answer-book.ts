@@ -18,7 +18,7 @@ export type BookEntry = {
   expected: string;
   /** The valid option letters, A.. (from `options`, the problem's `A)` lines, or 4). */
   letters: string[];
-  /** An open question: answered with text (`The final answer is ...`), not a letter. */
+  /** An open question: answered with the answer text alone, not a letter. */
   open: boolean;
 };
 

@@ -10,7 +10,7 @@ import { letterRange, lettersInText, type BookEntry } from "./answer-book.js";
 export type AnswerChoice = {
   /** The option letter, or an open question's answer text. */
   letter: string;
-  /** An open question: the text ends `The final answer is <letter>` instead of `Answer: <letter>`. */
+  /** An open question: the reply is the answer text alone, as short-answer prompts ask. */
   open?: boolean;
   /** Undefined when the question is not in the book. */
   correct?: boolean;
@@ -92,7 +92,7 @@ export type ComposedText = { thinking: readonly string[]; answer: readonly strin
 const CACHE_MAX = 10_000;
 const cache = new Map<string, { thinking: string[]; body: string[] }>();
 
-/** The thinking (used by the reasoning modes) and the visible answer, ending `Answer: X` (open: `The final answer is X`). */
+/** The thinking (used by the reasoning modes) and the visible answer, ending `Answer: X` (open: the answer alone). */
 export function composeText(choice: AnswerChoice, seed: number): ComposedText {
   const cacheKey = `${seed}\u0001${choice.key}`;
   let base = cache.get(cacheKey);
@@ -106,6 +106,6 @@ export function composeText(choice: AnswerChoice, seed: number): ComposedText {
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
     cache.set(cacheKey, base);
   }
-  const last = choice.open ? "\nThe final answer is" : "\nAnswer:";
-  return { thinking: base.thinking, answer: [...base.body, last, ` ${choice.letter}`] };
+  if (choice.open) return { thinking: base.thinking, answer: choice.letter.split(/(?= )/) };
+  return { thinking: base.thinking, answer: [...base.body, "\nAnswer:", ` ${choice.letter}`] };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateRelaxedAccuracy } from "../../../src/benchmarks/chartqa/evaluate.js";
+import { EVALUATORS } from "../../../src/benchmarks/evaluator.js";
 import { relaxedAccuracy, relaxedCorrect } from "../../../src/benchmarks/chartqa/relaxed-accuracy.js";
 
 // ChartQA (Masry et al. 2022, section 5.1): "an answer is correct if it is within 5% of the gold
@@ -42,12 +42,14 @@ describe("relaxed accuracy", () => {
     expect(relaxedAccuracy(["Blue", "Navy"], "red")).toBe(false);
   });
 
-  it("judges a generation's short answer: the final-answer line, else the Answer: line, else the reply", () => {
+  it("judges the whole reply by default, the answer line of a longer one with relaxed-accuracy-answer-line", () => {
     const row = { expected_answer: "45", answers: ["45"] };
-    expect(evaluateRelaxedAccuracy({ row, generation: "Looking at the bars...\nThe final answer is 46", key: "1", seed: 0 })).toEqual({
-      out: { predicted_answer: "46", symbolic_correct: true },
-    });
-    expect(evaluateRelaxedAccuracy({ row, generation: "45", key: "1", seed: 0 })).toEqual({ out: { predicted_answer: "45", symbolic_correct: true } });
-    expect(evaluateRelaxedAccuracy({ row, generation: null, key: "1", seed: 0 })).toEqual({ out: { predicted_answer: null, symbolic_correct: false } });
+    const ref = EVALUATORS["relaxed-accuracy"];
+    const line = EVALUATORS["relaxed-accuracy-answer-line"];
+    expect(ref({ row, generation: " 45\n", key: "1", seed: 0 })).toEqual({ out: { predicted_answer: "45", symbolic_correct: true } });
+    const long = "Looking at the bars...\nThe final answer is 46";
+    expect(ref({ row, generation: long, key: "1", seed: 0 })).toEqual({ out: { predicted_answer: long, symbolic_correct: false } });
+    expect(line({ row, generation: long, key: "1", seed: 0 })).toEqual({ out: { predicted_answer: "46", symbolic_correct: true } });
+    expect(ref({ row, generation: null, key: "1", seed: 0 })).toEqual({ out: { predicted_answer: null, symbolic_correct: false } });
   });
 });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { anls, normalizedDistance } from "../../../src/benchmarks/docvqa/anls.js";
-import { evaluateAnls } from "../../../src/benchmarks/docvqa/evaluate.js";
+import { EVALUATORS } from "../../../src/benchmarks/evaluator.js";
 
 // ANLS (Biten et al. 2019, ST-VQA; Mathew et al. 2021, DocVQA): per question,
 // max over gold answers of 1 - NL(gold, pred), and 0 where NL reaches past the threshold 0.5.
@@ -65,12 +65,12 @@ describe("ANLS", () => {
 
   it("scores a generation's short answer against the row's answers, exact match as symbolic_correct", () => {
     const row = { expected_answer: "1/8/93", answers: ["1/8/93"] };
-    expect(evaluateAnls({ row, generation: "The date is at the top.\nAnswer: 1/8/1993", key: "q", seed: 0 })).toEqual({
+    expect(EVALUATORS["anls-answer-line"]({ row, generation: "The date is at the top.\nAnswer: 1/8/1993", key: "q", seed: 0 })).toEqual({
       out: { predicted_answer: "1/8/1993", anls: 0.75, symbolic_correct: false },
     });
-    expect(evaluateAnls({ row, generation: "1/8/93", key: "q", seed: 0 })).toEqual({
+    expect(EVALUATORS.anls({ row, generation: "1/8/93", key: "q", seed: 0 })).toEqual({
       out: { predicted_answer: "1/8/93", anls: 1, symbolic_correct: true },
     });
-    expect(evaluateAnls({ row: { expected_answer: null, answers: [] }, generation: "x", key: "q", seed: 0 })).toEqual({ out: {} });
+    expect(EVALUATORS.anls({ row: { expected_answer: null, answers: [] }, generation: "x", key: "q", seed: 0 })).toEqual({ out: {} });
   });
 });

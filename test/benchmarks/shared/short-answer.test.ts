@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { extractShortAnswer } from "../../../src/benchmarks/shared/short-answer.js";
+import { answerLine as extractShortAnswer, wholeReply } from "../../../src/benchmarks/shared/short-answer.js";
 
-describe("extractShortAnswer", () => {
+describe("wholeReply", () => {
+  it("is the reply, trimmed; null when empty", () => {
+    expect(wholeReply(" The final answer is 4\n")).toBe("The final answer is 4");
+    expect(wholeReply("\n")).toBeNull();
+  });
+});
+
+describe("answerLine", () => {
   it("takes a bare reply as the answer", () => {
     expect(extractShortAnswer("  Germany \n")).toBe("Germany");
     expect(extractShortAnswer("12.5%")).toBe("12.5%");
