@@ -11,5 +11,12 @@ export default defineConfig({
     reporters: process.env.VLMPIPE_TEST_REPORT
       ? ["default", ["json", { outputFile: process.env.VLMPIPE_TEST_REPORT }]]
       : ["default"],
+    // `npm run coverage`: reported, not gated. Only code run inside vitest's workers counts; the
+    // built CLI that tests spawn runs dist/, which is not measured.
+    coverage: {
+      provider: "v8",
+      include: ["src/**/*.ts"],
+      reporter: ["text-summary", "html"],
+    },
   },
 });

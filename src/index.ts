@@ -9,6 +9,8 @@ export { resolveImages, type ResolveImagesOptions } from "./operators/resolve-im
 export { generate, type GenerateOptions } from "./operators/generate.js";
 export { parseReasoning } from "./operators/parse-reasoning.js";
 export { extractAnswer } from "./operators/extract-answer.js";
+export { EVAL_TYPES, type EvalType, type EvalTypeDef } from "./benchmarks/eval-types.js";
+export { runFeedback, type RunFeedbackOptions } from "./operators/run-feedback.js";
 export { score } from "./operators/score.js";
 export { writeOutput } from "./operators/write-output.js";
 export { concurrentMap, type ConcurrentMapOptions } from "./operators/concurrent-map.js";
@@ -29,7 +31,13 @@ export { startSimServer, type SimServer } from "./server/sim/sim-server.js";
 export { BENCHMARKS, type Benchmark } from "./benchmarks/index.js";
 export { writeReport, type ReportOptions } from "./report/write-report.js";
 export { judge, type JudgeOptions } from "./operators/judge.js";
-export { loadPipeline, buildPipeline, type LoadedPipeline } from "./pipelines/pipeline.js";
+export {
+  loadPipeline,
+  buildPipeline,
+  standardPipeline,
+  scoringPipeline,
+  type LoadedPipeline,
+} from "./pipelines/pipeline.js";
 export { STAGES, type StageContext } from "./pipelines/stages.js";
 export { resolveImage } from "./images/resolve-image.js";
 export { createImageCache } from "./images/image-cache.js";

@@ -1,5 +1,5 @@
 import type { InferenceConfig } from "../config/generation-config.js";
-import type { EvalType } from "../run/evaluation-stages.js";
+import type { EvalType } from "./eval-types.js";
 import type { HubSourceOptions } from "./shared/hub-prepare.js";
 
 /**

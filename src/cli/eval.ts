@@ -8,7 +8,7 @@ import { UsageError } from "../errors.js";
 import { parseBenchmarks } from "../run/benchmark-spec.js";
 import { firstRequest } from "../run/dry-run.js";
 import { dataFile } from "../run/eval-run.js";
-import { EVAL_TYPES, type EvalType } from "../run/evaluation-stages.js";
+import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
@@ -75,7 +75,7 @@ export function addEvalFlags(cmd: Command): Command {
     .option("--server_nodes <n>", "nodes a started server spans (Slurm)", positiveInt("--server_nodes"), 1)
     .option("--server_args <args>", 'extra arguments for a started server, e.g. "--max-model-len 128000 --async-scheduling"', "")
     .option("--server_start_timeout <s>", "seconds to wait for a started server to answer GET /health", positiveNumber("--server_start_timeout"), 1800)
-    .addOption(new Option("--eval_type <type>", "answer extractor (default: the benchmark's)").choices([...EVAL_TYPES]))
+    .addOption(new Option("--eval_type <type>", "answer extractor (default: the benchmark's)").choices(EVAL_TYPE_NAMES))
     .option("--max_concurrent_requests <n>", "requests in flight at most (per job)", positiveInt("--max_concurrent_requests"), 512)
     .option("--api_key <key>", "API key sent as a Bearer token (default: $OPENAI_API_KEY); never written anywhere")
     .option("--num_chunks <k>", "split each benchmark's rows into K chunks, one job each, merged when all are done", positiveInt("--num_chunks"), 1)

@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import { UsageError } from "../errors.js";
 import { loadPipeline } from "../pipelines/pipeline.js";
 import { createReporter } from "../progress/reporter.js";
-import { EVAL_TYPES, type EvalType } from "../run/evaluation-stages.js";
+import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { type GenerateRunOptions, runGenerate } from "../run/generate-run.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
@@ -59,7 +59,7 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
     .command("generate")
     .description("send every row of a JSONL file to an OpenAI-compatible server and write NDJSON (resumable)")
     .requiredOption("--prompt_config <name|file.yaml>", "prompt config: a name under prompts/ (vlm/mmmu-pro) or a .yaml path")
-    .addOption(new Option("--eval_type <type>", "extract and score answers as rows finish").choices([...EVAL_TYPES]));
+    .addOption(new Option("--eval_type <type>", "extract and score answers as rows finish").choices(EVAL_TYPE_NAMES));
   addRunFlags(cmd).action(async (flags: GenerateFlags) => {
     ctx.exitCode = await runCommand(flags, ctx, { promptConfig: flags.prompt_config, evalType: flags.eval_type });
   });

@@ -10,7 +10,9 @@ import { formatLine } from "../output/async-lines.js";
 import { rowText } from "../output/row-source.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
 import { exists } from "../output/partial-output.js";
-import { EVAL_TYPES, type EvalType, evaluationStages } from "../run/evaluation-stages.js";
+import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
+import { offlineContext } from "../pipelines/offline-context.js";
+import { buildPipeline, scoringPipeline } from "../pipelines/pipeline.js";
 import type { Sample } from "../types.js";
 import { type CliContext, Exit } from "./context.js";
 import { jsonArrayInput } from "./json-array-input.js";
@@ -29,7 +31,7 @@ export function registerScore(program: Command, ctx: CliContext): void {
     .description("extract answers from existing generations and score them, without calling a model (streaming)")
     .requiredOption("--input_file <file>", 'JSONL with generations (vlmpipe, NeMo-Skills or any), or "-" for stdin')
     .requiredOption("--output_file <file>", 'where to write the scored rows, or "-" for stdout')
-    .addOption(new Option("--eval_type <type>", "answer extractor").choices([...EVAL_TYPES]).default("multichoice"))
+    .addOption(new Option("--eval_type <type>", "answer extractor").choices(EVAL_TYPE_NAMES).default("multichoice"))
     .option("--generation_key <key>", "field holding the model's text", "generation")
     .option("--expected_answer_key <key>", "field holding the right answer (copied into expected_answer)", "expected_answer")
     .addHelpText("after", "\nOverrides: ++eval_config.seed=42 (official parser's fallback), ++parse_reasoning=True ++end_reasoning_string='</think>'")
@@ -40,6 +42,8 @@ export function registerScore(program: Command, ctx: CliContext): void {
 
 async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number> {
   const config = parseGenerationConfig(ctx.overrides);
+  // The stages that follow generation in `generate`'s chain, from the same registry.
+  const stages = buildPipeline(await scoringPipeline(flags.eval_type), offlineContext(config));
   const fromStdin = flags.input_file === "-";
   if (!fromStdin && !(await exists(flags.input_file))) throw new UsageError(`--input_file not found: ${flags.input_file}`);
   const toStdout = flags.output_file === "-";
@@ -55,7 +59,7 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
     // (adaptFields replaces rows whose answer is under another key: no line to keep then.)
     readRows(fromStdin ? ctx.stdin : (array ?? flags.input_file), { flow, keepSource: !answerElsewhere(flags) }).pipe(
       adaptFields(flags),
-      evaluationStages(config, flags.eval_type),
+      stages,
       tap((s) => count(tally, s)),
       // Not concatMap: the sink keeps lines in call order and joins those that arrive while a
       // write is under way into one write, while concatMap waited for each line's write

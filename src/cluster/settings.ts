@@ -1,5 +1,5 @@
 import type { SimFlags } from "../cli/sim-in-process.js";
-import type { EvalType } from "../run/evaluation-stages.js";
+import type { EvalType } from "../benchmarks/eval-types.js";
 import type { LaunchableServer } from "../server/launch-command.js";
 
 /** Set by the local executor for its job processes: the eval's pid (a job stops when it is gone). */

@@ -8,9 +8,11 @@ import { formatZodError } from "../config/generation-config.js";
 import { UsageError } from "../errors.js";
 import { packageRoot } from "../paths.js";
 import { type LoadedPrompt, loadPromptConfig } from "../prompts/load-prompt-config.js";
-import type { EvalType } from "../run/evaluation-stages.js";
+import type { EvalType } from "../benchmarks/eval-types.js";
 import type { Sample } from "../types.js";
 import { type StageContext, type StageName, STAGES } from "./stages.js";
+
+type StageEntry = string | Record<string, unknown>;
 
 /** A pipeline file: `stages` is a list of stage names, or `{name: options}` entries. */
 export const PipelineFileSchema = z
@@ -53,7 +55,7 @@ export async function loadPipeline(nameOrPath: string, cwd = process.cwd()): Pro
 
 /** Validates each stage's options and loads the prompt configs they name. */
 export async function resolvePipeline(
-  entries: Array<string | Record<string, unknown>>,
+  entries: StageEntry[],
   file: string,
   description?: string,
 ): Promise<LoadedPipeline> {
@@ -79,20 +81,54 @@ export async function resolvePipeline(
     .update(JSON.stringify({ stages, prompts: [...prompts].map(([k, v]) => [k, v.hash]) }))
     .digest("hex")
     .slice(0, 16);
-  return { file, description, stages, prompts, hash };
+  // The hash is of the stages as written, so that this shorthand's expansion never changes it.
+  return { file, description, stages: withGenerateFollowers(stages), prompts, hash };
 }
 
-/** `vlmpipe generate`'s chain as a pipeline: prompt, images, generation, then extraction and scoring with an eval type. */
+/** What the standard chain runs right after `generate`. */
+const GENERATE_FOLLOWERS: PipelineStage[] = [
+  { name: "runFeedback", options: {} },
+  { name: "parseReasoning", options: { end_reasoning_string: "</think>", follow_settings: true } },
+];
+
+/**
+ * A pipeline that names `generate` but not `runFeedback` (every pipeline file written before the
+ * stage existed) gets the standard chain's followers after each `generate`, so that `++max_failures`
+ * and `++parse_reasoning` apply to it; one that names `runFeedback` runs exactly what it lists.
+ */
+function withGenerateFollowers(stages: PipelineStage[]): PipelineStage[] {
+  if (stages.some((s) => s.name === "runFeedback")) return stages;
+  return stages.flatMap((s) => (s.name === "generate" ? [s, ...GENERATE_FOLLOWERS] : [s]));
+}
+
+/** What follows generation (and all that `score` runs): the reasoning split, then extraction and scoring. */
+function evaluationEntries(evalType: EvalType | undefined): StageEntry[] {
+  return [
+    { parseReasoning: { follow_settings: true } },
+    ...(evalType ? [{ extractAnswer: { eval_type: evalType } }, "score"] : []),
+  ];
+}
+
+/**
+ * `vlmpipe generate`'s chain, every stage listed: prompt, images, generation, its feedback to the
+ * run, the reasoning split (with ++parse_reasoning), then extraction and scoring with an eval type.
+ */
 export function standardPipeline(promptConfig: string, evalType?: EvalType): Promise<LoadedPipeline> {
   return resolvePipeline(
     [
       { renderPrompt: { prompt_config: promptConfig } },
       "resolveImages",
       "generate",
-      ...(evalType ? [{ extractAnswer: { eval_type: evalType } }, "score"] : []),
+      "runFeedback",
+      ...evaluationEntries(evalType),
     ],
     "(generate)",
   );
+}
+
+/** `vlmpipe score`'s chain: the stages that follow generation in the standard chain. */
+export function scoringPipeline(evalType: EvalType): Promise<LoadedPipeline> {
+  return resolvePipeline(evaluationEntries(evalType), "(score)");
 }
 
 /** The prompt config whose image options apply to the run (the first renderPrompt's). */
@@ -101,7 +137,9 @@ export function mainPrompt(p: LoadedPipeline): LoadedPrompt | undefined {
   return first ? p.prompts.get(first.options.prompt_config as string) : undefined;
 }
 
+type AnyStage = { build(o: unknown, c: StageContext): OperatorFunction<Sample, Sample> };
+
 export function buildPipeline(p: LoadedPipeline, ctx: StageContext): OperatorFunction<Sample, Sample> {
-  const ops = p.stages.map((s) => (STAGES[s.name] as { build(o: unknown, c: StageContext): OperatorFunction<Sample, Sample> }).build(s.options, ctx));
+  const ops = p.stages.map((s) => (STAGES[s.name] as AnyStage).build(s.options, ctx));
   return ops.reduce<OperatorFunction<Sample, Sample>>((acc, op) => pipe(acc, op), pipe());
 }

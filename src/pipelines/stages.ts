@@ -1,5 +1,6 @@
-import { type MonoTypeOperatorFunction, type OperatorFunction, pipe } from "rxjs";
+import { identity, type MonoTypeOperatorFunction, type OperatorFunction } from "rxjs";
 import { z } from "zod";
+import { EVAL_TYPE_NAMES } from "../benchmarks/eval-types.js";
 import type { ChatClient } from "../client/types.js";
 import { type GenerationConfig, InferenceSchema } from "../config/generation-config.js";
 import { deepMerge } from "../config/overrides.js";
@@ -15,7 +16,6 @@ import { resolveImages } from "../operators/resolve-images.js";
 import { score } from "../operators/score.js";
 import type { LoadedPrompt } from "../prompts/load-prompt-config.js";
 import type { Sample } from "../types.js";
-import { EVAL_TYPES } from "../run/evaluation-stages.js";
 
 /** What a stage may use from its run. */
 export type StageContext = {
@@ -30,7 +30,7 @@ export type StageContext = {
   imageCache: ImageCache;
   /** Verdicts on disk shared with other processes (image.cache_dir), if set. */
   imageDisk?: DiskImageCache;
-  /** Runs after each generation: adaptive limit, --max_failures. */
+  /** The run's feedback from each generated row (runFeedback: adaptive limit, --max_failures). */
   afterGenerate: MonoTypeOperatorFunction<Sample>;
   /** A client for another server (e.g. a judge model), closed with the run. */
   clientFor(serverAddress: string): ChatClient;
@@ -71,30 +71,48 @@ export const STAGES = {
   }),
   resolveImages: define({
     options: z.object({ concurrency: z.number().int().positive().default(8) }).strict(),
-    build: (o, ctx) => resolveImages({ baseDir: ctx.baseDir, options: ctx.image, cache: ctx.imageCache, disk: ctx.imageDisk, concurrency: o.concurrency }),
+    build: (o, ctx) =>
+      resolveImages({
+        baseDir: ctx.baseDir,
+        options: ctx.image,
+        cache: ctx.imageCache,
+        disk: ctx.imageDisk,
+        concurrency: o.concurrency,
+      }),
   }),
   generate: define({
     options: z.object({}).strict(),
     build: (_o, ctx) =>
-      pipe(
-        generate({
-          client: ctx.client,
-          model: ctx.model,
-          inference: inferenceOf(ctx.config),
-          stream: ctx.config.server.stream,
-          concurrency: ctx.concurrency,
-          stats: ctx.inFlight,
-        }),
-        ctx.afterGenerate,
-        ctx.config.parse_reasoning ? parseReasoning({ endReasoningString: ctx.config.end_reasoning_string }) : pipe(),
-      ),
+      generate({
+        client: ctx.client,
+        model: ctx.model,
+        inference: inferenceOf(ctx.config),
+        stream: ctx.config.server.stream,
+        concurrency: ctx.concurrency,
+        stats: ctx.inFlight,
+      }),
+  }),
+  /** Right after generate: successes grow the adaptive limit; --max_failures stops the run. */
+  runFeedback: define({
+    options: z.object({}).strict(),
+    build: (_o, ctx) => ctx.afterGenerate,
   }),
   parseReasoning: define({
-    options: z.object({ end_reasoning_string: z.string().default("</think>") }).strict(),
-    build: (o) => parseReasoning({ endReasoningString: o.end_reasoning_string }),
+    options: z
+      .object({
+        end_reasoning_string: z.string().default("</think>"),
+        /** Run only with ++parse_reasoning=True, splitting at ++end_reasoning_string (the standard chain). */
+        follow_settings: z.boolean().optional(),
+      })
+      .strict(),
+    build: (o, ctx) => {
+      if (!o.follow_settings) return parseReasoning({ endReasoningString: o.end_reasoning_string });
+      if (!ctx.config.parse_reasoning) return identity;
+      return parseReasoning({ endReasoningString: ctx.config.end_reasoning_string });
+    },
   }),
   extractAnswer: define({
-    options: z.object({ eval_type: z.enum(EVAL_TYPES).default("multichoice") }).strict(),
+    options: z.object({ eval_type: z.enum(EVAL_TYPE_NAMES).default("multichoice") }).strict(),
     build: (o, ctx) => extractAnswer({ evalType: o.eval_type, seed: ctx.config.eval_config.seed }),
   }),
   score: define({ options: z.object({}).strict(), build: () => score() }),

@@ -4,7 +4,7 @@ import { runLocalEval } from "../cluster/local-executor.js";
 import type { ServerSpec } from "../cluster/settings.js";
 import { UsageError } from "../errors.js";
 import type { Metrics } from "../metrics/types.js";
-import type { EvalType } from "./evaluation-stages.js";
+import type { EvalType } from "../benchmarks/eval-types.js";
 
 export { dataFile, readDataRows, runOverrides } from "../cluster/eval-inputs.js";
 

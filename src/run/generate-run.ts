@@ -27,7 +27,7 @@ import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
 import type { LoadedPrompt } from "../prompts/load-prompt-config.js";
 import type { Sample } from "../types.js";
 import { VERSION } from "../version.js";
-import type { EvalType } from "./evaluation-stages.js";
+import type { EvalType } from "../benchmarks/eval-types.js";
 import { countRows } from "../progress/count-rows.js";
 import { lineReporter, type ProgressReporter } from "../progress/reporter.js";
 import { buildPipeline, type LoadedPipeline, mainPrompt, standardPipeline } from "../pipelines/pipeline.js";

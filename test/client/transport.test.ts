@@ -71,9 +71,9 @@ describe("the transport's aborts", () => {
     const second = t.chat(req(), { signal: b.signal }).catch((e: unknown) => e as VlmError);
     b.abort();
     // Settled while the first request still holds the only connection.
-    expect((await second).code).toBe("VLM_E_ABORTED");
+    expect(((await second) as VlmError).code).toBe("VLM_E_ABORTED");
     a.abort();
-    expect((await first).code).toBe("VLM_E_ABORTED");
+    expect(((await first) as VlmError).code).toBe("VLM_E_ABORTED");
   });
 
   it("aborts the calls in flight on the caller's signal (one signal for many calls), and no others", async () => {

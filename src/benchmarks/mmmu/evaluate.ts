@@ -1,6 +1,6 @@
 import { rowRng } from "../mmmu-pro/official-parser.js";
 import { parsePythonStringList } from "../shared/python-list.js";
-import type { EvaluatorInput, EvaluatorResult } from "../evaluator.js";
+import type { Extracted } from "../eval-types.js";
 import { judgeMultiChoice, judgeOpen, parseMultiChoice, parseOpen } from "./official-eval.js";
 
 /**
@@ -9,26 +9,26 @@ import { judgeMultiChoice, judgeOpen, parseMultiChoice, parseOpen } from "./offi
  * `multiple-choice`, `open`). Choices come from `all_choices` + `index2ans` (the authors' output
  * files) or from `options`; the answer from `expected_answer` (a list, or the dataset's Python
  * list text, is a set of acceptable answers). Sets predicted_answer (a letter, or the parsed
- * list of an open answer), symbolic_correct and, when the letter was drawn, official_random_fallback.
+ * list of an open answer), symbolic_correct (when the row has an answer) and, when the letter was
+ * drawn, official_random_fallback. A multiple-choice row without choices has no answer (the eval
+ * type refuses such rows first).
  */
-export function evaluateMmmu({ row, generation, key, seed }: EvaluatorInput): EvaluatorResult {
+export type MmmuInput = { row: Record<string, unknown>; generation: string | null; key: string; seed: number };
+
+export function evaluateMmmu({ row, generation, key, seed }: MmmuInput): Extracted {
   const gold = goldOf(row.expected_answer);
-  if (gold === null) return { out: {} };
+  const verdict = (right: boolean) => (gold === null ? undefined : { symbolic_correct: right });
   if (row.question_type !== "multiple-choice") {
-    if (generation === null) return { out: { predicted_answer: null, symbolic_correct: false } };
+    if (generation === null) return { answer: null, verdict: verdict(false) };
     const preds = parseOpen(generation);
-    return { out: { predicted_answer: preds, symbolic_correct: judgeOpen(gold, preds) } };
+    return { answer: preds, verdict: gold === null ? undefined : { symbolic_correct: judgeOpen(gold, preds) } };
   }
   const choices = choicesOf(row);
-  if (choices === null) {
-    return { error: "eval_type mmmu-official needs a multiple-choice row's all_choices + index2ans or options" };
-  }
-  if (generation === null) return { out: { predicted_answer: null, symbolic_correct: false } };
+  if (choices === null || generation === null) return { answer: null, verdict: verdict(false) };
   const parsed = parseMultiChoice(generation, choices.all, choices.index2ans, rowRng(seed, key));
-  const out: Record<string, unknown> = { predicted_answer: parsed.answer, symbolic_correct: judgeMultiChoice(gold, parsed.answer) };
   // false only over a stale flag the re-scored row carries
-  if (parsed.fallback || "official_random_fallback" in row) out.official_random_fallback = parsed.fallback;
-  return { out };
+  const fields = parsed.fallback || "official_random_fallback" in row ? { official_random_fallback: parsed.fallback } : undefined;
+  return { answer: parsed.answer, fields, verdict: gold === null ? undefined : { symbolic_correct: judgeMultiChoice(gold, parsed.answer) } };
 }
 
 function goldOf(v: unknown): string | string[] | null {
@@ -47,7 +47,7 @@ function goldOf(v: unknown): string | string[] | null {
 
 type Choices = { all: string[]; index2ans: Record<string, string> };
 
-function choicesOf(row: Record<string, unknown>): Choices | null {
+export function choicesOf(row: Record<string, unknown>): Choices | null {
   const { all_choices: all, index2ans } = row;
   if (Array.isArray(all) && index2ans !== null && typeof index2ans === "object" && !Array.isArray(index2ans)) {
     const map = Object.fromEntries(Object.entries(index2ans).map(([k, v]) => [k, String(v)]));

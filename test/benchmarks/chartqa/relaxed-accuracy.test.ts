@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EVALUATORS } from "../../../src/benchmarks/evaluator.js";
+import { EVAL_TYPES } from "../../../src/benchmarks/eval-types.js";
 import { relaxedAccuracy, relaxedCorrect } from "../../../src/benchmarks/chartqa/relaxed-accuracy.js";
 
 // ChartQA (Masry et al. 2022, section 5.1): "an answer is correct if it is within 5% of the gold
@@ -44,12 +44,12 @@ describe("relaxed accuracy", () => {
 
   it("judges the whole reply by default, the answer line of a longer one with relaxed-accuracy-answer-line", () => {
     const row = { expected_answer: "45", answers: ["45"] };
-    const ref = EVALUATORS["relaxed-accuracy"];
-    const line = EVALUATORS["relaxed-accuracy-answer-line"];
-    expect(ref({ row, generation: " 45\n", key: "1", seed: 0 })).toEqual({ out: { predicted_answer: "45", symbolic_correct: true } });
+    const ref = (text: string | null) => EVAL_TYPES["relaxed-accuracy"].extract({ row, text });
+    const line = (text: string | null) => EVAL_TYPES["relaxed-accuracy-answer-line"].extract({ row, text });
+    expect(ref(" 45\n")).toEqual({ answer: "45", verdict: { symbolic_correct: true } });
     const long = "Looking at the bars...\nThe final answer is 46";
-    expect(ref({ row, generation: long, key: "1", seed: 0 })).toEqual({ out: { predicted_answer: long, symbolic_correct: false } });
-    expect(line({ row, generation: long, key: "1", seed: 0 })).toEqual({ out: { predicted_answer: "46", symbolic_correct: true } });
-    expect(ref({ row, generation: null, key: "1", seed: 0 })).toEqual({ out: { predicted_answer: null, symbolic_correct: false } });
+    expect(ref(long)).toEqual({ answer: long, verdict: { symbolic_correct: false } });
+    expect(line(long)).toEqual({ answer: "46", verdict: { symbolic_correct: true } });
+    expect(ref(null)).toEqual({ answer: null, verdict: { symbolic_correct: false } });
   });
 });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { anls, normalizedDistance } from "../../../src/benchmarks/docvqa/anls.js";
-import { EVALUATORS } from "../../../src/benchmarks/evaluator.js";
+import { EVAL_TYPES } from "../../../src/benchmarks/eval-types.js";
 
 // ANLS (Biten et al. 2019, ST-VQA; Mathew et al. 2021, DocVQA): per question,
 // max over gold answers of 1 - NL(gold, pred), and 0 where NL reaches past the threshold 0.5.
@@ -65,12 +65,11 @@ describe("ANLS", () => {
 
   it("scores a generation's short answer against the row's answers, exact match as symbolic_correct", () => {
     const row = { expected_answer: "1/8/93", answers: ["1/8/93"] };
-    expect(EVALUATORS["anls-answer-line"]({ row, generation: "The date is at the top.\nAnswer: 1/8/1993", key: "q", seed: 0 })).toEqual({
-      out: { predicted_answer: "1/8/1993", anls: 0.75, symbolic_correct: false },
+    expect(EVAL_TYPES["anls-answer-line"].extract({ row, text: "The date is at the top.\nAnswer: 1/8/1993" })).toEqual({
+      answer: "1/8/1993",
+      verdict: { anls: 0.75, symbolic_correct: false },
     });
-    expect(EVALUATORS.anls({ row, generation: "1/8/93", key: "q", seed: 0 })).toEqual({
-      out: { predicted_answer: "1/8/93", anls: 1, symbolic_correct: true },
-    });
-    expect(EVALUATORS.anls({ row: { expected_answer: null, answers: [] }, generation: "x", key: "q", seed: 0 })).toEqual({ out: {} });
+    expect(EVAL_TYPES.anls.extract({ row, text: "1/8/93" })).toEqual({ answer: "1/8/93", verdict: { anls: 1, symbolic_correct: true } });
+    expect(EVAL_TYPES.anls.extract({ row: { expected_answer: null, answers: [] }, text: "x" })).toEqual({ answer: "x" });
   });
 });

@@ -27,8 +27,11 @@ function rows(model: string, subject: string): Row[] {
 
 function ours(r: Row) {
   const result = evaluateMmmu({ row: { ...r, expected_answer: r.answer }, generation: r.response, key: r.id, seed: 42 });
-  if ("error" in result) throw new Error(result.error);
-  return result.out as { predicted_answer: unknown; symbolic_correct: boolean; official_random_fallback?: boolean };
+  return {
+    predicted_answer: result.answer,
+    symbolic_correct: result.verdict?.symbolic_correct as boolean,
+    official_random_fallback: result.fields?.official_random_fallback as boolean | undefined,
+  };
 }
 
 describe.each([

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { EVAL_TYPES } from "../../../src/benchmarks/eval-types.js";
 import { evaluateMmmu } from "../../../src/benchmarks/mmmu/evaluate.js";
 import { extractNumbers, judgeOpen, normalizeAnswer, parseMultiChoice, parseOpen } from "../../../src/benchmarks/mmmu/official-eval.js";
 import { pyFloat, pyRound2 } from "../../../src/benchmarks/mmmu/py-text.js";
@@ -93,19 +94,21 @@ describe("evaluateMmmu", () => {
   it("reads the choices from the prepared row's options and flags a drawn letter", () => {
     const row = { id: "validation_Art_1", question_type: "multiple-choice", options: ["red", "blue"], expected_answer: "B" };
     expect(evaluateMmmu({ row, generation: "Answer: B", key: "validation_Art_1", seed: 42 })).toEqual({
-      out: { predicted_answer: "B", symbolic_correct: true },
+      answer: "B",
+      verdict: { symbolic_correct: true },
     });
     const drawn = evaluateMmmu({ row, generation: "no idea", key: "validation_Art_1", seed: 42 });
-    expect(drawn).toMatchObject({ out: { official_random_fallback: true } });
+    expect(drawn).toMatchObject({ fields: { official_random_fallback: true } });
   });
 
   it("takes an open answer written as a Python list as a set of acceptable answers", () => {
     const row = { id: "m", question_type: "open", expected_answer: "['24/7', '3.429']" };
-    expect(evaluateMmmu({ row, generation: "The answer is 3.429", key: "m", seed: 42 })).toMatchObject({ out: { symbolic_correct: true } });
+    expect(evaluateMmmu({ row, generation: "The answer is 3.429", key: "m", seed: 42 })).toMatchObject({ verdict: { symbolic_correct: true } });
   });
 
-  it("records a data error for a multiple-choice row without choices", () => {
-    const row = { question_type: "multiple-choice", expected_answer: "A" };
-    expect(evaluateMmmu({ row, generation: "A", key: "0", seed: 42 })).toHaveProperty("error");
+  it("refuses a multiple-choice row without choices (a data error on the row), not an open one", () => {
+    const input = { text: "A", options: null, key: "0", seed: 42 };
+    expect(EVAL_TYPES["mmmu-official"].refuse({ ...input, row: { question_type: "multiple-choice", expected_answer: "A" } })).toMatch(/all_choices/);
+    expect(EVAL_TYPES["mmmu-official"].refuse({ ...input, row: { question_type: "open", expected_answer: "4" } })).toBeUndefined();
   });
 });
