@@ -12,7 +12,11 @@ export async function jsonArrayInput(path: string): Promise<Readable | null> {
   let head: string;
   try {
     const { buffer, bytesRead } = await fh.read(Buffer.alloc(256), 0, 256, 0);
-    head = buffer.subarray(0, bytesRead).toString("utf8").replace(/^\uFEFF/, "").trimStart();
+    head = buffer
+      .subarray(0, bytesRead)
+      .toString("utf8")
+      .replace(/^\uFEFF/, "")
+      .trimStart();
   } finally {
     await fh.close();
   }
@@ -21,7 +25,9 @@ export async function jsonArrayInput(path: string): Promise<Readable | null> {
   try {
     rows = JSON.parse(await readFile(path, "utf8"));
   } catch (e) {
-    throw new UsageError(`${path} starts like a JSON array but is not one (${(e as Error).message}); give JSONL or a JSON array of rows`);
+    throw new UsageError(
+      `${path} starts like a JSON array but is not one (${(e as Error).message}); give JSONL or a JSON array of rows`,
+    );
   }
   if (!Array.isArray(rows)) throw new UsageError(`${path}: not a JSON array of rows`);
   return Readable.from(rows.map((r) => `${JSON.stringify(r)}\n`));

@@ -19,11 +19,23 @@ function meantRight(row: Record<string, unknown>): boolean {
 }
 
 describe("vlmpipe eval on every shipped benchmark", () => {
-  it("runs mmmu, mmmu-pro, chartqa and docvqa against the simulator: one table each, every verdict the simulator's", async () => {
+  it("runs mmmu, mmmu-pro, chartqa and docvqa on the simulator: a table each, every verdict its", async () => {
     const out = await tempDir();
     const r = await cli([
-      "eval", "--benchmarks", "mmmu,mmmu-pro,chartqa,docvqa", "--model", "sim", "--server_type", "sim", "--sim_accuracy", "0.7",
-      "--data_dir", data, "--output_dir", out, "--quiet",
+      "eval",
+      "--benchmarks",
+      "mmmu,mmmu-pro,chartqa,docvqa",
+      "--model",
+      "sim",
+      "--server_type",
+      "sim",
+      "--sim_accuracy",
+      "0.7",
+      "--data_dir",
+      data,
+      "--output_dir",
+      out,
+      "--quiet",
     ]);
     expect(r.code, r.stderr).toBe(0);
     for (const b of ["mmmu", "mmmu-pro", "chartqa", "docvqa"]) expect(r.stdout).toContain(`-- ${b} --`);
@@ -32,7 +44,10 @@ describe("vlmpipe eval on every shipped benchmark", () => {
       const dir = path.join(out, "eval-results", b);
       return {
         rows: parseLines(await readFile(path.join(dir, "output.jsonl"), "utf8")),
-        metrics: JSON.parse(await readFile(path.join(dir, "metrics.json"), "utf8")) as Record<string, Record<string, Record<string, number>>>,
+        metrics: JSON.parse(await readFile(path.join(dir, "metrics.json"), "utf8")) as Record<
+          string,
+          Record<string, Record<string, number>>
+        >,
         report: await readFile(path.join(dir, "report.html"), "utf8"),
       };
     };
@@ -45,13 +60,23 @@ describe("vlmpipe eval on every shipped benchmark", () => {
     for (const row of mmmu.rows) {
       expect(simAnswer(row.generation as string).open, row.id as string).toBe(row.question_type === "open");
       if (row.question_type === "open") expect(row.symbolic_correct, row.id as string).toBe(meantRight(row));
-      else expect(row.symbolic_correct, row.id as string).toBe(simAnswer(row.generation as string).text === row.expected_answer);
+      else
+        expect(row.symbolic_correct, row.id as string).toBe(
+          simAnswer(row.generation as string).text === row.expected_answer,
+        );
       expect(row.official_random_fallback, row.id as string).toBeUndefined();
     }
     const right = mmmu.rows.filter((x) => x.symbolic_correct).length;
     expect(mmmu.metrics.mmmu!["pass@1"]!.symbolic_correct).toBeCloseTo((100 * right) / 60, 5);
     expect(Object.keys(mmmu.metrics).filter((k) => k !== "mmmu")).toHaveLength(30 + 6);
-    const disciplines = ["Art_and_Design", "Business", "Science", "Health_and_Medicine", "Humanities_and_Social_Science", "Tech_and_Engineering"];
+    const disciplines = [
+      "Art_and_Design",
+      "Business",
+      "Science",
+      "Health_and_Medicine",
+      "Humanities_and_Social_Science",
+      "Tech_and_Engineering",
+    ];
     const inDisciplines = disciplines.map((d) => mmmu.metrics[`mmmu-${d}`]!["pass@1"]!.num_entries!);
     expect(inDisciplines).toEqual([8, 10, 10, 10, 8, 14]);
     expect(r.stdout).toContain("mmmu-Humanities_and_Social_Science");

@@ -14,6 +14,9 @@ export function relaxedAccuracyEvaluator(read: ReadAnswer): (input: Pick<AnswerI
     const predicted = text === null ? null : read(text);
     const golds = goldAnswers(row);
     if (golds === null) return { answer: predicted };
-    return { answer: predicted, verdict: { symbolic_correct: predicted !== null && relaxedAccuracy(golds, predicted) } };
+    return {
+      answer: predicted,
+      verdict: { symbolic_correct: predicted !== null && relaxedAccuracy(golds, predicted) },
+    };
   };
 }

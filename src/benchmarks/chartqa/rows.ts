@@ -12,7 +12,10 @@ export const ChartQaRowSchema = z.object({
   image: z.object({ bytes: z.instanceof(Uint8Array), path: z.string().nullish() }),
   query: z.string(),
   label: z.array(z.string()).min(1),
-  human_or_machine: z.union([z.number(), z.bigint()]).transform(Number).pipe(z.union([z.literal(0), z.literal(1)])),
+  human_or_machine: z
+    .union([z.number(), z.bigint()])
+    .transform(Number)
+    .pipe(z.union([z.literal(0), z.literal(1)])),
 });
 
 export const CHARTQA_COLUMNS = ["image", "query", "label", "human_or_machine"];

@@ -27,8 +27,13 @@ export function evaluateMmmu({ row, generation, key, seed }: MmmuInput): Extract
   if (choices === null || generation === null) return { answer: null, verdict: verdict(false) };
   const parsed = parseMultiChoice(generation, choices.all, choices.index2ans, rowRng(seed, key));
   // false only over a stale flag the re-scored row carries
-  const fields = parsed.fallback || "official_random_fallback" in row ? { official_random_fallback: parsed.fallback } : undefined;
-  return { answer: parsed.answer, fields, verdict: gold === null ? undefined : { symbolic_correct: judgeMultiChoice(gold, parsed.answer) } };
+  const fields =
+    parsed.fallback || "official_random_fallback" in row ? { official_random_fallback: parsed.fallback } : undefined;
+  return {
+    answer: parsed.answer,
+    fields,
+    verdict: gold === null ? undefined : { symbolic_correct: judgeMultiChoice(gold, parsed.answer) },
+  };
 }
 
 function goldOf(v: unknown): string | string[] | null {

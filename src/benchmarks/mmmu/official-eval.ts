@@ -93,7 +93,7 @@ const NUM_SIMPLE_RE = new RegExp(`-?(?:${D}+\\.${D}+|\\.${D}+|${D}+${B})(?![eE][
 
 /** Every number written in `s`: with thousands commas, in scientific notation, then plain. */
 export function extractNumbers(s: string): string[] {
-  return [...s.match(NUM_COMMAS_RE) ?? [], ...s.match(NUM_SCIENTIFIC_RE) ?? [], ...s.match(NUM_SIMPLE_RE) ?? []];
+  return [...(s.match(NUM_COMMAS_RE) ?? []), ...(s.match(NUM_SCIENTIFIC_RE) ?? []), ...(s.match(NUM_SIMPLE_RE) ?? [])];
 }
 
 /** A number (commas dropped, 2 decimals) or the lower-cased text; one-letter text padded both ways. */
@@ -119,9 +119,7 @@ export function parseOpen(response: string): OpenPred[] {
     out.push(p);
   }
   // Python's set order is arbitrary: numbers first, then text, each sorted, for stable files.
-  return out.sort((a, b) =>
-    typeof a === typeof b ? (a < b ? -1 : a > b ? 1 : 0) : typeof a === "number" ? -1 : 1,
-  );
+  return out.sort((a, b) => (typeof a === typeof b ? (a < b ? -1 : a > b ? 1 : 0) : typeof a === "number" ? -1 : 1));
 }
 
 /** eval_multi_choice: the letter equals the answer (or one of a list of answers). */

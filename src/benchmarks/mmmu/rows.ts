@@ -97,7 +97,9 @@ export function formatMmmuRow(raw: unknown, stem: string, subject: string): Form
       id: row.id,
       question_type: row.question_type,
       options,
-      ...(multipleChoice ? { all_choices: letters, index2ans: Object.fromEntries(letters.map((l, i) => [l, options[i]])) } : {}),
+      ...(multipleChoice
+        ? { all_choices: letters, index2ans: Object.fromEntries(letters.map((l, i) => [l, options[i]])) }
+        : {}),
       subject,
       subfield: row.subfield ?? null,
       img_type: imgType,

@@ -171,7 +171,13 @@ function formatRow(job: SplitJob, row: Record<string, unknown>, ctx: RowContext)
 }
 
 /** The split's shards directly in `folder`, from the listing; all of `-of-N` must be there. */
-function findShards(listing: readonly HubFile[], folder: string, split: string, repo: string, revision: string): HubFile[] {
+function findShards(
+  listing: readonly HubFile[],
+  folder: string,
+  split: string,
+  repo: string,
+  revision: string,
+): HubFile[] {
   const re = new RegExp(`^${escapeRe(split)}-(\\d{5})-of-(\\d{5})(?:-[0-9a-f]+)?\\.parquet$`);
   const inFolder = listing.filter((f) => (dirname(f.path) === "." ? "" : dirname(f.path)) === folder);
   const shards = inFolder.filter((f) => re.test(basename(f.path))).sort((a, b) => (a.path < b.path ? -1 : 1));
@@ -180,7 +186,8 @@ function findShards(listing: readonly HubFile[], folder: string, split: string, 
     const seen = inFolder.map((f) => f.path).slice(0, 10);
     throw new VlmError(
       ErrorCodes.DATA,
-      `no ${split}-NNNNN-of-NNNNN.parquet under ${where}` + (seen.length ? `; found ${seen.join(", ")}` : "; the folder is empty"),
+      `no ${split}-NNNNN-of-NNNNN.parquet under ${where}` +
+        (seen.length ? `; found ${seen.join(", ")}` : "; the folder is empty"),
     );
   }
   const declared = Number(re.exec(basename(shards[0]!.path))?.[2]);

@@ -27,7 +27,10 @@ export function answerLine(generation: string): string | null {
     for (let m = ANSWER_LINE_RE.exec(trimmed); m !== null; m = ANSWER_LINE_RE.exec(trimmed)) last = m[1];
     text = last ?? trimmed;
   }
-  const answer = text.trim().replace(/[*_]+$/, "").trim();
+  const answer = text
+    .trim()
+    .replace(/[*_]+$/, "")
+    .trim();
   return answer === "" ? null : answer;
 }
 

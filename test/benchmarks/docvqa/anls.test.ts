@@ -69,7 +69,12 @@ describe("ANLS", () => {
       answer: "1/8/1993",
       verdict: { anls: 0.75, symbolic_correct: false },
     });
-    expect(EVAL_TYPES.anls.extract({ row, text: "1/8/93" })).toEqual({ answer: "1/8/93", verdict: { anls: 1, symbolic_correct: true } });
-    expect(EVAL_TYPES.anls.extract({ row: { expected_answer: null, answers: [] }, text: "x" })).toEqual({ answer: "x" });
+    expect(EVAL_TYPES.anls.extract({ row, text: "1/8/93" })).toEqual({
+      answer: "1/8/93",
+      verdict: { anls: 1, symbolic_correct: true },
+    });
+    expect(EVAL_TYPES.anls.extract({ row: { expected_answer: null, answers: [] }, text: "x" })).toEqual({
+      answer: "x",
+    });
   });
 });

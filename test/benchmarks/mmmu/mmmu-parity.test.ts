@@ -17,16 +17,31 @@ type Row = {
   index2ans?: Record<string, string>;
   response: string;
 };
-type Ref = { model: string; subject: string; id: string; parsed_pred: unknown; correct: boolean; random_fallback: boolean };
+type Ref = {
+  model: string;
+  subject: string;
+  id: string;
+  parsed_pred: unknown;
+  correct: boolean;
+  random_fallback: boolean;
+};
 
-const refs = readFileSync(REF, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Ref);
+const refs = readFileSync(REF, "utf8")
+  .trim()
+  .split("\n")
+  .map((l) => JSON.parse(l) as Ref);
 
 function rows(model: string, subject: string): Row[] {
   return JSON.parse(readFileSync(path.join(DATA, model, subject, "output.json"), "utf8")) as Row[];
 }
 
 function ours(r: Row) {
-  const result = evaluateMmmu({ row: { ...r, expected_answer: r.answer }, generation: r.response, key: r.id, seed: 42 });
+  const result = evaluateMmmu({
+    row: { ...r, expected_answer: r.answer },
+    generation: r.response,
+    key: r.id,
+    seed: 42,
+  });
   return {
     predicted_answer: result.answer,
     symbolic_correct: result.verdict?.symbolic_correct as boolean,
@@ -58,7 +73,10 @@ describe.each([
         }
         const same = JSON.stringify(out.predicted_answer) === JSON.stringify(ref.parsed_pred);
         if (!same || out.symbolic_correct !== ref.correct) {
-          mismatches.push(`${ref.id}: ${JSON.stringify(out.predicted_answer)} ${out.symbolic_correct} vs ${JSON.stringify(ref.parsed_pred)} ${ref.correct}`);
+          mismatches.push(
+            `${ref.id}: ${JSON.stringify(out.predicted_answer)} ${out.symbolic_correct} ` +
+              `vs ${JSON.stringify(ref.parsed_pred)} ${ref.correct}`,
+          );
         }
       }
     }
@@ -76,11 +94,17 @@ describe.each([
     const settled = mine.filter((r) => !r.random_fallback);
     for (const [subject, refRows] of bySubject) {
       const list = refRows.filter((r) => !r.random_fallback);
-      expect(count(list, (r) => verdicts.get(r.id)!), subject).toBe(count(list, (r) => r.correct));
+      expect(
+        count(list, (r) => verdicts.get(r.id)!),
+        subject,
+      ).toBe(count(list, (r) => r.correct));
     }
     for (const discipline of MMMU_DISCIPLINES) {
       const list = settled.filter((r) => disciplineOf(r.subject) === discipline);
-      expect(count(list, (r) => verdicts.get(r.id)!), discipline).toBe(count(list, (r) => r.correct));
+      expect(
+        count(list, (r) => verdicts.get(r.id)!),
+        discipline,
+      ).toBe(count(list, (r) => r.correct));
     }
     expect(count(settled, (r) => verdicts.get(r.id)!)).toBe(count(settled, (r) => r.correct));
   });

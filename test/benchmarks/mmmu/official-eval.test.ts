@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { EVAL_TYPES } from "../../../src/benchmarks/eval-types.js";
 import { evaluateMmmu } from "../../../src/benchmarks/mmmu/evaluate.js";
-import { extractNumbers, judgeOpen, normalizeAnswer, parseMultiChoice, parseOpen } from "../../../src/benchmarks/mmmu/official-eval.js";
+import {
+  extractNumbers,
+  judgeOpen,
+  normalizeAnswer,
+  parseMultiChoice,
+  parseOpen,
+} from "../../../src/benchmarks/mmmu/official-eval.js";
 import { pyFloat, pyRound2 } from "../../../src/benchmarks/mmmu/py-text.js";
 import { rowRng } from "../../../src/benchmarks/mmmu-pro/official-parser.js";
 
@@ -13,7 +19,10 @@ const never = () => {
 
 describe("the MMMU authors' multiple-choice parse", () => {
   it("takes a bracketed letter first, the last one when there are several", () => {
-    expect(parseMultiChoice("(B) because (A) is wrong and (C) too", ABCD, ANS, never)).toEqual({ answer: "C", fallback: false });
+    expect(parseMultiChoice("(B) because (A) is wrong and (C) too", ABCD, ANS, never)).toEqual({
+      answer: "C",
+      fallback: false,
+    });
     expect(parseMultiChoice("The answer is (D).", ABCD, ANS, never)).toEqual({ answer: "D", fallback: false });
   });
 
@@ -23,7 +32,10 @@ describe("the MMMU authors' multiple-choice parse", () => {
   });
 
   it("then, in a reply of more than five words, an option's text (the last written)", () => {
-    expect(parseMultiChoice("The per unit overhead cost incurred is $7.", ABCD, ANS, never)).toEqual({ answer: "B", fallback: false });
+    expect(parseMultiChoice("The per unit overhead cost incurred is $7.", ABCD, ANS, never)).toEqual({
+      answer: "B",
+      fallback: false,
+    });
     expect(parseMultiChoice("it is $7", ABCD, ANS, () => 0)).toEqual({ answer: "A", fallback: true });
   });
 
@@ -50,7 +62,15 @@ describe("the MMMU authors' open-answer parse and judge", () => {
 
   it("finds numbers with thousands commas, in scientific notation, and plain", () => {
     // Each pattern runs on the whole text, so pieces come back too ("567", "3", "-5"), as in theirs.
-    expect(extractNumbers("1,234,567 and 3.2e-5 and -7 and .5")).toEqual(["1,234,567", "3.2e-5", "567", "3", "-5", "-7", ".5"]);
+    expect(extractNumbers("1,234,567 and 3.2e-5 and -7 and .5")).toEqual([
+      "1,234,567",
+      "3.2e-5",
+      "567",
+      "3",
+      "-5",
+      "-7",
+      ".5",
+    ]);
   });
 
   it("normalises answers: numbers rounded to 2 decimals (ties to even), one letter padded", () => {
@@ -92,7 +112,12 @@ describe("Python's float and round, as the authors' code relies on them", () => 
 
 describe("evaluateMmmu", () => {
   it("reads the choices from the prepared row's options and flags a drawn letter", () => {
-    const row = { id: "validation_Art_1", question_type: "multiple-choice", options: ["red", "blue"], expected_answer: "B" };
+    const row = {
+      id: "validation_Art_1",
+      question_type: "multiple-choice",
+      options: ["red", "blue"],
+      expected_answer: "B",
+    };
     expect(evaluateMmmu({ row, generation: "Answer: B", key: "validation_Art_1", seed: 42 })).toEqual({
       answer: "B",
       verdict: { symbolic_correct: true },
@@ -103,12 +128,18 @@ describe("evaluateMmmu", () => {
 
   it("takes an open answer written as a Python list as a set of acceptable answers", () => {
     const row = { id: "m", question_type: "open", expected_answer: "['24/7', '3.429']" };
-    expect(evaluateMmmu({ row, generation: "The answer is 3.429", key: "m", seed: 42 })).toMatchObject({ verdict: { symbolic_correct: true } });
+    expect(evaluateMmmu({ row, generation: "The answer is 3.429", key: "m", seed: 42 })).toMatchObject({
+      verdict: { symbolic_correct: true },
+    });
   });
 
   it("refuses a multiple-choice row without choices (a data error on the row), not an open one", () => {
     const input = { text: "A", options: null, key: "0", seed: 42 };
-    expect(EVAL_TYPES["mmmu-official"].refuse({ ...input, row: { question_type: "multiple-choice", expected_answer: "A" } })).toMatch(/all_choices/);
-    expect(EVAL_TYPES["mmmu-official"].refuse({ ...input, row: { question_type: "open", expected_answer: "4" } })).toBeUndefined();
+    expect(
+      EVAL_TYPES["mmmu-official"].refuse({ ...input, row: { question_type: "multiple-choice", expected_answer: "A" } }),
+    ).toMatch(/all_choices/);
+    expect(
+      EVAL_TYPES["mmmu-official"].refuse({ ...input, row: { question_type: "open", expected_answer: "4" } }),
+    ).toBeUndefined();
   });
 });

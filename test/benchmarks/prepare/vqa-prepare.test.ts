@@ -15,7 +15,11 @@ let hub: FakeHub;
 let dataDir: string;
 const lines: string[] = [];
 
-const jsonl = async (path: string) => (await readFile(path, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const jsonl = async (path: string) =>
+  (await readFile(path, "utf8"))
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 async function prepare(benchmark: string, config: string): Promise<PreparedSplit[]> {
   const p = getPreparer(benchmark)!;
@@ -51,7 +55,9 @@ describe("prepare_data for mmmu, chartqa and docvqa against the fake hub", () =>
     expect(rows).toEqual(await jsonl("fixtures/data/mmmu/validation.jsonl"));
     expect(new Set(rows.map((r) => r.subset_for_metrics)).size).toBe(30);
     const images = await readdir(join(dataDir, "mmmu", "images"));
-    for (const r of rows) for (const k of Object.keys(r).filter((k) => /^image_\d$/.test(k))) expect(images).toContain((r[k] as string).slice(7));
+    for (const r of rows)
+      for (const k of Object.keys(r).filter((k) => /^image_\d$/.test(k)))
+        expect(images).toContain((r[k] as string).slice(7));
   });
 
   test("mmmu rows carry what the authors' parser needs, and the authors' prompt", async () => {
@@ -64,7 +70,9 @@ describe("prepare_data for mmmu, chartqa and docvqa against the fake hub", () =>
       image_1: "images/validation_Art_Theory_1_1.png",
       image_2: "images/validation_Art_Theory_1_2.png",
     });
-    expect(mc.problem).toMatch(/^Which option shows .*\?\n\(A\) art theory reading 40\n\(B\) <image 2>\n[\s\S]*\(E\) .*\n\nAnswer with the option's letter from the given choices directly\.$/);
+    expect(mc.problem).toMatch(
+      /^Which option shows .*\?\n\(A\) art theory reading 40\n\(B\) <image 2>\n[\s\S]*\(E\) .*\n\nAnswer with the option's letter from the given choices directly\.$/,
+    );
     const open = rows.find((r) => r.question_type === "open")!;
     expect(open.problem).toMatch(/\?\nAnswer the question using a single word or phrase\.$/);
     expect(open).not.toHaveProperty("all_choices");
@@ -76,7 +84,12 @@ describe("prepare_data for mmmu, chartqa and docvqa against the fake hub", () =>
     const rows = await jsonl(join(dataDir, "chartqa", "test.jsonl"));
     expect(rows).toEqual(await jsonl("fixtures/data/chartqa/test.jsonl"));
     expect(rows.filter((r) => r.subset_for_metrics === "human")).toHaveLength(10);
-    expect(rows[4]).toMatchObject({ id: "chartqa_test_4", expected_answer: "No", answers: ["No"], image_path: "images/chartqa_test_4.png" });
+    expect(rows[4]).toMatchObject({
+      id: "chartqa_test_4",
+      expected_answer: "No",
+      answers: ["No"],
+      image_path: "images/chartqa_test_4.png",
+    });
   });
 
   test("docvqa validation: both shards of the DocVQA folder only, one image per page", async () => {
@@ -85,14 +98,21 @@ describe("prepare_data for mmmu, chartqa and docvqa against the fake hub", () =>
     const rows = await jsonl(join(dataDir, "docvqa", "validation.jsonl"));
     expect(rows).toEqual(await jsonl("fixtures/data/docvqa/validation.jsonl"));
     expect(rows.some((r) => String(r.id).startsWith("info_"))).toBe(false);
-    expect(rows[1]).toMatchObject({ id: "49001", answers: ["ITC Limited", "ITC limited"], expected_answer: "ITC Limited", doc_id: 14000 });
+    expect(rows[1]).toMatchObject({
+      id: "49001",
+      answers: ["ITC Limited", "ITC limited"],
+      expected_answer: "ITC Limited",
+      doc_id: 14000,
+    });
     expect(hub.requests.some((q) => q.path.includes("InfographicVQA/validation"))).toBe(false);
   });
 
   test("says which shards it looked for when a split is not there", async () => {
     await expect(prepare("docvqa", "test")).rejects.toMatchObject({
       code: "VLM_E_DATA",
-      message: expect.stringMatching(/no test-NNNNN-of-NNNNN\.parquet under lmms-lab\/DocVQA\/DocVQA@main; found DocVQA\/validation-00000-of-00002\.parquet/),
+      message: expect.stringMatching(
+        /no test-NNNNN-of-NNNNN\.parquet under lmms-lab\/DocVQA\/DocVQA@main; found DocVQA\/validation-00000-of-00002\.parquet/,
+      ),
     });
   });
 });
