@@ -1,6 +1,9 @@
-import { VlmError, ErrorCodes } from "../errors.js";
+import { ErrorCodes, VlmError } from "../errors.js";
+import { relaxedAccuracyAnswerLine, relaxedAccuracyWholeReply } from "./chartqa/eval-type.js";
+import { anlsAnswerLine, anlsWholeReply } from "./docvqa/eval-type.js";
 import { DEFAULT_MULTICHOICE, extractMultichoice, type MultichoiceSettings } from "./extractors/multichoice.js";
 import { rowSettings } from "./extractors/multichoice-settings.js";
+import { mmmuOfficial } from "./mmmu/eval-type.js";
 import { parseOfficial, rowRng } from "./mmmu-pro/official-parser.js";
 
 /** What an eval type's extractor sees of one row. */
@@ -19,10 +22,15 @@ export type AnswerInput = {
 };
 
 export type Extracted = {
-  /** `predicted_answer` (null: no answer). */
-  answer: string | null;
+  /** `predicted_answer` (null: no answer); a list for a parse that keeps several (MMMU's open answers). */
+  answer: string | readonly (string | number)[] | null;
   /** More fields for the row's output, written before `predicted_answer`. */
   fields?: Record<string, unknown>;
+  /**
+   * The eval type's own verdict, written after `predicted_answer` (`symbolic_correct`, a graded
+   * score such as `anls`): score() keeps a symbolic_correct set here.
+   */
+  verdict?: Record<string, unknown>;
 };
 
 export type EvalTypeDef = {
@@ -51,6 +59,12 @@ export const EVAL_TYPES = {
         : "eval_type mmmu-pro-official needs the row's options (a list, or a Python-style list string)",
     extract: (input) => withOptionAnswers(input, "official"),
   },
+  // Eval types that judge by their benchmark authors' rules, from the benchmarks' folders.
+  "mmmu-official": mmmuOfficial,
+  "relaxed-accuracy": relaxedAccuracyWholeReply,
+  "relaxed-accuracy-answer-line": relaxedAccuracyAnswerLine,
+  anls: anlsWholeReply,
+  "anls-answer-line": anlsAnswerLine,
 } as const satisfies Record<string, EvalTypeDef>;
 
 export type EvalType = keyof typeof EVAL_TYPES;

@@ -7,38 +7,18 @@
 import { Option, type Command } from "commander";
 import { UsageError, isVlmError, ErrorCodes } from "../errors.js";
 import { DEFAULT_HUB_URL } from "../hub/config.js";
-import { MMMU_PRO_CONFIG_NAMES, prepareMmmuPro } from "../benchmarks/mmmu-pro/prepare.js";
+import { PREPARERS, getPreparer } from "../benchmarks/index.js";
 import { type CliContext, Exit } from "./context.js";
 import { installInterrupts } from "./interrupt.js";
 
 export type PrepareDataFlags = {
   data_dir?: string;
-  config: string;
+  config?: string;
   revision: string;
-  repo: string;
+  repo?: string;
   cache_dir?: string;
   hub_url?: string;
   progress_seconds: number;
-};
-
-type Preparer = (flags: PrepareDataFlags & { data_dir: string }, io: PrepareIo) => Promise<void>;
-type PrepareIo = { log: (line: string) => void; signal?: AbortSignal };
-
-// The benchmarks prepare_data knows. (To move to src/benchmarks/index.ts with the registry.)
-const PREPARERS: Record<string, Preparer> = {
-  "mmmu-pro": async (flags, io) => {
-    await prepareMmmuPro({
-      dataDir: flags.data_dir,
-      config: flags.config as (typeof MMMU_PRO_CONFIG_NAMES)[number] | "all",
-      revision: flags.revision,
-      repo: flags.repo,
-      cacheDir: flags.cache_dir,
-      hubUrl: flags.hub_url,
-      progressIntervalMs: flags.progress_seconds * 1000,
-      log: io.log,
-      signal: io.signal,
-    });
-  },
 };
 
 export const KNOWN_BENCHMARKS = Object.keys(PREPARERS);
@@ -54,13 +34,12 @@ export function registerPrepareData(program: Command, ctx: Partial<CliContext> =
         "$NEMO_SKILLS_DATA_DIR",
       ),
     )
-    .addOption(
-      new Option("--config <name>", "vision -> mmmu-pro/, standard-N -> mmmu-pro-standard-N/, all: the three")
-        .choices([...MMMU_PRO_CONFIG_NAMES, "all"])
-        .default("vision"),
+    .option(
+      "--config <name>",
+      `what to prepare (default: the benchmark's first): ${Object.values(PREPARERS).map((p) => `${p.name}: ${p.describe}`).join("; ")}`,
     )
     .option("--revision <rev>", "dataset revision: branch, tag or commit", "main")
-    .option("--repo <owner/name>", "dataset repo on the hub", "MMMU/MMMU_Pro")
+    .option("--repo <owner/name>", `dataset repo on the hub (default: ${Object.values(PREPARERS).map((p) => `${p.name}: ${p.repo}`).join(", ")})`)
     .option("--cache_dir <dir>", "where parquet shards are downloaded and kept for reruns (default: <data_dir>/.hub-cache)")
     .option("--hub_url <url>", `hub base URL (default: $HF_ENDPOINT or ${DEFAULT_HUB_URL}); the token is read from $HF_TOKEN`)
     .option("--progress_seconds <s>", "seconds between download progress lines on stderr", parseSeconds, 2)
@@ -76,14 +55,28 @@ export async function prepareDataCommand(
 ): Promise<number> {
   const stderr = ctx.stderr ?? process.stderr;
   const log = (l: string) => void stderr.write(`${l}\n`);
-  const prepare = PREPARERS[benchmark];
+  const prepare = getPreparer(benchmark);
   if (!prepare) {
     throw new UsageError(`prepare_data: unknown benchmark "${benchmark}"; known: ${KNOWN_BENCHMARKS.join(", ")}`);
   }
   if (!flags.data_dir) throw new UsageError("prepare_data: --data_dir is required (or set NEMO_SKILLS_DATA_DIR)");
   const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
   try {
-    await prepare({ ...flags, data_dir: flags.data_dir }, { log, signal: signals?.stop });
+    const config = flags.config ?? prepare.configs[0];
+    if (!prepare.configs.includes(config)) {
+      throw new UsageError(`prepare_data ${benchmark}: --config "${config}" is not one of ${prepare.configs.join(", ")}`);
+    }
+    await prepare.prepare({
+      dataDir: flags.data_dir,
+      config,
+      revision: flags.revision,
+      repo: flags.repo ?? prepare.repo,
+      cacheDir: flags.cache_dir,
+      hubUrl: flags.hub_url,
+      progressIntervalMs: flags.progress_seconds * 1000,
+      log,
+      signal: signals?.stop,
+    });
     return Exit.OK;
   } catch (e) {
     if (isVlmError(e) && e.code === ErrorCodes.ABORTED) {

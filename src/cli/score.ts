@@ -16,6 +16,7 @@ import { offlineContext } from "../pipelines/offline-context.js";
 import { buildPipeline, scoringPipeline } from "../pipelines/pipeline.js";
 import type { Sample } from "../types.js";
 import { type CliContext, Exit } from "./context.js";
+import { jsonArrayInput } from "./json-array-input.js";
 
 type ScoreFlags = {
   input_file: string;
@@ -56,6 +57,8 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   const tmp = `${flags.output_file}.tmp-${process.pid}`;
   const sink: LineSink = toStdout ? streamSink(ctx.stdout) : await fileSink(tmp);
   const tally = { rows: 0, correct: 0, noAnswer: 0, disagree: 0, both: 0, fallback: 0, failed: 0 };
+  // A JSON array of rows (the MMMU authors' output files) is read as if it were JSONL.
+  const array = fromStdin ? null : await jsonArrayInput(flags.input_file);
 
   // The flow keeps memory flat on million-row files: rows are read only as lines are written.
   const flow = new Flow(1024);
@@ -65,7 +68,7 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   ];
   await lastValueFrom(
     // (adaptFields replaces rows whose answer is under another key: no line to keep then.)
-    readRows(fromStdin ? ctx.stdin : flags.input_file, { flow, keepSource: !answerElsewhere(flags) }).pipe(
+    readRows(fromStdin ? ctx.stdin : (array ?? flags.input_file), { flow, keepSource: !answerElsewhere(flags) }).pipe(
       requireFields(fields),
       adaptFields(flags),
       stages,

@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { getBenchmark } from "../benchmarks/index.js";
 import { UsageError } from "../errors.js";
 import { summarizeResults } from "../metrics/summarize-results.js";
 
@@ -34,6 +35,7 @@ export function registerSummarizeResults(program: Command): Command {
         saveMetricsPath: (raw.save_metrics_path ?? raw.saveMetricsPath) as string | undefined,
         maxSamples,
         majorityByAnswer: raw.majority_by_answer === true || raw.majorityByAnswer === true,
+        groupsOf: (name) => getBenchmark(name)?.metricGroups,
         write: out,
       });
     });

@@ -1,5 +1,6 @@
 import { open, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { getBenchmark } from "../benchmarks/index.js";
 import { summarizeResults } from "../metrics/summarize-results.js";
 import { errorMessage } from "../errors.js";
 import { writeReport } from "../report/write-report.js";
@@ -116,6 +117,7 @@ export async function finishEval(
         saveMetricsPath: path.join(b.dir, "metrics.json"),
         maxSamples: maxSamplesOf(plan.settings.overrides),
         majorityByAnswer: majorityByAnswerOf(plan.settings.overrides),
+        groupsOf: (name) => getBenchmark(name)?.metricGroups,
         write: io.write,
       }),
     );

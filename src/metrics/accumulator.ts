@@ -1,6 +1,7 @@
 import { majorityScore } from "./majority.js";
 import { passAtK } from "./pass-at-k.js";
 import type { RowRecord } from "./record.js";
+import { RowScoreAccumulator } from "./row-score.js";
 import { RunStatisticsAccumulator } from "./run-statistics.js";
 import type { GroupMetrics, ModeMetrics } from "./types.js";
 
@@ -31,6 +32,8 @@ export class MetricsAccumulator {
   private numErrors = 0;
   private bothAnswers = 0;
   private differentAnswers = 0;
+  /** DocVQA's graded `anls`, reported beside symbolic_correct when rows carry it. */
+  private anls = new RowScoreAccumulator();
   // Indexed by k (0 unused).
   private pass!: Float64Array;
   private passNoAnswer!: Float64Array;
@@ -69,6 +72,7 @@ export class MetricsAccumulator {
       correct += scores[i]!;
     }
     this.tokenSum += tokens / n;
+    this.anls.update(records.map((r) => r.anls), answers);
 
     let noAnswers = 0;
     let sum = 0;
@@ -114,6 +118,10 @@ export class MetricsAccumulator {
       out[`pass@1[avg-of-${k}]`] = avg;
     }
     for (let k = 2; k <= this.runs; k++) out[`majority@${k}`] = mode(this.majority[k]!, this.majorityNoAnswer[k]!);
+    for (const [name, m] of Object.entries(out)) {
+      const anls = this.anls.result(name);
+      if (anls !== undefined) m.anls = anls;
+    }
     return out;
   }
 

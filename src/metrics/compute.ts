@@ -9,6 +9,11 @@ export type ComputeOptions = {
   maxSamples?: number;
   /** majority@k votes by answer alone (vlmpipe's opt-in) instead of NeMo-Skills' (answer, verdict) pairs. */
   majorityByAnswer?: boolean;
+  /**
+   * Groups a subset also counts in (a benchmark's metric grouping, e.g. MMMU's disciplines),
+   * reported after the subsets.
+   */
+  groupsOf?: (subset: string) => readonly string[];
 };
 
 /**
@@ -24,6 +29,7 @@ export async function computeMetrics(files: readonly string[], opts: ComputeOpti
   const sources = [...files].sort().map((f) => new LineSource(f));
   const make = () => new MetricsAccumulator({ majorityByAnswer: opts.majorityByAnswer });
   const groups = new Map<string, MetricsAccumulator>([[ALL_SUBSETS, make()]]);
+  const extra = new Map<string, MetricsAccumulator>();
   const max = opts.maxSamples !== undefined && opts.maxSamples >= 0 ? opts.maxSamples : Number.POSITIVE_INFINITY;
   try {
     for (let row = 0; row < max; row++) {
@@ -48,12 +54,18 @@ export async function computeMetrics(files: readonly string[], opts: ComputeOpti
       }
       groups.get(ALL_SUBSETS)!.update(records);
       if (subset !== ALL_SUBSETS) acc.update(records);
+      for (const g of subset === ALL_SUBSETS ? [] : (opts.groupsOf?.(subset) ?? [])) {
+        let ga = extra.get(g);
+        if (ga === undefined) extra.set(g, (ga = make()));
+        ga.update(records);
+      }
     }
   } finally {
     await Promise.all(sources.map((s) => s.close()));
   }
   const out: Record<string, GroupMetrics> = {};
   for (const [subset, acc] of groups) out[subset] = acc.metrics();
+  for (const [group, acc] of extra) if (!(group in out)) out[group] = acc.metrics();
   return out;
 }
 

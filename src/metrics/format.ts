@@ -9,6 +9,7 @@ const COLUMNS: ReadonlyArray<[string, Formatter]> = [
   ["gen_seconds", asInt],
   ["judge_correct", asPercentage],
   ["symbolic_correct", asPercentage],
+  ["anls", asPercentage],
   ["no_answer", asPercentage],
   ["num_errors", asInt],
   ["extractor_disagreement", asPercentage],

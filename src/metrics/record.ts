@@ -23,6 +23,8 @@ export type RowRecord = {
   /** predicted_answer_multichoice / predicted_answer_official, when the line has them. */
   answerMultichoice?: string | null;
   answerOfficial?: string | null;
+  /** DocVQA's graded score in [0, 1], when the line has one. */
+  anls?: number;
 };
 
 const OUR_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
@@ -52,6 +54,8 @@ export function toRecord(line: Record<string, unknown>): RowRecord {
   if ("subset_for_metrics" in line) rec.subset = pyStr(line.subset_for_metrics);
   if ("predicted_answer_multichoice" in line) rec.answerMultichoice = answerKey(line.predicted_answer_multichoice);
   if ("predicted_answer_official" in line) rec.answerOfficial = answerKey(line.predicted_answer_official);
+  const anls = num(line.anls);
+  if (anls !== undefined && !errored) rec.anls = anls;
   return rec;
 }
 

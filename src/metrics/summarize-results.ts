@@ -14,6 +14,8 @@ export type SummarizeOptions = {
   maxSamples?: number;
   /** majority@k votes by answer alone (vlmpipe's opt-in; NeMo-Skills votes (answer, verdict) pairs). */
   majorityByAnswer?: boolean;
+  /** A benchmark's own metric grouping by its folder name (MMMU's disciplines), from the benchmark registry. */
+  groupsOf?: (benchmark: string) => ((subset: string) => readonly string[]) | undefined;
   /** Receives the tables and the "saved to" line; nothing is printed without it. */
   write?: (text: string) => void;
 };
@@ -36,6 +38,7 @@ export async function summarizeResults(resultsDir: string, opts: SummarizeOption
     const bySubset = await computeMetrics(b.files, {
       maxSamples: opts.maxSamples,
       majorityByAnswer: opts.majorityByAnswer,
+      groupsOf: opts.groupsOf?.(b.name),
     });
     Object.assign(results, nameSubsets(b.name, bySubset));
   }

@@ -50,9 +50,10 @@ export function extractAnswer(opts: ExtractAnswerOptions): OperatorFunction<Samp
       if (!(e instanceof VlmError)) throw e;
       return { ...s, error: { stage: "extractAnswer", code: e.code, message: e.message } };
     }
-    const { answer, fields } = extracted;
+    const { answer, fields, verdict } = extracted;
     const out: Record<string, unknown> = { ...s.out, ...fields };
     out.predicted_answer = answer;
+    if (verdict) Object.assign(out, verdict);
     return { ...s, out };
   });
 }

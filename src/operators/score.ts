@@ -16,13 +16,16 @@ export type ScoreOptions = {
  * Sets `out.symbolic_correct` as NeMo-Skills' eval_mcq does: `predicted_answer == expected_answer`
  * with Python's equality (so a null expected answer is matched by no answer). The predicted answer is
  * `out.predicted_answer`, else the re-scored row's. Rows without an `expected_answer` key get no
- * verdict (NeMo-Skills raises there). Samples with `error` pass through.
+ * verdict (NeMo-Skills raises there); rows already judged (out.symbolic_correct set by a benchmark's
+ * eval type: mmmu-official, anls, ...) keep theirs. Samples with `error` pass through.
  *
  *   score() : predicted_answer "B", expected_answer "B" -> symbolic_correct true ("b" or "B " -> false)
  */
 export function score(opts: ScoreOptions = {}): OperatorFunction<Sample, Sample> {
   return map((s) => {
     if (s.error) return s;
+    // An eval type that judges by its benchmark's own rules (mmmu-official, anls, ...) has set it.
+    if ("symbolic_correct" in s.out) return s;
     if (!("expected_answer" in s.row)) return s;
     const expected = s.row.expected_answer;
     const raw = "predicted_answer" in s.out ? s.out.predicted_answer : s.row.predicted_answer;

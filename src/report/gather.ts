@@ -79,6 +79,7 @@ export async function gatherReport(outputs: BenchmarkOutputs, opts: GatherOption
             id: answerText(line.id),
             subject: rec.subset ?? null,
             expected: answerText(line.expected_answer),
+            ...(Array.isArray(line.answers) && line.answers.length > 1 ? { answers: line.answers.map((a) => answerText(a) ?? "") } : {}),
             ...(p.system ? { system: p.system } : {}),
             prompt: p.prompt,
             images: [],
@@ -148,6 +149,7 @@ function lineOf(line: Record<string, unknown>, row: number, run: number, limit: 
     predicted: answerText(line.predicted_answer),
     generation: "",
   };
+  if (typeof line.anls === "number") out.score = { name: "ANLS", value: line.anls };
   if ("predicted_answer_multichoice" in line) out.multichoice = answerText(line.predicted_answer_multichoice);
   if ("predicted_answer_official" in line) out.official = answerText(line.predicted_answer_official);
   if (out.multichoice != null && out.official != null && out.multichoice !== out.official) out.disagree = true;

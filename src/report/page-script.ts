@@ -118,7 +118,9 @@ export const PAGE_SCRIPT = `
     if ("multichoice" in l) item("multichoice", l.multichoice);
     if ("official" in l) item("official parser", (l.official === null ? "none" : l.official) + (l.fallback ? "  (random fallback)" : ""));
     item("expected", r.expected);
+    if (r.answers) item("acceptable answers", r.answers.join("  |  "));
     item("verdict", verdict(l)[1]);
+    if (l.score) item(l.score.name, l.score.value.toFixed(3));
     var meta = [];
     if (l.finish) meta.push("finish_reason " + l.finish);
     if (typeof l.tokens === "number") meta.push(l.tokens + " tokens");
@@ -142,6 +144,7 @@ export const PAGE_SCRIPT = `
     var ans = el("span", "ans");
     add(ans, document.createTextNode("answer "), el("b", null, l.predicted === null ? "none" : l.predicted),
       document.createTextNode(" · expected "), el("b", null, r.expected === null ? "none" : r.expected));
+    if (l.score) add(ans, document.createTextNode(" · " + l.score.name + " "), el("b", null, l.score.value.toFixed(2)));
     if (typeof l.tokens === "number") add(ans, document.createTextNode(" · " + l.tokens + " tok"));
     add(s, ans);
     add(d, s);

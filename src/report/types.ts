@@ -18,6 +18,8 @@ export type ReportRow = {
   id: string | null;
   subject: string | null;
   expected: string | null;
+  /** All acceptable answers when the row lists several (`answers`: ChartQA, DocVQA). */
+  answers?: string[];
   system?: string;
   prompt: PromptPart[];
   images: ReportImage[];
@@ -29,6 +31,8 @@ export type ReportLine = {
   run: number;
   correct: boolean | null;
   predicted: string | null;
+  /** A graded per-row score in [0, 1] (DocVQA's `anls`), shown beside the verdict. */
+  score?: { name: string; value: number };
   multichoice?: string | null;
   official?: string | null;
   fallback?: boolean;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseOptionsList } from "../../src/benchmarks/mmmu-pro/official-parser.js";
-import { parsePythonLiteral, parsePythonStringList } from "../../src/benchmarks/mmmu-pro/python-literal.js";
+import { parsePythonLiteral, parsePythonStringList } from "../../src/benchmarks/shared/python-literal.js";
 
 describe("the one Python-literal parser", () => {
   it("reads the values repr() writes: strings, numbers, True/False/None, nested lists", () => {

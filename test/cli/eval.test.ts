@@ -116,8 +116,8 @@ describe("vlmpipe eval", () => {
     const r = await cli(["eval", "--benchmarks", "mmmu-pro", "--model", "m", "--server_type", "sim", "--data_dir", d, "--output_dir", d]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/vlmpipe prepare_data mmmu-pro --data_dir .* --config vision/);
-    const r2 = await cli(["eval", "--benchmarks", "mmmu", "--model", "m", "--server_type", "sim", "--data_dir", d, "--output_dir", d]);
+    const r2 = await cli(["eval", "--benchmarks", "mmmu-x", "--model", "m", "--server_type", "sim", "--data_dir", d, "--output_dir", d]);
     expect(r2.code).toBe(2);
-    expect(r2.stderr).toMatch(/unknown benchmark "mmmu"; known: mmmu-pro, mmmu-pro-standard-10/);
+    expect(r2.stderr).toMatch(/unknown benchmark "mmmu-x"; known: mmmu, mmmu-pro, mmmu-pro-standard-10, mmmu-pro-standard-4, chartqa, docvqa/);
   });
 });

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import { wilsonInterval } from "../../src/report/stats.js";
 import { jsonForScript } from "../../src/report/text.js";
 import type { ReportImage, ReportLine, ReportRow } from "../../src/report/types.js";
 import { writeReport } from "../../src/report/write-report.js";
+import { tempDir } from "../helpers/dataset.js";
 import { XSS, makeBenchmark } from "./helpers.js";
 
 type Client = { runs: string[]; images: string; rows: ReportRow[]; lines: ReportLine[] };
@@ -136,6 +137,26 @@ describe("report.html", () => {
     expect(chart.match(/<line class="whisker"/g)).toHaveLength(6);
     expect(html).toContain('<svg id="token-chart"');
     expect(html).toContain("pass@1[avg-of-3]");
+  });
+
+  it("shows an open answer's text, its acceptable answers and its per-row ANLS", async () => {
+    const dir = path.join(await tempDir("vlmpipe-report-open-"), "docvqa");
+    await mkdir(dir, { recursive: true });
+    const lines = [
+      { id: "q1", problem: "Date?", expected_answer: "1/8/93", answers: ["1/8/93", "Jan 8 1993"], generation: "1/8/1993", predicted_answer: "1/8/1993", anls: 0.75, symbolic_correct: false },
+      { id: "q2", problem: "Name?", expected_answer: "ITC", answers: ["ITC"], generation: "ITC", predicted_answer: "ITC", anls: 1, symbolic_correct: true },
+    ];
+    await writeFile(path.join(dir, "output.jsonl"), lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const { data } = await gatherReport(benchmarkOutputs(dir), gatherOpts);
+    expect(data.samples.rows.map((r) => [r.expected, r.answers])).toEqual([["1/8/93", ["1/8/93", "Jan 8 1993"]], ["ITC", undefined]]);
+    expect(data.samples.lines.map((l) => [l.predicted, l.score, l.correct])).toEqual([
+      ["1/8/1993", { name: "ANLS", value: 0.75 }, false],
+      ["ITC", { name: "ANLS", value: 1 }, true],
+    ]);
+    expect(data.metrics._all_!["pass@1"]!.anls).toBeCloseTo(87.5, 9);
+    const html = await readFile(await writeReport(dir, { images: "none" }), "utf8");
+    expect(embedded(html).lines[0]!.score).toEqual({ name: "ANLS", value: 0.75 });
+    expect(html).toContain("acceptable answers");
   });
 
   it("draws the benchmark as the one bar when rows have no subset_for_metrics", async () => {

@@ -190,3 +190,33 @@ describe("the answer book with interleaved images", () => {
   });
 });
 
+
+describe("sim-server open answers", () => {
+  const OPEN = [
+    { id: "o1", problem: "What is the value of the tallest bar in the chart of sales?", expected_answer: "45", answers: ["45"] },
+    { id: "o2", problem: "Which city is named in the letterhead of the memo?", expected_answer: "Paris", question_type: "open" },
+    { id: "o3", problem: "Give the ratio written under the second figure panel.", expected_answer: "['24/7', '3.429']", question_type: "open" },
+    { id: "o4", problem: "What is written in the date field of this form?", expected_answer: null, answers: [] },
+  ];
+
+  it("answers an open question with the expected text alone when right, and with text sharing no character when wrong", async () => {
+    for (const [accuracy, right] of [[1, true], [0, false]] as const) {
+      const sim = await startSimServer({ answer_rows: OPEN, accuracy, seed: 0 });
+      try {
+        const said: string[] = [];
+        for (const row of OPEN.slice(0, 3)) {
+          const r = await post(sim.url, userText(`${row.problem}\nAnswer the question using a single word or phrase.`, { temperature: 0 }));
+          said.push(JSON.parse(r.text).choices[0].message.content as string);
+        }
+        if (right) expect(said).toEqual(["45", "Paris", "24/7"]);
+        else expect(said).toEqual(["#####", "########", "#######"]);
+      } finally {
+        await sim.close();
+      }
+    }
+  });
+
+  it("keeps a row without an expected answer out of the book", () => {
+    expect(createAnswerBook(OPEN).size).toBe(3);
+  });
+});

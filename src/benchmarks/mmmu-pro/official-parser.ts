@@ -4,7 +4,7 @@
  * See shared/data/mmmu-pro-gpt4o/README.md for the statement this follows.
  */
 
-import { type PyValue, parsePythonLiteral, pyRepr } from "./python-literal.js";
+import { type PyValue, parsePythonLiteral, pyRepr } from "../shared/python-literal.js";
 
 export type OfficialParse = {
   /** The option letter. */

@@ -18,8 +18,8 @@ import { downloadHubFiles } from "../../hub/download-files.js";
 import { listHubFiles, type HubFile } from "../../hub/list-files.js";
 import { stderrLog } from "../../hub/progress.js";
 import type { RetryOptions } from "../../hub/retry.js";
-import { AtomicLineWriter, writeFileAtomic } from "./atomic-file.js";
-import { readParquetRowGroups } from "./parquet-rows.js";
+import { AtomicLineWriter, writeFileAtomic } from "../shared/atomic-file.js";
+import { readParquetRowGroups } from "../shared/parquet-rows.js";
 import {
   STANDARD_COLUMNS,
   STANDARD_OPTIONAL_COLUMNS,

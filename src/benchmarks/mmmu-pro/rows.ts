@@ -9,9 +9,9 @@
  * .png with PIL), and `options` / `subject` (and the standard configs' extra fields) are kept.
  */
 import { z } from "zod";
-import { imageExt } from "./image-ext.js";
-import { parsePythonStringList } from "./python-literal.js";
 import { ErrorCodes, VlmError } from "../../errors.js";
+import { imageExt } from "../shared/image-ext.js";
+import { parsePythonStringList } from "../shared/python-literal.js";
 
 // HF `datasets` stores an Image feature as a struct {bytes: binary, path: string}.
 const ImageCell = z

@@ -18,6 +18,8 @@ export type BookEntry = {
   expected: string;
   /** The valid option letters, A.. (from `options`, the problem's `A)` lines, or 4). */
   letters: string[];
+  /** An open question: answered with the answer text alone, not a letter. */
+  open: boolean;
 };
 
 export type AnswerBook = {
@@ -95,14 +97,28 @@ export function matchText(text: string): string {
   return text.replace(/<image \d+>/g, " ").replace(/\s+/g, " ").trim();
 }
 
+/**
+ * Open when the row says so (`question_type` other than multiple-choice), lists `answers`, or
+ * expects something other than one capital letter. A list answer written as Python list text
+ * (MMMU's open answers) is answered with its first item.
+ */
+function openAnswer(row: AnswerRow, expected: string): { open: boolean; expected: string } {
+  const open =
+    (row.question_type !== undefined && row.question_type !== "multiple-choice") ||
+    row.answers !== undefined ||
+    !/^[A-Z]$/.test(expected);
+  const first = open ? /^\[\s*(['"])(.*?)\1\s*[,\]]/.exec(expected)?.[2] : undefined;
+  return { open, expected: first ?? expected };
+}
+
 function toEntry(row: AnswerRow): BookEntry {
   const problem = row.problem === undefined ? undefined : matchText(row.problem) || undefined;
   const id = row.id === undefined ? undefined : String(row.id);
-  const expected = String(row.expected_answer).trim();
+  const { open, expected } = openAnswer(row, String(row.expected_answer).trim());
   let n = optionCount(row.options) || (row.problem ? lettersInText(row.problem) : 0) || 4;
   // The expected letter must be one of the valid ones, whatever the options said.
   if (/^[A-Z]$/.test(expected)) n = Math.max(n, expected.charCodeAt(0) - 64);
-  return { key: id ?? problem!, problem, id, expected, letters: letterRange(n) };
+  return { key: id ?? problem!, problem, id, expected, letters: letterRange(n), open };
 }
 
 /** Words of a text, with the empty strings of leading/trailing space removed. */
@@ -114,7 +130,7 @@ function words(text: string): string[] {
 }
 
 export function createAnswerBook(rows: readonly AnswerRow[]): AnswerBook {
-  const entries = rows.map(toEntry);
+  const entries = rows.filter((r) => r.expected_answer !== null).map(toEntry);
   const byWindow = new Map<string, BookEntry[]>();
   const shortProblems: BookEntry[] = [];
   const byId = new Map<string, BookEntry>();

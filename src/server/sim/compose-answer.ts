@@ -8,7 +8,10 @@ import { hash32, prng, unit } from "./hash.js";
 import { letterRange, lettersInText, type BookEntry } from "./answer-book.js";
 
 export type AnswerChoice = {
+  /** The option letter, or an open question's answer text. */
   letter: string;
+  /** An open question: the reply is the answer text alone, as short-answer prompts ask. */
+  open?: boolean;
   /** Undefined when the question is not in the book. */
   correct?: boolean;
   /** What the text's length and wording hash. */
@@ -35,8 +38,11 @@ export function chooseAnswer(args: {
     return { letter: letters[Math.floor(unit(seed, "guess", key, salt) * letters.length)]!, key };
   }
   if (unit(seed, "correct", entry.key, salt) < args.accuracy) {
-    return { letter: entry.expected, correct: true, key: entry.key };
+    return { letter: entry.expected, correct: true, key: entry.key, ...(entry.open ? { open: true } : {}) };
   }
+  // A wrong open answer shares no character with any answer, so every scorer marks it wrong
+  // (relaxed accuracy, ANLS 0, no MMMU number or substring match).
+  if (entry.open) return { letter: "#".repeat(entry.expected.length + 3), correct: false, key: entry.key, open: true };
   const others = entry.letters.filter((l) => l !== entry.expected);
   if (others.length === 0) return { letter: entry.expected, correct: true, key: entry.key };
   const letter = others[Math.floor(unit(seed, "wrong", entry.key, salt) * others.length)]!;
@@ -87,8 +93,8 @@ const CACHE_MAX = 10_000;
 const cache = new Map<string, { thinking: string[]; body: string[] }>();
 
 /**
- * The thinking (used by the reasoning modes) and the visible answer, ending `Answer: X`.
- * `answerTokens` > 0: exactly that many tokens of answer (and of thinking).
+ * The thinking (used by the reasoning modes) and the visible answer, ending `Answer: X` (open: the
+ * answer alone). `answerTokens` > 0: exactly that many tokens of answer (and of thinking).
  */
 export function composeText(choice: AnswerChoice, seed: number, answerTokens = 0): ComposedText {
   const cacheKey = `${seed}\u0001${choice.key}\u0001${answerTokens}`;
@@ -109,5 +115,6 @@ export function composeText(choice: AnswerChoice, seed: number, answerTokens = 0
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
     cache.set(cacheKey, base);
   }
+  if (choice.open) return { thinking: base.thinking, answer: choice.letter.split(/(?= )/) };
   return { thinking: base.thinking, answer: [...base.body, "\nAnswer:", ` ${choice.letter}`] };
 }

@@ -13,7 +13,11 @@ export const AnswerRowSchema = z
   .looseObject({
     problem: z.string().optional(),
     id: z.union([z.string(), z.number()]).optional(),
-    expected_answer: z.union([z.string(), z.number()]),
+    // null: a withheld answer (DocVQA's test split); such rows are not in the book.
+    expected_answer: z.union([z.string(), z.number(), z.null()]),
+    // Open questions (MMMU's "open", short-answer benchmarks) are answered with text.
+    question_type: z.string().optional(),
+    answers: z.array(z.unknown()).optional(),
     // MMMU-Pro stores options as the text of a Python list; JSONL rows may hold a real list.
     options: z.union([z.array(z.unknown()), z.string()]).optional(),
   })
