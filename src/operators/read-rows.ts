@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { Observable } from "rxjs";
 import { ErrorCodes, UsageError } from "../errors.js";
+import { rowDigest } from "../output/row-digest.js";
 import { rowSource } from "../output/row-source.js";
 import { isBlankLine, startsWithBom } from "../output/scan-lines.js";
 import type { Sample } from "../types.js";
@@ -29,6 +30,8 @@ export type ReadRowsOptions = {
    * row in flight then holds its line too (a chain that replaces rows never uses it).
    */
   keepSource?: boolean;
+  /** Set each Sample's `digest` (rowDigest of its line): resume checks done rows against it. */
+  digests?: boolean;
 };
 
 /**
@@ -81,12 +84,13 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
             break reading;
           }
           utf8Ok ??= isUtf8(buf.subarray(bounds[0], bounds[bounds.length - 1]));
-          subscriber.next(
-            // A line that starts with a BOM keeps the decoder's way of reading it (it drops the BOM).
+          // A line that starts with a BOM keeps the decoder's way of reading it (it drops the BOM).
+          const sample =
             utf8Ok && !startsWithBom(buf, start, end)
               ? parseLine(buf.toString("utf8", start, end), position, lineNo, keep)
-              : parseBytes(buf.subarray(start, end), position, lineNo, keep),
-          );
+              : parseBytes(buf.subarray(start, end), position, lineNo, keep);
+          if (opts.digests) sample.digest = rowDigest(buf, start, end);
+          subscriber.next(sample);
         }
       }
       subscriber.complete();
