@@ -9,6 +9,7 @@ import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
 import { installInterrupts } from "./interrupt.js";
 import { addSimFlags, type SimFlags, startInProcessSim } from "./sim-in-process.js";
+import { simulatorIdentity } from "../run/run-setup.js";
 
 type RunFlags = SimFlags & {
   input_file: string;
@@ -109,6 +110,7 @@ async function runCommand(
       overrides: ctx.overrides,
       dataDir: flags.data_dir,
       overwrite: flags.overwrite,
+      simulator: sim ? simulatorIdentity(flags) : undefined,
       log,
       progress,
       label: flags.output_file === "-" ? "generate" : flags.output_file,

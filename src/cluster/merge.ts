@@ -1,10 +1,10 @@
-import { open, rename, rm, writeFile } from "node:fs/promises";
+import { open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { summarizeResults } from "../cli/summarize-results.js";
 import { errorMessage } from "../errors.js";
 import { writeReport } from "../report/write-report.js";
 import type { Metrics } from "../metrics/types.js";
-import { exists, outputPaths } from "../output/partial-output.js";
+import { allOutputFiles, exists, outputPaths } from "../output/partial-output.js";
 import { readSpec, writeSpec } from "../output/run-spec.js";
 import { maxSamplesOf } from "./eval-inputs.js";
 import { countFailedRows, outputState } from "./output-state.js";
@@ -47,6 +47,7 @@ export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () 
   } finally {
     await dst.close();
   }
+  await mergeDigests(chunks.map((c) => outputPaths(c.outputFile).digests), merged.digests);
   await rename(tmp, seed.outputFile);
   const first = chunks[0] ? await readSpec(outputPaths(chunks[0].outputFile).spec) : null;
   if (first) {
@@ -59,10 +60,19 @@ export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () 
   return "merged";
 }
 
+/** The chunks' `.row-digests` one after the other (line i = row i, as in the merged output); none unless each chunk has one. */
+async function mergeDigests(files: string[], to: string): Promise<void> {
+  const parts: Buffer[] = [];
+  for (const f of files) {
+    if (!(await exists(f))) return rm(to, { force: true });
+    parts.push(await readFile(f));
+  }
+  await writeFile(to, Buffer.concat(parts));
+}
+
 async function removeChunks(seed: SeedPlan): Promise<void> {
   for (const c of seed.chunks ?? []) {
-    const p = outputPaths(c.outputFile);
-    await Promise.all([p.output, p.done, p.spec, p.async].map((f) => rm(f, { force: true })));
+    await Promise.all(allOutputFiles(outputPaths(c.outputFile)).map((f) => rm(f, { force: true })));
   }
 }
 
@@ -75,8 +85,7 @@ export async function clearMergedForRerun(plan: EvalPlan): Promise<void> {
   for (const b of plan.benchmarks) {
     for (const s of b.seeds) {
       if (!s.chunks) continue;
-      const p = outputPaths(s.outputFile);
-      await Promise.all([p.output, p.done, p.spec, p.async].map((f) => rm(f, { force: true })));
+      await Promise.all(allOutputFiles(outputPaths(s.outputFile)).map((f) => rm(f, { force: true })));
     }
   }
 }

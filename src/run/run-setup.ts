@@ -71,6 +71,14 @@ export async function setUpRun(opts: RunSetupOptions): Promise<RunSetup> {
   return { config, pipeline, image, concurrency: config.max_concurrent_requests ?? opts.maxConcurrentRequests, spec };
 }
 
+/**
+ * The simulator's part of a run's identity: its accuracy and seed decide its answers, as a
+ * model's weights do (its latency does not). A rerun with other values is another run.
+ */
+export function simulatorIdentity(sim: { sim_accuracy: number; sim_seed: number }): Record<string, unknown> {
+  return { accuracy: sim.sim_accuracy, seed: sim.sim_seed };
+}
+
 async function sizeOf(file: string): Promise<number | null> {
   try {
     return (await stat(file)).size;
