@@ -137,13 +137,14 @@ export async function pendingJobs(plan: EvalPlan): Promise<PendingJobs> {
         out.skipped.push(...(s.chunks ?? [s.whole]));
         continue;
       }
-      if (merged.state === "grown") out.notes.push(`${b.name} ${path.basename(s.outputFile)}: ${merged.appended} rows appended to its input: doing them`);
       if (!s.chunks || merged.state !== "absent") {
-        if (s.chunks) {
-          out.notes.push(
-            `${path.basename(s.outputFile)} of ${b.name} ${merged.state === "partial" ? "is a partial run without chunks: resuming it as it is" : "is finished: doing what is missing in one job"}`,
-          );
-        }
+        const what =
+          merged.state === "grown"
+            ? `has ${merged.appended} rows appended to its input: doing them${s.chunks ? " in one job" : ""}`
+            : merged.state === "partial"
+              ? "is a partial run without chunks: resuming it as it is"
+              : "has failed rows: retrying them in one job";
+        if (s.chunks || merged.state === "grown") out.notes.push(`${path.basename(s.outputFile)} of ${b.name} ${what}`);
         out.pending.push(s.whole);
         continue;
       }
