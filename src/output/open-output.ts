@@ -30,9 +30,9 @@ export type OutputIdentity = {
 
 /**
  * Where an output stands against the run asked for, looked at without changing any file:
- * `absent` (nothing, or only files of a run that wrote no row), `partial` (an async file to
- * resume), `complete`, `failed-rows` (finished, some rows to retry), `grown` (finished, but
- * the input has rows after its last). Refuses (UsageError, exit 2) an output of other
+ * `absent` (nothing), `partial` (an async file to resume; its spec binds only once it holds a
+ * row, so a run that wrote none does not bind the next), `complete`, `failed-rows` (finished,
+ * some rows to retry), `grown` (finished, but the input has rows after its last). Refuses (UsageError, exit 2) an output of other
  * settings or of other input rows.
  */
 export type OutputStanding = {
@@ -94,7 +94,7 @@ export async function openOutput(
         appended,
     );
   }
-  const prev = standing.state === "absent" ? null : await readSpec(paths.spec);
+  const prev = standing.rows > 0 ? await readSpec(paths.spec) : null;
   await writeSpec(paths.spec, {
     ...o.spec,
     created: prev?.created ?? o.spec.created,
@@ -116,8 +116,8 @@ async function look(
   const partial = hasAsync ? await readPartial(paths.async, how.keepTorn) : undefined;
   // A spec binds only an output that holds a row: a run that stopped before its first row
   // (wrong model, no server) must not block its corrected rerun.
-  if (!finished && !(partial && partial.lines > 0)) return { standing: { state: "absent", rows: 0, appended: 0 } };
-  const prev = await readSpec(paths.spec);
+  if (!finished && !partial) return { standing: { state: "absent", rows: 0, appended: 0 } };
+  const prev = finished || (partial && partial.lines > 0) ? await readSpec(paths.spec) : null;
   if (prev) checkSameRun(prev, o.spec, o.outputFile, flags);
   const checkable = o.inputFile !== "-" && (await exists(o.inputFile));
   const capped = (rows: number) => (o.maxSamples !== undefined && o.maxSamples >= 0 ? Math.min(rows, o.maxSamples) : rows);
