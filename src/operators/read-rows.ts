@@ -30,6 +30,12 @@ export type ReadRowsOptions = {
    * row in flight then holds its line too (a chain that replaces rows never uses it).
    */
   keepSource?: boolean;
+  /**
+   * Start reading at this row of the input (a path): its byte offset, line number and row
+   * index, as a resume's check of the input found them (every row before it is done), instead
+   * of skipping the done rows again.
+   */
+  from?: { offset: number; lineNo: number; index: number };
   /** Set each Sample's `digest` (rowDigest of its line): resume checks done rows against it. */
   digests?: boolean;
 };
@@ -46,13 +52,18 @@ export type ReadRowsOptions = {
 export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): Observable<Sample> {
   return new Observable<Sample>((subscriber) => {
     // 1 MB reads: a million-row input is read in a few hundred chunks, not thousands.
+    const from = typeof input === "string" && input !== "-" ? opts.from : undefined;
     const stream: Readable =
-      typeof input === "string" ? (input === "-" ? process.stdin : createReadStream(input, { highWaterMark: 1 << 20 })) : input;
+      typeof input === "string"
+        ? input === "-"
+          ? process.stdin
+          : createReadStream(input, { highWaterMark: 1 << 20, start: from?.offset ?? 0 })
+        : input;
     let stopped = false;
 
     (async () => {
-      let lineNo = 0;
-      let index = -1;
+      let lineNo = from ? from.lineNo - 1 : 0;
+      let index = from ? from.index - 1 : -1;
       const max = opts.maxSamples !== undefined && opts.maxSamples >= 0 ? opts.maxSamples : Infinity;
       const keep = opts.keepSource === true;
       // Lines come a chunk at a time and are walked without an await per line (one only when

@@ -7,7 +7,15 @@ export type InputRowsCheck = {
   rows: number;
   /** Of them, rows whose line starts at or after `sinceBytes` (appended since the earlier run). */
   appended: number;
+  /**
+   * Where the first row that is not done starts (every row before it is done): readRows can
+   * start reading there instead of skipping a million done rows again.
+   */
+  resumeAt: RowStart;
 };
+
+/** A row's line in the input: its byte offset, 1-based line number and row index (readRows' counts). */
+export type RowStart = { offset: number; lineNo: number; index: number };
 
 export type InputRowsOptions = {
   /** Positions whose row the output holds, with their digests; only `done` ones are compared. */
@@ -35,6 +43,7 @@ export async function checkInputRows(inputFile: string, o: InputRowsOptions): Pr
   let rows = 0;
   let appended = 0;
   let mismatch: { line: number; position: number } | undefined;
+  let resumeAt: RowStart | undefined;
   const last = o.digests.last;
   const since = o.sinceBytes ?? Infinity;
   const visit = (buf: Buffer, start: number, end: number, offset: number): void => {
@@ -48,12 +57,15 @@ export async function checkInputRows(inputFile: string, o: InputRowsOptions): Pr
     const position = range ? index - range.start : index;
     rows++;
     if (offset >= since) appended++;
-    if (position > last || !o.done.has(position)) return;
+    const done = o.done.has(position);
+    if (!done && !resumeAt) resumeAt = { offset, lineNo, index };
+    if (position > last || !done) return;
     const want = o.digests.get(position);
     if (want >= 0 && rowDigest(buf, start, end) !== want) mismatch = { line: lineNo, position };
   };
   const { validBytes, tail } = await scanLineRanges(inputFile, visit);
   if (tail.length > 0) visit(tail, 0, tail.length, validBytes);
+  resumeAt ??= { offset: validBytes + tail.length, lineNo: lineNo + 1, index: index + 1 };
   const hint = `Restore the input the earlier run read, or pass ${o.overrideFlags} to discard ${o.outputFile} and start over.`;
   if (mismatch) {
     throw new UsageError(
@@ -71,5 +83,5 @@ export async function checkInputRows(inputFile: string, o: InputRowsOptions): Pr
         `earlier run: rows were removed from the input since. ${hint}`,
     );
   }
-  return { rows, appended };
+  return { rows, appended, resumeAt };
 }

@@ -1,7 +1,7 @@
 import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { scanLines } from "./scan-lines.js";
-import { checkInputRows } from "./input-rows.js";
+import { checkInputRows, type RowStart } from "./input-rows.js";
 import {
   allOutputFiles,
   exists,
@@ -53,6 +53,8 @@ export type OpenedOutput = {
   complete: boolean;
   /** Positions with a finished, error-free line. */
   done: ReadonlySet<number>;
+  /** Where the first row not done starts in the input (every row before it is done), when the input was checked. */
+  resumeAt?: RowStart;
   /** After the run: a run that wrote no row takes its spec and empty partial file away again. */
   close(): Promise<void>;
 };
@@ -71,7 +73,7 @@ export async function openOutput(
   await mkdir(path.dirname(path.resolve(o.outputFile)), { recursive: true });
   if (o.overwrite) await Promise.all(allOutputFiles(paths).map((f) => rm(f, { force: true })));
   await removeStaleTemporaries(paths);
-  const { standing, partial } = await look(o, paths, { keepTorn: false });
+  const { standing, partial, resumeAt } = await look(o, paths, { keepTorn: false });
   const close = async () => {
     if ((await exists(paths.output)) || (await sizeOf(paths.async)) > 0) return;
     await Promise.all([paths.spec, paths.async].map((f) => rm(f, { force: true })));
@@ -100,7 +102,7 @@ export async function openOutput(
     created: prev?.created ?? o.spec.created,
     input_bytes: o.spec.input_bytes ?? prev?.input_bytes ?? null,
   });
-  return { paths, complete: false, done: state?.done ?? new Set(), close };
+  return { paths, complete: false, done: state?.done ?? new Set(), resumeAt, close };
 }
 
 /** inspectOutput's work; also hands over the partial file's state it read. */
@@ -108,7 +110,7 @@ async function look(
   o: OutputIdentity,
   paths: OutputPaths,
   how: { keepTorn: boolean },
-): Promise<{ standing: OutputStanding; partial?: Awaited<ReturnType<typeof readPartial>> }> {
+): Promise<{ standing: OutputStanding; partial?: Awaited<ReturnType<typeof readPartial>>; resumeAt?: RowStart }> {
   const flags = o.overrideFlags ?? "--overwrite";
   const hasAsync = await exists(paths.async);
   const finished = !hasAsync && (await exists(paths.done)) && (await exists(paths.output));
@@ -123,6 +125,7 @@ async function look(
   const capped = (rows: number) => (o.maxSamples !== undefined && o.maxSamples >= 0 ? Math.min(rows, o.maxSamples) : rows);
   if (partial) {
     let appended = 0;
+    let resumeAt: RowStart | undefined;
     if (checkable) {
       const check = await checkInputRows(o.inputFile, {
         digests: partial.digests,
@@ -133,12 +136,14 @@ async function look(
         overrideFlags: flags,
       });
       appended = capped(check.rows) - capped(check.rows - check.appended);
+      resumeAt = check.resumeAt;
     }
-    return { standing: { state: "partial", rows: partial.lines, appended }, partial };
+    return { standing: { state: "partial", rows: partial.lines, appended }, partial, resumeAt };
   }
   // A finished output: its rows' digests are in <out>.row-digests, in output order.
   const { rows, failed } = await finishedRows(paths.output);
   let inputRows = rows;
+  let resumeAt: RowStart | undefined;
   if (checkable) {
     const done = new PositionSet();
     for (let p = 0; p < rows; p++) if (!failed.has(p)) done.add(p);
@@ -150,10 +155,11 @@ async function look(
       overrideFlags: flags,
     });
     inputRows = capped(check.rows);
+    resumeAt = check.resumeAt;
   }
   const appended = Math.max(0, inputRows - rows);
   const state = appended > 0 ? "grown" : failed.size > 0 ? "failed-rows" : "complete";
-  return { standing: { state, rows, appended } };
+  return { standing: { state, rows, appended }, resumeAt };
 }
 
 const ERROR_KEY = Buffer.from('"error":');

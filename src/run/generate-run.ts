@@ -150,6 +150,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
       rowRange: opts.rowRange,
       keepSource: true,
       digests: !toStdout,
+      from: output?.resumeAt,
     });
     const sink: LineSink = output ? await fileSink(output.paths.async) : streamSink(opts.stdout ?? process.stdout);
     const imageCache = createImageCache(image);
