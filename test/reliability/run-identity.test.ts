@@ -184,3 +184,18 @@ describe("eval: finished jobs, chunks and partial files", () => {
     expect(swapped.stderr).toContain(`${test} line 1 is not the row`);
   });
 });
+
+describe("resume reads the input from the first row not done", () => {
+  it("keeps line numbers, blank lines and a BOM right: every row once, in order", async () => {
+    const rows = lines();
+    // A BOM, blank lines and CRLF ends: the resume starts mid-file and must count as a full read does.
+    const text = "\uFEFF" + rows.map((l, i) => (i % 7 === 3 ? `\r\n${l}` : l)).join("\n") + "\n";
+    const file = path.join(dir, "odd-in.jsonl");
+    await writeFile(file, text);
+    const out = path.join(dir, "odd", "output.jsonl");
+    await partialRun(file, out, 40);
+    const r = await cli(args(file, out));
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseLines(await readFile(out, "utf8")).map((x) => x.id)).toEqual(data.rows.map((x) => x.id));
+  });
+});
