@@ -133,7 +133,9 @@ function overridesOf(flags: JobFlags, ctx: CliContext): Record<string, unknown> 
 function simulatorOf(flags: JobFlags): { simulator?: Record<string, unknown> } {
   if (!flags.simulator_json) return {};
   const parsed = JSON.parse(flags.simulator_json) as unknown;
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UsageError("--simulator_json must be a JSON object");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError("--simulator_json must be a JSON object");
+  }
   return { simulator: parsed as Record<string, unknown> };
 }
 

@@ -82,7 +82,7 @@ export function addEvalFlags(cmd: Command): Command {
     .option("--api_key <key>", "API key sent as a Bearer token (default: $OPENAI_API_KEY); never written anywhere")
     .option("--num_chunks <k>", "split each benchmark's rows into K chunks, one job each, merged when all are done", positiveInt("--num_chunks"), 1)
     .option("--rerun_done", "run finished jobs (and chunks) again from scratch", false)
-    .option("--overwrite", "as generate's: discard every existing output of the eval and start over (same as --rerun_done)", false)
+    .option("--overwrite", "discard every existing output of the eval and start over (as --rerun_done)", false)
     .option("--quiet", "no progress lines on stderr", false)
     .option("--progress_seconds <s>", "seconds between progress lines on stderr", Number, 30);
   addSimFlags(cmd);

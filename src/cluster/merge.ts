@@ -60,7 +60,10 @@ export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () 
   return "merged";
 }
 
-/** The chunks' `.row-digests` one after the other (line i = row i, as in the merged output); none unless each chunk has one. */
+/**
+ * The chunks' `.row-digests` one after the other (line i = row i, as in the merged output);
+ * none unless each chunk has one.
+ */
 async function mergeDigests(files: string[], to: string): Promise<void> {
   const parts: Buffer[] = [];
   for (const f of files) {

@@ -30,7 +30,8 @@ export function formatAsyncLine(
 ): string {
   const withDigest = digest !== undefined && digest >= 0;
   if (Number.isInteger(index)) {
-    const tail = withDigest ? `"${DIGEST_KEY}":"${digestHex(digest)}","${POSITION_KEY}":${index}` : `"${POSITION_KEY}":${index}`;
+    const position = `"${POSITION_KEY}":${index}`;
+    const tail = withDigest ? `"${DIGEST_KEY}":"${digestHex(digest)}",${position}` : position;
     const line = joined(row, out, error, tail, text);
     if (line !== undefined) return line;
   }
@@ -79,7 +80,8 @@ function joinable(row: Record<string, unknown>, out: Record<string, unknown>): b
   if (typeof row.toJSON === "function" || typeof out.toJSON === "function") return false;
   for (const k in out) {
     const c = k.charCodeAt(0);
-    if ((c >= 0x30 && c <= 0x39) || k === "error" || k === POSITION_KEY || k === DIGEST_KEY || Object.hasOwn(row, k)) return false;
+    if ((c >= 0x30 && c <= 0x39) || k === "error" || k === POSITION_KEY || k === DIGEST_KEY) return false;
+    if (Object.hasOwn(row, k)) return false;
   }
   return true;
 }

@@ -66,7 +66,8 @@ export async function checkInputRows(inputFile: string, o: InputRowsOptions): Pr
   const { validBytes, tail } = await scanLineRanges(inputFile, visit);
   if (tail.length > 0) visit(tail, 0, tail.length, validBytes);
   resumeAt ??= { offset: validBytes + tail.length, lineNo: lineNo + 1, index: index + 1 };
-  const hint = `Restore the input the earlier run read, or pass ${o.overrideFlags} to discard ${o.outputFile} and start over.`;
+  const hint =
+    `Restore the input the earlier run read, or pass ${o.overrideFlags} to discard ${o.outputFile} and start over.`;
   if (mismatch) {
     throw new UsageError(
       `${inputFile} line ${mismatch.line} is not the row ${o.outputFile} holds for it (row ${mismatch.position + 1}${
@@ -79,7 +80,8 @@ export async function checkInputRows(inputFile: string, o: InputRowsOptions): Pr
   for (let p = rows; p <= last; p++) {
     if (!o.done.has(p) || o.digests.get(p) < 0) continue;
     throw new UsageError(
-      `${inputFile} has ${rows} rows${o.rowRange ? " in the chunk" : ""}, but ${o.outputFile} holds row ${p + 1} of an ` +
+      `${inputFile} has ${rows} rows${o.rowRange ? " in the chunk" : ""}, ` +
+        `but ${o.outputFile} holds row ${p + 1} of an ` +
         `earlier run: rows were removed from the input since. ${hint}`,
     );
   }

@@ -32,8 +32,8 @@ export type OutputIdentity = {
  * Where an output stands against the run asked for, looked at without changing any file:
  * `absent` (nothing), `partial` (an async file to resume; its spec binds only once it holds a
  * row, so a run that wrote none does not bind the next), `complete`, `failed-rows` (finished,
- * some rows to retry), `grown` (finished, but the input has rows after its last). Refuses (UsageError, exit 2) an output of other
- * settings or of other input rows.
+ * some rows to retry), `grown` (finished, but the input has rows after its last). Refuses
+ * (UsageError, exit 2) an output of other settings or of other input rows.
  */
 export type OutputStanding = {
   state: "absent" | "partial" | "complete" | "failed-rows" | "grown";
@@ -78,16 +78,19 @@ export async function openOutput(
     if ((await exists(paths.output)) || (await sizeOf(paths.async)) > 0) return;
     await Promise.all([paths.spec, paths.async].map((f) => rm(f, { force: true })));
   };
-  const appended = standing.appended > 0 ? `; ${standing.appended} rows appended to ${o.inputFile} since are done too` : "";
+  const appended =
+    standing.appended > 0 ? `; ${standing.appended} rows appended to ${o.inputFile} since are done too` : "";
   if (standing.state === "complete") {
-    o.log(`vlmpipe: ${o.outputFile} is already complete (delete it or pass ${o.overrideFlags ?? "--overwrite"} to redo it)`);
+    const flags = o.overrideFlags ?? "--overwrite";
+    o.log(`vlmpipe: ${o.outputFile} is already complete (delete it or pass ${flags} to redo it)`);
     return { paths, complete: true, done: new Set(), close: async () => undefined };
   }
   let state = partial;
   if (standing.state === "failed-rows" || standing.state === "grown") {
     await reopenFinished(paths, standing.state === "grown");
     const why = standing.state === "grown" ? `${o.inputFile} has rows after its last` : "it has failed rows";
-    o.log(`vlmpipe: ${o.outputFile} is finished but ${why}: ${standing.state === "grown" ? "doing them" : "trying them again"}`);
+    const what = standing.state === "grown" ? "doing them" : "trying them again";
+    o.log(`vlmpipe: ${o.outputFile} is finished but ${why}: ${what}`);
     state = await readPartial(paths.async);
   } else if (state && standing.state === "partial") {
     o.log(
@@ -122,7 +125,8 @@ async function look(
   const prev = finished || (partial && partial.lines > 0) ? await readSpec(paths.spec) : null;
   if (prev) checkSameRun(prev, o.spec, o.outputFile, flags);
   const checkable = o.inputFile !== "-" && (await exists(o.inputFile));
-  const capped = (rows: number) => (o.maxSamples !== undefined && o.maxSamples >= 0 ? Math.min(rows, o.maxSamples) : rows);
+  const max = o.maxSamples !== undefined && o.maxSamples >= 0 ? o.maxSamples : Infinity;
+  const capped = (rows: number) => Math.min(rows, max);
   if (partial) {
     let appended = 0;
     let resumeAt: RowStart | undefined;

@@ -4,7 +4,10 @@ import type { ImageCache } from "../images/image-cache.js";
 import type { Sample } from "../types.js";
 import type { RunStats } from "./run-stats.js";
 
-/** Subscribes and waits for the end; a hard abort unsubscribes (aborting requests in flight). Resolves `interrupted`. */
+/**
+ * Subscribes and waits for the end; a hard abort unsubscribes (aborting requests in flight).
+ * Resolves whether it was interrupted.
+ */
 export function drain(obs: Observable<Sample>, stats: RunStats, abort: AbortSignal | undefined): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const finish = (interrupted: boolean) => {

@@ -113,7 +113,8 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
         log,
       });
   if (output?.complete) {
-    return { stats, complete: true, alreadyDone: true, interrupted: false, tooManyFailures: false, outputFile: opts.outputFile };
+    const outputFile = opts.outputFile;
+    return { stats, complete: true, alreadyDone: true, interrupted: false, tooManyFailures: false, outputFile };
   }
   const done = output?.done ?? new Set<number>();
   stats.previouslyDone = done.size;
