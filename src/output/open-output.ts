@@ -92,7 +92,7 @@ export async function openOutput(
     const what = standing.state === "grown" ? "doing them" : "trying them again";
     o.log(`vlmpipe: ${o.outputFile} is finished but ${why}: ${what}`);
     state = await readPartial(paths.async);
-  } else if (state && standing.state === "partial") {
+  } else if (state && state.lines > 0) {
     o.log(
       `vlmpipe: resuming ${paths.async}: ${state.done.size} rows done, ${state.failed.size} to retry` +
         (state.tornBytes ? `, dropped a torn last line (${state.tornBytes} bytes)` : "") +
