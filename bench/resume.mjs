@@ -137,11 +137,13 @@ async function writeInput(file, n) {
 }
 
 /**
- * `done` lines as vlmpipe writes them (formatAsyncLine), for input rows 0..done-1 in a
+ * `done` lines as vlmpipe writes them (formatAsyncLine, with row digests), for input rows 0..done-1 in a
  * completion order: each block of 64 rows finishes shuffled, as concurrent requests do.
  */
 async function writePartial(file, input, done) {
   const { formatAsyncLine } = await import(pathToFileURL(path.join(dist, "output/async-lines.js")).href);
+  // Each line carries its input row's digest, as a run writes it: the resume checks every one.
+  const { rowDigest } = await import(pathToFileURL(path.join(dist, "output/row-digest.js")).href);
   const generation =
     "Looking at the image and the options, the figure shows the relevant quantities clearly. Each option can be " +
     "checked against the details given. Some options can be ruled out quickly. The remaining candidates differ in " +
@@ -170,7 +172,8 @@ async function writePartial(file, input, done) {
       generation_end_time: t + i / 1000 + 0.8,
       generation_time: 0.8,
     };
-    return formatAsyncLine(row, out, i).slice(0, -1);
+    const text = Buffer.from(JSON.stringify(row));
+    return formatAsyncLine(row, out, i, undefined, undefined, rowDigest(text, 0, text.length)).slice(0, -1);
   });
   return (await stat(file)).size;
 }

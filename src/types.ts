@@ -36,6 +36,8 @@ export type Sample = {
    * it while `row` is still `source.row`, so a chain that replaces the row gets it serialised.
    */
   source?: RowSource;
+  /** The input line's rowDigest (readRows' `digests`): written with the row so resume can check the input. */
+  digest?: number;
   /** Built by renderPrompt; never written out (base64 is large). */
   messages?: ChatMessage[];
   out: Record<string, unknown>;

@@ -27,6 +27,7 @@ type JobFlags = EvalFlags & {
   job_seed?: string;
   job_chunk?: string;
   overrides_json?: string;
+  simulator_json?: string;
   cluster?: string;
 };
 
@@ -36,6 +37,7 @@ export function registerEvalJobs(program: Command, ctx: CliContext): void {
     .option("--job_seed <n>", "the job's seed (none: the greedy run)")
     .option("--job_chunk <i>", "the job's chunk (none: the whole input)")
     .option("--overrides_json <json>", "the eval's ++ overrides as JSON")
+    .option("--simulator_json <json>", "the eval's simulator settings (part of the job's identity) as JSON")
     .option("--cluster <name>", "cluster config whose vllm_command / env_vars apply");
   job.action(async (flags: JobFlags) => {
     ctx.exitCode = await evalJob(flags, ctx);
@@ -50,7 +52,7 @@ export function registerEvalJobs(program: Command, ctx: CliContext): void {
 
 async function evalJob(flags: JobFlags, ctx: CliContext): Promise<number> {
   const log = (l: string) => ctx.stderr.write(`${l}\n`);
-  const plan = await planEval(evalSettings(flags, overridesOf(flags, ctx)));
+  const plan = await planEval({ ...evalSettings(flags, overridesOf(flags, ctx)), ...simulatorOf(flags) });
   const job = findJob(plan, flags.job_benchmark, optionalInt(flags.job_seed, "--job_seed"), optionalInt(flags.job_chunk, "--job_chunk"));
   const cluster = await loadClusterConfig(flags.cluster);
   const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
@@ -125,6 +127,16 @@ function overridesOf(flags: JobFlags, ctx: CliContext): Record<string, unknown> 
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UsageError("--overrides_json must be a JSON object");
   return deepMerge(parsed as Record<string, unknown>, ctx.overrides);
+}
+
+/** --simulator_json: the simulator of an eval whose jobs reach it as a running server. */
+function simulatorOf(flags: JobFlags): { simulator?: Record<string, unknown> } {
+  if (!flags.simulator_json) return {};
+  const parsed = JSON.parse(flags.simulator_json) as unknown;
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError("--simulator_json must be a JSON object");
+  }
+  return { simulator: parsed as Record<string, unknown> };
 }
 
 function optionalInt(v: string | undefined, name: string): number | null {

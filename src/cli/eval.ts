@@ -10,6 +10,7 @@ import { parseBenchmarks } from "../run/benchmark-spec.js";
 import { firstRequest } from "../run/dry-run.js";
 import { dataFile } from "../cluster/eval-run.js";
 import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
+import { simulatorIdentity } from "../run/run-setup.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
@@ -35,6 +36,7 @@ export type EvalFlags = SimFlags & {
   api_key?: string;
   num_chunks: number;
   rerun_done?: boolean;
+  overwrite?: boolean;
   quiet?: boolean;
   progress_seconds: number;
 };
@@ -86,6 +88,7 @@ export function addEvalFlags(cmd: Command): Command {
     .option("--api_key <key>", "API key sent as a Bearer token (default: $OPENAI_API_KEY); never written anywhere")
     .option("--num_chunks <k>", "split each benchmark's rows into K chunks, one job each, merged when all are done", positiveInt("--num_chunks"), 1)
     .option("--rerun_done", "run finished jobs (and chunks) again from scratch", false)
+    .option("--overwrite", "discard every existing output of the eval and start over (as --rerun_done)", false)
     .option("--quiet", "no progress lines on stderr", false)
     .option(
       "--progress_seconds <s>",
@@ -167,9 +170,10 @@ export function evalSettings(flags: EvalFlags, overrides: Record<string, unknown
     maxConcurrentRequests: flags.max_concurrent_requests,
     overrides,
     numChunks: flags.num_chunks,
-    rerunDone: !!flags.rerun_done,
+    rerunDone: !!flags.rerun_done || !!flags.overwrite,
     server: serverSpec(flags),
     progressSeconds: flags.quiet ? 0 : flags.progress_seconds,
+    simulator: flags.server_type === "sim" ? simulatorIdentity(flags) : undefined,
   };
 }
 

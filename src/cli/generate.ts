@@ -10,6 +10,7 @@ import { collect } from "./flags.js";
 import { secondsFlag, wholeAtLeast } from "./numeric-flags.js";
 import { installInterrupts } from "./interrupt.js";
 import { addSimFlags, type SimFlags, startInProcessSim } from "./sim-in-process.js";
+import { simulatorIdentity } from "../run/run-setup.js";
 
 type RunFlags = SimFlags & {
   input_file: string;
@@ -129,6 +130,7 @@ async function runCommand(
       overrides: ctx.overrides,
       dataDir: flags.data_dir,
       overwrite: flags.overwrite,
+      simulator: sim ? simulatorIdentity(flags) : undefined,
       log,
       progress,
       label: flags.output_file === "-" ? "generate" : flags.output_file,

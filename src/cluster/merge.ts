@@ -1,11 +1,11 @@
-import { open, rename, rm, writeFile } from "node:fs/promises";
+import { open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { getBenchmark } from "../benchmarks/index.js";
 import { summarizeResults } from "../metrics/summarize-results.js";
 import { errorMessage } from "../errors.js";
 import { writeReport } from "../report/write-report.js";
 import type { Metrics } from "../metrics/types.js";
-import { exists, outputPaths } from "../output/partial-output.js";
+import { allOutputFiles, exists, outputPaths } from "../output/partial-output.js";
 import { readSpec, writeSpec } from "../output/run-spec.js";
 import { majorityByAnswerOf, maxSamplesOf } from "./eval-inputs.js";
 import { countFailedRows, outputState } from "./output-state.js";
@@ -48,6 +48,7 @@ export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () 
   } finally {
     await dst.close();
   }
+  await mergeDigests(chunks.map((c) => outputPaths(c.outputFile).digests), merged.digests);
   await rename(tmp, seed.outputFile);
   const first = chunks[0] ? await readSpec(outputPaths(chunks[0].outputFile).spec) : null;
   if (first) {
@@ -60,10 +61,22 @@ export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () 
   return "merged";
 }
 
+/**
+ * The chunks' `.row-digests` one after the other (line i = row i, as in the merged output);
+ * none unless each chunk has one.
+ */
+async function mergeDigests(files: string[], to: string): Promise<void> {
+  const parts: Buffer[] = [];
+  for (const f of files) {
+    if (!(await exists(f))) return rm(to, { force: true });
+    parts.push(await readFile(f));
+  }
+  await writeFile(to, Buffer.concat(parts));
+}
+
 async function removeChunks(seed: SeedPlan): Promise<void> {
   for (const c of seed.chunks ?? []) {
-    const p = outputPaths(c.outputFile);
-    await Promise.all([p.output, p.done, p.spec, p.async].map((f) => rm(f, { force: true })));
+    await Promise.all(allOutputFiles(outputPaths(c.outputFile)).map((f) => rm(f, { force: true })));
   }
 }
 
@@ -76,8 +89,7 @@ export async function clearMergedForRerun(plan: EvalPlan): Promise<void> {
   for (const b of plan.benchmarks) {
     for (const s of b.seeds) {
       if (!s.chunks) continue;
-      const p = outputPaths(s.outputFile);
-      await Promise.all([p.output, p.done, p.spec, p.async].map((f) => rm(f, { force: true })));
+      await Promise.all(allOutputFiles(outputPaths(s.outputFile)).map((f) => rm(f, { force: true })));
     }
   }
 }

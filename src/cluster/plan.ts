@@ -4,7 +4,10 @@ import { type BenchmarkRun, outputName, parseBenchmarks } from "../run/benchmark
 import { countRows } from "../progress/count-rows.js";
 import { chunkFileName, chunkRanges } from "./chunks.js";
 import { dataFile, maxSamplesOf } from "./eval-inputs.js";
-import { outputState, specRowRange } from "./output-state.js";
+import { inspectOutput, type OutputStanding } from "../output/open-output.js";
+import { setUpRun } from "../run/run-setup.js";
+import { specRowRange } from "./output-state.js";
+import { jobRunOptions } from "./job-options.js";
 import type { EvalSettings } from "./settings.js";
 
 export type ChunkRef = { index: number; count: number; start: number; end: number };
@@ -113,10 +116,12 @@ export type PendingJobs = {
 
 /**
  * The jobs still to run. A (benchmark, seed) whose output is complete is skipped; one whose
- * output is done but has failed rows, or is a partial unchunked run, gets its whole job (which
- * retries or resumes just what is missing); otherwise each chunk that is not complete is a job.
- * A chunk written for another chunking (its spec's row range differs) is refused, unless
- * --rerun_done, which makes every job run again from scratch.
+ * output is done but has failed rows or rows appended to its input, or is a partial unchunked
+ * run, gets its whole job (which retries, does or resumes just what is missing); otherwise
+ * each chunk that is not complete is a job. Every existing output is first proved to be this
+ * eval's (its settings and its rows' input digests, see inspectOutput): one of another run, or
+ * a chunk written for another chunking, is refused before any request, unless --rerun_done
+ * (--overwrite), which makes every job run again from scratch.
  */
 export async function pendingJobs(plan: EvalPlan): Promise<PendingJobs> {
   const out: PendingJobs = { pending: [], skipped: [], notes: [] };
@@ -127,17 +132,19 @@ export async function pendingJobs(plan: EvalPlan): Promise<PendingJobs> {
         out.pending.push(...(s.chunks ?? [s.whole]));
         continue;
       }
-      const merged = await outputState(s.outputFile);
-      if (merged === "complete") {
+      const merged = await standing(plan, s.whole);
+      if (merged.state === "complete") {
         out.skipped.push(...(s.chunks ?? [s.whole]));
         continue;
       }
-      if (!s.chunks || merged === "failed-rows" || merged === "partial") {
-        if (s.chunks) {
-          out.notes.push(
-            `${path.basename(s.outputFile)} of ${b.name} ${merged === "partial" ? "is a partial run without chunks: resuming it as it is" : "has failed rows: retrying them in one job"}`,
-          );
-        }
+      if (!s.chunks || merged.state !== "absent") {
+        const what =
+          merged.state === "grown"
+            ? `has ${merged.appended} rows appended to its input: doing them${s.chunks ? " in one job" : ""}`
+            : merged.state === "partial"
+              ? "is a partial run without chunks: resuming it as it is"
+              : "has failed rows: retrying them in one job";
+        if (s.chunks || merged.state === "grown") out.notes.push(`${path.basename(s.outputFile)} of ${b.name} ${what}`);
         out.pending.push(s.whole);
         continue;
       }
@@ -150,12 +157,26 @@ export async function pendingJobs(plan: EvalPlan): Promise<PendingJobs> {
               `${chunk.start}-${chunk.end}: use the --num_chunks (and ++max_samples) of the earlier run, or --rerun_done to redo every chunk`,
           );
         }
-        if ((await outputState(c.outputFile)) === "complete") out.skipped.push(c);
+        if ((await standing(plan, c)).state === "complete") out.skipped.push(c);
         else out.pending.push(c);
       }
     }
   }
   return out;
+}
+
+/** Where a job's output stands against what the job would run now; refuses another run's output. */
+async function standing(plan: EvalPlan, job: EvalJob): Promise<OutputStanding> {
+  const o = jobRunOptions(plan, job);
+  const { spec, config } = await setUpRun(o);
+  return inspectOutput({
+    outputFile: job.outputFile,
+    spec,
+    inputFile: job.inputFile,
+    rowRange: o.rowRange,
+    maxSamples: config.max_samples,
+    overrideFlags: o.overrideFlags,
+  });
 }
 
 /** "mmmu-pro rs0 chunk 1/3 (rows 20-40)" for logs. */

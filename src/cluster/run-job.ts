@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { ProgressReporter } from "../progress/reporter.js";
 import { runGenerate } from "../run/generate-run.js";
-import { runOverrides } from "./eval-inputs.js";
+import { jobRunOptions } from "./job-options.js";
 import { describeJob, type EvalJob, type EvalPlan } from "./plan.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 
@@ -33,8 +33,6 @@ export type JobOutcome = {
  */
 export async function runJob(plan: EvalPlan, job: EvalJob, io: JobIo): Promise<JobOutcome> {
   const log = io.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const b = plan.benchmarks.find((x) => x.name === job.benchmark);
-  if (!b) throw new VlmError(ErrorCodes.INTERNAL, `internal: job ${job.key} is not in the plan`);
   const s = plan.settings;
   await mkdir(path.dirname(job.logFile), { recursive: true });
   const logFile = createWriteStream(job.logFile, { flags: "a" });
@@ -45,17 +43,10 @@ export async function runJob(plan: EvalPlan, job: EvalJob, io: JobIo): Promise<J
   try {
     tee(`vlmpipe eval: ${describeJob(job)} -> ${job.outputFile}`);
     const result = await runGenerate({
-      inputFile: job.inputFile,
-      outputFile: job.outputFile,
-      promptConfig: b.run.benchmark.promptConfig,
-      model: s.model,
+      ...jobRunOptions(plan, job),
       serverAddress: io.serverAddresses.length === 1 ? (io.serverAddresses[0] as string) : io.serverAddresses,
       apiKey: io.apiKey,
-      maxConcurrentRequests: s.maxConcurrentRequests,
-      overrides: withImageCacheDir(runOverrides(b.run, job.seed, s.overrides), path.join(s.outputDir, "image-cache")),
-      evalType: s.evalType ?? b.run.benchmark.evalType,
       overwrite: s.rerunDone,
-      rowRange: job.chunk ? { start: job.chunk.start, end: job.chunk.end } : undefined,
       log: tee,
       progressSeconds: s.progressSeconds,
       progress: io.progress,
@@ -68,15 +59,4 @@ export async function runJob(plan: EvalPlan, job: EvalJob, io: JobIo): Promise<J
   } finally {
     await new Promise((r) => logFile.end(r));
   }
-}
-
-/**
- * The eval's jobs (one per seed or chunk, often on other nodes) share their image checks
- * through `<output_dir>/image-cache`, unless the user chose a folder (or null: none) with
- * `++image.cache_dir`.
- */
-export function withImageCacheDir(overrides: Record<string, unknown>, dir: string): Record<string, unknown> {
-  const image = (overrides.image ?? {}) as Record<string, unknown>;
-  if ("cache_dir" in image) return overrides;
-  return { ...overrides, image: { ...image, cache_dir: dir } };
 }

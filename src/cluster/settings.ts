@@ -31,6 +31,12 @@ export type EvalSettings = {
   rerunDone: boolean;
   server: ServerSpec;
   progressSeconds: number;
+  /**
+   * With the simulator: its settings that decide answers (part of each job's identity). Kept
+   * apart from `server` because jobs in child processes are given the simulator's address as a
+   * running server.
+   */
+  simulator?: Record<string, unknown>;
 };
 
 /**
@@ -51,6 +57,7 @@ export function settingsArgs(s: EvalSettings): string[] {
   if (s.rerunDone) a.push("--rerun_done");
   a.push(...serverArgs(s.server));
   if (Object.keys(s.overrides).length > 0) a.push("--overrides_json", JSON.stringify(s.overrides));
+  if (s.simulator && s.server.kind !== "sim") a.push("--simulator_json", JSON.stringify(s.simulator));
   return a;
 }
 

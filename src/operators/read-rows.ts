@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { Observable } from "rxjs";
 import { type ErrorCode, ErrorCodes, UsageError } from "../errors.js";
+import { rowDigest } from "../output/row-digest.js";
 import { rowSource } from "../output/row-source.js";
 import { isBlankLine, startsWithBom } from "../output/scan-lines.js";
 import type { Sample } from "../types.js";
@@ -29,6 +30,14 @@ export type ReadRowsOptions = {
    * row in flight then holds its line too (a chain that replaces rows never uses it).
    */
   keepSource?: boolean;
+  /**
+   * Start reading at this row of the input (a path): its byte offset, line number and row
+   * index, as a resume's check of the input found them (every row before it is done), instead
+   * of skipping the done rows again.
+   */
+  from?: { offset: number; lineNo: number; index: number };
+  /** Set each Sample's `digest` (rowDigest of its line): resume checks done rows against it. */
+  digests?: boolean;
 };
 
 /**
@@ -43,13 +52,18 @@ export type ReadRowsOptions = {
 export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): Observable<Sample> {
   return new Observable<Sample>((subscriber) => {
     // 1 MB reads: a million-row input is read in a few hundred chunks, not thousands.
+    const from = typeof input === "string" && input !== "-" ? opts.from : undefined;
     const stream: Readable =
-      typeof input === "string" ? (input === "-" ? process.stdin : createReadStream(input, { highWaterMark: 1 << 20 })) : input;
+      typeof input === "string"
+        ? input === "-"
+          ? process.stdin
+          : createReadStream(input, { highWaterMark: 1 << 20, start: from?.offset ?? 0 })
+        : input;
     let stopped = false;
 
     (async () => {
-      let lineNo = 0;
-      let index = -1;
+      let lineNo = from ? from.lineNo - 1 : 0;
+      let index = from ? from.index - 1 : -1;
       const max = opts.maxSamples !== undefined && opts.maxSamples >= 0 ? opts.maxSamples : Infinity;
       const keep = opts.keepSource === true;
       // Lines come a chunk at a time and are walked without an await per line (one only when
@@ -81,12 +95,13 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
             break reading;
           }
           utf8Ok ??= isUtf8(buf.subarray(bounds[0], bounds[bounds.length - 1]));
-          subscriber.next(
-            // A line that starts with a BOM keeps the decoder's way of reading it (it drops the BOM).
+          // A line that starts with a BOM keeps the decoder's way of reading it (it drops the BOM).
+          const sample =
             utf8Ok && !startsWithBom(buf, start, end)
               ? parseLine(buf.toString("utf8", start, end), position, lineNo, keep)
-              : parseBytes(buf.subarray(start, end), position, lineNo, keep),
-          );
+              : parseBytes(buf.subarray(start, end), position, lineNo, keep);
+          if (opts.digests) sample.digest = rowDigest(buf, start, end);
+          subscriber.next(sample);
         }
       }
       subscriber.complete();

@@ -6,15 +6,15 @@ import type { Sample } from "../types.js";
 
 /**
  * Writes each finished sample as one NDJSON line (input fields, as read when the sample kept
- * its source line; what the run added; `error` for a failed row; `_async_position` = its
- * index) in completion order, and passes it on once written: a slow sink slows the whole chain
- * (rows hold their flow permit until then). The sink keeps lines in arrival order and may
+ * its source line; what the run added; `error` for a failed row; `_row_digest` when
+ * the sample has a digest; `_async_position` = its index) in completion order, and passes it
+ * on once written: a slow sink slows the whole chain (rows hold their flow permit until then). The sink keeps lines in arrival order and may
  * batch those that arrive together into one write.
  *
  *   rows.pipe(..., writeOutput(await fileSink("out.jsonl-async")))
  */
 export function writeOutput(sink: LineSink): OperatorFunction<Sample, Sample> {
-  return writeLines(sink, (s) => formatAsyncLine(s.row, s.out, s.index, s.error, rowText(s)));
+  return writeLines(sink, (s) => formatAsyncLine(s.row, s.out, s.index, s.error, rowText(s), s.digest));
 }
 
 /**

@@ -1,29 +1,46 @@
+import { digestAt, digestHex } from "./row-digest.js";
+
 /**
  * Lines of `<output_file>-async` as we write them: the row's fields, what the run added, then
- * `error` (failed rows) and `_async_position` last, so resume can read a line's position and
- * status from its tail without parsing a 100 KB generation.
+ * `error` (failed rows), `_row_digest` (the input row's identity, see row-digest.ts) and
+ * `_async_position` last, so resume can read a line's position, status and row digest from
+ * its tail without parsing a 100 KB generation.
  */
 export const POSITION_KEY = "_async_position";
+export const DIGEST_KEY = "_row_digest";
 
 const TAIL = Buffer.from(`,"${POSITION_KEY}":`);
+const DIGEST_TAIL = Buffer.from(`,"${DIGEST_KEY}":"`);
+const DIGEST_MARK = DIGEST_TAIL.subarray(1);
+/** `,"_row_digest":"hhhhhhhh"`: a fixed length, found by its place before TAIL. */
+const DIGEST_PART = DIGEST_TAIL.length + 9;
 const ERROR_MARK = Buffer.from(`"error":{"stage":`);
 
-/** `text`: the row's JSON as read (see row-source.ts), written instead of serialising the row. */
+/**
+ * `text`: the row's JSON as read (see row-source.ts), written instead of serialising the row.
+ * `digest`: the input row's digest (rowDigest), for resume to check the input against.
+ */
 export function formatAsyncLine(
   row: Record<string, unknown>,
   out: Record<string, unknown>,
   index: number,
   error?: unknown,
   text?: string,
+  digest?: number,
 ): string {
+  const withDigest = digest !== undefined && digest >= 0;
   if (Number.isInteger(index)) {
-    const line = joined(row, out, error, `"${POSITION_KEY}":${index}`, text);
+    const position = `"${POSITION_KEY}":${index}`;
+    const tail = withDigest ? `"${DIGEST_KEY}":"${digestHex(digest)}",${position}` : position;
+    const line = joined(row, out, error, tail, text);
     if (line !== undefined) return line;
   }
   const obj: Record<string, unknown> = { ...row, ...out };
   delete obj.error;
+  delete obj[DIGEST_KEY];
   delete obj[POSITION_KEY];
   if (error !== undefined) obj.error = error;
+  if (withDigest) obj[DIGEST_KEY] = digestHex(digest);
   obj[POSITION_KEY] = index;
   return JSON.stringify(obj) + "\n";
 }
@@ -59,21 +76,23 @@ function joined(row: Record<string, unknown>, out: Record<string, unknown>, erro
  */
 function joinable(row: Record<string, unknown>, out: Record<string, unknown>): boolean {
   if (Array.isArray(row) || Array.isArray(out)) return false;
-  if (Object.hasOwn(row, "error") || Object.hasOwn(row, POSITION_KEY) || typeof row.toJSON === "function") return false;
-  if (typeof out.toJSON === "function") return false;
+  if (Object.hasOwn(row, "error") || Object.hasOwn(row, POSITION_KEY) || Object.hasOwn(row, DIGEST_KEY)) return false;
+  if (typeof row.toJSON === "function" || typeof out.toJSON === "function") return false;
   for (const k in out) {
     const c = k.charCodeAt(0);
-    if ((c >= 0x30 && c <= 0x39) || k === "error" || k === POSITION_KEY || Object.hasOwn(row, k)) return false;
+    if ((c >= 0x30 && c <= 0x39) || k === "error" || k === POSITION_KEY || k === DIGEST_KEY) return false;
+    if (Object.hasOwn(row, k)) return false;
   }
   return true;
 }
 
-export type LineInfo = { position: number; failed: boolean; bodyEnd: number };
+/** `digest`: the input row's (-1: the line has none, e.g. written by an earlier version). */
+export type LineInfo = { position: number; failed: boolean; bodyEnd: number; digest: number };
 
 /**
- * Position and status of one line; `bodyEnd` is where the `,"_async_position":N` tail starts
- * (the line without it, plus "}", is the final output line). null: not a line of ours,
- * or torn.
+ * Position, status and row digest of one line; `bodyEnd` is where the `,"_row_digest":...`
+ * and `,"_async_position":N` tail starts (the line without it, plus "}", is the final output
+ * line). null: not a line of ours, or torn.
  */
 export function readLineInfo(line: Buffer): LineInfo | null {
   return lineInfoAt(line, 0, line.length);
@@ -93,22 +112,32 @@ export function lineInfoAt(buf: Buffer, start: number, end: number): LineInfo | 
   const digits = end - 2 - i;
   const at = i + 1 - TAIL.length;
   // (More than 15 digits would lose precision here: such lines take the slow path.)
-  if (digits === 0 || digits > 15 || at < start || !tailAt(buf, at)) return slowInfo(buf.subarray(start, end));
+  if (digits === 0 || digits > 15 || at < start || !bytesAt(buf, at, TAIL)) return slowInfo(buf.subarray(start, end));
+  // The row digest, when there is one, sits just before the position.
+  let body = at;
+  let digest = -1;
+  const d = at - DIGEST_PART;
+  if (d + 1 >= start && buf[at - 1] === 0x22 /* " */ && bytesAt(buf, d + 1, DIGEST_MARK)) {
+    // (An empty row's line starts with the digest, no comma before it: parsed whole.)
+    if (d < start || buf[d] !== 0x2c /* , */) return slowInfo(buf.subarray(start, end));
+    digest = digestAt(buf, d + DIGEST_TAIL.length);
+    if (digest >= 0) body = d;
+  }
   // Our error object is the last field before the tail, so a failed line has "}" just before
   // it: most lines are settled by that one byte instead of a search through the line (resume
   // reads a million of them). Otherwise the object starts with "stage"; look for it only in
   // the last part of the line, where we put it.
-  if (buf[at - 1] !== 0x7d /* } */) return { position, failed: false, bodyEnd: at - start };
-  const errAt = buf.subarray(Math.max(start, at - 4096), at).indexOf(ERROR_MARK);
-  return { position, failed: errAt >= 0, bodyEnd: at - start };
+  if (buf[body - 1] !== 0x7d /* } */) return { position, failed: false, bodyEnd: body - start, digest };
+  const errAt = buf.subarray(Math.max(start, body - 4096), body).indexOf(ERROR_MARK);
+  return { position, failed: errAt >= 0, bodyEnd: body - start, digest };
 }
 
 /**
- * Whether TAIL is at `buf[at]`, byte by byte: Buffer#compare with offsets validates each of
- * them in JS first, which cost more than the comparison (a tenth of a million-line resume).
+ * Whether `bytes` are at `buf[at]`, byte by byte: Buffer#compare with offsets validates each
+ * of them in JS first, which cost more than the comparison (a tenth of a million-line resume).
  */
-function tailAt(buf: Buffer, at: number): boolean {
-  for (let k = 0; k < TAIL.length; k++) if (buf[at + k] !== TAIL[k]) return false;
+function bytesAt(buf: Buffer, at: number, bytes: Buffer): boolean {
+  for (let k = 0; k < bytes.length; k++) if (buf[at + k] !== bytes[k]) return false;
   return true;
 }
 
@@ -117,7 +146,9 @@ function slowInfo(line: Buffer): LineInfo | null {
   try {
     const j = JSON.parse(line.toString("utf8")) as Record<string, unknown>;
     if (typeof j !== "object" || j === null || typeof j[POSITION_KEY] !== "number") return null;
-    return { position: j[POSITION_KEY] as number, failed: j.error != null, bodyEnd: -1 };
+    const hex = j[DIGEST_KEY];
+    const digest = typeof hex === "string" && hex.length === 8 ? digestAt(Buffer.from(hex), 0) : -1;
+    return { position: j[POSITION_KEY] as number, failed: j.error != null, bodyEnd: -1, digest };
   } catch {
     return null;
   }
@@ -135,6 +166,7 @@ export function finalLineParts(line: Buffer, info: LineInfo): readonly Buffer[] 
   }
   const j = JSON.parse(line.toString("utf8")) as Record<string, unknown>;
   delete j[POSITION_KEY];
+  delete j[DIGEST_KEY];
   return [Buffer.from(JSON.stringify(j) + "\n")];
 }
 

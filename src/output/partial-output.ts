@@ -1,16 +1,32 @@
 import { type FileHandle, open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { finalLineParts, type LineInfo, lineInfoAt, POSITION_KEY } from "./async-lines.js";
+import { DIGEST_KEY, finalLineParts, type LineInfo, lineInfoAt, POSITION_KEY } from "./async-lines.js";
 import { ChunkWriter } from "./chunk-writer.js";
 import { PositionSet } from "./position-set.js";
+import { digestAt, digestHex, RowDigests } from "./row-digest.js";
 import { useRangesInOrder } from "./ranges-in-order.js";
 import { scanLineRanges, scanLines } from "./scan-lines.js";
 
-export type OutputPaths = { output: string; async: string; done: string; spec: string };
+export type OutputPaths = { output: string; async: string; done: string; spec: string; digests: string };
 
-/** NeMo-Skills' file names: `<out>-async` while running, `<out>` and `<out>.done` at the end. */
+/**
+ * NeMo-Skills' file names: `<out>-async` while running, `<out>` and `<out>.done` at the end;
+ * ours beside them: the run's settings (`.spec.json`) and, for a finished output, its rows'
+ * input digests, one per line in output order (`.row-digests`).
+ */
 export function outputPaths(output: string): OutputPaths {
-  return { output, async: `${output}-async`, done: `${output}.done`, spec: `${output}.spec.json` };
+  return {
+    output,
+    async: `${output}-async`,
+    done: `${output}.done`,
+    spec: `${output}.spec.json`,
+    digests: `${output}.row-digests`,
+  };
+}
+
+/** Every file of an output (for --overwrite and reruns from scratch). */
+export function allOutputFiles(p: OutputPaths): string[] {
+  return [p.async, p.output, p.done, p.spec, p.digests];
 }
 
 export type PartialState = {
@@ -21,6 +37,8 @@ export type PartialState = {
   lines: number;
   /** Bytes of a torn last line that were cut off. */
   tornBytes: number;
+  /** The input row digest of each position's latest line (lines of earlier versions have none). */
+  digests: RowDigests;
 };
 
 export async function exists(file: string): Promise<boolean> {
@@ -33,17 +51,25 @@ export async function exists(file: string): Promise<boolean> {
 }
 
 /**
- * Reads `<out>-async` for resume: which positions are done, which failed. A torn last line
- * (a kill in the middle of a write) is cut off the file so that new lines start clean.
+ * Reads `<out>-async` for resume: which positions are done, which failed, and their rows'
+ * digests. A torn last line (a kill in the middle of a write) is cut off the file so that new
+ * lines start clean, unless `keepTorn` (a look that must not change the file).
  */
-export async function readPartial(asyncFile: string): Promise<PartialState> {
+export async function readPartial(asyncFile: string, keepTorn = false): Promise<PartialState> {
   // Bitmaps, not hash sets: a million positions are added here and looked up for every row.
-  const state: PartialState = { done: new PositionSet(), failed: new PositionSet(), lines: 0, tornBytes: 0 };
+  const state: PartialState = {
+    done: new PositionSet(),
+    failed: new PositionSet(),
+    lines: 0,
+    tornBytes: 0,
+    digests: new RowDigests(),
+  };
   if (!(await exists(asyncFile))) return state;
   const { validBytes, tail } = await scanLineRanges(asyncFile, (buf, start, end) => {
     const info = lineInfoAt(buf, start, end);
     if (!info) return; // a broken line mid-file can only come from an outside writer: ignore it
     state.lines++;
+    state.digests.set(info.position, info.digest);
     if (info.failed) {
       state.failed.add(info.position);
       state.done.delete(info.position);
@@ -54,7 +80,7 @@ export async function readPartial(asyncFile: string): Promise<PartialState> {
   });
   if (tail.length > 0) {
     state.tornBytes = tail.length;
-    await truncate(asyncFile, validBytes);
+    if (!keepTorn) await truncate(asyncFile, validBytes);
   }
   return state;
 }
@@ -90,6 +116,7 @@ export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number
     },
     FINALIZE_BUFFER_BYTES,
   );
+  await writeDigests(paths, index);
   const tmp = `${paths.output}.tmp-${process.pid}`;
   const src = await open(paths.async, "r");
   const dst = await open(tmp, "w");
@@ -119,6 +146,48 @@ export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number
   return { rows, failed };
 }
 
+/**
+ * `<out>.row-digests`: the digest of each output line's input row, in output order ("--------"
+ * for a line without one), written before the output is renamed into place. None when no line has
+ * a digest (an output of an earlier version).
+ */
+async function writeDigests(paths: OutputPaths, index: LineIndex): Promise<void> {
+  // One buffer of 9 bytes a row, not a string per row: this runs at the very end of a run,
+  // on top of its memory (a million strings joined raised finalize's peak RSS by ~90 MB).
+  let rows = 0;
+  let any = false;
+  for (const e of index.entries()) {
+    rows++;
+    if (e.info.digest >= 0) any = true;
+  }
+  if (!any) {
+    await rm(paths.digests, { force: true });
+    return;
+  }
+  const buf = Buffer.allocUnsafe(rows * 9);
+  let at = 0;
+  for (const e of index.entries()) {
+    if (e.info.digest >= 0) buf.write(digestHex(e.info.digest), at, "latin1");
+    else buf.write("--------", at, "latin1");
+    buf[at + 8] = 0x0a;
+    at += 9;
+  }
+  const tmp = `${paths.digests}.tmp-${process.pid}`;
+  await writeFile(tmp, buf);
+  await rename(tmp, paths.digests);
+}
+
+/** `<out>.row-digests` read back: line i's digest at position i. Empty when there is no file. */
+export async function readDigests(file: string): Promise<RowDigests> {
+  const digests = new RowDigests();
+  if (!(await exists(file))) return digests;
+  let i = 0;
+  await scanLineRanges(file, (buf, start, end) => {
+    digests.set(i++, end - start === 8 ? digestAt(buf, start) : -1);
+  });
+  return digests;
+}
+
 /** Puts the parts in order, waiting only when the writer has to write out first (seldom). */
 function putParts(out: ChunkWriter, parts: readonly Buffer[]): Promise<void> | undefined {
   for (let i = 0; i < parts.length; i++) {
@@ -145,6 +214,7 @@ class LineIndex {
   private bodyEnds = new Int32Array(0);
   /** 0: no line; 1: a line; 2: a failed line. */
   private flags = new Uint8Array(0);
+  private readonly digests = new RowDigests();
   private readonly odd = new Map<number, IndexEntry>();
   private static readonly DENSE_LIMIT = 2 ** 28;
 
@@ -158,6 +228,7 @@ class LineIndex {
     this.lengths[position] = length;
     this.bodyEnds[position] = info.bodyEnd;
     this.flags[position] = info.failed ? 2 : 1;
+    this.digests.set(position, info.digest);
   }
 
   get(position: number): IndexEntry | undefined {
@@ -166,7 +237,7 @@ class LineIndex {
     return {
       offset: this.offsets[position]!,
       length: this.lengths[position]!,
-      info: { position, failed: f === 2, bodyEnd: this.bodyEnds[position]! },
+      info: { position, failed: f === 2, bodyEnd: this.bodyEnds[position]!, digest: this.digests.get(position) },
     };
   }
 
@@ -204,42 +275,50 @@ function grown<T extends Float64Array | Int32Array | Uint8Array>(from: T, to: T)
 
 /**
  * A finished output with failed rows is turned back into an async file (positions = line
- * numbers) so a rerun retries just those rows. Returns false when there is nothing to redo.
+ * numbers, each line with its row digest from `<out>.row-digests`) so a rerun retries just
+ * those rows, or, with `grown` (the input has rows after the output's last), does the new
+ * rows. Returns false when there is nothing to redo.
  */
-export async function reopenFinished(paths: OutputPaths): Promise<boolean> {
+export async function reopenFinished(paths: OutputPaths, grown = false): Promise<boolean> {
   let failedRows = 0;
   const lines: Buffer[] = [];
   await scanLines(paths.output, (line) => {
     lines.push(Buffer.from(line));
   });
+  const digests = await readDigests(paths.digests);
   const dst = await open(`${paths.async}.tmp`, "w");
   try {
     for (let i = 0; i < lines.length; i++) {
       const text = (lines[i] as Buffer).toString("utf8").trimEnd();
       const j = JSON.parse(text) as Record<string, unknown>;
       if (j.error != null) failedRows++;
-      // The line as it is, with the position added before its last brace, when it already
-      // reads as our lines do (no position; a failure's error last, as resume looks for it):
-      // the rows keep the formatting they were written with (see row-source.ts).
+      const d = digests.get(i);
+      const tail = d >= 0 ? `"${DIGEST_KEY}":"${digestHex(d)}","${POSITION_KEY}":${i}` : `"${POSITION_KEY}":${i}`;
+      // The line as it is, with the digest and position added before its last brace, when it
+      // already reads as our lines do (neither key; a failure's error last, as resume looks for
+      // it): the rows keep the formatting they were written with (see row-source.ts).
       const asIs =
         !Object.hasOwn(j, POSITION_KEY) &&
+        !Object.hasOwn(j, DIGEST_KEY) &&
         text.endsWith("}") &&
         text.length > 2 &&
         (j.error == null ? !Object.hasOwn(j, "error") : text.endsWith(`"error":${JSON.stringify(j.error)}}`));
       if (asIs) {
-        await dst.write(`${text.slice(0, -1)},"${POSITION_KEY}":${i}}\n`);
+        await dst.write(`${text.slice(0, -1)},${tail}}\n`);
         continue;
       }
-      const { error, ...rest } = j;
+      const { error, [DIGEST_KEY]: _d, ...rest } = j;
       const obj: Record<string, unknown> = { ...rest };
+      delete obj[POSITION_KEY];
       if (error != null) obj.error = error;
+      if (d >= 0) obj[DIGEST_KEY] = digestHex(d);
       obj[POSITION_KEY] = i;
       await dst.write(JSON.stringify(obj) + "\n");
     }
   } finally {
     await dst.close();
   }
-  if (failedRows === 0) {
+  if (failedRows === 0 && !grown) {
     await rm(`${paths.async}.tmp`, { force: true });
     return false;
   }

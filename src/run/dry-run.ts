@@ -6,7 +6,7 @@ import { readRows } from "../operators/read-rows.js";
 import { renderPrompt } from "../operators/render-prompt.js";
 import { resolveImages } from "../operators/resolve-images.js";
 import { loadPromptConfig } from "../prompts/load-prompt-config.js";
-import { imageBaseDir, mergeImageOptions, withChatTemplateKwargs } from "./generate-run.js";
+import { imageBaseDir, mergeImageOptions, withChatTemplateKwargs } from "./run-setup.js";
 
 /**
  * `--dry_run`: the request the first row would send, built by the same operators as a real

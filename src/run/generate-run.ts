@@ -1,44 +1,35 @@
-import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { type Observable, pipe, tap } from "rxjs";
+import { pipe } from "rxjs";
 import { AdaptiveLimit } from "../client/adaptive-limit.js";
-import { createClient } from "../client/create-client.js";
 import type { ChatClient } from "../client/types.js";
-import { type GenerationConfig, parseGenerationConfig } from "../config/generation-config.js";
-import { deepMerge } from "../config/overrides.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
-import { createDiskImageCache, type DiskImageCache } from "../images/disk-cache.js";
-import { createImageCache, type ImageCache } from "../images/image-cache.js";
-import { type ImageOptions, ImageOptionsSchema, withoutCacheSettings } from "../images/options.js";
+import { createDiskImageCache } from "../images/disk-cache.js";
+import { createImageCache } from "../images/image-cache.js";
 import { Flow } from "../operators/flow.js";
 import { readRows } from "../operators/read-rows.js";
+import { runFeedback } from "../operators/run-feedback.js";
 import { writeOutput } from "../operators/write-output.js";
-import {
-  exists,
-  finalizeOutput,
-  outputPaths,
-  readPartial,
-  removeStaleTemporaries,
-  reopenFinished,
-} from "../output/partial-output.js";
-import { checkSameRun, readSpec, type RunSpec, writeSpec } from "../output/run-spec.js";
-import { openResumePartial } from "./resume-partial.js";
-import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
+import { type OpenedOutput, openOutput } from "../output/open-output.js";
+import { exists, finalizeOutput } from "../output/partial-output.js";
 import { claimOutput } from "../output/claim-output.js";
-import type { LoadedPrompt } from "../prompts/load-prompt-config.js";
+import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
 import type { Sample } from "../types.js";
-import { VERSION } from "../version.js";
 import type { EvalType } from "../benchmarks/eval-types.js";
 import { countRows } from "../progress/count-rows.js";
 import { lineReporter, type ProgressReporter } from "../progress/reporter.js";
-import { buildPipeline, type LoadedPipeline, mainPrompt, standardPipeline } from "../pipelines/pipeline.js";
-import { inferenceOf, type StageContext } from "../pipelines/stages.js";
-import { RunStats } from "./run-stats.js";
-import { failureLines } from "./failure-summary.js";
+import { buildPipeline, type LoadedPipeline, mainPrompt } from "../pipelines/pipeline.js";
+import type { StageContext } from "../pipelines/stages.js";
 import { checkFirstRow } from "./check-first-row.js";
-import { normalizeServerAddress } from "./server-address.js";
+import { drain, logRunEnd } from "./drain-run.js";
+import { failureLines } from "./failure-summary.js";
+import { openResumePartial } from "./resume-partial.js";
+import { RunClients } from "./run-clients.js";
+import { imageBaseDir, setUpRun } from "./run-setup.js";
+import { RunStats } from "./run-stats.js";
 import { waitForServer } from "./wait-for-server.js";
+
+export { imageBaseDir, mergeImageOptions, withChatTemplateKwargs } from "./run-setup.js";
 
 export type GenerateRunOptions = {
   /** A JSONL path, or "-" for stdin. */
@@ -60,6 +51,10 @@ export type GenerateRunOptions = {
   /** Folder relative image paths resolve against (default: the input file's folder, or cwd for stdin). */
   dataDir?: string;
   overwrite?: boolean;
+  /** The flags a refusal names as the way to discard an output of another run (default "--overwrite"). */
+  overrideFlags?: string;
+  /** `--server_type sim`: the simulator's settings that decide its answers (part of the run's identity). */
+  simulator?: Record<string, unknown>;
   log?: (line: string) => void;
   /** Seconds between progress lines on the log (0: none), when no `progress` reporter is given. */
   progressSeconds?: number;
@@ -97,11 +92,13 @@ export type GenerateRunResult = {
 
 /**
  * One generation run: input rows -> prompt -> images -> server -> (extract, score) -> output,
- * resumable from `<output>-async`. Set-up problems throw before any row is sent. The output is
- * checked and locked first (one writer per output); the lock is released however the run ends.
+ * resumable from `<output>-async`. An orchestrator: set-up (run-setup.ts), the output opened
+ * or refused (output/open-output.ts), clients (run-clients.ts), the chain, then drain and
+ * summary (drain-run.ts). Set-up problems throw before any row is sent.
  */
 export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRunResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  // One writer per output: the output is checked and locked before anything else (none for stdout).
   const lost = new AbortController();
   const lock = await claimOutput(opts.outputFile, {
     log,
@@ -112,7 +109,7 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   });
   const abort = opts.abort ? AbortSignal.any([opts.abort, lost.signal]) : lost.signal;
   try {
-    const result = await runGenerateOwned({ ...opts, abort });
+    const result = await runGenerateOwned({ ...opts, abort }, log);
     if (lost.signal.aborted) {
       throw new VlmError(ErrorCodes.OUTPUT, `${opts.outputFile}: another run took over its lock`);
     }
@@ -122,81 +119,43 @@ export async function runGenerate(opts: GenerateRunOptions): Promise<GenerateRun
   }
 }
 
-async function runGenerateOwned(opts: GenerateRunOptions): Promise<GenerateRunResult> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const overrides = opts.overrides ?? {};
-  const config = parseGenerationConfig(overrides);
-  withChatTemplateKwargs(config); // refuses chat_template_kwargs given twice
-  if (!opts.pipeline && !opts.promptConfig) throw new UsageError("give a prompt config (--prompt_config) or a pipeline");
-  const pipeline = opts.pipeline ?? (await standardPipeline(opts.promptConfig as string, opts.evalType));
-  const prompt = mainPrompt(pipeline);
-  const image = mergeImageOptions(prompt, overrides);
-  const concurrency = config.max_concurrent_requests ?? opts.maxConcurrentRequests;
+async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) => void): Promise<GenerateRunResult> {
+  const { config, pipeline, image, concurrency, spec } = await setUpRun(opts);
   const stats = new RunStats();
   const toStdout = opts.outputFile === "-";
   const fromStdin = opts.inputFile === "-";
   if (!fromStdin && !(await exists(opts.inputFile))) throw new UsageError(`--input_file not found: ${opts.inputFile}`);
+  const prompt = mainPrompt(pipeline);
   const render = { systemMessage: config.system_message, promptSuffix: config.prompt_suffix };
   await checkFirstRow({ inputFile: opts.inputFile, prompt, render, rowRange: opts.rowRange });
 
-  const spec: RunSpec = {
-    vlmpipe_version: VERSION,
-    model: opts.model,
-    prompt_config: opts.pipeline ? opts.pipeline.file : (prompt?.file ?? ""),
-    prompt_hash: opts.pipeline ? opts.pipeline.hash : (prompt?.hash ?? ""),
-    inference: comparableInference(config),
-    generation: {
-      eval_type: opts.evalType ?? null,
-      parse_reasoning: config.parse_reasoning,
-      end_reasoning_string: config.end_reasoning_string,
-      system_message: config.system_message ?? null,
-      prompt_suffix: config.prompt_suffix,
-      image: withoutCacheSettings(image),
-      ...(opts.rowRange ? { row_range: [opts.rowRange.start, opts.rowRange.end] } : {}),
-    },
-    input_file: fromStdin ? "-" : path.resolve(opts.inputFile),
-    created: new Date().toISOString(),
-  };
-
-  // Resume state (file output only).
-  const paths = outputPaths(opts.outputFile);
-  let done = new Set<number>();
-  if (!toStdout) {
-    await mkdir(path.dirname(path.resolve(opts.outputFile)), { recursive: true });
-    if (opts.overwrite) await Promise.all([paths.async, paths.output, paths.done, paths.spec].map((f) => rm(f, { force: true })));
-    await removeStaleTemporaries(paths);
-    const prev = await readSpec(paths.spec);
-    if (prev) checkSameRun(prev, spec, opts.outputFile);
-    if (!(await exists(paths.async)) && (await exists(paths.done)) && (await exists(paths.output))) {
-      if (!(await reopenFinished(paths))) {
-        log(`vlmpipe: ${opts.outputFile} is already complete (delete it or pass --overwrite to redo it)`);
-        return { stats, complete: true, alreadyDone: true, interrupted: false, tooManyFailures: false, outputFile: opts.outputFile };
-      }
-      log(`vlmpipe: ${opts.outputFile} has failed rows: trying them again`);
-    }
-    const partial = await readPartial(paths.async);
-    done = partial.done;
-    stats.previouslyDone = done.size;
-    if (partial.lines > 0) {
-      log(
-        `vlmpipe: resuming ${paths.async}: ${partial.done.size} rows done, ${partial.failed.size} to retry` +
-          (partial.tornBytes ? `, dropped a torn last line (${partial.tornBytes} bytes)` : ""),
-      );
-    }
-    if (!prev) await writeSpec(paths.spec, spec);
+  // Everything that must hold before any request is checked here, in this order.
+  const output: OpenedOutput | undefined = toStdout
+    ? undefined
+    : await openOutput({
+        outputFile: opts.outputFile,
+        spec,
+        inputFile: opts.inputFile,
+        rowRange: opts.rowRange,
+        maxSamples: config.max_samples,
+        overwrite: opts.overwrite,
+        overrideFlags: opts.overrideFlags,
+        log,
+      });
+  if (output?.complete) {
+    const outputFile = opts.outputFile;
+    return { stats, complete: true, alreadyDone: true, interrupted: false, tooManyFailures: false, outputFile };
   }
+  const done = output?.done ?? new Set<number>();
+  stats.previouslyDone = done.size;
 
   const addresses = [opts.serverAddress].flat();
   const limit = new AdaptiveLimit(concurrency);
   stats.limit = limit;
+  const clients = new RunClients({ apiKey: opts.apiKey, concurrency, config });
   const client =
     opts.client ??
-    createClient({
-      baseUrl: addresses,
-      apiKey: opts.apiKey,
-      concurrency,
-      server: config.server,
-      timeoutSeconds: config.inference.timeout,
+    clients.create(addresses, {
       onRetry: ({ attempt, delayMs, error }) => {
         stats.retries++;
         // vLLM's queue limit answers 503, rate limiters 429: send fewer requests at once.
@@ -210,7 +169,6 @@ async function runGenerateOwned(opts: GenerateRunOptions): Promise<GenerateRunRe
   const failStop = new AbortController();
   const maxFailures = opts.maxFailures ?? 100;
   const stop = opts.stop ? AbortSignal.any([opts.stop, failStop.signal]) : failStop.signal;
-  let closeExtra: () => Promise<unknown> = async () => undefined;
   // Streamed text in flight, saved beside the output (docs/resume-partial.md).
   const partial = await openResumePartial(config, {
     outputFile: toStdout ? undefined : opts.outputFile,
@@ -229,9 +187,10 @@ async function runGenerateOwned(opts: GenerateRunOptions): Promise<GenerateRunRe
       stop,
       rowRange: opts.rowRange,
       keepSource: true,
+      digests: !toStdout,
+      from: output?.resumeAt,
     });
-    const sink: LineSink = toStdout ? streamSink(opts.stdout ?? process.stdout) : await fileSink(paths.async);
-    const clients: ChatClient[] = [];
+    const sink: LineSink = output ? await fileSink(output.paths.async) : streamSink(opts.stdout ?? process.stdout);
     const imageCache = createImageCache(image);
     const imageDisk = image.cache_dir === null ? undefined : createDiskImageCache(image.cache_dir);
     const stageContext: StageContext = {
@@ -244,28 +203,17 @@ async function runGenerateOwned(opts: GenerateRunOptions): Promise<GenerateRunRe
       image,
       imageCache,
       imageDisk,
-      afterGenerate: tap((s: Sample) => {
-        if (!s.error) limit.succeeded();
-        if (maxFailures > 0 && stats.consecutiveFailures + (s.error ? 1 : 0) >= maxFailures && !failStop.signal.aborted) {
-          log(`vlmpipe: ${maxFailures} rows failed in a row (last: ${s.error?.message}); stopping. Fix the cause and rerun to resume.`);
-          failStop.abort();
-        }
+      afterGenerate: runFeedback({
+        limit,
+        maxFailures,
+        consecutiveFailures: () => stats.consecutiveFailures,
+        stop: failStop,
+        log,
       }),
-      clientFor: (address) => {
-        const c = createClient({
-          baseUrl: normalizeServerAddress(address),
-          apiKey: opts.apiKey,
-          concurrency,
-          server: config.server,
-          timeoutSeconds: config.inference.timeout,
-        });
-        clients.push(c);
-        return c;
-      },
+      clientFor: (address) => clients.create(address),
       prompts: pipeline.prompts,
       partial,
     };
-    closeExtra = () => Promise.all(clients.map((c) => c.close()));
     const chain = pipe(buildPipeline(pipeline, stageContext), writeOutput(sink), flow.releaseEach<Sample>());
     const reporter = opts.progress ?? lineReporter(log, opts.progressSeconds ?? 0);
     const shown = reporter.start(opts.label ?? path.basename(opts.outputFile), stats, () => rowsToDo(opts, config.max_samples, done.size));
@@ -274,36 +222,17 @@ async function runGenerateOwned(opts: GenerateRunOptions): Promise<GenerateRunRe
       if (!opts.progress) reporter.close();
     });
     await sink.close();
-    const images = imageSummary(imageCache, imageDisk);
-    if (images) log(`vlmpipe: ${images}`);
     const complete = !interrupted && !stop.aborted;
-    if (complete && !toStdout) await finalizeOutput(paths);
-    if (complete && stats.done + stats.failed + stats.previouslyDone === 0) log("vlmpipe: warning: the input has no rows");
-    log(`vlmpipe: ${stats.summary()}${complete && !toStdout ? ` -> ${opts.outputFile}` : ""}`);
-    for (const l of await failureLines(stats, opts.inputFile, opts.rowRange)) log(`vlmpipe: ${l}`);
-    if (!complete && !toStdout) log(`vlmpipe: stopped early; run the same command again to resume from ${paths.async}`);
+    if (complete && output) await finalizeOutput(output.paths);
+    const failures = await failureLines(stats, opts.inputFile, opts.rowRange);
+    logRunEnd(log, { stats, images: { memory: imageCache, disk: imageDisk }, complete, files: output?.paths, failures });
     const tooManyFailures = failStop.signal.aborted;
     return { stats, complete, alreadyDone: false, interrupted: !complete && !tooManyFailures, tooManyFailures, outputFile: opts.outputFile };
   } finally {
     await partial?.close();
-    await closeExtra();
-    if (!opts.client) await client.close();
+    await clients.close();
+    await output?.close();
   }
-}
-
-/** Where this run's images came from: "images: 120 resolved: 90 from memory, 30 from the disk
- *  cache, 0 checked with sharp". Undefined for a run without images. */
-function imageSummary(memory: ImageCache, disk: DiskImageCache | undefined): string | undefined {
-  const m = memory.stats();
-  const total = m.hits + m.misses;
-  if (total === 0) return undefined;
-  if (!disk) return `images: ${total} resolved: ${m.hits} from memory, ${m.misses} checked with sharp`;
-  const d = disk.stats();
-  const failedWrites = d.writeErrors ? `; ${d.writeErrors} could not be stored (${d.firstWriteError})` : "";
-  return (
-    `images: ${total} resolved: ${m.hits} from memory, ${d.hits} from the disk cache, ` +
-    `${d.misses} checked with sharp (cache ${disk.dir}${failedWrites})`
-  );
 }
 
 /** At least one server must answer before any row is sent; the others are tried again later. */
@@ -323,57 +252,9 @@ async function waitForServers(
   for (const e of failures) log(`vlmpipe: ${e.message}; going on with the other servers`);
 }
 
-/** Subscribes and waits for the end; a hard abort unsubscribes (aborting requests in flight). */
-function drain(obs: Observable<Sample>, stats: RunStats, abort: AbortSignal | undefined): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const finish = (interrupted: boolean) => {
-      abort?.removeEventListener("abort", onAbort);
-      resolve(interrupted);
-    };
-    const sub = obs.subscribe({
-      next: (s) => stats.record(s),
-      error: (e) => reject(e),
-      complete: () => finish(false),
-    });
-    const onAbort = () => {
-      sub.unsubscribe();
-      finish(true);
-    };
-    if (abort?.aborted) onAbort();
-    else abort?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /** Rows this run will send, for progress: the input's rows (capped by max_samples) not done yet. */
 async function rowsToDo(opts: GenerateRunOptions, maxSamples: number, alreadyDone: number): Promise<number | undefined> {
   if (opts.inputFile === "-") return undefined;
   const n = await countRows(opts.inputFile);
   return Math.max(0, (maxSamples >= 0 ? Math.min(n, maxSamples) : n) - alreadyDone);
 }
-
-export function imageBaseDir(opts: Pick<GenerateRunOptions, "inputFile" | "dataDir">): string {
-  if (opts.dataDir) return path.resolve(opts.dataDir);
-  return opts.inputFile === "-" ? process.cwd() : path.dirname(path.resolve(opts.inputFile));
-}
-
-export function mergeImageOptions(prompt: LoadedPrompt | undefined, overrides: Record<string, unknown>): ImageOptions {
-  const fromPrompt = (prompt?.config.image ?? {}) as Record<string, unknown>;
-  const fromFlags = (overrides.image ?? {}) as Record<string, unknown>;
-  return ImageOptionsSchema.parse(deepMerge(fromPrompt, fromFlags));
-}
-
-/** inferenceOf (the pipeline stages' merge), refusing chat_template_kwargs given twice. */
-export function withChatTemplateKwargs(config: GenerationConfig): GenerationConfig["inference"] {
-  if (!config.chat_template_kwargs) return config.inference;
-  if (config.inference.extra_body.chat_template_kwargs) {
-    throw new UsageError("chat_template_kwargs is given both as ++chat_template_kwargs and in ++inference.extra_body: use one");
-  }
-  return inferenceOf(config);
-}
-
-/** Settings that change what the model produces (timeouts do not). */
-function comparableInference(config: GenerationConfig): Record<string, unknown> {
-  const { timeout: _t, ...rest } = withChatTemplateKwargs(config);
-  return rest;
-}
-

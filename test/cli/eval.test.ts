@@ -17,7 +17,9 @@ describe("vlmpipe eval", () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     const dir = path.join(out, "eval-results", "mmmu-pro");
-    expect((await readdir(dir)).sort()).toEqual(["metrics.json", "output.jsonl", "output.jsonl.done", "output.jsonl.spec.json", "report.html"]);
+    expect((await readdir(dir)).sort()).toEqual([
+      "metrics.json", "output.jsonl", "output.jsonl.done", "output.jsonl.row-digests", "output.jsonl.spec.json", "report.html",
+    ]);
     const rows = parseLines(await readFile(path.join(dir, "output.jsonl"), "utf8"));
     expect(rows).toHaveLength(60);
     const metrics = JSON.parse(await readFile(path.join(dir, "metrics.json"), "utf8"));

@@ -99,7 +99,10 @@ describe("chunked runs", () => {
     expect(a.metrics["mmmu-pro"]!["pass@1[avg-of-2]"]!.num_entries).toBe(10);
     // The chunk files are gone once merged; the merged spec is an unchunked run's.
     const files = (await readdir(path.join(chunked, "eval-results", "mmmu-pro"))).sort();
-    expect(files).toEqual(["metrics.json", "output-rs0.jsonl", "output-rs0.jsonl.done", "output-rs0.jsonl.spec.json", "output-rs1.jsonl", "output-rs1.jsonl.done", "output-rs1.jsonl.spec.json", "report.html"]);
+    expect(files).toEqual([
+      "metrics.json", "output-rs0.jsonl", "output-rs0.jsonl.done", "output-rs0.jsonl.row-digests", "output-rs0.jsonl.spec.json",
+      "output-rs1.jsonl", "output-rs1.jsonl.done", "output-rs1.jsonl.row-digests", "output-rs1.jsonl.spec.json", "report.html",
+    ]);
     const spec = JSON.parse(await readFile(path.join(chunked, "eval-results", "mmmu-pro", "output-rs0.jsonl.spec.json"), "utf8"));
     const plainSpec = JSON.parse(await readFile(path.join(plain, "eval-results", "mmmu-pro", "output-rs0.jsonl.spec.json"), "utf8"));
     expect(spec.generation).toEqual(plainSpec.generation);

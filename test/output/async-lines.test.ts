@@ -113,7 +113,26 @@ describe("lineInfoAt", () => {
     expect(infos[0]?.bodyEnd).toBe(lines[0]!.indexOf(',"_async_position"'));
     expect(infos[1]).toMatchObject({ position: 4, failed: true });
     expect(infos[2]).toBeNull();
-    expect(infos[3]).toEqual({ position: 5, failed: false, bodyEnd: -1 });
+    expect(infos[3]).toEqual({ position: 5, failed: false, bodyEnd: -1, digest: -1 });
     expect(readLineInfo(Buffer.from(lines[0]!))).toEqual(infos[0]);
+  });
+
+  it("reads the row digest before the position, for done, failed and empty rows, and leaves it out of the final line", () => {
+    const err = { stage: "s", code: "c", message: "m" };
+    const cases: [Record<string, unknown>, Record<string, unknown>, unknown][] = [
+      [{ a: 1 }, { generation: "x" }, undefined],
+      [{ a: 1 }, {}, err],
+      [{}, {}, undefined],
+      [{ "1": 2 }, { g: 1 }, err],
+    ];
+    for (const [row, out, error] of cases) {
+      const line = formatAsyncLine(row, out, 9, error, undefined, 0x0badf00d).slice(0, -1);
+      expect(JSON.parse(line)).toMatchObject({ _row_digest: "0badf00d", _async_position: 9 });
+      const info = readLineInfo(Buffer.from(line))!;
+      expect(info).toMatchObject({ position: 9, failed: error !== undefined, digest: 0x0badf00d });
+      const final = JSON.parse(Buffer.concat(finalLineParts(Buffer.from(line), info)).toString());
+      expect(final).toEqual(error === undefined ? { ...row, ...out } : { ...row, ...out, error });
+    }
+    expect(readLineInfo(Buffer.from(formatAsyncLine({ a: 1 }, {}, 3).slice(0, -1)))).toMatchObject({ digest: -1 });
   });
 });

@@ -128,7 +128,7 @@ describe("the partial output file", () => {
     expect(() => checkSameRun(older, withImage, "o")).not.toThrow();
     expect(() => checkSameRun(older, { ...withImage, generation: { ...withImage.generation, image: { encode: "png" } } }, "o")).toThrow(/generation/);
     expect(() => checkSameRun(spec, { ...spec, model: "b", inference: { temperature: 0.7 } }, "o.jsonl")).toThrow(
-      /o\.jsonl holds rows of a different run[\s\S]*model: was "a", now "b"[\s\S]*inference: was \{"temperature":0\}, now \{"temperature":0\.7\}[\s\S]*--overwrite/,
+      /o\.jsonl holds rows of a different run[\s\S]*model: was "a", now "b"\n  inference\.temperature: was 0, now 0\.7\n[\s\S]*--overwrite/,
     );
   });
 });

@@ -15,8 +15,8 @@ let dir: string;
 let data: Awaited<ReturnType<typeof makeDataset>>;
 let reference: Record<string, unknown>[];
 
-const args = (out: string, url = sim.url, concurrency = 8) => [
-  "generate", "--input_file", data.file, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
+const args = (out: string, url = sim.url, concurrency = 8, input = data.file) => [
+  "generate", "--input_file", input, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
   "--server_address", `${url}/v1`, "--max_concurrent_requests", String(concurrency), "--quiet", "--eval_type", "multichoice",
 ];
 const strip = (rows: Record<string, unknown>[]) =>
@@ -112,6 +112,62 @@ describe("exactly once under kill -9", () => {
     expect(kills).toBeGreaterThanOrEqual(50);
     expect(torn).toBeGreaterThan(5);
     expect(campaigns).toBeGreaterThan(1);
+  }, 300_000);
+
+  it("refuses an input swapped or reordered between kills (exit 2), and finishes one extended between kills with every row once", async () => {
+    const random = rng(20261207);
+    const lines = data.rows.map((r) => JSON.stringify(r));
+    const write = (file: string, rows: string[]) => writeFile(file, rows.join("\n") + "\n");
+    /** Runs until killed after `n` more lines (or the run ends); returns the lines of the partial file. */
+    const killAfter = async (out: string, input: string, n: number) => {
+      const child = spawnCli(args(out, sim.url, 8, input));
+      const exit = waitExit(child);
+      const target = Math.min(N - 1, (await lineCount(`${out}-async`)) + n);
+      while (child.exitCode === null && (await lineCount(`${out}-async`)) < target) await new Promise((r) => setTimeout(r, 2));
+      child.kill("SIGKILL");
+      await exit;
+      return lineCount(`${out}-async`);
+    };
+    let refused = 0;
+    let extended = 0;
+    for (let campaign = 0; campaign < 6; campaign++) {
+      const out = path.join(dir, `change-${campaign}`, "output.jsonl");
+      const input = path.join(dir, `change-${campaign}.jsonl`);
+      const kind = ["swapped", "reordered", "extended"][campaign % 3];
+      await write(input, kind === "extended" ? lines.slice(0, 40 + Math.floor(random() * 40)) : lines);
+      for (let kill = 0; kill < (kind === "extended" ? 1 : 3); kill++) await killAfter(out, input, 5 + Math.floor(random() * 20));
+      // (A run may finish before a kill lands: the rules hold for a finished output too.)
+      const finished = !!(await stat(`${out}.done`).catch(() => null));
+      if (kind === "extended") {
+        await write(input, lines);
+        extended++;
+        await killAfter(out, input, 5 + Math.floor(random() * 20));
+      } else {
+        // A done row's input changes: the whole input reversed, or one done row swapped with a later one.
+        const done = finished
+          ? lines.map((_, i) => i)
+          : parseLines(await readFile(`${out}-async`, "utf8")).filter((l) => !l.error).map((l) => l._async_position as number);
+        if (done.length === 0) continue;
+        const changed = [...lines];
+        if (kind === "swapped") changed.reverse();
+        else {
+          const p = done[Math.floor(random() * done.length)]!;
+          const q = (p + 1 + Math.floor(random() * (N - p - 1))) % N;
+          [changed[p], changed[q]] = [changed[q]!, changed[p]!];
+        }
+        await write(input, changed);
+        const r = await cli(args(out, sim.url, 8, input));
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(/line \d+ is not the row .* holds for it/);
+        refused++;
+        await write(input, lines); // put back: the same run resumes
+      }
+      const r = await cli(args(out, sim.url, 8, input));
+      expect(r.code, r.stderr).toBe(0);
+      await expectComplete(out);
+    }
+    expect(refused).toBeGreaterThanOrEqual(2);
+    expect(extended).toBeGreaterThanOrEqual(1);
   }, 300_000);
 
   it.each([
