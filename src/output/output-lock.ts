@@ -147,14 +147,19 @@ function pidAlive(pid: number): boolean {
  * `<lock>.takeover-<id>`, so one taker wins; the winner checks the lock is still the one it
  * judged (no new lock can appear while it exists) and removes it. Taking over then goes
  * through the O_EXCL create like any start, so exactly one run ends up holding the lock.
+ * A claim whose taker died (killed mid-takeover) is passed by claiming `<claim>.<its pid>`
+ * instead: a dead taker never acts again, and each such name too has one creator.
  */
 async function removeStale(file: string, seen: SeenLock, staleSeconds: number): Promise<boolean> {
-  const claim = `${file}.takeover-${seen.id}`;
-  if (!(await createExclusive(claim, `${process.pid}\n`))) {
-    // A taker that died mid-takeover leaves its claim: old enough, it is cleared for the next round.
-    const st = await stat(claim).catch(() => undefined);
-    if (st && Date.now() - st.mtimeMs > staleSeconds * 1000) await unlink(claim).catch(() => undefined);
-    return false;
+  const me = `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`;
+  const chain: string[] = [];
+  let claim = `${file}.takeover-${seen.id}`;
+  for (let depth = 0; ; depth++) {
+    if (await createExclusive(claim, me)) break;
+    const dead = depth < 8 ? await deadClaimer(claim, staleSeconds) : undefined;
+    if (dead === undefined) return false; // a live taker has it (or it just ended): look again later
+    chain.push(claim);
+    claim = `${claim}.${dead}`;
   }
   try {
     const now = await readLock(file);
@@ -163,7 +168,25 @@ async function removeStale(file: string, seen: SeenLock, staleSeconds: number): 
     return true;
   } finally {
     await unlink(claim).catch(ignoreMissing);
+    for (const c of chain) await unlink(c).catch(ignoreMissing);
   }
+}
+
+/** The pid (or "x" for a half-written claim) of a claim's taker when it is dead; undefined while it may act. */
+async function deadClaimer(claim: string, staleSeconds: number): Promise<string | undefined> {
+  const [text, st] = await Promise.all([readFile(claim, "utf8"), stat(claim)]).catch(() => [undefined, undefined]);
+  if (text === undefined || st === undefined) return undefined;
+  const ageMs = Date.now() - st.mtimeMs;
+  let o: { pid?: unknown; host?: unknown } = {};
+  try {
+    o = JSON.parse(text) as typeof o;
+  } catch {
+    // created but not written: its taker was killed in between (a live one writes at once)
+    return ageMs > 2000 ? "x" : undefined;
+  }
+  if (typeof o.pid !== "number") return ageMs > 2000 ? "x" : undefined;
+  if (o.host === hostname() ? !pidAlive(o.pid) : ageMs > staleSeconds * 1000) return String(o.pid);
+  return undefined;
 }
 
 function held(file: string, owner: LockOwner, staleSeconds: number, opts: LockOptions): OutputLock {

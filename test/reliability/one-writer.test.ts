@@ -114,6 +114,20 @@ describe("one writer per output", () => {
     expect(await exists(`${out}.lock`)).toBe(false);
   });
 
+  it("a lock whose taker was killed mid-takeover (its claim left behind) is still taken over at once", async () => {
+    const out = path.join(dir, "dead-taker", "output.jsonl");
+    await mkdir(path.dirname(out), { recursive: true });
+    const pid = deadPid();
+    await writeLock(out, { pid, host: hostname() });
+    // The claim of a taker that died between claiming this lock and removing it.
+    const claim = `${out}.lock.takeover-t-${pid}-0`;
+    await writeFile(claim, `${JSON.stringify({ pid: deadPid(), host: hostname() })}\n`);
+    const r = await waitExit(spawnCli(args(out)));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/taking over .*: its process is gone/);
+    expect((await readdir(path.dirname(out))).filter((f) => f.includes(".lock"))).toEqual([]);
+  });
+
   it("another host's lock: refused while its heartbeat is fresh, taken over once it is older than the limit", async () => {
     const out = path.join(dir, "remote", "output.jsonl");
     await mkdir(path.dirname(out), { recursive: true });
