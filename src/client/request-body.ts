@@ -19,7 +19,8 @@ import type { ChatRequest } from "./types.js";
  * was a fifth of the rate. Copying 64 KB a request avoids it (bench/throughput.mjs).
  * vlmpipe's own HTTP/1.1 pool writes the head and all pieces in one corked writev, so its
  * encoder asks for no first write (firstWrite 0): no copy at all, the image's literal is sent
- * as the very buffer that is cached (20,000 rows over 20 images: a third less CPU per row).
+ * as the very buffer that is cached (with the stat window, resolve-image.ts: 20,000 rows over 20
+ * images took 5.1 s of CPU instead of 7.6).
  */
 export type EncodedBody = {
   /**
