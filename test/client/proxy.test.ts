@@ -98,11 +98,12 @@ describe("proxies from the environment", () => {
     expect(r.stdout + r.stderr).not.toContain("wr0ng");
   });
 
-  it("goes direct for NO_PROXY hosts (host, host:port, *) and through the proxy for another port", async () => {
+  it("goes direct for NO_PROXY hosts (host, host:port, *) and through the proxy for another port", { timeout: 120_000 }, async () => {
     const proxy = await loggingProxy();
     closers.push(proxy.close);
     const api = await origin();
-    for (const no of ["127.0.0.1", `127.0.0.1:${api.port}`, "*", "example.com,127.0.0.0/8"]) {
+    // (Suffixes and ranges: proxy-env.test.ts.)
+    for (const no of ["127.0.0.1", `example.com 127.0.0.1:${api.port}`, "*"]) {
       const r = await generate(api.base, { HTTP_PROXY: proxy.url, NO_PROXY: no }, [row(0)]);
       expect(r.lines.map((l) => l.error)).toEqual([undefined]);
     }
