@@ -30,6 +30,20 @@ export function renderTable(r) {
       );
     }
   }
+  if (r.imagerows) {
+    for (const c of r.imagerows.cases) {
+      const rng = `${Math.min(...c.paired_ratios)}-${Math.max(...c.paired_ratios)}x`;
+      add(
+        "1b image rows",
+        `${n(c.rows)} rows, ${c.case} (${c.image_kb} KB), c=${c.concurrency}, no stream, whole processes`,
+        `${n(Math.max(...c.vlmpipe_rows_per_s))} rows/s best pass (CPU ${c.vlmpipe_cpu_ms_per_row} ms/row, RSS ${c.vlmpipe_peak_rss_mb} MB)`,
+        `autocannon ${n(Math.max(...c.autocannon_rows_per_s))} rows/s (CPU ${c.autocannon_cpu_ms_per_row} ms/row, RSS ${c.autocannon_peak_rss_mb} MB)`,
+        `${c.ratio}x (median of ${c.paired_ratios.length} paired passes, ${rng}; load ${c.load_average.join("/")})`,
+        c.image_kb < 500 ? ">= 0.9x, RSS <= 150 MB" : ">= 0.9x",
+        c.met,
+      );
+    }
+  }
   if (r.memory) {
     const m = r.memory;
     const scaled = m.latency_ms === 1000 ? "" : ` (latency ${m.latency_ms} ms, scaled from 1 s)`;

@@ -1,7 +1,7 @@
 // `npm run bench [-- --full] [-- section ...]`: each section measures side by side on this
 // machine and reports ratios; results go to bench/results.json, a Markdown table to
 // bench/results.md and stdout (docs/performance.md's "Last run" is that table).
-// Sections: throughput memory resume scoring images peer (default: all).
+// Sections: throughput imagerows memory resume scoring images peer (default: all).
 // Quick mode (default) scales the slow parts down so the suite takes ~15 minutes; --full uses
 // the figures of the targets (1-second latency for the memory runs: the 200k run alone then
 // takes ~55 minutes). Every scaled figure says so in the table.
@@ -30,6 +30,13 @@ const sections = {
       ...(full ? { textRows: 100_000, imageRows: 6_000, repeats: 7 } : { textRows: 50_000, imageRows: 3_000, repeats: 7 }),
       log,
     }),
+  // Image rows from files, whole processes, next to autocannon (bench/image-rows.mjs).
+  imagerows: async () =>
+    (await import("./image-rows.mjs")).benchImageRows({
+      dir: path.join(out, "image-rows"),
+      ...(full ? { rows: 20_000, bigRows: 6_000, rounds: 7 } : { rows: 20_000, bigRows: 3_000, rounds: 5 }),
+      log,
+    }),
   memory: async () => {
     const m = await import("./memory.mjs");
     const result = await m.benchMemory({ dir: path.join(out, "memory"), ...(full ? {} : { latencyMs: 20 }) });
@@ -47,7 +54,7 @@ const sections = {
     (await import("./peer.mjs")).benchPeer({ dir: path.join(out, "peer"), rows: full ? 5_000 : 1_000, repeats: 2, log }),
 };
 const run = Object.keys(sections).filter((s) => !wanted.length || wanted.includes(s));
-if (run.some((s) => s === "throughput" || s === "peer")) installPeers();
+if (run.some((s) => s === "throughput" || s === "imagerows" || s === "peer")) installPeers();
 
 const results = {
   machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadavg_at_start: os.loadavg().map((x) => +x.toFixed(2)) },

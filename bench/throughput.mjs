@@ -156,7 +156,7 @@ export async function benchThroughput({
 async function runVlmpipe(sim, input, output, n, concurrency, stream) {
   const window = sim.window(n);
   const r = await measure(process.execPath, [
-    bin, "generate", "--input_file", input, "--output_file", output, "--prompt_config", PROMPT,
+    process.env.VLMPIPE_BIN ?? bin, "generate", "--input_file", input, "--output_file", output, "--prompt_config", PROMPT,
     "--model", "sim", "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", String(concurrency),
     "--quiet", "--overwrite", `++server.stream=${stream}`,
   ], { traceCpu: true });

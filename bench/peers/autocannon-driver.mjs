@@ -24,12 +24,11 @@ const result = await autocannon({
   timeout: 120,
   method: "POST",
   headers: { "content-type": "application/json" },
-  requests: [
-    {
-      // Each request takes the next body: the same rows vlmpipe sends, in turn.
-      setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
-    },
-  ],
+  // One body: sent as is every time (autocannon builds the request once). Several: each
+  // request takes the next one, the same rows vlmpipe sends, in turn.
+  ...(bodies.length === 1
+    ? { body: bodies[0] }
+    : { requests: [{ setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }) }] }),
 });
 process.stdout.write(
   JSON.stringify({ requests: result.requests.total, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, seconds: result.duration }) + "\n",

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from "node:http";
+import { type IncomingHttpHeaders, maxHeaderSize } from "node:http";
 import net from "node:net";
 import httpParserJs from "http-parser-js";
 import { ErrorCodes, VlmError } from "../errors.js";
@@ -34,6 +34,11 @@ export type Http1PoolOptions = {
   keepAliveTimeoutMs?: number;
   /** ms to wait for a socket to connect. */
   connectTimeoutMs?: number;
+  /**
+   * Bytes an answer's head (status line and headers) may take, however TCP splits it: Node's
+   * http.maxHeaderSize (16 KB unless --max-http-header-size says otherwise), undici's limit too.
+   */
+  maxHeaderBytes?: number;
 };
 
 export type Http1Request = {
@@ -79,6 +84,7 @@ export class Http1Pool {
   private readonly headTail: string;
   private readonly keepAliveMs: number;
   private readonly connectMs: number;
+  readonly maxHeaderBytes: number;
   private readonly all = new Set<Connection>();
   private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   private readonly idle: Connection[] = [];
@@ -106,6 +112,7 @@ export class Http1Pool {
     this.headTail = `${tail}content-length: `;
     this.keepAliveMs = opts.keepAliveTimeoutMs ?? 4000;
     this.connectMs = opts.connectTimeoutMs ?? 10_000;
+    this.maxHeaderBytes = opts.maxHeaderBytes ?? maxHeaderSize;
   }
 
   dispatch(req: Http1Request, handler: ResponseHandler): void {
@@ -299,6 +306,9 @@ class Connection {
   /** The current answer's status: 0 until its headers are in, under 200 for an informational one. */
   private status = 0;
   private keepAlive = true;
+  /** Bytes of the current answer's head read in earlier chunks, and where in this chunk the head starts. */
+  private headBytes = 0;
+  private headFrom = 0;
   private readonly parser: Parser;
 
   constructor(
@@ -309,6 +319,9 @@ class Connection {
   ) {
     this.connectDeadline = performance.now() + connectMs;
     this.parser = new HTTPParser(HTTPParser.RESPONSE);
+    // The parser counts a head's bytes only in the chunks that do not finish it, so its limit
+    // would depend on how TCP splits the bytes: the head is measured here instead (onData, onHeaders).
+    this.parser.maxHeaderSize = Number.MAX_SAFE_INTEGER;
     this.parser[HTTPParser.kOnHeadersComplete] = this.onHeaders;
     this.parser[HTTPParser.kOnBody] = this.onBody;
     this.parser[HTTPParser.kOnMessageComplete] = this.onComplete;
@@ -327,6 +340,7 @@ class Connection {
     this.exchange = ex;
     this.gotBytes = false;
     this.status = 0;
+    this.headBytes = this.headFrom = 0;
     const req = ex.req;
     if (this.connected) this.deadline = performance.now() + req.headersTimeout;
     const s = this.socket;
@@ -384,7 +398,8 @@ class Connection {
     const ex = this.exchange;
     if (!ex) return this.destroy(); // bytes nobody asked for: the socket is out of step
     this.gotBytes = true;
-    if (this.inBody) this.deadline = performance.now() + ex.req.bodyTimeout;
+    const inHead = !this.inBody;
+    if (!inHead) this.deadline = performance.now() + ex.req.bodyTimeout;
     let ret: number | Error;
     try {
       ret = this.parser.execute(buf, 0, n);
@@ -392,7 +407,13 @@ class Connection {
       // The handler threw (an error event in a stream, an answer that is not JSON).
       return this.failWith(e instanceof Error ? e : new Error(String(e)));
     }
-    if (ret instanceof Error) this.failWith(badResponse(ret));
+    if (ret instanceof Error) return this.failWith(ret instanceof Http1Error ? ret : badResponse(ret));
+    if (inHead && !this.inBody && this.exchange === ex) {
+      // The head goes on in the next chunk.
+      this.headBytes += n - this.headFrom;
+      this.headFrom = 0;
+      if (this.headBytes > this.pool.maxHeaderBytes) this.failWith(headTooLarge(this.pool.maxHeaderBytes));
+    }
   }
 
   private onClose(err: Error | null): void {
@@ -408,7 +429,7 @@ class Connection {
       } catch (e) {
         ret = e instanceof Error ? e : new Error(String(e));
       }
-      if (ret instanceof Error) return this.failWith(badResponse(ret));
+      if (ret instanceof Error) return this.failWith(ret instanceof Http1Error ? ret : badResponse(ret));
       if (!this.exchange) return this.destroy();
     }
     if (!this.gotBytes && this.served > 0 && !ex.resent) {
@@ -426,6 +447,11 @@ class Connection {
   private readonly onHeaders = (info: HeaderInfo): void => {
     const ex = this.exchange;
     if (!ex) throw new Http1Error("BAD_RESPONSE", "an answer nobody asked for");
+    // The head ended at the parser's offset in this chunk.
+    const headSize = this.headBytes + parserOffset(this.parser) - this.headFrom;
+    this.headBytes = 0;
+    this.headFrom = parserOffset(this.parser);
+    if (headSize > this.pool.maxHeaderBytes) throw headTooLarge(this.pool.maxHeaderBytes);
     const status = info.statusCode;
     this.status = status;
     const headers = headerObject(info.headers);
@@ -483,6 +509,15 @@ function headerObject(raw: string[]): IncomingHttpHeaders {
 /** Whether the parser reads the body until the socket ends (no length, no chunks): its state's name says. */
 function readsToEnd(p: Parser): boolean {
   return (p as unknown as { state: string }).state === "BODY_RAW";
+}
+
+/** Where the parser is in the chunk it is executing (the byte after the head, in onHeaders). */
+function parserOffset(p: Parser): number {
+  return (p as unknown as { offset: number }).offset;
+}
+
+function headTooLarge(limit: number): Http1Error {
+  return new Http1Error("BAD_RESPONSE", `the server's answer has a head (status line and headers) over ${limit} bytes`);
 }
 
 /** The seconds of `Keep-Alive: timeout=5, max=100`, if given. */

@@ -17,6 +17,9 @@ import type { ChatRequest } from "./types.js";
  * ahead of the image, the server (the simulator over loopback) spent markedly more CPU per
  * image request than for the same bytes in one write, and the rate fell with it. Copying
  * 64 KB a request avoids it (bench/throughput.mjs).
+ * vlmpipe's own HTTP/1.1 pool writes the head and all pieces in one corked writev, so its
+ * encoder asks for no first write (firstWrite 0): no copy at all, the image's literal is sent
+ * as the very buffer that is cached (bench/image-rows.mjs measures the difference).
  */
 export type EncodedBody = {
   /**
@@ -43,7 +46,11 @@ export const FIRST_WRITE = 64 * 1024;
 // What resolveImage produces: a mime type and base64, no character JSON would escape.
 const SAFE_DATA_URL = /^data:[\w.+-]+\/[\w.+-]+;base64,[A-Za-z0-9+/]*={0,2}$/;
 
-export function createBodyEncoder(maxBytes = 64 * 2 ** 20): BodyEncoder {
+/**
+ * @param maxBytes data URL literals kept (least recently used out first)
+ * @param firstWrite bytes the first piece of a spliced body holds at least (0: as they come)
+ */
+export function createBodyEncoder(maxBytes = 64 * 2 ** 20, firstWrite = FIRST_WRITE): BodyEncoder {
   // Data URL -> its JSON literal as bytes (null: not safe to splice), least recently used
   // first (Map order). The key is the string itself: V8 caches a string's hash, and the image
   // cache hands out the same string object for every row that uses an image.
@@ -110,7 +117,7 @@ export function createBodyEncoder(maxBytes = 64 * 2 ** 20): BodyEncoder {
       }
       pieces.push(Buffer.from(text.slice(from)));
       const length = pieces.reduce((n, b) => n + b.length, 0);
-      return { body: withFullFirstPiece(pieces), length };
+      return { body: firstWrite > 0 ? withFullFirstPiece(pieces, firstWrite) : pieces, length };
     },
   };
 }
@@ -119,14 +126,14 @@ export function createBodyEncoder(maxBytes = 64 * 2 ** 20): BodyEncoder {
  * The same bytes with the first piece at least FIRST_WRITE long: the head of what follows is
  * copied into it (64 KB, not the image); the rest stay views of the shared literals.
  */
-function withFullFirstPiece(pieces: Buffer[]): Buffer | Buffer[] {
-  if (pieces[0]!.length >= FIRST_WRITE) return pieces;
+function withFullFirstPiece(pieces: Buffer[], firstWrite: number): Buffer | Buffer[] {
+  if (pieces[0]!.length >= firstWrite) return pieces;
   const head: Buffer[] = [];
   let size = 0;
   let i = 0;
-  for (; i < pieces.length && size < FIRST_WRITE; i++) {
+  for (; i < pieces.length && size < firstWrite; i++) {
     const p = pieces[i]!;
-    const take = Math.min(p.length, FIRST_WRITE - size);
+    const take = Math.min(p.length, firstWrite - size);
     head.push(take === p.length ? p : p.subarray(0, take));
     size += take;
     if (take < p.length) {

@@ -1,10 +1,12 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { type Dispatcher, Pool } from "undici";
+import { type Dispatcher, Pool, ProxyAgent } from "undici";
 import { ErrorCodes, VlmError } from "../errors.js";
+import { endpointUrl } from "./endpoint-url.js";
 import { Http1Pool, type RequestController, type ResponseHandler } from "./http1-pool.js";
 import { httpError, transportError } from "./http-error.js";
 import { parseCompletion, StreamAccumulator } from "./parse-completion.js";
-import { createBodyEncoder, type EncodedBody } from "./request-body.js";
+import { proxyFor, readProxyEnv, type ProxySettings } from "./proxy-env.js";
+import { createBodyEncoder, type EncodedBody, FIRST_WRITE } from "./request-body.js";
 import type { ChatClient, ChatOptions, ChatRequest, ChatResult } from "./types.js";
 
 export type TransportOptions = {
@@ -19,6 +21,8 @@ export type TransportOptions = {
   responseTimeoutMs: number;
   /** ms a request may take in all. */
   totalTimeoutMs: number;
+  /** Proxies (default: from the environment, see proxy-env.ts). */
+  proxy?: ProxySettings;
 };
 
 type Result = Omit<ChatResult, "attempts">;
@@ -28,7 +32,7 @@ type Result = Omit<ChatResult, "attempts">;
  * keep-alive pool of sockets sized to the concurrency. Plain-http servers (vLLM, the
  * simulator) get vlmpipe's own lean HTTP/1.1 pool (./http1-pool.ts: at thousands of rows a
  * second the client's CPU per request is the limit, and it costs about two thirds of undici's);
- * https servers get an undici Pool.
+ * https servers, and plain-http ones reached through a proxy (HTTP_PROXY and friends), get undici.
  *
  * Each request is one handler object that parses the answer as its bytes arrive (no
  * Readable body stream, async iterator or AbortSignal listener per request). Aborts (the
@@ -36,16 +40,22 @@ type Result = Omit<ChatResult, "attempts">;
  * AbortController of our own per request.
  */
 export function createTransport(opts: TransportOptions): ChatClient {
-  const url = new URL(opts.baseUrl.replace(/\/+$/, "") + "/chat/completions");
+  const url = endpointUrl(opts.baseUrl, "chat/completions");
   const path = url.pathname + url.search;
-  const bodies = createBodyEncoder();
   const headers: Record<string, string> = { "content-type": "application/json" };
   // The key goes to this header and nowhere else: never logged, never written out.
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
   const deadlines = new Deadlines(opts.totalTimeoutMs);
   // Named in HTTP and connection errors; origin + path only (no user:password, no query).
   const where = `POST ${url.origin}${url.pathname}`;
-  const send = url.protocol === "http:" ? http1Sender(url, path, headers, opts.connections) : undiciSender(url, path, headers, opts.connections);
+  const proxy = proxyFor(url, opts.proxy ?? readProxyEnv());
+  const own = url.protocol === "http:" && !proxy;
+  const send = own
+    ? http1Sender(url, path, headers, opts.connections)
+    : undiciSender(url, path, headers, undiciDispatcher(url, opts.connections, proxy));
+  // vlmpipe's pool writes a request's head and pieces in one corked writev: its first piece
+  // needs no image bytes copied in front (request-body.ts, FIRST_WRITE; undici needs them).
+  const bodies = createBodyEncoder(undefined, own ? 0 : FIRST_WRITE);
 
   function chat(request: ChatRequest, chatOpts: ChatOptions = {}): Promise<Result> {
     const signal = chatOpts.signal;
@@ -81,8 +91,19 @@ function http1Sender(url: URL, path: string, headers: Record<string, string>, co
   };
 }
 
-function undiciSender(url: URL, path: string, headers: Record<string, string>, connections: number): Sender {
-  const pool = new Pool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+/**
+ * undici's pool for the server, or a proxy's agent (https tunnelled with CONNECT, plain http sent
+ * to the proxy as forward requests). Idle sockets: the server's Keep-Alive hint less a second
+ * when it sends one (undici's threshold), else 4 s: vLLM (uvicorn) closes idle connections
+ * after 5 s without a hint, and a request sent on a socket as the server closes it fails.
+ */
+function undiciDispatcher(url: URL, connections: number, proxy: URL | undefined): Dispatcher {
+  const keepAlive = { keepAliveTimeout: 4000, keepAliveTimeoutThreshold: 1000, keepAliveMaxTimeout: 600_000 };
+  if (!proxy) return new Pool(url.origin, { connections, pipelining: 1, ...keepAlive });
+  return new ProxyAgent({ uri: proxy.href, proxyTunnel: false, connections, pipelining: 1, ...keepAlive });
+}
+
+function undiciSender(url: URL, path: string, headers: Record<string, string>, pool: Dispatcher): Sender {
   return {
     dispatch: (body, length, waitMs, call) =>
       pool.dispatch(

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { UsageError } from "../errors.js";
 import { ImageOptionsSchema } from "../images/options.js";
+import { timerSeconds } from "../util/timer-seconds.js";
 
 /**
  * Sampling and request settings, NeMo-Skills' `++inference.*` with its defaults.
@@ -18,7 +19,7 @@ export const InferenceSchema = z
     tokens_to_generate: z.number().int().positive().nullable().default(null),
     stop: z.union([z.string(), z.array(z.string())]).optional(),
     /** Seconds one request may take in all, retries not counted (NeMo-Skills' default). */
-    timeout: z.number().positive().default(14400),
+    timeout: timerSeconds().default(14400),
     reasoning_effort: z.string().optional(),
     /** Merged into the request body as is: chat_template_kwargs, mm_processor_kwargs, ... */
     extra_body: z.record(z.string(), z.unknown()).default({}),
@@ -31,9 +32,9 @@ export const ServerSchema = z
     /** Stream with SSE: long generations then never wait for headers (undici's 300 s default). */
     stream: z.boolean().default(true),
     /** Seconds without a byte on a streaming answer before it is aborted and retried. */
-    idle_timeout: z.number().positive().default(1800),
+    idle_timeout: timerSeconds().default(1800),
     /** Seconds to wait for the answer's headers when not streaming; defaults to inference.timeout. */
-    timeout: z.number().positive().optional(),
+    timeout: timerSeconds().optional(),
     max_retries: z.number().int().min(0).default(6),
     /** First backoff delay in ms; doubled per attempt, with full jitter, capped at max_backoff_ms. */
     backoff_ms: z.number().int().min(0).default(1000),

@@ -4,6 +4,7 @@
  * token goes to the hub's origin and never to the CDN the hub redirects to.
  */
 import { request, type Dispatcher } from "undici";
+import { netDispatcher } from "../client/proxy-dispatcher.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import type { HubConfig } from "./config.js";
 import {
@@ -38,7 +39,8 @@ export function retryingFetch(opts: RetryingFetchOptions = {}): typeof fetch {
       let wait: number;
       let why: string;
       try {
-        const res = await fetch(input, { ...init, signal: opts.signal ?? init?.signal });
+        // Node's fetch takes an undici dispatcher (a non-standard option): proxies from the environment.
+        const res = await fetch(input, { ...init, signal: opts.signal ?? init?.signal, dispatcher: netDispatcher() } as unknown as RequestInit);
         if (!isRetryableStatus(res.status) || failures >= retry.retries) return res;
         await res.body?.cancel();
         failures++;
@@ -85,7 +87,7 @@ export async function getFollowingRedirects(url: string, opts: GetOptions): Prom
       method: "GET",
       headers,
       signal: opts.signal,
-      dispatcher: opts.dispatcher,
+      dispatcher: opts.dispatcher ?? netDispatcher(),
       bodyTimeout: opts.bodyTimeoutMs ?? 60_000,
       headersTimeout: 60_000,
     });

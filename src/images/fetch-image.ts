@@ -1,4 +1,5 @@
-import { Agent, interceptors, request, type Dispatcher } from "undici";
+import { interceptors, request, type Dispatcher } from "undici";
+import { netDispatcher } from "../client/proxy-dispatcher.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 import type { ImageOptions } from "./options.js";
@@ -6,10 +7,11 @@ import type { ImageOptions } from "./options.js";
 export type FetchOptions = Pick<ImageOptions, "fetch_timeout" | "fetch_max_bytes" | "fetch_retries">;
 
 // One agent for all image downloads: keep-alive across rows, redirects followed (image CDNs
-// redirect a lot). Made on first use so importing this module opens nothing.
+// redirect a lot), proxies from the environment (each hop routed on its own). Made on first
+// use so importing this module opens nothing.
 let agent: Dispatcher | undefined;
 function defaultDispatcher(): Dispatcher {
-  agent ??= new Agent({ connections: 16 }).compose(interceptors.redirect({ maxRedirections: 5 }));
+  agent ??= netDispatcher().compose(interceptors.redirect({ maxRedirections: 5 }));
   return agent;
 }
 

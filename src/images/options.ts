@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { timerSeconds } from "../util/timer-seconds.js";
 
 /** Containers an image can arrive in (what the bytes are, never what the name says). */
 export const IMAGE_FORMATS = ["png", "jpeg", "webp", "gif", "tiff", "bmp", "avif", "heic"] as const;
@@ -89,7 +90,7 @@ export const ImageOptionsSchema = z
     fetch: z.boolean().default(false),
     /** Seconds for one download attempt, headers and body. 30: generous next to vLLM's own
      *  5 s (VLLM_IMAGE_FETCH_TIMEOUT) because a failed download fails the row. */
-    fetch_timeout: z.number().positive().default(30),
+    fetch_timeout: timerSeconds().default(30),
     /** Largest download in bytes; bigger is IMAGE_TOO_LARGE. 64 MiB bounds memory per
      *  download and is far above any benchmark image. */
     fetch_max_bytes: size.default(64 * 1024 * 1024),

@@ -8,10 +8,11 @@ import { type DiskImageCache, isLastingImageError } from "./disk-cache.js";
 import type { ImageCache } from "./image-cache.js";
 import { type ImageOptions, withoutCacheSettings } from "./options.js";
 import { prepareImage } from "./prepare-image.js";
+import { type FileStat, StatWindow } from "./stat-window.js";
 
 /** The two file-system calls resolveImage makes; injectable for tests and virtual file systems. */
 export type ImageFs = {
-  stat(file: string): Promise<{ size: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean }>;
+  stat(file: string): Promise<FileStat>;
   readFile(file: string): Promise<Buffer>;
 };
 
@@ -28,6 +29,11 @@ export type ResolveContext = {
    *  on for them: it is bounded by fetch_timeout and the pixel limits anyway. */
   signal?: AbortSignal;
   fs?: ImageFs;
+  /**
+   * With a cache: ms one stat of a file stands for it (StatWindow; default 1 s). A file changed
+   * during a run is sent as it is now at most this long after the change.
+   */
+  statWindowMs?: number;
 };
 
 const nodeFs: ImageFs = { stat, readFile };
@@ -39,7 +45,7 @@ const nodeFs: ImageFs = { stat, readFile };
  *   sharp (see prepareImage) and sent as a base64 data URL whose mime type comes from the bytes.
  *   With the default options PNG/JPEG/WebP/GIF bytes go out untouched.
  * Results are cached by content identity: path + size + mtime (no read needed to know it is
- * the same file), the URL for remote and data: images, always with a hash of the options;
+ * the same file; with a cache, one stat per file per `statWindowMs`), the URL for remote and data: images, always with a hash of the options;
  * in memory (`cache`, data URLs) and, with `disk`, as verdicts on disk: an image met again in
  * another process is then only read (or not even that, when re-encoded or downloaded).
  * Throws VlmError IMAGE_NOT_FOUND, IMAGE_READ, IMAGE_DECODE, IMAGE_TOO_LARGE, IMAGE_FETCH, ABORTED.
@@ -69,7 +75,7 @@ export async function resolveImage(ref: string, ctx: ResolveContext): Promise<st
 
   const fs = ctx.fs ?? nodeFs;
   const file = localPath(ref, ctx.baseDir);
-  const st = await statLocal(fs, file, ref);
+  const st = await statLocal(fs, file, ref, ctx);
   const key = `file\0${file}\0${st.size}\0${st.mtimeMs}\0${opts}`;
   return cached(ctx, key, () => checkOnce(ctx, key, async () => ({ bytes: await readLocal(fs, file, ref), label: file }), false));
 }
@@ -136,9 +142,19 @@ function localPath(ref: string, baseDir: string): string {
   return path.resolve(baseDir, ref);
 }
 
-async function statLocal(fs: ImageFs, file: string, ref: string) {
+// One StatWindow per run's cache: the window is as long-lived as the cache keys it feeds.
+const statWindows = new WeakMap<ImageCache, StatWindow>();
+
+function statOf(fs: ImageFs, file: string, ctx: ResolveContext): Promise<FileStat> {
+  if (!ctx.cache) return fs.stat(file);
+  let w = statWindows.get(ctx.cache);
+  if (!w) statWindows.set(ctx.cache, (w = new StatWindow(ctx.statWindowMs)));
+  return w.get(file, (f) => fs.stat(f));
+}
+
+async function statLocal(fs: ImageFs, file: string, ref: string, ctx: ResolveContext) {
   try {
-    const st = await fs.stat(file);
+    const st = await statOf(fs, file, ctx);
     if (st.isDirectory()) throw new VlmError(ErrorCodes.IMAGE_READ, `image path is a directory: ${file}`);
     // A FIFO or device would block or never end a read.
     if (!st.isFile()) throw new VlmError(ErrorCodes.IMAGE_READ, `image path is not a regular file: ${file}`);

@@ -1,4 +1,6 @@
 import { request } from "undici";
+import { endpointUrl } from "../client/endpoint-url.js";
+import { netDispatcher } from "../client/proxy-dispatcher.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 
@@ -19,7 +21,13 @@ export async function waitForServer(opts: {
   let lastError = "";
   for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
     try {
-      const res = await request(`${opts.baseUrl}/models`, { headers, signal: opts.signal, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const res = await request(endpointUrl(opts.baseUrl, "models"), {
+        headers,
+        signal: opts.signal,
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+        dispatcher: netDispatcher(),
+      });
       const text = await res.body.text();
       if (res.statusCode === 401 || res.statusCode === 403) {
         throw new UsageError(`the server at ${opts.baseUrl} refused our key (HTTP ${res.statusCode}): set --api_key or OPENAI_API_KEY`);

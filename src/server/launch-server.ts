@@ -3,6 +3,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import path from "node:path";
 import { request } from "undici";
+import { netDispatcher } from "../client/proxy-dispatcher.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 import { guardedCommand } from "./launch-guard.js";
@@ -182,7 +183,7 @@ async function waitHealthy(
 
 async function healthy(url: string, signal: AbortSignal | undefined): Promise<boolean> {
   try {
-    const res = await request(`${url}/health`, { signal, headersTimeout: 5000, bodyTimeout: 5000 });
+    const res = await request(`${url}/health`, { signal, headersTimeout: 5000, bodyTimeout: 5000, dispatcher: netDispatcher() });
     await res.body.dump();
     return res.statusCode === 200;
   } catch {

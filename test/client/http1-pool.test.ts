@@ -218,6 +218,41 @@ describe("Http1Pool's reading of answers", () => {
     await closed(raw.sockets[0] as Socket);
   });
 
+  it("holds an answer's head to a fixed size, however TCP splits it", async () => {
+    const limit = 512;
+    // A head of exactly `size` bytes (status line, headers, blank line), then a 2-byte body.
+    const answer = (size: number) => {
+      const fixed = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-pad: \r\n\r\n";
+      return `HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-pad: ${"p".repeat(size - fixed.length)}\r\n\r\n{}`;
+    };
+    for (const [size, fits] of [[limit, true], [limit + 1, false]] as const) {
+      const text = answer(size);
+      let split = 0;
+      // Each request's answer goes out in two writes, cut one byte further on each time.
+      const raw = await rawServer((s) => {
+        const at = ++split;
+        s.setNoDelay(true); // no Nagle wait for the second write
+        s.write(text.slice(0, at), "latin1");
+        setImmediate(() => s.write(text.slice(at), "latin1"));
+      });
+      const p = pool(raw.url, { connections: 1, maxHeaderBytes: limit });
+      const verdicts = new Set<string>();
+      for (let cut = 1; cut < text.length; cut++) {
+        const r = await send(p).then(
+          (a) => `ok ${a.body}`,
+          (e: Http1Error) => `${e.code}: ${e.message}`,
+        );
+        verdicts.add(r);
+      }
+      expect([...verdicts]).toEqual([fits ? "ok {}" : `BAD_RESPONSE: the server's answer has a head (status line and headers) over ${limit} bytes`]);
+    }
+  });
+
+  it("refuses by default a head over Node's http.maxHeaderSize (16 KB), as undici does", async () => {
+    const raw = await rawServer((s) => s.write(ok("{}", `x-pad: ${"p".repeat(20 * 1024)}\r\n`)));
+    await expect(send(pool(raw.url))).rejects.toMatchObject({ code: "BAD_RESPONSE", message: /over 16384 bytes/ });
+  });
+
   it("fails an answer cut off mid-body with SOCKET_CLOSED", async () => {
     const raw = await rawServer((s) => s.end("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"half"));
     await expect(send(pool(raw.url))).rejects.toMatchObject({ code: "SOCKET_CLOSED" });

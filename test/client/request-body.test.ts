@@ -56,6 +56,20 @@ describe("the request body encoder", () => {
     expect(one.length).toBe(Buffer.byteLength(JSON.stringify(s)));
   });
 
+  it("with no first write asked for, sends the image as the cached literal itself, nothing copied", () => {
+    const enc = createBodyEncoder(undefined, 0);
+    const big = `data:image/png;base64,${Buffer.alloc(100_000, 5).toString("base64")}`;
+    const r: ChatRequest = { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: big } }, { type: "text", text: "q" }] }] };
+    const a = enc.encode(r);
+    const b = enc.encode(r);
+    expect(bytes(a.body)).toBe(JSON.stringify(r));
+    expect(a.length).toBe(Buffer.byteLength(JSON.stringify(r)));
+    const [pa, pb] = [a.body as Buffer[], b.body as Buffer[]];
+    expect(pa).toHaveLength(3);
+    expect(pa[1]).toBe(pb[1]);
+    expect(pa[1]!.length).toBe(big.length + 2);
+  });
+
   it("keeps working when its cache is smaller than one image", () => {
     const enc = createBodyEncoder(1000);
     const r: ChatRequest = { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: image } }] }] };

@@ -39,6 +39,15 @@ describe("++ overrides", () => {
     expect(() => parseGenerationConfig(parseOverrides(["++max_samples=many"]))).toThrow(/\+\+max_samples/);
   });
 
+  it("refuses a timeout longer than a Node timer can wait, naming the key and the limit", () => {
+    for (const key of ["inference.timeout", "server.idle_timeout", "server.timeout", "image.fetch_timeout"]) {
+      expect(() => parseGenerationConfig(parseOverrides([`++${key}=2147484`]))).toThrow(
+        new RegExp(`\\+\\+${key.replace(".", "\\.")}: at most 2147483 seconds`),
+      );
+    }
+    expect(parseGenerationConfig(parseOverrides(["++inference.timeout=2147483"])).inference.timeout).toBe(2147483);
+  });
+
   it("rejects something that is not key=value", () => {
     expect(() => parseOverrides(["++inference.temperature"])).toThrow(/expected \+\+key=value/);
   });

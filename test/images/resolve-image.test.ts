@@ -1,12 +1,13 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCodes } from "../../src/errors.js";
+import { createImageCache } from "../../src/images/image-cache.js";
 import { ImageOptionsSchema, normalizeSteps } from "../../src/images/options.js";
-import { resolveImage } from "../../src/images/resolve-image.js";
+import { type ImageFs, resolveImage } from "../../src/images/resolve-image.js";
 import { sniffImageFormat, sniffImageMime } from "../../src/images/sniff-mime.js";
 import { opts, received } from "./helpers.js";
 
@@ -44,6 +45,38 @@ describe("resolveImage", () => {
       code: ErrorCodes.IMAGE_DECODE,
       message: expect.stringMatching(/^data URL \(image\/png;base64, 5 bytes\): not an image/),
     });
+  });
+
+  it("stats a file once per window with a cache, and sends a changed file once the window has passed", async () => {
+    const file = path.join(dir, "changing.png");
+    await writeFile(file, png);
+    const other = await sharp({ create: { width: 30, height: 20, channels: 3, background: "#abcdef" } }).png().toBuffer();
+    let stats = 0;
+    const fs: ImageFs = { stat: (f) => (stats++, stat(f)), readFile: (f) => readFile(f) };
+    const dataUrl = (b: Buffer) => `data:image/png;base64,${b.toString("base64")}`;
+
+    // A window longer than the test: one stat for every row, and a change inside it not yet seen.
+    const long = { baseDir: dir, options: opts(), cache: createImageCache(opts()), fs, statWindowMs: 1e9 };
+    const first = await Promise.all(Array.from({ length: 50 }, () => resolveImage("changing.png", long)));
+    expect(new Set(first)).toEqual(new Set([dataUrl(png)]));
+    expect(stats).toBe(1);
+    await writeFile(file, other);
+    expect(await resolveImage("changing.png", long)).toBe(dataUrl(png));
+    expect(stats).toBe(1);
+
+    // A window that has always passed: every row stats, and the change is sent at once.
+    stats = 0;
+    const none = { ...long, cache: createImageCache(opts()), statWindowMs: 0 };
+    expect(await resolveImage("changing.png", none)).toBe(dataUrl(other));
+    await writeFile(file, png);
+    expect(await resolveImage("changing.png", none)).toBe(dataUrl(png));
+    expect(stats).toBe(2);
+
+    // Without a cache nothing is remembered: a stat per call.
+    stats = 0;
+    await resolveImage("changing.png", { baseDir: dir, options: opts(), fs });
+    await resolveImage("changing.png", { baseDir: dir, options: opts(), fs });
+    expect(stats).toBe(2);
   });
 
   it("fails with ABORTED when the signal has already fired", async () => {

@@ -1,0 +1,152 @@
+// Image rows from files at the speed of the wire: `vlmpipe generate` and autocannon, whole
+// processes, side by side against a zero-latency stub answering plain JSON (bench/stub-proc.mjs),
+// `++server.stream=false`, concurrency 64. Two cases:
+// - many rows, few images: 20,000 rows each showing one of 20 distinct ~100 KB PNGs (a
+//   multi-seed eval is mostly repeats); autocannon sends the first row's body (built by
+//   vlmpipe's own operators) 20,000 times, built once (with a body per request, autocannon
+//   spends more CPU rebuilding requests than the wire takes: 226-502 rows/s here);
+// - one 1 MB PNG in every row (as the throughput section's image rows).
+// Rows/s here are whole-process (rows / wall seconds from spawn to exit), start-up included for
+// both tools. Rounds take turns, who goes first alternating; the verdict is the median of the
+// rounds' paired ratios. Peak RSS is the kernel's VmHWM of vlmpipe's process.
+//
+//   npm run build && node bench/image-rows.mjs [rows] [rounds]
+// (VLMPIPE_BIN=/other/dist/cli/main.js measures another build, e.g. the previous commit's.)
+import { fork } from "node:child_process";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+import { requestBodies, writeBodies } from "./bodies.mjs";
+import { AUTOCANNON_DRIVER, writeRows } from "./throughput.mjs";
+import { bin, measure, median, root, round } from "./lib.mjs";
+
+const PROMPT = "vlm/mmmu-pro";
+const CONCURRENCY = 64;
+
+/**
+ * @param {{ dir: string, rows?: number, bigRows?: number, rounds?: number, log?: (s: string) => void }} o
+ */
+export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, rounds = 5, log = () => {} }) {
+  await mkdir(path.join(dir, "images"), { recursive: true });
+  const small = [];
+  for (let i = 0; i < 20; i++) small.push(await noisePng(path.join(dir, "images", `img-${i}.png`), 186, 186, 11 + i));
+  const big = await noisePng(path.join(dir, "images", "big.png"), 600, 580, 7);
+  const stub = await startStub();
+  const cases = [];
+  try {
+    const plans = [
+      {
+        name: "20 distinct ~100 KB PNGs",
+        n: rows,
+        imageKb: round(small.reduce((s, b) => s + b, 0) / small.length / 1024, 0),
+        input: await writeRows(path.join(dir, "rows-small.jsonl"), rows, (i) => `images/img-${i % 20}.png`),
+        bodies: 1,
+        rssTarget: true,
+      },
+      {
+        name: "one 1 MB PNG",
+        n: bigRows,
+        imageKb: round(big / 1024, 0),
+        input: await writeRows(path.join(dir, "rows-big.jsonl"), bigRows, () => "images/big.png"),
+        bodies: 1,
+      },
+    ];
+    for (const p of plans) {
+      const bodies = await requestBodies({
+        inputFile: p.input,
+        promptConfig: PROMPT,
+        model: "sim",
+        overrides: { server: { stream: false } },
+        count: p.bodies,
+      });
+      const bodiesFile = path.join(dir, "bodies.ndjson");
+      await writeBodies(bodiesFile, bodies);
+      // An untimed pass warms the stub (and the page cache) for both tools.
+      await runAutocannon(stub.url, bodiesFile, Math.min(p.n, 2000));
+      const passes = [];
+      for (let r = 0; r < rounds; r++) {
+        const v = () => runVlmpipe(stub.url, p.input, path.join(dir, "out.jsonl"));
+        const a = () => runAutocannon(stub.url, bodiesFile, p.n);
+        const pair = r % 2 === 0 ? { v: await v(), a: await a() } : { a: await a(), v: await v() };
+        passes.push({ ...pair, load: os.loadavg()[0] });
+      }
+      const rate = (x) => p.n / x.seconds;
+      const ratios = passes.map((x) => rate(x.v) / rate(x.a));
+      const c = {
+        case: p.name,
+        rows: p.n,
+        image_kb: p.imageKb,
+        concurrency: CONCURRENCY,
+        request_kb: round(bodies[0].length / 1024, 1),
+        ratio: round(median(ratios), 3),
+        paired_ratios: ratios.map((x) => round(x, 3)),
+        vlmpipe_rows_per_s: passes.map((x) => round(rate(x.v), 0)),
+        autocannon_rows_per_s: passes.map((x) => round(rate(x.a), 0)),
+        vlmpipe_cpu_ms_per_row: round(median(passes.map((x) => (1000 * x.v.cpuSeconds) / p.n)), 3),
+        autocannon_cpu_ms_per_row: round(median(passes.map((x) => (1000 * x.a.cpuSeconds) / p.n)), 3),
+        vlmpipe_peak_rss_mb: round(Math.max(...passes.map((x) => x.v.peakMb)), 0),
+        autocannon_peak_rss_mb: round(Math.max(...passes.map((x) => x.a.peakMb)), 0),
+        load_average: passes.map((x) => round(x.load, 1)),
+      };
+      c.met = c.ratio >= 0.9 && (!p.rssTarget || c.vlmpipe_peak_rss_mb <= 150);
+      log(`image rows ${p.name}: ${JSON.stringify(c)}`);
+      cases.push(c);
+      await rm(bodiesFile, { force: true });
+    }
+  } finally {
+    await stub.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return {
+    target: "whole-process rows/s >= 0.9 x autocannon's (20 distinct images: and peak RSS <= 150 MB)",
+    stream: false,
+    cases,
+    met: cases.every((c) => c.met),
+  };
+}
+
+async function runVlmpipe(url, input, output) {
+  // prettier-ignore
+  return measure(process.execPath, [
+    process.env.VLMPIPE_BIN ?? bin, "generate", "--input_file", input, "--output_file", output, "--prompt_config", PROMPT,
+    "--model", "sim", "--server_address", `${url}/v1`, "--max_concurrent_requests", String(CONCURRENCY),
+    "--quiet", "--overwrite", "++server.stream=false",
+  ]);
+}
+
+async function runAutocannon(url, bodiesFile, n) {
+  const r = await measure(process.execPath, [AUTOCANNON_DRIVER, url, bodiesFile, String(CONCURRENCY), String(n)], { stdout: "pipe" });
+  const out = JSON.parse(r.stdout);
+  if (out.non2xx || out.errors) throw new Error(`autocannon: ${out.non2xx} non-2xx answers, ${out.errors} errors`);
+  return r;
+}
+
+function startStub() {
+  const child = fork(path.join(root, "bench", "stub-proc.mjs"), [], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`stub-proc exited ${code}`)));
+    child.once("message", (m) =>
+      resolve({
+        url: m.url,
+        stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", r), child.kill("SIGTERM")))),
+      }),
+    );
+  });
+}
+
+/** A PNG of noise (it does not compress): w x h x 3 bytes and a little more. Returns its size. */
+async function noisePng(file, w, h, seed) {
+  const raw = Buffer.alloc(w * h * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+  const png = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  await writeFile(file, png);
+  return png.length;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [rows, rounds] = process.argv.slice(2).map(Number);
+  const dir = path.join(root, "bench", "out", "image-rows");
+  const r = await benchImageRows({ dir, rows: rows || undefined, rounds: rounds || undefined, log: (s) => console.error(s) });
+  console.log(JSON.stringify(r, null, 2));
+}
