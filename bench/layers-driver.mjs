@@ -15,7 +15,7 @@ import { dist } from "./lib.mjs";
 
 const [url, bodiesFile, connections, amount, mode] = process.argv.slice(2);
 const load = (file) => import(pathToFileURL(path.join(dist, file)).href);
-const { StreamAccumulator } = await load("client/parse-completion.js");
+const { StreamAccumulator } = await load("client/stream-accumulator.js");
 const { createTransport } = await load("client/transport.js");
 const { Http1Pool } = await load("client/http1-pool.js");
 

@@ -24,7 +24,7 @@ const PARTS = {
   "  of which http-parser-js": /node_modules\/http-parser-js\//,
   "  of which node's sockets (net, stream_base_commons)": /node:net|node:internal\/stream_base_commons|node:internal\/streams\/writable/,
   // The handler's callbacks (undici calls them as the answer comes), parsing included.
-  "the answer's handler (parsing)": /(onResponseStart|onResponseData|onResponseEnd) (file:.*)?dist\/client\/transport\.js|dist\/client\/parse-completion\.js/,
+  "the answer's handler (parsing)": /(onResponseStart|onResponseData|onResponseEnd) (file:.*)?dist\/client\/transport\.js|dist\/client\/(parse-completion|stream-accumulator)\.js/,
   "output line and its write": /dist\/output\/(sinks|async-lines)\.js|dist\/operators\/write-output\.js/,
   "rxjs": /node_modules\/rxjs\//,
   "JSON.parse": /JsonParse/,

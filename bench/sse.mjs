@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { createParser } from "eventsource-parser";
 import { dist, round } from "./lib.mjs";
 
-const { StreamAccumulator } = await import(pathToFileURL(path.join(dist, "client", "parse-completion.js")).href);
+const { StreamAccumulator } = await import(pathToFileURL(path.join(dist, "client", "stream-accumulator.js")).href);
 
 const WORDS = ["Looking at the image", " and the options, a", " careful look at the", " scale removes the last", " doubt. A careful look",
   " at the scale removes", " the last doubt. The", " labels in the picture", " support this reading. The", " figure shows the relevant",

@@ -71,8 +71,7 @@ export class Http1Error extends Error {
  * Why not undici here: at thousands of small answers a second the client's CPU per request
  * is the limit of a run, and undici's layers (request object, header validation, handler
  * wrappers, its WASM parser's copies) cost about 1.5 times what this does per request
- * (measured: 0.110 against 0.071 ms of CPU per streamed answer, SSE parsed, in alternating
- * runs of 30k). Parsing is http-parser-js's (chunked bodies, 1xx, bodies read to the
+ * (docs/performance.md, "Figures behind the code"; `node bench/layers.mjs` measures it). Parsing is http-parser-js's (chunked bodies, 1xx, bodies read to the
  * socket's end, header limits); what is ours is the socket pool and the request framing. HTTPS endpoints keep undici.
  *
  * Timeouts (headers, body, connect, idle sockets) are checked by one timer that runs while

@@ -1,7 +1,8 @@
 import { createParser } from "eventsource-parser";
 import { describe, expect, it } from "vitest";
 import { streamError } from "../../src/client/http-error.js";
-import { parseCompletion, StreamAccumulator } from "../../src/client/parse-completion.js";
+import { parseCompletion } from "../../src/client/parse-completion.js";
+import { StreamAccumulator } from "../../src/client/stream-accumulator.js";
 import { ErrorCodes, VlmError } from "../../src/errors.js";
 
 /**
