@@ -6,7 +6,7 @@ import { Http1Pool, type RequestController, type ResponseHandler } from "./http1
 import { httpError, transportError } from "./http-error.js";
 import { parseCompletion } from "./parse-completion.js";
 import { StreamAccumulator } from "./stream-accumulator.js";
-import { proxyFor, readProxyEnv, type ProxySettings } from "./proxy-env.js";
+import { proxyFor, readProxyEnv, type ProxySettings } from "../net/proxy-env.js";
 import { createBodyEncoder, type EncodedBody, FIRST_WRITE } from "./request-body.js";
 import type { ChatClient, ChatOptions, ChatRequest, ChatResult } from "./types.js";
 

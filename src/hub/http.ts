@@ -4,7 +4,7 @@
  * token goes to the hub's origin and never to the CDN the hub redirects to.
  */
 import { request, type Dispatcher } from "undici";
-import { netDispatcher } from "../client/proxy-dispatcher.js";
+import { netDispatcher } from "../net/proxy-dispatcher.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import type { HubConfig } from "./config.js";
 import {

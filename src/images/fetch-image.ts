@@ -1,5 +1,5 @@
 import { interceptors, request, type Dispatcher } from "undici";
-import { netDispatcher } from "../client/proxy-dispatcher.js";
+import { netDispatcher } from "../net/proxy-dispatcher.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 import type { ImageOptions } from "./options.js";

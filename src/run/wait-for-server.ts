@@ -1,6 +1,6 @@
 import { request } from "undici";
 import { endpointUrl } from "../client/endpoint-url.js";
-import { netDispatcher } from "../client/proxy-dispatcher.js";
+import { netDispatcher } from "../net/proxy-dispatcher.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 

@@ -3,7 +3,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import path from "node:path";
 import { request } from "undici";
-import { netDispatcher } from "../client/proxy-dispatcher.js";
+import { netDispatcher } from "../net/proxy-dispatcher.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 import { guardedCommand } from "./launch-guard.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { proxyFor, readProxyEnv, redactProxy } from "../../src/client/proxy-env.js";
+import { proxyFor, readProxyEnv, redactProxy } from "../../src/net/proxy-env.js";
 
 const via = (target: string, env: Record<string, string>) => proxyFor(new URL(target), readProxyEnv(env))?.href;
 
