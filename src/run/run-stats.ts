@@ -10,7 +10,7 @@ export class RunStats {
   /** Rows already finished by an earlier run (resume). */
   previouslyDone = 0;
   readonly failuresByCode = new Map<string, number>();
-  /** The first failed row of each error code: its position, id and message (failure-summary.ts). */
+  /** The first failed row (in input order) of each error code: its position, id and message (failure-summary.ts). */
   readonly firstFailures = new Map<string, { index: number; id?: string; message: string }>();
   inFlight = { active: 0, pending: 0 };
   /** Failed rows since the last success. */
@@ -23,7 +23,9 @@ export class RunStats {
     if (s.error) {
       this.failed++;
       this.failuresByCode.set(s.error.code, (this.failuresByCode.get(s.error.code) ?? 0) + 1);
-      if (!this.firstFailures.has(s.error.code)) {
+      // The first in input order (rows finish out of order), so a rerun names the same row.
+      const seen = this.firstFailures.get(s.error.code);
+      if (seen === undefined || s.index < seen.index) {
         const id = s.row.id;
         const shown = typeof id === "string" || typeof id === "number" ? String(id) : undefined;
         this.firstFailures.set(s.error.code, { index: s.index, id: shown, message: s.error.message });
