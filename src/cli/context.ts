@@ -13,7 +13,7 @@ export type CliContext = {
   handleSignals: boolean;
 };
 
-/** Exit codes (README: "Exit codes"). */
+/** Exit codes (docs/guarantees.md, "Exit codes"). */
 export const Exit = {
   OK: 0,
   /** A run-level failure: server unreachable, too many failed rows in a row, an internal error. */

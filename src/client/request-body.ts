@@ -5,7 +5,7 @@ import type { ChatRequest } from "./types.js";
  *
  * Why: a 1 MB image is a 1.4 MB data URL. `JSON.stringify` scans and copies every character
  * of it for escaping, then undici encodes the 1.4 MB string to UTF-8 again: most of the
- * client's CPU in image runs (--cpu-prof in bench/throughput.mjs; README, Performance, "Figures behind the code"),
+ * client's CPU in image runs (--cpu-prof in bench/throughput.mjs; docs/performance.md, "Figures behind the code"),
  * for bytes that are the same for every row and seed that uses the image. Here a data URL is
  * checked once (base64 never needs JSON escaping, but a URL from a row might), kept as its
  * JSON literal in bytes, and sent between the pieces of the serialised rest of the request.

@@ -2,7 +2,7 @@
  * A set of row positions (non-negative integers, dense from 0) kept as a bitmap: one bit per
  * position instead of a hash entry. Why: resume reads a million done positions and then asks
  * `has(i)` for every input row; a Set<number> made that a noticeable pause and tens of MB,
- * a bitmap makes it milliseconds and 1 bit a row (README, Performance, "Figures behind the
+ * a bitmap makes it milliseconds and 1 bit a row (docs/performance.md, "Figures behind the
  * code"). It is a drop-in `Set<number>` (same methods; iteration is in ascending order).
  * Positions that are not small non-negative integers (lines from other writers) go to an
  * ordinary Set beside the bitmap.

@@ -8,7 +8,7 @@ import type { RowSource, Sample } from "../types.js";
  * replaces the row with a copy gets it serialised. Lines are kept only when asked
  * (readRows' keepSource): where rows wait in numbers and are replaced anyway (`score
  * --expected_answer_key`, 1,024 rows in its flow), holding them raised the peak RSS for
- * nothing. Measured: README, Performance, "Figures behind the code".
+ * nothing. Measured: docs/performance.md, "Figures behind the code".
  */
 
 /**

@@ -76,7 +76,7 @@ export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
  * concurrency, so that a stop does not send many more), so this stays short: a gap of
  * WRITE_GAP_MS keeps the rows waiting for it well inside that room, while a gap half as long
  * cost a write (most of it handing the write to the thread pool) every few rows. Measured:
- * README, Performance, "Figures behind the code".
+ * docs/performance.md, "Figures behind the code".
  */
 const WRITE_GAP_MS = 2;
 

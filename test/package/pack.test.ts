@@ -84,17 +84,20 @@ describe("the packed package", () => {
     expect(stdout.trim()).toBe(pkg.version);
   });
 
-  it("runs the README's quick-start eval on its own fixtures", async () => {
+  it("runs the README's quick-start eval (four benchmarks) on its own fixtures", async () => {
     const out = path.join(work, "demo");
     const data = path.join(consumer, "node_modules", "vlmpipe", "fixtures", "data");
     await run(
       "npx",
-      ["--no-install", "vlmpipe", "eval", "--benchmarks", "mmmu-pro", "--model", "sim", "--server_type", "sim",
-        "--sim_accuracy", "0.7", "--data_dir", data, "--output_dir", out],
+      ["--no-install", "vlmpipe", "eval", "--benchmarks", "mmmu-pro,mmmu,chartqa,docvqa", "--model", "sim",
+        "--server_type", "sim", "--sim_accuracy", "0.7", "--data_dir", data, "--output_dir", out],
       { cwd: consumer, maxBuffer: 64 << 20 },
     );
-    const metrics = JSON.parse(await readFile(path.join(out, "eval-results", "mmmu-pro", "metrics.json"), "utf8"));
-    expect(metrics["mmmu-pro"]["pass@1"].num_entries).toBe(60);
+    const rows = { "mmmu-pro": 60, mmmu: 60, chartqa: 20, docvqa: 20 } as Record<string, number>;
+    for (const [name, n] of Object.entries(rows)) {
+      const metrics = JSON.parse(await readFile(path.join(out, "eval-results", name, "metrics.json"), "utf8"));
+      expect(metrics[name]["pass@1"].num_entries, name).toBe(n);
+    }
   }, 180_000);
 
   it("imports the public API as ESM", async () => {
