@@ -109,14 +109,30 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
 async function runVlmpipe(url, input, output) {
   // prettier-ignore
   return measure(process.execPath, [
-    process.env.VLMPIPE_BIN ?? bin, "generate", "--input_file", input, "--output_file", output, "--prompt_config", PROMPT,
-    "--model", "sim", "--server_address", `${url}/v1`, "--max_concurrent_requests", String(CONCURRENCY),
-    "--quiet", "--overwrite", "++server.stream=false",
+    process.env.VLMPIPE_BIN ?? bin,
+    "generate",
+    "--input_file",
+    input,
+    "--output_file",
+    output,
+    "--prompt_config",
+    PROMPT,
+    "--model",
+    "sim",
+    "--server_address",
+    `${url}/v1`,
+    "--max_concurrent_requests",
+    String(CONCURRENCY),
+    "--quiet",
+    "--overwrite",
+    "++server.stream=false",
   ]);
 }
 
 async function runAutocannon(url, bodiesFile, n) {
-  const r = await measure(process.execPath, [AUTOCANNON_DRIVER, url, bodiesFile, String(CONCURRENCY), String(n)], { stdout: "pipe" });
+  const r = await measure(process.execPath, [AUTOCANNON_DRIVER, url, bodiesFile, String(CONCURRENCY), String(n)], {
+    stdout: "pipe",
+  });
   const out = JSON.parse(r.stdout);
   if (out.non2xx || out.errors) throw new Error(`autocannon: ${out.non2xx} non-2xx answers, ${out.errors} errors`);
   return r;
@@ -129,7 +145,8 @@ function startStub() {
     child.once("message", (m) =>
       resolve({
         url: m.url,
-        stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", r), child.kill("SIGTERM")))),
+        stop: () =>
+          new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", r), child.kill("SIGTERM")))),
       }),
     );
   });
@@ -139,7 +156,9 @@ function startStub() {
 async function noisePng(file, w, h, seed) {
   const raw = Buffer.alloc(w * h * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
-  const png = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  const png = await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
   await writeFile(file, png);
   return png.length;
 }
@@ -147,6 +166,11 @@ async function noisePng(file, w, h, seed) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [rows, rounds] = process.argv.slice(2).map(Number);
   const dir = path.join(root, "bench", "out", "image-rows");
-  const r = await benchImageRows({ dir, rows: rows || undefined, rounds: rounds || undefined, log: (s) => console.error(s) });
+  const r = await benchImageRows({
+    dir,
+    rows: rows || undefined,
+    rounds: rounds || undefined,
+    log: (s) => console.error(s),
+  });
   console.log(JSON.stringify(r, null, 2));
 }

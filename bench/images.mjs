@@ -86,7 +86,12 @@ export async function benchImages({ dist, count = 40, concurrency = 4, seeds = 4
       jpeg_all: fig.jpeg_all,
       jpeg_max_pixels_1M: fig.jpeg_max_pixels_1M,
     };
-    const raw = { read_base64: fig.read_base64, sharp_decode_only: fig.sharp_decode_only, sharp_png: fig.sharp_png, sharp_jpeg: fig.sharp_jpeg };
+    const raw = {
+      read_base64: fig.read_base64,
+      sharp_decode_only: fig.sharp_decode_only,
+      sharp_png: fig.sharp_png,
+      sharp_jpeg: fig.sharp_jpeg,
+    };
 
     // A real 4-seed eval of the same images (simulator in process, one job per seed, one
     // after another): how many were checked with sharp, and where the rest came from.
@@ -148,7 +153,20 @@ async function fourSeedEval(dist, dir, files, seeds) {
   const sink = { write: () => true };
   const t0 = performance.now();
   const code = await runCli(
-    ["eval", "--benchmarks", `mmmu-pro:${seeds}`, "--model", "sim", "--server_type", "sim", "--data_dir", dataDir, "--output_dir", outDir, "--quiet"],
+    [
+      "eval",
+      "--benchmarks",
+      `mmmu-pro:${seeds}`,
+      "--model",
+      "sim",
+      "--server_type",
+      "sim",
+      "--data_dir",
+      dataDir,
+      "--output_dir",
+      outDir,
+      "--quiet",
+    ],
     { stdout: sink, stderr: sink },
   );
   const seconds = (performance.now() - t0) / 1000;
@@ -156,7 +174,9 @@ async function fourSeedEval(dist, dir, files, seeds) {
   const jobs = [];
   for (let seed = 0; seed < seeds; seed++) {
     const log = await readFile(path.join(outDir, "eval-logs", `mmmu-pro-output-rs${seed}.log`), "utf8");
-    const m = /images: (\d+) resolved: (\d+) from memory, (\d+) from the disk cache, (\d+) checked with sharp/.exec(log);
+    const m = /images: (\d+) resolved: (\d+) from memory, (\d+) from the disk cache, (\d+) checked with sharp/.exec(
+      log,
+    );
     if (!m) throw new Error(`no images line in the rs${seed} log`);
     const [resolved, memory, disk, checked] = m.slice(1).map(Number);
     jobs.push({ resolved, memory, disk, checked });
@@ -183,7 +203,9 @@ async function makeSet(dir, count) {
   for (let i = 0; i < count; i++) {
     const [w, h] = SIZES[i % SIZES.length];
     const raw = Buffer.alloc(w * h * 3);
-    const cx = rnd() * w, cy = rnd() * h, r2 = (Math.min(w, h) / 3) ** 2;
+    const cx = rnd() * w,
+      cy = rnd() * h,
+      r2 = (Math.min(w, h) / 3) ** 2;
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         const o = (y * w + x) * 3;
@@ -225,7 +247,9 @@ async function timed(files, n, fn, watchLoop = false, originalLengths = []) {
   const seconds = (performance.now() - t0) / 1000;
   h?.disable();
   const outBytes = results.reduce((s, r) => s + (typeof r === "string" ? r.length : (r?.length ?? 0)), 0);
-  const changed = results.filter((r, i) => typeof r === "string" && r.startsWith("data:") && r.length - r.indexOf(",") - 1 !== originalLengths[i]).length;
+  const changed = results.filter(
+    (r, i) => typeof r === "string" && r.startsWith("data:") && r.length - r.indexOf(",") - 1 !== originalLengths[i],
+  ).length;
   return {
     imagesPerSecond: round(files.length / seconds),
     changed,

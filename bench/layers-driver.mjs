@@ -32,7 +32,13 @@ await new Promise((resolve, reject) => {
   };
   let next;
   if (mode === "transport") {
-    const t = createTransport({ baseUrl: `${url}/v1`, connections: c, idleTimeoutMs: 60_000, responseTimeoutMs: 60_000, totalTimeoutMs: 600_000 });
+    const t = createTransport({
+      baseUrl: `${url}/v1`,
+      connections: c,
+      idleTimeoutMs: 60_000,
+      responseTimeoutMs: 60_000,
+      totalTimeoutMs: 600_000,
+    });
     const requests = bodies.map((b) => JSON.parse(b.toString()));
     next = () => {
       if (sent < n) t.chat(requests[sent++ % requests.length]).then(finished, reject);
@@ -40,7 +46,10 @@ await new Promise((resolve, reject) => {
   } else {
     const headers = { "content-type": "application/json" };
     const texts = bodies.map((b) => b.toString());
-    const pool = mode === "undici" ? new Pool(url, { connections: c, pipelining: 1 }) : new Http1Pool({ origin: url, connections: c, headers });
+    const pool =
+      mode === "undici"
+        ? new Pool(url, { connections: c, pipelining: 1 })
+        : new Http1Pool({ origin: url, connections: c, headers });
     next = () => {
       if (sent >= n) return;
       const i = sent++ % bodies.length;
@@ -63,13 +72,30 @@ await new Promise((resolve, reject) => {
           reject(e);
         },
       };
-      if (mode === "undici") pool.dispatch({ origin: url, path: "/v1/chat/completions", method: "POST", headers, body }, handler);
+      if (mode === "undici")
+        pool.dispatch({ origin: url, path: "/v1/chat/completions", method: "POST", headers, body }, handler);
       // As the transport sends a request without images: its JSON text, written with the head.
-      else pool.dispatch({ path: "/v1/chat/completions", body: texts[i], length: body.length, headersTimeout: 60_000, bodyTimeout: 60_000 }, handler);
+      else
+        pool.dispatch(
+          {
+            path: "/v1/chat/completions",
+            body: texts[i],
+            length: body.length,
+            headersTimeout: 60_000,
+            bodyTimeout: 60_000,
+          },
+          handler,
+        );
     };
   }
   for (let i = 0; i < c; i++) next();
 });
 const cpu = process.cpuUsage();
-process.stdout.write(JSON.stringify({ mode, seconds: (performance.now() - t0) / 1000, cpu_ms_per_request: (cpu.user + cpu.system) / 1000 / n }) + "\n");
+process.stdout.write(
+  JSON.stringify({
+    mode,
+    seconds: (performance.now() - t0) / 1000,
+    cpu_ms_per_request: (cpu.user + cpu.system) / 1000 / n,
+  }) + "\n",
+);
 process.exit(0);

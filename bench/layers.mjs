@@ -26,22 +26,52 @@ export async function benchLayers({ rows = 40_000, reps = 5, concurrency = 64, l
   const dir = path.join(tmpdir(), `vlmpipe-bench-layers-${process.pid}`);
   await mkdir(dir, { recursive: true });
   const input = await writeRows(path.join(dir, "in.jsonl"), rows, () => null);
-  const bodies = await requestBodies({ inputFile: input, promptConfig: "vlm/mmmu-pro", model: "sim", overrides: { server: { stream: true } }, count: rows });
+  const bodies = await requestBodies({
+    inputFile: input,
+    promptConfig: "vlm/mmmu-pro",
+    model: "sim",
+    overrides: { server: { stream: true } },
+    count: rows,
+  });
   const bodiesFile = path.join(dir, "bodies.ndjson");
   await writeBodies(bodiesFile, bodies);
   const c = String(concurrency);
   const sim = await startSimProc({ latency_ms: 0 });
   const rates = Object.fromEntries(LAYERS.map((l) => [l, []]));
   try {
-    const driver = (mode) => [path.join(root, "bench", "layers-driver.mjs"), sim.url, bodiesFile, c, String(rows), mode];
+    const driver = (mode) => [
+      path.join(root, "bench", "layers-driver.mjs"),
+      sim.url,
+      bodiesFile,
+      c,
+      String(rows),
+      mode,
+    ];
     const args = {
       autocannon: [AUTOCANNON_DRIVER, sim.url, bodiesFile, c, String(rows)],
       undici: driver("undici"),
       discard: driver("discard"),
       sse: driver("sse"),
       transport: driver("transport"),
-      vlmpipe: [bin, "generate", "--input_file", input, "--output_file", path.join(dir, "out.jsonl"), "--prompt_config", "vlm/mmmu-pro",
-        "--model", "sim", "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", c, "--quiet", "--overwrite", "++server.stream=true"],
+      vlmpipe: [
+        bin,
+        "generate",
+        "--input_file",
+        input,
+        "--output_file",
+        path.join(dir, "out.jsonl"),
+        "--prompt_config",
+        "vlm/mmmu-pro",
+        "--model",
+        "sim",
+        "--server_address",
+        `${sim.url}/v1`,
+        "--max_concurrent_requests",
+        c,
+        "--quiet",
+        "--overwrite",
+        "++server.stream=true",
+      ],
     };
     const run = async (layer) => {
       const window = sim.window(rows);
@@ -67,11 +97,27 @@ export async function benchLayers({ rows = 40_000, reps = 5, concurrency = 64, l
     reps,
     concurrency,
     stream: true,
-    layers: LAYERS.map((l) => ({ layer: l, median_rows_per_s: median(rates[l]), ratio_to_autocannon: round(median(rates[l]) / base, 3), passes: rates[l] })),
+    layers: LAYERS.map((l) => ({
+      layer: l,
+      median_rows_per_s: median(rates[l]),
+      ratio_to_autocannon: round(median(rates[l]) / base, 3),
+      passes: rates[l],
+    })),
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [rows, reps, concurrency] = process.argv.slice(2).map(Number);
-  console.log(JSON.stringify(await benchLayers({ rows: rows || undefined, reps: reps || undefined, concurrency: concurrency || undefined, log: (s) => console.error(s) }), null, 2));
+  console.log(
+    JSON.stringify(
+      await benchLayers({
+        rows: rows || undefined,
+        reps: reps || undefined,
+        concurrency: concurrency || undefined,
+        log: (s) => console.error(s),
+      }),
+      null,
+      2,
+    ),
+  );
 }

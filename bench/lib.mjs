@@ -14,7 +14,9 @@ export const bin = path.join(dist, "cli", "main.js");
  * arrival to the n-th completion and the simulator's CPU seconds over that window.
  */
 export async function startSimProc(options = {}) {
-  const child = fork(path.join(root, "bench", "sim-proc.mjs"), [JSON.stringify(options)], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const child = fork(path.join(root, "bench", "sim-proc.mjs"), [JSON.stringify(options)], {
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
   const url = await new Promise((resolve, reject) => {
     child.once("message", (m) => resolve(m.url));
     child.once("exit", (code) => reject(new Error(`sim-proc exited ${code}`)));
@@ -39,11 +41,12 @@ export async function startSimProc(options = {}) {
       child.send({ cmd: "stats" });
       return p;
     },
-    stop: () => new Promise((r) => {
-      if (child.exitCode !== null) return r();
-      child.once("exit", r);
-      child.kill("SIGTERM");
-    }),
+    stop: () =>
+      new Promise((r) => {
+        if (child.exitCode !== null) return r();
+        child.once("exit", r);
+        child.kill("SIGTERM");
+      }),
   };
 }
 
@@ -196,5 +199,9 @@ export function table(rows) {
   const cols = Object.keys(rows[0] ?? {});
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
   const line = (vals) => vals.map((v, i) => String(v).padEnd(width[i])).join(" | ");
-  return [line(cols), width.map((w) => "-".repeat(w)).join("-|-"), ...rows.map((r) => line(cols.map((c) => r[c])))].join("\n");
+  return [
+    line(cols),
+    width.map((w) => "-".repeat(w)).join("-|-"),
+    ...rows.map((r) => line(cols.map((c) => r[c]))),
+  ].join("\n");
 }

@@ -20,7 +20,9 @@ export async function benchMemory({ small = 10_000, large = 200_000, latencyMs =
   for (let i = 0; i < 8; i++) {
     const raw = Buffer.alloc(200 * 200 * 3);
     for (let j = 0; j < raw.length; j++) raw[j] = (j * (i + 7) * 2654435761) >>> 24;
-    await sharp(raw, { raw: { width: 200, height: 200, channels: 3 } }).png().toFile(path.join(dir, "images", `${i}.png`));
+    await sharp(raw, { raw: { width: 200, height: 200, channels: 3 } })
+      .png()
+      .toFile(path.join(dir, "images", `${i}.png`));
   }
   const sim = await startSimProc({ latency_ms: latencyMs });
   const results = {};
@@ -28,16 +30,33 @@ export async function benchMemory({ small = 10_000, large = 200_000, latencyMs =
     for (const n of [small, large]) {
       const input = path.join(dir, `in-${n}.jsonl`);
       const lines = [];
-      for (let i = 0; i < n; i++) lines.push(JSON.stringify({ id: i, problem: `Question ${i}?\n\nA) a\nB) b`, image_path: `images/${i % 8}.png` }));
+      for (let i = 0; i < n; i++)
+        lines.push(
+          JSON.stringify({ id: i, problem: `Question ${i}?\n\nA) a\nB) b`, image_path: `images/${i % 8}.png` }),
+        );
       await writeFile(input, lines.join("\n") + "\n");
       const out = path.join(dir, `out-${n}.jsonl`);
       const gc = gcTrace();
       const r = await measure(
         process.execPath,
         [
-          "--trace-gc", bin, "generate", "--input_file", input, "--output_file", out, "--prompt_config", "vlm/mmmu-pro",
-          "--model", "sim", "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", String(concurrency),
-          "--quiet", "--overwrite",
+          "--trace-gc",
+          bin,
+          "generate",
+          "--input_file",
+          input,
+          "--output_file",
+          out,
+          "--prompt_config",
+          "vlm/mmmu-pro",
+          "--model",
+          "sim",
+          "--server_address",
+          `${sim.url}/v1`,
+          "--max_concurrent_requests",
+          String(concurrency),
+          "--quiet",
+          "--overwrite",
         ],
         // --trace-gc writes to stdout; vlmpipe writes its rows to the output file.
         { stdout: "pipe", onStdout: gc.feed },
@@ -107,7 +126,13 @@ const commitAtStart = (() => {
 
 /** Saves a full-mode result with when and on which commit it was measured. */
 export async function saveFullResult(result) {
-  const saved = { mode: "full (memory section)", date: new Date().toISOString(), commit: commitAtStart, command: "node bench/memory.mjs --full", ...result };
+  const saved = {
+    mode: "full (memory section)",
+    date: new Date().toISOString(),
+    commit: commitAtStart,
+    command: "node bench/memory.mjs --full",
+    ...result,
+  };
   await writeFile(FULL_RESULTS, JSON.stringify(saved, null, 2) + "\n");
   return saved;
 }

@@ -20,13 +20,16 @@ const PARTS = {
   "reading rows (and what runs on from there up to sending)": /dist\/operators\/read-rows\.js/,
   "request encoding": /dist\/client\/request-body\.js/,
   // vlmpipe's HTTP/1.1 pool with http-parser-js (plain http), or undici (https).
-  "HTTP client (sending, reading, HTTP parsing)": /node_modules\/undici\/|dist\/client\/http1-pool\.js|node_modules\/http-parser-js\//,
+  "HTTP client (sending, reading, HTTP parsing)":
+    /node_modules\/undici\/|dist\/client\/http1-pool\.js|node_modules\/http-parser-js\//,
   "  of which http-parser-js": /node_modules\/http-parser-js\//,
-  "  of which node's sockets (net, stream_base_commons)": /node:net|node:internal\/stream_base_commons|node:internal\/streams\/writable/,
+  "  of which node's sockets (net, stream_base_commons)":
+    /node:net|node:internal\/stream_base_commons|node:internal\/streams\/writable/,
   // The handler's callbacks (undici calls them as the answer comes), parsing included.
-  "the answer's handler (parsing)": /(onResponseStart|onResponseData|onResponseEnd) (file:.*)?dist\/client\/transport\.js|dist\/client\/(parse-completion|stream-accumulator)\.js/,
+  "the answer's handler (parsing)":
+    /(onResponseStart|onResponseData|onResponseEnd) (file:.*)?dist\/client\/transport\.js|dist\/client\/(parse-completion|stream-accumulator)\.js/,
   "output line and its write": /dist\/output\/(sinks|async-lines)\.js|dist\/operators\/write-output\.js/,
-  "rxjs": /node_modules\/rxjs\//,
+  rxjs: /node_modules\/rxjs\//,
   "JSON.parse": /JsonParse/,
   "JSON.stringify": /JsonStringify/,
   "garbage collection": /Scaveng|MarkCompact|Heap::CollectGarbage|Heap::PerformGarbageCollection/,
@@ -35,7 +38,8 @@ const PARTS = {
 };
 
 export async function benchOnCpu({ rows = 60_000, concurrency = 64, stream = false } = {}) {
-  if (spawnSync("perf", ["--version"]).status !== 0) throw new Error("perf is not installed (Debian: apt-get install linux-perf)");
+  if (spawnSync("perf", ["--version"]).status !== 0)
+    throw new Error("perf is not installed (Debian: apt-get install linux-perf)");
   const dir = path.join(tmpdir(), `vlmpipe-bench-oncpu-${process.pid}`);
   await mkdir(dir, { recursive: true });
   const input = await writeRows(path.join(dir, "in.jsonl"), rows, () => null);
@@ -44,9 +48,36 @@ export async function benchOnCpu({ rows = 60_000, concurrency = 64, stream = fal
   try {
     const child = spawn(
       "perf",
-      ["record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-o", data, process.execPath, "--perf-basic-prof", bin, "generate",
-        "--input_file", input, "--output_file", path.join(dir, "out.jsonl"), "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-        "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", String(concurrency), "--quiet", "--overwrite", `++server.stream=${stream}`],
+      [
+        "record",
+        "-q",
+        "-e",
+        "cpu-clock",
+        "-F",
+        "999",
+        "-g",
+        "-o",
+        data,
+        process.execPath,
+        "--perf-basic-prof",
+        bin,
+        "generate",
+        "--input_file",
+        input,
+        "--output_file",
+        path.join(dir, "out.jsonl"),
+        "--prompt_config",
+        "vlm/mmmu-pro",
+        "--model",
+        "sim",
+        "--server_address",
+        `${sim.url}/v1`,
+        "--max_concurrent_requests",
+        String(concurrency),
+        "--quiet",
+        "--overwrite",
+        `++server.stream=${stream}`,
+      ],
       { stdio: ["ignore", "ignore", "inherit"] },
     );
     const code = await new Promise((r) => child.on("close", r));
@@ -54,14 +85,23 @@ export async function benchOnCpu({ rows = 60_000, concurrency = 64, stream = fal
   } finally {
     await sim.stop();
   }
-  const script = spawnSync("perf", ["script", "-i", data, "-F", "tid,ip,sym"], { maxBuffer: 2 ** 30, encoding: "utf8" });
+  const script = spawnSync("perf", ["script", "-i", data, "-F", "tid,ip,sym"], {
+    maxBuffer: 2 ** 30,
+    encoding: "utf8",
+  });
   if (script.status !== 0) throw new Error(`perf script: ${script.stderr}`);
   const { mainTid, ...result } = summarize(script.stdout, rows, 999);
   await rm(dir, { recursive: true, force: true });
   // --perf-basic-prof leaves node's symbol map in /tmp (perf reads it at `perf script`); node's
   // pid is its main thread's id.
   await rm(`/tmp/perf-${mainTid}.map`, { force: true });
-  return { rows, concurrency, stream, ...result, note: "shares are of the main thread's samples, inclusive (a sample counts for every part on its stack)" };
+  return {
+    rows,
+    concurrency,
+    stream,
+    ...result,
+    note: "shares are of the main thread's samples, inclusive (a sample counts for every part on its stack)",
+  };
 }
 
 /** perf script text (one block per sample: "tid", then its frames leaf first) -> figures. */
@@ -86,7 +126,11 @@ export function summarize(text, rows, hz) {
   const self = new Map();
   for (const s of samples) {
     if (s.tid !== mainTid || !s.frames[0]) continue;
-    const sym = s.frames[0].trim().replace(/^[0-9a-f]+\s+/, "").replace(/\s+\([^)]*\)$/, "").slice(0, 120);
+    const sym = s.frames[0]
+      .trim()
+      .replace(/^[0-9a-f]+\s+/, "")
+      .replace(/\s+\([^)]*\)$/, "")
+      .slice(0, 120);
     self.set(sym, (self.get(sym) ?? 0) + 1);
   }
   const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 15);
@@ -101,5 +145,15 @@ export function summarize(text, rows, hz) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [rows, concurrency, stream] = process.argv.slice(2);
-  console.log(JSON.stringify(await benchOnCpu({ rows: Number(rows) || undefined, concurrency: Number(concurrency) || undefined, stream: stream === "true" }), null, 2));
+  console.log(
+    JSON.stringify(
+      await benchOnCpu({
+        rows: Number(rows) || undefined,
+        concurrency: Number(concurrency) || undefined,
+        stream: stream === "true",
+      }),
+      null,
+      2,
+    ),
+  );
 }

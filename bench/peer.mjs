@@ -73,26 +73,59 @@ module.exports = ({ vars }) => [
     for (let r = 0; r < repeats; r++) {
       for (const stream of [true, false]) {
         const v = await measure(process.execPath, [
-          bin, "generate", "--input_file", input, "--output_file", path.join(dir, "vlmpipe-out.jsonl"), "--prompt_config", "vlm/mmmu-pro",
-          "--model", "sim", "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", String(concurrency),
-          "--quiet", "--overwrite", `++server.stream=${stream}`,
+          bin,
+          "generate",
+          "--input_file",
+          input,
+          "--output_file",
+          path.join(dir, "vlmpipe-out.jsonl"),
+          "--prompt_config",
+          "vlm/mmmu-pro",
+          "--model",
+          "sim",
+          "--server_address",
+          `${sim.url}/v1`,
+          "--max_concurrent_requests",
+          String(concurrency),
+          "--quiet",
+          "--overwrite",
+          `++server.stream=${stream}`,
         ]);
         runs[stream ? "vlmpipe_stream" : "vlmpipe_no_stream"].push(v);
       }
       const p = await measure(
         process.execPath,
-        [PROMPTFOO, "eval", "-c", "promptfooconfig.yaml", "--no-cache", "--no-table", "--no-progress-bar", "--no-write",
-          "-j", String(concurrency), "-o", "promptfoo-out.jsonl"],
+        [
+          PROMPTFOO,
+          "eval",
+          "-c",
+          "promptfooconfig.yaml",
+          "--no-cache",
+          "--no-table",
+          "--no-progress-bar",
+          "--no-write",
+          "-j",
+          String(concurrency),
+          "-o",
+          "promptfoo-out.jsonl",
+        ],
         { cwd: dir, env, allowFailure: true },
       );
       // promptfoo exits 100 when a test "fails"; there are no assertions here, so any other
       // non-zero code is a real failure.
       if (p.code !== 0 && p.code !== 100) throw new Error(`promptfoo exited ${p.code}: ${p.stderr}`);
       runs.promptfoo.push(p);
-      log(`peer pass ${r + 1}: vlmpipe ${round(runs.vlmpipe_stream.at(-1).seconds, 1)} s, promptfoo ${round(p.seconds, 1)} s`);
+      log(
+        `peer pass ${r + 1}: vlmpipe ${round(runs.vlmpipe_stream.at(-1).seconds, 1)} s, promptfoo ${round(p.seconds, 1)} s`,
+      );
     }
     const best = (xs) => xs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-    const fig = (x) => ({ seconds: round(x.seconds, 1), rows_per_s: round(rows / x.seconds, 0), peak_rss_mb: round(x.peakMb, 0), cpu_seconds: round(x.cpuSeconds, 1) });
+    const fig = (x) => ({
+      seconds: round(x.seconds, 1),
+      rows_per_s: round(rows / x.seconds, 0),
+      peak_rss_mb: round(x.peakMb, 0),
+      cpu_seconds: round(x.cpuSeconds, 1),
+    });
     const v = best(runs.vlmpipe_stream);
     const vn = best(runs.vlmpipe_no_stream);
     const p = best(runs.promptfoo);
@@ -117,14 +150,17 @@ module.exports = ({ vars }) => [
 async function makeImages(dir) {
   let total = 0;
   for (let i = 0; i < 8; i++) {
-    const w = 200, h = 180;
+    const w = 200,
+      h = 180;
     const raw = Buffer.alloc(w * h * 3);
     let seed = i + 1;
     for (let j = 0; j < raw.length; j++) {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       raw[j] = ((j % 600) / 3 + (seed >>> 26)) & 255;
     }
-    const png = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+    const png = await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toBuffer();
     await writeFile(path.join(dir, `${i}.png`), png);
     total += png.length;
   }

@@ -2,7 +2,8 @@
 // each figure next to its target and the peer's or reference's figure.
 
 const ok = (met) => (met === undefined ? "" : typeof met === "string" ? met : met ? "met" : "**missed**");
-const n = (x, unit = "") => (x === undefined || x === null ? "-" : `${typeof x === "number" ? x.toLocaleString("en-US") : x}${unit}`);
+const n = (x, unit = "") =>
+  x === undefined || x === null ? "-" : `${typeof x === "number" ? x.toLocaleString("en-US") : x}${unit}`;
 
 // CPU per row inside the simulator's window, over the whole process, and the simulator's.
 const cpu = (c, tool) =>
@@ -14,7 +15,8 @@ const rate = (c, tool) =>
 
 export function renderTable(r) {
   const rows = [];
-  const add = (section, measure, vlmpipe, peer, ratio, target, met) => rows.push([section, measure, vlmpipe, peer, ratio, target, ok(met)]);
+  const add = (section, measure, vlmpipe, peer, ratio, target, met) =>
+    rows.push([section, measure, vlmpipe, peer, ratio, target, ok(met)]);
 
   if (r.throughput) {
     const t = r.throughput;
@@ -94,20 +96,84 @@ export function renderTable(r) {
   }
   if (r.scoring) {
     const s = r.scoring;
-    add("4 scoring", `score ${n(s.rows)} rows (official MMMU-Pro parser)`, `${n(s.score.rows_per_s)} rows/s (${s.score.seconds} s, RSS ${s.score.peak_rss_mb} MB)`, `JSON parse+stringify loop ${n(s.json_roundtrip.rows_per_s)} rows/s`, `${s.score.vs_json_roundtrip}x`, "report", undefined);
-    add("4 scoring", `summarize_results on ${n(s.rows)} rows`, `${n(s.summarize.rows_per_s)} rows/s (${s.summarize.seconds} s, RSS ${s.summarize.peak_rss_mb} MB)`, "", "", "report", undefined);
+    add(
+      "4 scoring",
+      `score ${n(s.rows)} rows (official MMMU-Pro parser)`,
+      `${n(s.score.rows_per_s)} rows/s (${s.score.seconds} s, RSS ${s.score.peak_rss_mb} MB)`,
+      `JSON parse+stringify loop ${n(s.json_roundtrip.rows_per_s)} rows/s`,
+      `${s.score.vs_json_roundtrip}x`,
+      "report",
+      undefined,
+    );
+    add(
+      "4 scoring",
+      `summarize_results on ${n(s.rows)} rows`,
+      `${n(s.summarize.rows_per_s)} rows/s (${s.summarize.seconds} s, RSS ${s.summarize.peak_rss_mb} MB)`,
+      "",
+      "",
+      "report",
+      undefined,
+    );
     const g = s.gpt4o_2x1730;
-    add("4 scoring", "GPT-4o 2 x 1,730 rows: score, then summarize", `${g.score_seconds} s + ${g.summarize_seconds} s`, `accuracy ${g.accuracy_official_parser.vision}% / ${g.accuracy_official_parser["standard-10"]}% (authors: 50.06 / 55.03)`, "", "report", undefined);
+    add(
+      "4 scoring",
+      "GPT-4o 2 x 1,730 rows: score, then summarize",
+      `${g.score_seconds} s + ${g.summarize_seconds} s`,
+      `accuracy ${g.accuracy_official_parser.vision}% / ${g.accuracy_official_parser["standard-10"]}% (authors: 50.06 / 55.03)`,
+      "",
+      "report",
+      undefined,
+    );
   }
   if (r.images) {
     const i = r.images;
     const ips = i.images_per_second;
-    add("5 images", `keep (default: bytes as they are, decode-verified)`, `${ips.keep} img/s`, `sharp decode alone ${ips.sharp_decode_only} img/s`, `${i.ratios.keep_vs_sharp_decode_only}x`, "report", undefined);
-    add("5 images", `re-encode all to PNG`, `${ips.png_all} img/s`, `sharp PNG ${ips.sharp_png} img/s`, `${i.ratios.png_all_vs_sharp_png}x`, "report", undefined);
-    add("5 images", `re-encode all to JPEG`, `${ips.jpeg_all} img/s`, `sharp JPEG ${ips.sharp_jpeg} img/s`, `${i.ratios.jpeg_all_vs_sharp_jpeg}x`, "report", undefined);
-    add("5 images", `verify: header only`, `${ips.keep_verify_header} img/s`, `read + base64 ${ips.read_base64} img/s`, "", "report", undefined);
+    add(
+      "5 images",
+      `keep (default: bytes as they are, decode-verified)`,
+      `${ips.keep} img/s`,
+      `sharp decode alone ${ips.sharp_decode_only} img/s`,
+      `${i.ratios.keep_vs_sharp_decode_only}x`,
+      "report",
+      undefined,
+    );
+    add(
+      "5 images",
+      `re-encode all to PNG`,
+      `${ips.png_all} img/s`,
+      `sharp PNG ${ips.sharp_png} img/s`,
+      `${i.ratios.png_all_vs_sharp_png}x`,
+      "report",
+      undefined,
+    );
+    add(
+      "5 images",
+      `re-encode all to JPEG`,
+      `${ips.jpeg_all} img/s`,
+      `sharp JPEG ${ips.sharp_jpeg} img/s`,
+      `${i.ratios.jpeg_all_vs_sharp_jpeg}x`,
+      "report",
+      undefined,
+    );
+    add(
+      "5 images",
+      `verify: header only`,
+      `${ips.keep_verify_header} img/s`,
+      `read + base64 ${ips.read_base64} img/s`,
+      "",
+      "report",
+      undefined,
+    );
     const c = i.cache_4_seeds;
-    add("5 images", `4-seed eval (job per seed): checked with sharp`, `${c.checked_with_sharp} of ${c.requests}`, `${c.distinct_images} distinct images`, `hit rate ${c.hit_rate}`, "report", undefined);
+    add(
+      "5 images",
+      `4-seed eval (job per seed): checked with sharp`,
+      `${c.checked_with_sharp} of ${c.requests}`,
+      `${c.distinct_images} distinct images`,
+      `hit rate ${c.hit_rate}`,
+      "report",
+      undefined,
+    );
   }
   if (r.peer) {
     const p = r.peer;
@@ -120,7 +186,15 @@ export function renderTable(r) {
       "report",
       undefined,
     );
-    add("6 peer", "same run: peak RSS", `${p.vlmpipe.peak_rss_mb} MB`, `promptfoo ${p.promptfoo.peak_rss_mb} MB`, `promptfoo uses ${p.rss_ratio_promptfoo_over_vlmpipe}x`, "report", undefined);
+    add(
+      "6 peer",
+      "same run: peak RSS",
+      `${p.vlmpipe.peak_rss_mb} MB`,
+      `promptfoo ${p.promptfoo.peak_rss_mb} MB`,
+      `promptfoo uses ${p.rss_ratio_promptfoo_over_vlmpipe}x`,
+      "report",
+      undefined,
+    );
   }
   const head = ["section", "measure", "vlmpipe", "peer / reference", "ratio", "target", ""];
   const md = [

@@ -15,7 +15,15 @@ import { bin, dist, measure, peakRssMb, root, round, startSimProc } from "./lib.
  * @param {{ dir: string, rows?: number, remaining?: number, repeats?: number, log?: (s: string) => void,
  *           profileDir?: string }} o  profileDir: also write a --cpu-prof of one resume there
  */
-export async function benchResume({ dir, rows = 1_000_000, remaining = 1000, repeats = 3, log = () => {}, profileDir, keep = false }) {
+export async function benchResume({
+  dir,
+  rows = 1_000_000,
+  remaining = 1000,
+  repeats = 3,
+  log = () => {},
+  profileDir,
+  keep = false,
+}) {
   await mkdir(dir, { recursive: true });
   const input = path.join(dir, "resume-input.jsonl");
   const output = path.join(dir, "resume-output.jsonl");
@@ -24,8 +32,21 @@ export async function benchResume({ dir, rows = 1_000_000, remaining = 1000, rep
   const sim = await startSimProc({ latency_ms: 0 });
   try {
     const args = [
-      bin, "generate", "--input_file", input, "--output_file", output, "--prompt_config", "vlm/mmmu-pro",
-      "--model", "sim", "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", "64", "--quiet",
+      bin,
+      "generate",
+      "--input_file",
+      input,
+      "--output_file",
+      output,
+      "--prompt_config",
+      "vlm/mmmu-pro",
+      "--model",
+      "sim",
+      "--server_address",
+      `${sim.url}/v1`,
+      "--max_concurrent_requests",
+      "64",
+      "--quiet",
     ];
     // A short real run writes the run's spec file (what a resume checks), then the partial
     // file is replaced by the synthetic one.
@@ -94,13 +115,19 @@ async function timeFinalize(dir, asyncFile, repeats) {
       cps.push((await measure("sh", ["-c", 'cp "$0" "$1" && sync "$1"', asyncFile, copy])).seconds);
       await rm(`${output}.done`, { force: true });
       await rename(copy, `${output}-async`);
-      const m = await measure(process.execPath, [path.join(root, "bench", "finalize-driver.mjs"), output], { stdout: "pipe" });
+      const m = await measure(process.execPath, [path.join(root, "bench", "finalize-driver.mjs"), output], {
+        stdout: "pipe",
+      });
       runs.push({ seconds: JSON.parse(m.stdout).seconds, peakMb: m.peakMb });
     }
   } finally {
     await rm(finDir, { recursive: true, force: true });
   }
-  return { seconds: Math.min(...runs.map((x) => x.seconds)), peakMb: Math.max(...runs.map((x) => x.peakMb)), cpSeconds: Math.min(...cps) };
+  return {
+    seconds: Math.min(...runs.map((x) => x.seconds)),
+    peakMb: Math.max(...runs.map((x) => x.peakMb)),
+    cpSeconds: Math.min(...cps),
+  };
 }
 
 /**
@@ -133,7 +160,9 @@ function problem(i) {
 }
 
 async function writeInput(file, n) {
-  await writeLines(file, n, (i) => JSON.stringify({ id: `q${i}`, problem: problem(i), expected_answer: "B", image_path: null }));
+  await writeLines(file, n, (i) =>
+    JSON.stringify({ id: `q${i}`, problem: problem(i), expected_answer: "B", image_path: null }),
+  );
 }
 
 /**
@@ -197,5 +226,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const p = process.argv.indexOf("--profile");
   const profileDir = p > 0 ? path.resolve(process.argv[p + 1]) : undefined;
   const keep = process.argv.includes("--keep");
-  console.log(JSON.stringify(await benchResume({ dir, log: (s) => console.error(s), profileDir, keep, repeats: profileDir ? 1 : 3 }), null, 2));
+  console.log(
+    JSON.stringify(
+      await benchResume({ dir, log: (s) => console.error(s), profileDir, keep, repeats: profileDir ? 1 : 3 }),
+      null,
+      2,
+    ),
+  );
 }

@@ -27,7 +27,9 @@ const sections = {
       dir: path.join(out, "throughput"),
       // Passes of ~5 s (text) and ~3 s (images) at least: shorter ones let a second of outside
       // load on this shared machine swing a round's ratio.
-      ...(full ? { textRows: 100_000, imageRows: 6_000, repeats: 7 } : { textRows: 50_000, imageRows: 3_000, repeats: 7 }),
+      ...(full
+        ? { textRows: 100_000, imageRows: 6_000, repeats: 7 }
+        : { textRows: 50_000, imageRows: 3_000, repeats: 7 }),
       log,
     }),
   // Image rows from files, whole processes, next to autocannon (bench/image-rows.mjs).
@@ -48,16 +50,30 @@ const sections = {
   },
   resume: async () => (await import("./resume.mjs")).benchResume({ dir: path.join(out, "resume"), log }),
   scoring: async () =>
-    (await import("./scoring.mjs")).benchScoring({ dir: path.join(out, "scoring"), rows: full ? 1_000_000 : 200_000, log }),
+    (await import("./scoring.mjs")).benchScoring({
+      dir: path.join(out, "scoring"),
+      rows: full ? 1_000_000 : 200_000,
+      log,
+    }),
   images: async () => (await import("./images.mjs")).benchImages({ dist: path.join(root, "dist") }),
   peer: async () =>
-    (await import("./peer.mjs")).benchPeer({ dir: path.join(out, "peer"), rows: full ? 5_000 : 1_000, repeats: 2, log }),
+    (await import("./peer.mjs")).benchPeer({
+      dir: path.join(out, "peer"),
+      rows: full ? 5_000 : 1_000,
+      repeats: 2,
+      log,
+    }),
 };
 const run = Object.keys(sections).filter((s) => !wanted.length || wanted.includes(s));
 if (run.some((s) => s === "throughput" || s === "imagerows" || s === "peer")) installPeers();
 
 const results = {
-  machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadavg_at_start: os.loadavg().map((x) => +x.toFixed(2)) },
+  machine: {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    node: process.version,
+    loadavg_at_start: os.loadavg().map((x) => +x.toFixed(2)),
+  },
   mode: full ? "full" : "quick",
   date: new Date().toISOString(),
 };
@@ -82,8 +98,12 @@ function installPeers() {
   if (have("autocannon") && have("promptfoo")) return;
   log("installing autocannon@8 and promptfoo@0.115.0 into bench/.peers (once)");
   // promptfoo >= 0.116 needs Node 22. Browser downloads of its optional deps are skipped.
-  execFileSync("npm", ["install", "--prefix", peers, "--no-save", "--no-audit", "--no-fund", "autocannon@8", "promptfoo@0.115.0"], {
-    stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1", PUPPETEER_SKIP_DOWNLOAD: "1" },
-  });
+  execFileSync(
+    "npm",
+    ["install", "--prefix", peers, "--no-save", "--no-audit", "--no-fund", "autocannon@8", "promptfoo@0.115.0"],
+    {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: "1", PUPPETEER_SKIP_DOWNLOAD: "1" },
+    },
+  );
 }

@@ -11,7 +11,14 @@ import { bin, measure, root, round } from "./lib.mjs";
 
 const DATA = path.resolve(root, "..", "shared", "data", "mmmu-pro-gpt4o");
 const FILES = { vision: "gpt-4o_vision_cot.jsonl", "standard-10": "gpt-4o_standard-10-options_cot.jsonl" };
-const SCORE_FLAGS = ["--eval_type", "mmmu-pro-official", "--generation_key", "response", "--expected_answer_key", "answer"];
+const SCORE_FLAGS = [
+  "--eval_type",
+  "mmmu-pro-official",
+  "--generation_key",
+  "response",
+  "--expected_answer_key",
+  "answer",
+];
 
 /** @param {{ dir: string, rows?: number, log?: (s: string) => void }} o */
 export async function benchScoring({ dir, rows = 1_000_000, log = () => {} }) {
@@ -23,10 +30,27 @@ export async function benchScoring({ dir, rows = 1_000_000, log = () => {} }) {
   const scored = path.join(results, "eval-results", "mmmu-pro", "output.jsonl");
   await mkdir(path.dirname(scored), { recursive: true });
   try {
-    const floor = await measure(process.execPath, [path.join(root, "bench", "scoring.mjs"), "--roundtrip", big, path.join(dir, "roundtrip.jsonl")]);
+    const floor = await measure(process.execPath, [
+      path.join(root, "bench", "scoring.mjs"),
+      "--roundtrip",
+      big,
+      path.join(dir, "roundtrip.jsonl"),
+    ]);
     await rm(path.join(dir, "roundtrip.jsonl"), { force: true });
-    const score = await measure(process.execPath, [bin, "score", "--input_file", big, "--output_file", scored, ...SCORE_FLAGS]);
-    const summarize = await measure(process.execPath, [bin, "summarize_results", results, "--save_metrics_path", path.join(dir, "metrics-big.json")], { stdout: "pipe" });
+    const score = await measure(process.execPath, [
+      bin,
+      "score",
+      "--input_file",
+      big,
+      "--output_file",
+      scored,
+      ...SCORE_FLAGS,
+    ]);
+    const summarize = await measure(
+      process.execPath,
+      [bin, "summarize_results", results, "--save_metrics_path", path.join(dir, "metrics-big.json")],
+      { stdout: "pipe" },
+    );
 
     // The real 2 x 1,730 rows: score each file, then one summarize over both benchmarks.
     const real = path.join(dir, "real");
@@ -35,13 +59,23 @@ export async function benchScoring({ dir, rows = 1_000_000, log = () => {} }) {
     for (const [name, file] of Object.entries(FILES)) {
       const out = path.join(real, "eval-results", `mmmu-pro-${name}`, "output.jsonl");
       await mkdir(path.dirname(out), { recursive: true });
-      const r = await measure(process.execPath, [bin, "score", "--input_file", path.join(DATA, file), "--output_file", out, ...SCORE_FLAGS]);
+      const r = await measure(process.execPath, [
+        bin,
+        "score",
+        "--input_file",
+        path.join(DATA, file),
+        "--output_file",
+        out,
+        ...SCORE_FLAGS,
+      ]);
       t.score_seconds += r.seconds;
       t.score_peak_rss_mb = Math.max(t.score_peak_rss_mb, r.peakMb);
       accuracy[name] = Number(/symbolic_correct ([\d.]+)%/.exec(r.stderr)?.[1]);
     }
     const realMetrics = path.join(real, "metrics.json");
-    const s2 = await measure(process.execPath, [bin, "summarize_results", real, "--save_metrics_path", realMetrics], { stdout: "pipe" });
+    const s2 = await measure(process.execPath, [bin, "summarize_results", real, "--save_metrics_path", realMetrics], {
+      stdout: "pipe",
+    });
     const metrics = JSON.parse(await readFile(realMetrics, "utf8"));
     return {
       rows,
@@ -52,8 +86,16 @@ export async function benchScoring({ dir, rows = 1_000_000, log = () => {} }) {
         peak_rss_mb: round(score.peakMb, 0),
         vs_json_roundtrip: round(floor.seconds / score.seconds, 2),
       },
-      json_roundtrip: { seconds: round(floor.seconds, 1), rows_per_s: round(rows / floor.seconds, 0), peak_rss_mb: round(floor.peakMb, 0) },
-      summarize: { seconds: round(summarize.seconds, 1), rows_per_s: round(rows / summarize.seconds, 0), peak_rss_mb: round(summarize.peakMb, 0) },
+      json_roundtrip: {
+        seconds: round(floor.seconds, 1),
+        rows_per_s: round(rows / floor.seconds, 0),
+        peak_rss_mb: round(floor.peakMb, 0),
+      },
+      summarize: {
+        seconds: round(summarize.seconds, 1),
+        rows_per_s: round(rows / summarize.seconds, 0),
+        peak_rss_mb: round(summarize.peakMb, 0),
+      },
       gpt4o_2x1730: {
         score_seconds: round(t.score_seconds, 2),
         summarize_seconds: round(s2.seconds, 2),
@@ -94,7 +136,10 @@ async function writeBig(file, rows) {
 async function roundtrip(input, output) {
   const out = createWriteStream(output);
   let batch = [];
-  for await (const line of createInterface({ input: createReadStream(input, { highWaterMark: 1 << 20 }), crlfDelay: Infinity })) {
+  for await (const line of createInterface({
+    input: createReadStream(input, { highWaterMark: 1 << 20 }),
+    crlfDelay: Infinity,
+  })) {
     if (!line) continue;
     batch.push(JSON.stringify(JSON.parse(line)));
     if (batch.length === 1000) {
@@ -115,4 +160,3 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(JSON.stringify(await benchScoring({ dir, rows, log: (s) => console.error(s) }), null, 2));
   }
 }
-

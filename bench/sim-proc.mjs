@@ -42,7 +42,8 @@ process.on("message", (msg) => {
   const timer = setInterval(() => {
     const now = performance.now();
     if (t0 === undefined && sim.stats.chat > baseChat) t0 = now;
-    while (t0 !== undefined && tenths.length < 10 && completed() - baseDone >= (msg.n * (tenths.length + 1)) / 10) tenths.push(now - t0);
+    while (t0 !== undefined && tenths.length < 10 && completed() - baseDone >= (msg.n * (tenths.length + 1)) / 10)
+      tenths.push(now - t0);
     if (t0 !== undefined && completed() - baseDone >= msg.n) {
       clearInterval(timer);
       const cpu = process.cpuUsage(cpu0);

@@ -13,15 +13,34 @@ import { dist, round } from "./lib.mjs";
 
 const { StreamAccumulator } = await import(pathToFileURL(path.join(dist, "client", "stream-accumulator.js")).href);
 
-const WORDS = ["Looking at the image", " and the options, a", " careful look at the", " scale removes the last", " doubt. A careful look",
-  " at the scale removes", " the last doubt. The", " labels in the picture", " support this reading. The", " figure shows the relevant",
-  " quantities clearly. The labels", " in the picture support", " this reading. A careful", " look at the scale", " removes the last doubt."];
+const WORDS = [
+  "Looking at the image",
+  " and the options, a",
+  " careful look at the",
+  " scale removes the last",
+  " doubt. A careful look",
+  " at the scale removes",
+  " the last doubt. The",
+  " labels in the picture",
+  " support this reading. The",
+  " figure shows the relevant",
+  " quantities clearly. The labels",
+  " in the picture support",
+  " this reading. A careful",
+  " look at the scale",
+  " removes the last doubt.",
+];
 
 function answer(i) {
   const head = `{"id":"chatcmpl-${String(i).padStart(20, "0")}","object":"chat.completion.chunk","created":1795736434,"model":"sim","choices":[`;
-  const events = [`${head}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`];
-  for (const w of WORDS) events.push(`${head}{"index":0,"delta":{"content":"${w}"},"logprobs":null,"finish_reason":null}]}`);
-  events.push(`${head}{"index":0,"delta":{"content":"\\nAnswer: C"},"logprobs":null,"finish_reason":"stop","stop_reason":null}]}`);
+  const events = [
+    `${head}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`,
+  ];
+  for (const w of WORDS)
+    events.push(`${head}{"index":0,"delta":{"content":"${w}"},"logprobs":null,"finish_reason":null}]}`);
+  events.push(
+    `${head}{"index":0,"delta":{"content":"\\nAnswer: C"},"logprobs":null,"finish_reason":"stop","stop_reason":null}]}`,
+  );
   events.push(`${head}],"usage":{"prompt_tokens":120,"total_tokens":164,"completion_tokens":44}}`);
   events.push("[DONE]");
   return Buffer.from(events.map((e) => `data: ${e}\n\n`).join(""));

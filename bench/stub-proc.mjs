@@ -8,7 +8,10 @@ import net from "node:net";
 
 const json = (o) => Buffer.from(JSON.stringify(o));
 const response = (body) =>
-  Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`), body]);
+  Buffer.concat([
+    Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`),
+    body,
+  ]);
 const answer = response(
   json({
     id: "chatcmpl-stub",

@@ -21,8 +21,24 @@ export async function benchThreads({ rows = 30_000, concurrency = 64 } = {}) {
   const window = sim.window(rows);
   const child = spawn(
     process.execPath,
-    [bin, "generate", "--input_file", input, "--output_file", path.join(dir, "out.jsonl"), "--prompt_config", "vlm/mmmu-pro",
-      "--model", "sim", "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", String(concurrency), "--quiet", "--overwrite"],
+    [
+      bin,
+      "generate",
+      "--input_file",
+      input,
+      "--output_file",
+      path.join(dir, "out.jsonl"),
+      "--prompt_config",
+      "vlm/mmmu-pro",
+      "--model",
+      "sim",
+      "--server_address",
+      `${sim.url}/v1`,
+      "--max_concurrent_requests",
+      String(concurrency),
+      "--quiet",
+      "--overwrite",
+    ],
     { stdio: "ignore" },
   );
   const threads = new Map();
@@ -61,5 +77,7 @@ function sample(pid, threads) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [rows, concurrency] = process.argv.slice(2).map(Number);
-  console.log(JSON.stringify(await benchThreads({ ...(rows ? { rows } : {}), ...(concurrency ? { concurrency } : {}) }), null, 2));
+  console.log(
+    JSON.stringify(await benchThreads({ ...(rows ? { rows } : {}), ...(concurrency ? { concurrency } : {}) }), null, 2),
+  );
 }

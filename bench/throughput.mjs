@@ -70,7 +70,8 @@ export async function benchThroughput({
           // Taking turns, `repeats` rounds, who goes first alternating: outside load is spread
           // over both tools, and a round's two passes are next to each other in time.
           for (let r = 0; r < repeats; r++) {
-            const runV = () => runVlmpipe(sim, inputs[kind], path.join(dir, `out-${kind}.jsonl`), n, concurrency, stream);
+            const runV = () =>
+              runVlmpipe(sim, inputs[kind], path.join(dir, `out-${kind}.jsonl`), n, concurrency, stream);
             const runA = () => runAutocannon(sim, bodiesFile, n, concurrency);
             let v, a;
             if (r % 2 === 0) {
@@ -86,7 +87,8 @@ export async function benchThroughput({
           const passes = (tool, rate) => rounds.map((x) => round(x[tool][rate], 0));
           const pairedRatios = (rate) => passes("vlmpipe", rate).map((v, i) => v / passes("autocannon", rate)[i]);
           // Each tool's best pass by its steady rate (the first of equals).
-          const bestOf = (tool) => rounds.map((x) => x[tool]).reduce((b, x) => (x.steadyRowsPerSecond > b.steadyRowsPerSecond ? x : b));
+          const bestOf = (tool) =>
+            rounds.map((x) => x[tool]).reduce((b, x) => (x.steadyRowsPerSecond > b.steadyRowsPerSecond ? x : b));
           const best = { vlmpipe: bestOf("vlmpipe"), autocannon: bestOf("autocannon") };
           const c = {
             rows: kind,
@@ -155,17 +157,38 @@ export async function benchThroughput({
 
 async function runVlmpipe(sim, input, output, n, concurrency, stream) {
   const window = sim.window(n);
-  const r = await measure(process.execPath, [
-    process.env.VLMPIPE_BIN ?? bin, "generate", "--input_file", input, "--output_file", output, "--prompt_config", PROMPT,
-    "--model", "sim", "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", String(concurrency),
-    "--quiet", "--overwrite", `++server.stream=${stream}`,
-  ], { traceCpu: true });
+  const r = await measure(
+    process.execPath,
+    [
+      process.env.VLMPIPE_BIN ?? bin,
+      "generate",
+      "--input_file",
+      input,
+      "--output_file",
+      output,
+      "--prompt_config",
+      PROMPT,
+      "--model",
+      "sim",
+      "--server_address",
+      `${sim.url}/v1`,
+      "--max_concurrent_requests",
+      String(concurrency),
+      "--quiet",
+      "--overwrite",
+      `++server.stream=${stream}`,
+    ],
+    { traceCpu: true },
+  );
   return figures(r, await window, n);
 }
 
 async function runAutocannon(sim, bodiesFile, n, concurrency) {
   const window = sim.window(n);
-  const r = await measure(process.execPath, [AUTOCANNON_DRIVER, sim.url, bodiesFile, String(concurrency), String(n)], { stdout: "pipe", traceCpu: true });
+  const r = await measure(process.execPath, [AUTOCANNON_DRIVER, sim.url, bodiesFile, String(concurrency), String(n)], {
+    stdout: "pipe",
+    traceCpu: true,
+  });
   const out = JSON.parse(r.stdout);
   if (out.non2xx || out.errors) throw new Error(`autocannon: ${out.non2xx} non-2xx answers, ${out.errors} errors`);
   return figures(r, await window, n);
@@ -184,11 +207,14 @@ function figures(r, w, n) {
 
 /** A 1 MB PNG (noise does not compress). */
 async function makeImage(file) {
-  const w = 600, h = 580;
+  const w = 600,
+    h = 580;
   const raw = Buffer.alloc(w * h * 3);
   let seed = 7;
   for (let i = 0; i < raw.length; i++) raw[i] = (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
-  const png = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  const png = await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
   await writeFile(file, png);
   return png.length;
 }

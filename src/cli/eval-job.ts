@@ -32,7 +32,9 @@ type JobFlags = EvalFlags & {
 };
 
 export function registerEvalJobs(program: Command, ctx: CliContext): void {
-  const job = addEvalFlags(program.command("eval_job", { hidden: true }).description("run one job of an eval (used by eval's executors)"))
+  const job = addEvalFlags(
+    program.command("eval_job", { hidden: true }).description("run one job of an eval (used by eval's executors)"),
+  )
     .requiredOption("--job_benchmark <name>", "the job's benchmark")
     .option("--job_seed <n>", "the job's seed (none: the greedy run)")
     .option("--job_chunk <i>", "the job's chunk (none: the whole input)")
@@ -43,7 +45,9 @@ export function registerEvalJobs(program: Command, ctx: CliContext): void {
     ctx.exitCode = await evalJob(flags, ctx);
   });
   const merge = addEvalFlags(
-    program.command("eval_merge", { hidden: true }).description("merge an eval's finished chunks and write its metrics (used by eval's executors)"),
+    program
+      .command("eval_merge", { hidden: true })
+      .description("merge an eval's finished chunks and write its metrics (used by eval's executors)"),
   ).option("--overrides_json <json>", "the eval's ++ overrides as JSON");
   merge.action(async (flags: JobFlags) => {
     ctx.exitCode = await evalMerge(flags, ctx);
@@ -53,12 +57,19 @@ export function registerEvalJobs(program: Command, ctx: CliContext): void {
 async function evalJob(flags: JobFlags, ctx: CliContext): Promise<number> {
   const log = (l: string) => ctx.stderr.write(`${l}\n`);
   const plan = await planEval({ ...evalSettings(flags, overridesOf(flags, ctx)), ...simulatorOf(flags) });
-  const job = findJob(plan, flags.job_benchmark, optionalInt(flags.job_seed, "--job_seed"), optionalInt(flags.job_chunk, "--job_chunk"));
+  const job = findJob(
+    plan,
+    flags.job_benchmark,
+    optionalInt(flags.job_seed, "--job_seed"),
+    optionalInt(flags.job_chunk, "--job_chunk"),
+  );
   const cluster = await loadClusterConfig(flags.cluster);
   const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
   const unwatch = signals ? watchParent(log) : () => {};
   try {
-    const where = process.env.SLURM_JOB_ID ? ` (Slurm job ${process.env.SLURM_JOB_ID} on ${process.env.SLURMD_NODENAME ?? "?"})` : "";
+    const where = process.env.SLURM_JOB_ID
+      ? ` (Slurm job ${process.env.SLURM_JOB_ID} on ${process.env.SLURMD_NODENAME ?? "?"})`
+      : "";
     const kind = plan.settings.server.kind === "launch" ? plan.settings.server.type : "server";
     const servers = await startServers(plan, {
       config: cluster.config,
@@ -78,7 +89,10 @@ async function evalJob(flags: JobFlags, ctx: CliContext): Promise<number> {
       });
       if (r.complete) return Exit.OK;
       if (r.interrupted) return Exit.INTERRUPTED;
-      throw new VlmError(ErrorCodes.CONNECTION, `${job.key}: stopped after too many failed rows in a row; see ${job.logFile}`);
+      throw new VlmError(
+        ErrorCodes.CONNECTION,
+        `${job.key}: stopped after too many failed rows in a row; see ${job.logFile}`,
+      );
     } finally {
       await servers.close();
     }
@@ -111,9 +125,13 @@ async function evalMerge(flags: JobFlags, ctx: CliContext): Promise<number> {
   const plan = await planEval(evalSettings(flags, overridesOf(flags, ctx)));
   const r = await finishEval(plan, { log, write: (t) => ctx.stdout.write(t) });
   if (r.incomplete.length > 0) {
-    throw new VlmError(ErrorCodes.OUTPUT, `cannot merge: ${r.incomplete.join("; ")} (submit the same eval again to run what is missing)`);
+    throw new VlmError(
+      ErrorCodes.OUTPUT,
+      `cannot merge: ${r.incomplete.join("; ")} (submit the same eval again to run what is missing)`,
+    );
   }
-  if (r.failedRows > 0) log(`vlmpipe: ${r.failedRows} rows failed (they carry "error"; submitting the same eval again retries them)`);
+  if (r.failedRows > 0)
+    log(`vlmpipe: ${r.failedRows} rows failed (they carry "error"; submitting the same eval again retries them)`);
   return Exit.OK;
 }
 
@@ -125,7 +143,8 @@ function overridesOf(flags: JobFlags, ctx: CliContext): Record<string, unknown> 
   } catch (e) {
     throw new UsageError(`--overrides_json is not JSON: ${(e as Error).message}`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UsageError("--overrides_json must be a JSON object");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new UsageError("--overrides_json must be a JSON object");
   return deepMerge(parsed as Record<string, unknown>, ctx.overrides);
 }
 

@@ -50,12 +50,25 @@ type EvalCommandFlags = EvalFlags & {
 
 export function registerEval(program: Command, ctx: CliContext): void {
   const cmd = addEvalFlags(
-    program.command("eval").description("run benchmarks end to end: generate (resumable), extract, score, metrics.json and tables"),
+    program
+      .command("eval")
+      .description("run benchmarks end to end: generate (resumable), extract, score, metrics.json and tables"),
   )
-    .option("--cluster <name>", "where jobs run: local (default), slurm, or a cluster config (cluster_configs/NAME.yaml, a .yaml path)")
-    .option("--max_parallel_jobs <n>", "--cluster local: jobs at once (default: one per server)", positiveInt("--max_parallel_jobs"))
+    .option(
+      "--cluster <name>",
+      "where jobs run: local (default), slurm, or a cluster config (cluster_configs/NAME.yaml, a .yaml path)",
+    )
+    .option(
+      "--max_parallel_jobs <n>",
+      "--cluster local: jobs at once (default: one per server)",
+      positiveInt("--max_parallel_jobs"),
+    )
     .option("--wait", "--cluster slurm: wait for the jobs, then print the metrics (default: submit and return)", false)
-    .option("--dry_run", "print the first rendered request (images shortened), or with a Slurm cluster the sbatch scripts, and exit", false);
+    .option(
+      "--dry_run",
+      "print the first rendered request (images shortened), or with a Slurm cluster the sbatch scripts, and exit",
+      false,
+    );
   cmd.addHelpText(
     "after",
     "\nSettings: ++inference.temperature=0 ++inference.tokens_to_generate=16384 ++max_samples=N ...\n" +
@@ -73,20 +86,50 @@ export function addEvalFlags(cmd: Command): Command {
     .requiredOption("--model <name>", "model name, as the server serves it (and the model a started server loads)")
     .requiredOption("--data_dir <dir>", "where prepare_data wrote the benchmarks")
     .requiredOption("--output_dir <dir>", "results go to <output_dir>/eval-results/<benchmark>/, logs to eval-logs/")
-    .option("--server_address <url>", "a running server's OpenAI base URL (host:port works too); repeat it to spread requests over several", collect)
+    .option(
+      "--server_address <url>",
+      "a running server's OpenAI base URL (host:port works too); repeat it to spread requests over several",
+      collect,
+    )
     .addOption(
-      new Option("--server_type <type>", "server kind; sim runs the built-in simulator, answering from the benchmark data")
+      new Option(
+        "--server_type <type>",
+        "server kind; sim runs the built-in simulator, answering from the benchmark data",
+      )
         .choices(["vllm", "sglang", "openai", "sim"])
         .default("vllm"),
     )
-    .option("--server_gpus <n>", "start the server (vllm or sglang) on this many GPUs (tensor parallel) instead of using --server_address", positiveInt("--server_gpus"))
+    .option(
+      "--server_gpus <n>",
+      "start the server (vllm or sglang) on this many GPUs (tensor parallel) instead of using --server_address",
+      positiveInt("--server_gpus"),
+    )
     .option("--server_nodes <n>", "nodes a started server spans (Slurm)", positiveInt("--server_nodes"), 1)
-    .option("--server_args <args>", 'extra arguments for a started server, e.g. "--max-model-len 128000 --async-scheduling"', "")
-    .option("--server_start_timeout <s>", "seconds to wait for a started server to answer GET /health", positiveNumber("--server_start_timeout"), 1800)
+    .option(
+      "--server_args <args>",
+      'extra arguments for a started server, e.g. "--max-model-len 128000 --async-scheduling"',
+      "",
+    )
+    .option(
+      "--server_start_timeout <s>",
+      "seconds to wait for a started server to answer GET /health",
+      positiveNumber("--server_start_timeout"),
+      1800,
+    )
     .addOption(new Option("--eval_type <type>", "answer extractor (default: the benchmark's)").choices(EVAL_TYPE_NAMES))
-    .option("--max_concurrent_requests <n>", "requests in flight at most (per job)", positiveInt("--max_concurrent_requests"), 512)
+    .option(
+      "--max_concurrent_requests <n>",
+      "requests in flight at most (per job)",
+      positiveInt("--max_concurrent_requests"),
+      512,
+    )
     .option("--api_key <key>", "API key sent as a Bearer token (default: $OPENAI_API_KEY); never written anywhere")
-    .option("--num_chunks <k>", "split each benchmark's rows into K chunks, one job each, merged when all are done", positiveInt("--num_chunks"), 1)
+    .option(
+      "--num_chunks <k>",
+      "split each benchmark's rows into K chunks, one job each, merged when all are done",
+      positiveInt("--num_chunks"),
+      1,
+    )
     .option("--rerun_done", "run finished jobs (and chunks) again from scratch", false)
     .option("--overwrite", "discard every existing output of the eval and start over (as --rerun_done)", false)
     .option("--quiet", "no progress lines on stderr", false)
@@ -103,7 +146,10 @@ export function addEvalFlags(cmd: Command): Command {
 async function evalCommand(flags: EvalCommandFlags, ctx: CliContext): Promise<number> {
   // On a terminal, a live bar per running job (jobs send their status); elsewhere each job
   // writes a progress line every --progress_seconds.
-  const bars = (ctx.stderr as { isTTY?: boolean }).isTTY && !flags.quiet ? createReporter({ stream: ctx.stderr, quiet: false, intervalSeconds: 0 }) : undefined;
+  const bars =
+    (ctx.stderr as { isTTY?: boolean }).isTTY && !flags.quiet
+      ? createReporter({ stream: ctx.stderr, quiet: false, intervalSeconds: 0 })
+      : undefined;
   const log = bars ? (l: string) => bars.log(l) : (l: string) => ctx.stderr.write(`${l}\n`);
   const runs = parseBenchmarks(flags.benchmarks);
   const cluster = await loadClusterConfig(flags.cluster);
@@ -125,7 +171,9 @@ async function evalCommand(flags: EvalCommandFlags, ctx: CliContext): Promise<nu
   try {
     if (cluster.config.executor === "slurm") {
       if (flags.max_parallel_jobs !== undefined) {
-        throw new UsageError("--max_parallel_jobs is for --cluster local; on Slurm set max_array_parallel in the cluster config");
+        throw new UsageError(
+          "--max_parallel_jobs is for --cluster local; on Slurm set max_array_parallel in the cluster config",
+        );
       }
       const r = await runSlurmEval(settings, {
         config: cluster.config,

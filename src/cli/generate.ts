@@ -50,7 +50,10 @@ function addRunFlags(cmd: Command): Command {
       wholeAtLeast("--max_concurrent_requests", 1),
       512,
     )
-    .option("--data_dir <dir>", "folder relative image paths resolve against (default: the input file's folder; cwd for stdin)")
+    .option(
+      "--data_dir <dir>",
+      "folder relative image paths resolve against (default: the input file's folder; cwd for stdin)",
+    )
     .option("--api_key <key>", "API key sent as a Bearer token (default: $OPENAI_API_KEY); never written anywhere")
     .option("--overwrite", "discard an existing output and start over", false)
     .option("--quiet", "no progress on stderr", false)
@@ -79,7 +82,10 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("generate")
     .description("send every row of a JSONL file to an OpenAI-compatible server and write NDJSON (resumable)")
-    .requiredOption("--prompt_config <name|file.yaml>", "prompt config: a name under prompts/ (vlm/mmmu-pro) or a .yaml path")
+    .requiredOption(
+      "--prompt_config <name|file.yaml>",
+      "prompt config: a name under prompts/ (vlm/mmmu-pro) or a .yaml path",
+    )
     .addOption(new Option("--eval_type <type>", "extract and score answers as rows finish").choices(EVAL_TYPE_NAMES));
   addRunFlags(cmd).action(async (flags: GenerateFlags) => {
     ctx.exitCode = await runCommand(flags, ctx, { promptConfig: flags.prompt_config, evalType: flags.eval_type });
@@ -101,7 +107,11 @@ async function runCommand(
   ctx: CliContext,
   chain: Pick<GenerateRunOptions, "promptConfig" | "evalType" | "pipeline">,
 ): Promise<number> {
-  const progress = createReporter({ stream: ctx.stderr, quiet: !!flags.quiet, intervalSeconds: flags.progress_seconds });
+  const progress = createReporter({
+    stream: ctx.stderr,
+    quiet: !!flags.quiet,
+    intervalSeconds: flags.progress_seconds,
+  });
   const log = (l: string) => progress.log(l);
   if (!Number.isInteger(flags.max_concurrent_requests) || flags.max_concurrent_requests < 1) {
     throw new UsageError("--max_concurrent_requests takes a positive whole number");

@@ -29,19 +29,32 @@ export function registerPrepareData(program: Command, ctx: Partial<CliContext> =
     .description("download a benchmark from the Hugging Face hub and write <data_dir>/<benchmark>/test.jsonl + images/")
     .argument("<benchmark>", `benchmark to prepare: ${KNOWN_BENCHMARKS.join(", ")}`)
     .addOption(
-      new Option("--data_dir <dir>", "folder the benchmark folders go in; required unless $NEMO_SKILLS_DATA_DIR is set").default(
-        process.env.NEMO_SKILLS_DATA_DIR || undefined,
-        "$NEMO_SKILLS_DATA_DIR",
-      ),
+      new Option(
+        "--data_dir <dir>",
+        "folder the benchmark folders go in; required unless $NEMO_SKILLS_DATA_DIR is set",
+      ).default(process.env.NEMO_SKILLS_DATA_DIR || undefined, "$NEMO_SKILLS_DATA_DIR"),
     )
     .option(
       "--config <name>",
-      `what to prepare (default: the benchmark's first): ${Object.values(PREPARERS).map((p) => `${p.name}: ${p.describe}`).join("; ")}`,
+      `what to prepare (default: the benchmark's first): ${Object.values(PREPARERS)
+        .map((p) => `${p.name}: ${p.describe}`)
+        .join("; ")}`,
     )
     .option("--revision <rev>", "dataset revision: branch, tag or commit", "main")
-    .option("--repo <owner/name>", `dataset repo on the hub (default: ${Object.values(PREPARERS).map((p) => `${p.name}: ${p.repo}`).join(", ")})`)
-    .option("--cache_dir <dir>", "where parquet shards are downloaded and kept for reruns (default: <data_dir>/.hub-cache)")
-    .option("--hub_url <url>", `hub base URL (default: $HF_ENDPOINT or ${DEFAULT_HUB_URL}); the token is read from $HF_TOKEN`)
+    .option(
+      "--repo <owner/name>",
+      `dataset repo on the hub (default: ${Object.values(PREPARERS)
+        .map((p) => `${p.name}: ${p.repo}`)
+        .join(", ")})`,
+    )
+    .option(
+      "--cache_dir <dir>",
+      "where parquet shards are downloaded and kept for reruns (default: <data_dir>/.hub-cache)",
+    )
+    .option(
+      "--hub_url <url>",
+      `hub base URL (default: $HF_ENDPOINT or ${DEFAULT_HUB_URL}); the token is read from $HF_TOKEN`,
+    )
     .option("--progress_seconds <s>", "seconds between download progress lines on stderr", parseSeconds, 2)
     .action(async (benchmark: string, flags: PrepareDataFlags) => {
       ctx.exitCode = await prepareDataCommand(benchmark, flags, ctx);
@@ -64,7 +77,9 @@ export async function prepareDataCommand(
   try {
     const config = flags.config ?? prepare.configs[0];
     if (!prepare.configs.includes(config)) {
-      throw new UsageError(`prepare_data ${benchmark}: --config "${config}" is not one of ${prepare.configs.join(", ")}`);
+      throw new UsageError(
+        `prepare_data ${benchmark}: --config "${config}" is not one of ${prepare.configs.join(", ")}`,
+      );
     }
     await prepare.prepare({
       dataDir: flags.data_dir,

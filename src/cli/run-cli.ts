@@ -115,7 +115,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "report",
     module: "report",
     args: ["<benchmark_dir>"],
-    description: "write report.html (metrics, accuracy per subject, tokens, a sample browser) for a benchmark's outputs",
+    description:
+      "write report.html (metrics, accuracy per subject, tokens, a sample browser) for a benchmark's outputs",
     register: async (p) => (await import("./report.js")).registerReport(p),
   },
   {

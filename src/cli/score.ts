@@ -34,7 +34,11 @@ export function registerScore(program: Command, ctx: CliContext): void {
     .requiredOption("--output_file <file>", 'where to write the scored rows, or "-" for stdout')
     .addOption(new Option("--eval_type <type>", "answer extractor").choices(EVAL_TYPE_NAMES).default("multichoice"))
     .option("--generation_key <key>", "field holding the model's text", "generation")
-    .option("--expected_answer_key <key>", "field holding the right answer (copied into expected_answer)", "expected_answer")
+    .option(
+      "--expected_answer_key <key>",
+      "field holding the right answer (copied into expected_answer)",
+      "expected_answer",
+    )
     .addHelpText(
       "after",
       "\nOverrides: ++eval_config.seed=42 (official parser's fallback), " +
@@ -52,7 +56,8 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   // The stages that follow generation in `generate`'s chain, from the same registry.
   const stages = buildPipeline(await scoringPipeline(flags.eval_type), offlineContext(config));
   const fromStdin = flags.input_file === "-";
-  if (!fromStdin && !(await exists(flags.input_file))) throw new UsageError(`--input_file not found: ${flags.input_file}`);
+  if (!fromStdin && !(await exists(flags.input_file)))
+    throw new UsageError(`--input_file not found: ${flags.input_file}`);
   const toStdout = flags.output_file === "-";
   const tmp = `${flags.output_file}.tmp-${process.pid}`;
   const sink: LineSink = toStdout ? streamSink(ctx.stdout) : await fileSink(tmp);
@@ -91,7 +96,9 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   ctx.stderr.write(
     `vlmpipe score: ${tally.rows} rows, symbolic_correct ${pct(tally.correct, tally.rows)}% (${tally.correct}), ` +
       `no_answer ${pct(tally.noAnswer, tally.rows)}%` +
-      (tally.both ? `, extractors disagree on ${tally.disagree}/${tally.both} rows (${pct(tally.disagree, tally.both)}%)` : "") +
+      (tally.both
+        ? `, extractors disagree on ${tally.disagree}/${tally.both} rows (${pct(tally.disagree, tally.both)}%)`
+        : "") +
       (tally.fallback ? `, official parser guessed ${tally.fallback} rows (random fallback)` : "") +
       (tally.failed ? `, ${tally.failed} rows failed` : "") +
       "\n",
@@ -109,7 +116,8 @@ function adaptFields(flags: ScoreFlags) {
   return map((s: Sample): Sample => {
     if (s.error) return s;
     const out = { ...s.out };
-    if (flags.generation_key !== "generation" && flags.generation_key in s.row) out.generation = s.row[flags.generation_key];
+    if (flags.generation_key !== "generation" && flags.generation_key in s.row)
+      out.generation = s.row[flags.generation_key];
     const row =
       answerElsewhere(flags) && flags.expected_answer_key in s.row
         ? { ...s.row, expected_answer: s.row[flags.expected_answer_key] }

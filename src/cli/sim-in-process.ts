@@ -6,7 +6,10 @@ export { type SimFlags, startInProcessSim } from "../server/sim/in-process.js";
 
 export function addSimFlags(cmd: Command): void {
   cmd
-    .option("--sim_answers <file>", "with --server_type sim: JSONL answer book (rows with problem/id and expected_answer); default: the input file")
+    .option(
+      "--sim_answers <file>",
+      "with --server_type sim: JSONL answer book (rows with problem/id and expected_answer); default: the input file",
+    )
     .option(
       "--sim_accuracy <p>",
       "with --server_type sim: probability of answering right",

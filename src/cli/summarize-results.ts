@@ -10,7 +10,9 @@ import { summarizeResults } from "../metrics/summarize-results.js";
 export function registerSummarizeResults(program: Command): Command {
   return program
     .command("summarize_results")
-    .description("compute metrics.json and print the tables for the benchmarks in a results folder (NeMo-Skills' summarize_results)")
+    .description(
+      "compute metrics.json and print the tables for the benchmarks in a results folder (NeMo-Skills' summarize_results)",
+    )
     .argument("<results_dir>", "an eval output dir, its eval-results/ folder, or one benchmark folder")
     .option("--benchmarks <list>", "comma-separated benchmark folders to summarize (default: all)")
     .option("--save_metrics_path <file>", "where to write metrics.json (default: <results_dir>/metrics.json)")
@@ -24,11 +26,16 @@ export function registerSummarizeResults(program: Command): Command {
     .addOption(new Option("--majority-by-answer").hideHelp())
     .action(async (resultsDir: string, raw: Record<string, string | boolean | undefined>, cmd: Command) => {
       const list = raw.benchmarks as string | undefined;
-      if (list !== undefined && /\s/.test(list.trim())) throw new UsageError("--benchmarks takes names separated by commas, without spaces");
-      const benchmarks = list?.split(",").map((b) => b.trim()).filter((b) => b !== "");
+      if (list !== undefined && /\s/.test(list.trim()))
+        throw new UsageError("--benchmarks takes names separated by commas, without spaces");
+      const benchmarks = list
+        ?.split(",")
+        .map((b) => b.trim())
+        .filter((b) => b !== "");
       const maxRaw = (raw.max_samples ?? raw.maxSamples) as string | undefined;
       const maxSamples = maxRaw === undefined ? undefined : Number(maxRaw);
-      if (maxSamples !== undefined && !Number.isInteger(maxSamples)) throw new UsageError(`--max_samples takes an integer, got "${maxRaw}"`);
+      if (maxSamples !== undefined && !Number.isInteger(maxSamples))
+        throw new UsageError(`--max_samples takes an integer, got "${maxRaw}"`);
       const out = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
       await summarizeResults(resultsDir, {
         benchmarks,

@@ -33,7 +33,8 @@ export function createClient(opts: ClientOptions): ChatClient {
       totalTimeoutMs: opts.timeoutSeconds * 1000,
     }),
   }));
-  const inner = transports.length === 1 ? (transports[0] as (typeof transports)[number]).client : serverPool(transports, opts);
+  const inner =
+    transports.length === 1 ? (transports[0] as (typeof transports)[number]).client : serverPool(transports, opts);
   return withRetry(inner, {
     maxRetries: opts.server.max_retries,
     backoffMs: opts.server.backoff_ms,

@@ -56,7 +56,13 @@ export type Http1Request = {
 /** A failure of the pool itself; `code` says which (Node's socket errors keep their own codes). */
 export class Http1Error extends Error {
   constructor(
-    readonly code: "HEADERS_TIMEOUT" | "BODY_TIMEOUT" | "CONNECT_TIMEOUT" | "SOCKET_CLOSED" | "BAD_RESPONSE" | "POOL_CLOSED",
+    readonly code:
+      | "HEADERS_TIMEOUT"
+      | "BODY_TIMEOUT"
+      | "CONNECT_TIMEOUT"
+      | "SOCKET_CLOSED"
+      | "BAD_RESPONSE"
+      | "POOL_CLOSED",
     message: string,
   ) {
     super(message);
@@ -98,8 +104,10 @@ export class Http1Pool {
 
   constructor(private readonly opts: Http1PoolOptions) {
     const url = new URL(opts.origin);
-    if (url.protocol !== "http:") throw new VlmError(ErrorCodes.INTERNAL, `Http1Pool speaks plain http, not ${url.protocol}`);
-    if (!Number.isInteger(opts.connections) || opts.connections < 1) throw new VlmError(ErrorCodes.CONFIG, `connections must be a whole number >= 1, not ${opts.connections}`);
+    if (url.protocol !== "http:")
+      throw new VlmError(ErrorCodes.INTERNAL, `Http1Pool speaks plain http, not ${url.protocol}`);
+    if (!Number.isInteger(opts.connections) || opts.connections < 1)
+      throw new VlmError(ErrorCodes.CONFIG, `connections must be a whole number >= 1, not ${opts.connections}`);
     this.hostname = url.hostname.replace(/^\[|\]$/g, "");
     this.port = Number(url.port || 80);
     let tail = ` HTTP/1.1\r\nhost: ${url.host}\r\n`;
@@ -359,12 +367,14 @@ class Connection {
   check(now: number): void {
     if (this.closed) return;
     if (!this.connected) {
-      if (now > this.connectDeadline) this.failWith(new Http1Error("CONNECT_TIMEOUT", `no connection to the server within ${this.connectMs} ms`));
+      if (now > this.connectDeadline)
+        this.failWith(new Http1Error("CONNECT_TIMEOUT", `no connection to the server within ${this.connectMs} ms`));
     } else if (!this.exchange) {
       if (this.stale(now)) this.destroy();
     } else if (now > this.deadline) {
       const req = this.exchange.req;
-      if (!this.inBody) this.failWith(new Http1Error("HEADERS_TIMEOUT", `no answer from the server within ${req.headersTimeout} ms`));
+      if (!this.inBody)
+        this.failWith(new Http1Error("HEADERS_TIMEOUT", `no answer from the server within ${req.headersTimeout} ms`));
       else this.failWith(new Http1Error("BODY_TIMEOUT", `the server's answer stalled for ${req.bodyTimeout} ms`));
     }
   }
@@ -440,7 +450,9 @@ class Connection {
       this.pool.resend(ex);
       return this.destroy();
     }
-    this.failWith(err ?? new Http1Error("SOCKET_CLOSED", "the server closed the connection before the answer was complete"));
+    this.failWith(
+      err ?? new Http1Error("SOCKET_CLOSED", "the server closed the connection before the answer was complete"),
+    );
   }
 
   private readonly onHeaders = (info: HeaderInfo): void => {
@@ -528,5 +540,8 @@ function keepAliveSeconds(h: string | string[] | undefined): number | undefined 
 
 function badResponse(e: Error): Http1Error {
   const code = (e as { code?: string }).code;
-  return new Http1Error("BAD_RESPONSE", `the server's answer is not valid HTTP/1.1: ${e.message}${code ? ` (${code})` : ""}`);
+  return new Http1Error(
+    "BAD_RESPONSE",
+    `the server's answer is not valid HTTP/1.1: ${e.message}${code ? ` (${code})` : ""}`,
+  );
 }

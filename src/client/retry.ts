@@ -43,7 +43,9 @@ export function withRetry(inner: Pick<ChatClient, "chat" | "close">, policy: Ret
       }
       const cap = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1));
       const delayMs =
-        err.retryAfter !== undefined ? Math.min(err.retryAfter * 1000, policy.maxBackoffMs) : Math.round(random() * cap);
+        err.retryAfter !== undefined
+          ? Math.min(err.retryAfter * 1000, policy.maxBackoffMs)
+          : Math.round(random() * cap);
       policy.onRetry?.({ attempt, delayMs, error: err });
       await sleep(delayMs, opts.signal, () => new VlmError(ErrorCodes.ABORTED, "aborted"));
       if (opts.retryRequest) request = opts.retryRequest(request);

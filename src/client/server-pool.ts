@@ -1,9 +1,18 @@
 import { ErrorCodes, VlmError } from "../errors.js";
 import type { ChatClient, ChatOptions, ChatRequest, ChatResult } from "./types.js";
 
-type Member = { url: string; client: Pick<ChatClient, "chat" | "close">; inFlight: number; downUntil: number; failures: number };
+type Member = {
+  url: string;
+  client: Pick<ChatClient, "chat" | "close">;
+  inFlight: number;
+  downUntil: number;
+  failures: number;
+};
 
-export type PoolEvents = { onDown?: (url: string, seconds: number, error: VlmError) => void; onUp?: (url: string) => void };
+export type PoolEvents = {
+  onDown?: (url: string, seconds: number, error: VlmError) => void;
+  onUp?: (url: string) => void;
+};
 
 const COOLDOWN_MS = [1000, 2000, 5000, 10_000, 30_000];
 
@@ -13,7 +22,10 @@ const COOLDOWN_MS = [1000, 2000, 5000, 10_000, 30_000];
  * again; the retry layer above sends the failed request elsewhere. When every server is out,
  * the one back soonest is tried.
  */
-export function serverPool(members: { url: string; client: Pick<ChatClient, "chat" | "close"> }[], events: PoolEvents = {}) {
+export function serverPool(
+  members: { url: string; client: Pick<ChatClient, "chat" | "close"> }[],
+  events: PoolEvents = {},
+) {
   const pool: Member[] = members.map((m) => ({ ...m, inFlight: 0, downUntil: 0, failures: 0 }));
   let turn = 0;
 
@@ -39,7 +51,11 @@ export function serverPool(members: { url: string; client: Pick<ChatClient, "cha
       m.failures = 0;
       return r;
     } catch (e) {
-      if (e instanceof VlmError && (e.code === ErrorCodes.CONNECTION || e.code === ErrorCodes.TIMEOUT) && pool.length > 1) {
+      if (
+        e instanceof VlmError &&
+        (e.code === ErrorCodes.CONNECTION || e.code === ErrorCodes.TIMEOUT) &&
+        pool.length > 1
+      ) {
         const ms = COOLDOWN_MS[Math.min(m.failures, COOLDOWN_MS.length - 1)] as number;
         m.failures++;
         m.downUntil = Date.now() + ms;

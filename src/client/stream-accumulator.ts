@@ -75,7 +75,9 @@ export class StreamAccumulator implements StreamProgress {
     if (this.decoder === undefined && isAscii(chunk)) {
       // Nearly every chunk is ASCII (JSON escapes most of what is not); latin1 is then the
       // same text, without TextDecoder's per-call cost.
-      text = (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)).toString("latin1");
+      text = (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)).toString(
+        "latin1",
+      );
     } else {
       // A BOM is dropped only at the very start of the stream, as one decoder would.
       this.decoder ??= new TextDecoder("utf-8", { ignoreBOM: this.fed });
@@ -106,7 +108,8 @@ export class StreamAccumulator implements StreamProgress {
     this.parser.feed(text);
     // A text that ends with an empty line leaves no part of an event behind.
     const n = text.length;
-    this.parserIdle = n >= 2 && text.charCodeAt(n - 1) === 0x0a && text.charCodeAt(n - 2) === 0x0a && text.indexOf("\r") < 0;
+    this.parserIdle =
+      n >= 2 && text.charCodeAt(n - 1) === 0x0a && text.charCodeAt(n - 2) === 0x0a && text.indexOf("\r") < 0;
   }
 
   /**
@@ -384,7 +387,8 @@ function isReasonWord(data: string, from: number, to: number): boolean {
  * undefined when the rest is not `<JSON array elements>]}` (e.g. a usage field follows).
  */
 function parseChoices(data: string, at: number): Choice[] | undefined {
-  if (data.charCodeAt(data.length - 1) !== 0x7d /* } */ || data.charCodeAt(data.length - 2) !== 0x5d /* ] */) return undefined;
+  if (data.charCodeAt(data.length - 1) !== 0x7d /* } */ || data.charCodeAt(data.length - 2) !== 0x5d /* ] */)
+    return undefined;
   let v: unknown;
   try {
     v = JSON.parse(`[${data.slice(at, -1)}`);

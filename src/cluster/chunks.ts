@@ -17,4 +17,3 @@ export function chunkRanges(rows: number, numChunks: number): RowRange[] {
 export function chunkFileName(outputName: string, chunk: number): string {
   return outputName.replace(/\.jsonl$/, `_chunk_${chunk}.jsonl`);
 }
-

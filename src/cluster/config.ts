@@ -58,14 +58,20 @@ export const SlurmClusterConfigSchema = z.strictObject({
   /** At most this many array tasks at once (--array=...%N). */
   max_array_parallel: z.number().int().positive().optional(),
   /** Job names start with this (then a hash of the output folder). */
-  job_name_prefix: z.string().regex(/^[\w.-]+$/, "letters, digits, '.', '_' or '-'").default("vlmpipe"),
+  job_name_prefix: z
+    .string()
+    .regex(/^[\w.-]+$/, "letters, digits, '.', '_' or '-'")
+    .default("vlmpipe"),
   /** Where job scripts and Slurm's job logs go (default: <output_dir>/eval-logs/slurm). */
   log_dir: z.string().min(1).optional(),
   /** With --wait: seconds between squeue polls. */
   poll_seconds: z.number().positive().default(30),
 });
 
-export const ClusterConfigSchema = z.discriminatedUnion("executor", [LocalClusterConfigSchema, SlurmClusterConfigSchema]);
+export const ClusterConfigSchema = z.discriminatedUnion("executor", [
+  LocalClusterConfigSchema,
+  SlurmClusterConfigSchema,
+]);
 
 export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
 export type LocalClusterConfig = z.infer<typeof LocalClusterConfigSchema>;
@@ -79,7 +85,11 @@ export function parseClusterConfig(raw: unknown, where: string): ClusterConfig {
   if (r.success) return r.data;
   const executor = (raw as { executor?: unknown } | null)?.executor;
   const shape =
-    executor === "local" ? LocalClusterConfigSchema.shape : executor === "slurm" ? SlurmClusterConfigSchema.shape : undefined;
+    executor === "local"
+      ? LocalClusterConfigSchema.shape
+      : executor === "slurm"
+        ? SlurmClusterConfigSchema.shape
+        : undefined;
   const issues = r.error.issues.map((i) => {
     if (i.code === "unrecognized_keys") {
       return `unknown key${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")} (known: ${Object.keys(shape ?? {}).join(", ")})`;
@@ -113,7 +123,8 @@ export async function loadClusterConfig(
     if (!isFile(file)) throw new UsageError(`--cluster ${name}: no such file`);
     return readConfigFile(path.basename(name).replace(/\.ya?ml$/, ""), file);
   }
-  if (!/^[\w.-]+$/.test(name)) throw new UsageError(`--cluster "${name}": give local, slurm, a config name or a .yaml file`);
+  if (!/^[\w.-]+$/.test(name))
+    throw new UsageError(`--cluster "${name}": give local, slurm, a config name or a .yaml file`);
   const places = [
     ...(fromEnv && isDir(fromEnv) ? [path.join(fromEnv, `${name}.yaml`)] : []),
     path.join(cwd, "cluster_configs", `${name}.yaml`),
@@ -121,7 +132,8 @@ export async function loadClusterConfig(
   ];
   const found = places.find(isFile);
   if (found) return readConfigFile(name, found);
-  if (name === "local" || name === "slurm") return { name, file: null, config: parseClusterConfig({ executor: name }, name) };
+  if (name === "local" || name === "slurm")
+    return { name, file: null, config: parseClusterConfig({ executor: name }, name) };
   throw new UsageError(`--cluster ${name}: no cluster config found; looked for ${[...new Set(places)].join(", ")}`);
 }
 

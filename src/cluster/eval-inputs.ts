@@ -9,7 +9,11 @@ import type { BenchmarkRun } from "../run/benchmark-spec.js";
 const SAMPLING_DEFAULTS = { temperature: 0.7, top_p: 0.95, top_k: -1 };
 
 /** Sampled runs get NeMo-Skills' sampling defaults; random_seed is always the run's seed. */
-export function runOverrides(run: BenchmarkRun, seed: number | null, user: Record<string, unknown>): Record<string, unknown> {
+export function runOverrides(
+  run: BenchmarkRun,
+  seed: number | null,
+  user: Record<string, unknown>,
+): Record<string, unknown> {
   const base: Record<string, unknown> = { inference: { ...(run.benchmark.inference ?? {}) } };
   if (seed === null) return deepMerge(base, user);
   const sampled = deepMerge(deepMerge(base, { inference: SAMPLING_DEFAULTS }), user);

@@ -41,7 +41,9 @@ export async function runLocalEval(settings: EvalSettings, o: LocalEvalOptions):
   const { pending, skipped, notes } = await pendingJobs(plan);
   for (const n of notes) o.log(`vlmpipe: ${n}`);
   if (skipped.length > 0) {
-    o.log(`vlmpipe: ${skipped.length} finished job(s) skipped (--rerun_done redoes them): ${skipped.map(describeJob).join(", ")}`);
+    o.log(
+      `vlmpipe: ${skipped.length} finished job(s) skipped (--rerun_done redoes them): ${skipped.map(describeJob).join(", ")}`,
+    );
   }
   if (pending.length > 0) {
     await clearMergedForRerun(plan);
@@ -61,14 +63,19 @@ export async function runLocalEval(settings: EvalSettings, o: LocalEvalOptions):
     }
     if (outcome.interrupted) return { metrics: {}, failedRows: 0, interrupted: true };
     if (outcome.failures.length > 0) {
-      const lines = outcome.failures.map((f) => `  ${describeJob(f.job)}: ${f.reason} (log: ${f.job.logFile})`).join("\n");
+      const lines = outcome.failures
+        .map((f) => `  ${describeJob(f.job)}: ${f.reason} (log: ${f.job.logFile})`)
+        .join("\n");
       const msg = `${outcome.failures.length} job(s) failed:\n${lines}\nFix the cause and run the same command again: finished jobs are skipped.`;
       throw outcome.failures.every((f) => f.usage) ? new UsageError(msg) : new VlmError(ErrorCodes.INTERNAL, msg);
     }
   }
   const finish = await finishEval(plan, { log: o.log, write: o.write });
   if (finish.incomplete.length > 0) {
-    throw new VlmError(ErrorCodes.OUTPUT, `the eval is not complete: ${finish.incomplete.join("; ")}; run the same command again`);
+    throw new VlmError(
+      ErrorCodes.OUTPUT,
+      `the eval is not complete: ${finish.incomplete.join("; ")}; run the same command again`,
+    );
   }
   return { metrics: finish.metrics, failedRows: finish.failedRows, interrupted: false };
 }
@@ -115,7 +122,14 @@ async function runJobs(
 function inProcess(plan: EvalPlan, addresses: string[], o: LocalEvalOptions): RunOne {
   return async (job, log) => {
     try {
-      const r = await runJob(plan, job, { serverAddresses: addresses, apiKey: o.apiKey, log, progress: o.progress, stop: o.stop, abort: o.abort });
+      const r = await runJob(plan, job, {
+        serverAddresses: addresses,
+        apiKey: o.apiKey,
+        log,
+        progress: o.progress,
+        stop: o.stop,
+        abort: o.abort,
+      });
       if (r.complete) return "ok";
       if (r.interrupted) return "interrupted";
       return { job, reason: "stopped after too many failed rows in a row", usage: false };
@@ -133,7 +147,12 @@ function inProcess(plan: EvalPlan, addresses: string[], o: LocalEvalOptions): Ru
  */
 function childProcess(settings: EvalSettings, addresses: string[], o: LocalEvalOptions): RunOne {
   const cli = cliEntry();
-  const type = settings.server.kind === "launch" ? settings.server.type : settings.server.kind === "running" ? settings.server.type : "vllm";
+  const type =
+    settings.server.kind === "launch"
+      ? settings.server.type
+      : settings.server.kind === "running"
+        ? settings.server.type
+        : "vllm";
   const common = settingsArgs({ ...settings, server: { kind: "running", type, addresses } });
   const env: NodeJS.ProcessEnv = { ...process.env, ...stringEnv(o.config.env_vars) };
   if (o.apiKey) env.OPENAI_API_KEY = o.apiKey;
@@ -143,17 +162,23 @@ function childProcess(settings: EvalSettings, addresses: string[], o: LocalEvalO
   return (job, log) =>
     new Promise((resolve) => {
       const args = [cli, "eval_job", ...common, ...jobSelector(job)];
-      const child: ChildProcess = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env });
+      const child: ChildProcess = spawn(process.execPath, args, {
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env,
+      });
       const pid = child.pid;
       if (pid !== undefined) trackProcessGroup(pid);
-      const relay = (s: NodeJS.ReadableStream | null) => s && createInterface({ input: s, crlfDelay: Infinity }).on("line", onLine);
+      const relay = (s: NodeJS.ReadableStream | null) =>
+        s && createInterface({ input: s, crlfDelay: Infinity }).on("line", onLine);
       // The job's status lines become its progress bar here; every other line is logged.
       const status = new RemoteProgress();
       let shown: { stop(): void } | undefined;
       let total: (n: number | undefined) => void = () => {};
       const onLine = (line: string) => {
         if (!status.update(line)) return log(line);
-        if (!shown && o.progress) shown = o.progress.start(describeJob(job), status, () => new Promise((r) => (total = r)));
+        if (!shown && o.progress)
+          shown = o.progress.start(describeJob(job), status, () => new Promise((r) => (total = r)));
         if (status.total !== undefined) total(status.total);
       };
       relay(child.stdout);
@@ -176,7 +201,11 @@ function childProcess(settings: EvalSettings, addresses: string[], o: LocalEvalO
         if (code === 0) resolve("ok");
         else if (code === 130 || (o.stop?.aborted && signal !== null)) resolve("interrupted");
         else {
-          const reason = spawnError ? `could not start: ${spawnError.message}` : signal ? `killed by ${signal}` : `exit code ${code}`;
+          const reason = spawnError
+            ? `could not start: ${spawnError.message}`
+            : signal
+              ? `killed by ${signal}`
+              : `exit code ${code}`;
           resolve({ job, reason, usage: code === 2 });
         }
       });

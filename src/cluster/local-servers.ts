@@ -30,7 +30,9 @@ export async function startServers(
     case "running":
       return { addresses: server.addresses, close: async () => {} };
     case "sim": {
-      const rows = server.sim.sim_answers ? undefined : (await Promise.all(plan.benchmarks.map((b) => readDataRows(b.inputFile)))).flat();
+      const rows = server.sim.sim_answers
+        ? undefined
+        : (await Promise.all(plan.benchmarks.map((b) => readDataRows(b.inputFile)))).flat();
       const sim = await startSimServer({
         model: s.model,
         answers: server.sim.sim_answers,
@@ -39,12 +41,16 @@ export async function startServers(
         latency_ms: server.sim.sim_latency_ms,
         seed: server.sim.sim_seed,
       });
-      o.log(`vlmpipe: --server_type sim: simulated vLLM server at ${sim.url}/v1, accuracy ${server.sim.sim_accuracy} (a simulator, not a model)`);
+      o.log(
+        `vlmpipe: --server_type sim: simulated vLLM server at ${sim.url}/v1, accuracy ${server.sim.sim_accuracy} (a simulator, not a model)`,
+      );
       return { addresses: [`${sim.url}/v1`], close: () => sim.close() };
     }
     case "launch": {
       if (server.nodes > 1 && !process.env.SLURM_JOB_ID) {
-        throw new UsageError(`--server_nodes ${server.nodes} needs a multi-node Slurm job: use --cluster slurm (or a Slurm cluster config)`);
+        throw new UsageError(
+          `--server_nodes ${server.nodes} needs a multi-node Slurm job: use --cluster slurm (or a Slurm cluster config)`,
+        );
       }
       const port = await freePort();
       const configured = server.type === "vllm" ? o.config?.vllm_command : o.config?.sglang_command;

@@ -48,7 +48,10 @@ export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () 
   } finally {
     await dst.close();
   }
-  await mergeDigests(chunks.map((c) => outputPaths(c.outputFile).digests), merged.digests);
+  await mergeDigests(
+    chunks.map((c) => outputPaths(c.outputFile).digests),
+    merged.digests,
+  );
   await rename(tmp, seed.outputFile);
   const first = chunks[0] ? await readSpec(outputPaths(chunks[0].outputFile).spec) : null;
   if (first) {

@@ -12,7 +12,8 @@ export type OutputState = "absent" | "partial" | "complete" | "failed-rows";
 export async function outputState(file: string): Promise<OutputState> {
   const p = outputPaths(file);
   if (await exists(p.async)) return "partial";
-  if ((await exists(p.done)) && (await exists(p.output))) return (await countFailedRows(p.output)) > 0 ? "failed-rows" : "complete";
+  if ((await exists(p.done)) && (await exists(p.output)))
+    return (await countFailedRows(p.output)) > 0 ? "failed-rows" : "complete";
   return "absent";
 }
 
@@ -38,5 +39,7 @@ export async function countFailedRows(file: string): Promise<number> {
 export async function specRowRange(file: string): Promise<[number, number] | null> {
   const spec = await readSpec(outputPaths(file).spec);
   const r = (spec?.generation as { row_range?: unknown } | undefined)?.row_range;
-  return Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === "number") ? [r[0] as number, r[1] as number] : null;
+  return Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === "number")
+    ? [r[0] as number, r[1] as number]
+    : null;
 }

@@ -55,7 +55,8 @@ export type EvalPlan = { settings: EvalSettings; logsDir: string; benchmarks: Be
  * (pendingJobs), so a job can be found again from its name alone (findJob).
  */
 export async function planEval(settings: EvalSettings): Promise<EvalPlan> {
-  if (!Number.isInteger(settings.numChunks) || settings.numChunks < 1) throw new UsageError("--num_chunks takes a positive whole number");
+  if (!Number.isInteger(settings.numChunks) || settings.numChunks < 1)
+    throw new UsageError("--num_chunks takes a positive whole number");
   const resultsDir = path.join(settings.outputDir, "eval-results");
   const logsDir = path.join(settings.outputDir, "eval-logs");
   const max = maxSamplesOf(settings.overrides) ?? Infinity;
@@ -99,10 +100,16 @@ export function findJob(plan: EvalPlan, benchmark: string, seed: number | null, 
   const b = plan.benchmarks.find((x) => x.name === benchmark);
   if (!b) throw new UsageError(`no benchmark ${benchmark} in --benchmarks ${plan.settings.benchmarks}`);
   const s = b.seeds.find((x) => x.seed === seed);
-  if (!s) throw new UsageError(`${benchmark} has no ${seed === null ? "greedy run" : `seed ${seed}`} in --benchmarks ${plan.settings.benchmarks}`);
+  if (!s)
+    throw new UsageError(
+      `${benchmark} has no ${seed === null ? "greedy run" : `seed ${seed}`} in --benchmarks ${plan.settings.benchmarks}`,
+    );
   if (chunk === null) return s.whole;
   const j = s.chunks?.find((c) => c.chunk?.index === chunk);
-  if (!j) throw new UsageError(`${benchmark} has no chunk ${chunk} (--num_chunks ${plan.settings.numChunks}, ${b.rows} rows)`);
+  if (!j)
+    throw new UsageError(
+      `${benchmark} has no chunk ${chunk} (--num_chunks ${plan.settings.numChunks}, ${b.rows} rows)`,
+    );
   return j;
 }
 

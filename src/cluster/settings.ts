@@ -45,12 +45,18 @@ export type EvalSettings = {
  */
 export function settingsArgs(s: EvalSettings): string[] {
   const a = [
-    "--benchmarks", s.benchmarks,
-    "--model", s.model,
-    "--data_dir", s.dataDir,
-    "--output_dir", s.outputDir,
-    "--max_concurrent_requests", String(s.maxConcurrentRequests),
-    "--progress_seconds", String(s.progressSeconds),
+    "--benchmarks",
+    s.benchmarks,
+    "--model",
+    s.model,
+    "--data_dir",
+    s.dataDir,
+    "--output_dir",
+    s.outputDir,
+    "--max_concurrent_requests",
+    String(s.maxConcurrentRequests),
+    "--progress_seconds",
+    String(s.progressSeconds),
   ];
   if (s.evalType) a.push("--eval_type", s.evalType);
   if (s.numChunks > 1) a.push("--num_chunks", String(s.numChunks));
@@ -66,7 +72,16 @@ export function serverArgs(server: ServerSpec): string[] {
     case "running":
       return ["--server_type", server.type, ...server.addresses.flatMap((u) => ["--server_address", u])];
     case "sim": {
-      const a = ["--server_type", "sim", "--sim_accuracy", String(server.sim.sim_accuracy), "--sim_latency_ms", String(server.sim.sim_latency_ms), "--sim_seed", String(server.sim.sim_seed)];
+      const a = [
+        "--server_type",
+        "sim",
+        "--sim_accuracy",
+        String(server.sim.sim_accuracy),
+        "--sim_latency_ms",
+        String(server.sim.sim_latency_ms),
+        "--sim_seed",
+        String(server.sim.sim_seed),
+      ];
       if (server.sim.sim_answers) a.push("--sim_answers", server.sim.sim_answers);
       if (server.sim.sim_answer_tokens) a.push("--sim_answer_tokens", String(server.sim.sim_answer_tokens));
       if (server.sim.sim_token_delay_ms) a.push("--sim_token_delay_ms", String(server.sim.sim_token_delay_ms));
@@ -74,11 +89,15 @@ export function serverArgs(server: ServerSpec): string[] {
     }
     case "launch":
       return [
-        "--server_type", server.type,
-        "--server_gpus", String(server.gpus),
-        "--server_nodes", String(server.nodes),
+        "--server_type",
+        server.type,
+        "--server_gpus",
+        String(server.gpus),
+        "--server_nodes",
+        String(server.nodes),
         ...(server.args ? ["--server_args", server.args] : []),
-        "--server_start_timeout", String(server.startTimeoutSeconds),
+        "--server_start_timeout",
+        String(server.startTimeoutSeconds),
       ];
   }
 }

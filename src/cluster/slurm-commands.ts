@@ -10,7 +10,11 @@ export const runCommand: CommandRunner = (cmd, args, env) =>
     execFile(cmd, args, { maxBuffer: 64 << 20, timeout: 120_000, env: env ?? process.env }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
       const code = e ? (typeof e.code === "number" ? e.code : e.code === "ENOENT" ? 127 : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: e?.code === "ENOENT" ? `${cmd}: command not found` : String(stderr) });
+      resolve({
+        code,
+        stdout: String(stdout),
+        stderr: e?.code === "ENOENT" ? `${cmd}: command not found` : String(stderr),
+      });
     });
   });
 
@@ -23,7 +27,10 @@ export async function sbatch(run: CommandRunner, args: string[], env?: NodeJS.Pr
   const id = r.stdout.trim().split(";")[0] ?? "";
   if (r.code !== 0 || !/^\d+$/.test(id)) {
     const hint = r.code === 127 ? " (is this a Slurm login node? sbatch is not on PATH)" : "";
-    throw new VlmError(ErrorCodes.CONFIG, `sbatch ${args.join(" ")} failed (exit ${r.code})${hint}: ${(r.stderr || r.stdout).trim()}`);
+    throw new VlmError(
+      ErrorCodes.CONFIG,
+      `sbatch ${args.join(" ")} failed (exit ${r.code})${hint}: ${(r.stderr || r.stdout).trim()}`,
+    );
   }
   return id;
 }
@@ -32,7 +39,10 @@ export async function sbatch(run: CommandRunner, args: string[], env?: NodeJS.Pr
 export async function queuedByName(run: CommandRunner, names: string[]): Promise<string[]> {
   const r = await run("squeue", ["-h", "-o", "%i", "-n", names.join(",")]);
   if (r.code !== 0) return [];
-  return r.stdout.split("\n").map((l) => l.trim()).filter(Boolean);
+  return r.stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 export type QueueEntry = { state: string; reason: string };

@@ -63,21 +63,29 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
   const { pending, skipped, notes } = await pendingJobs(plan);
   for (const n of notes) o.log(`vlmpipe: ${n}`);
   if (skipped.length > 0) {
-    o.log(`vlmpipe: ${skipped.length} finished job(s) not submitted (--rerun_done redoes them): ${skipped.map(describeJob).join(", ")}`);
+    o.log(
+      `vlmpipe: ${skipped.length} finished job(s) not submitted (--rerun_done redoes them): ${skipped.map(describeJob).join(", ")}`,
+    );
   }
   if (settings.server.kind === "running") {
     const local = settings.server.addresses.filter((a) => /^https?:\/\/(localhost|127\.|\[::1\])/.test(a));
-    if (local.length > 0) o.log(`vlmpipe: warning: ${local.join(", ")} is this machine's loopback address; jobs on other nodes cannot reach it`);
+    if (local.length > 0)
+      o.log(
+        `vlmpipe: warning: ${local.join(", ")} is this machine's loopback address; jobs on other nodes cannot reach it`,
+      );
   }
   const result: SlurmEvalResult = { status: "dry-run", jobIds: [], metrics: {}, failedRows: 0 };
   if (pending.length === 0) {
     if (o.dryRun) {
-      o.write("# Nothing to submit: every job is done (--rerun_done redoes them); the eval would merge and summarize at once.\n");
+      o.write(
+        "# Nothing to submit: every job is done (--rerun_done redoes them); the eval would merge and summarize at once.\n",
+      );
       return result;
     }
     o.log("vlmpipe: every job is done; merging and summarizing here (nothing submitted)");
     const finish = await finishEval(plan, { log: o.log, write: o.write });
-    if (finish.incomplete.length > 0) throw new VlmError(ErrorCodes.OUTPUT, `cannot finish the eval: ${finish.incomplete.join("; ")}`);
+    if (finish.incomplete.length > 0)
+      throw new VlmError(ErrorCodes.OUTPUT, `cannot finish the eval: ${finish.incomplete.join("; ")}`);
     return { status: "nothing-to-run", jobIds: [], metrics: finish.metrics, failedRows: finish.failedRows };
   }
 
@@ -90,7 +98,12 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
   };
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const generation = o.config.job_array
-    ? [{ file: path.join(ctx.logDir, `${stamp}-generate.sbatch`), text: renderGenerationScript(ctx, pending, { array: true }) }]
+    ? [
+        {
+          file: path.join(ctx.logDir, `${stamp}-generate.sbatch`),
+          text: renderGenerationScript(ctx, pending, { array: true }),
+        },
+      ]
     : pending.map((j, i) => ({
         file: path.join(ctx.logDir, `${stamp}-generate-${i}.sbatch`),
         text: renderGenerationScript(ctx, [j], { array: false }),
@@ -102,7 +115,9 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
     o.write(
       `# ==== ${merge.file}  (sbatch --parsable --dependency=afterok:<generation job ids> --kill-on-invalid-dep=yes ${merge.file})\n${merge.text}`,
     );
-    o.log(`vlmpipe: --dry_run: ${pending.length} job(s) and a merge job would be submitted to Slurm (${o.clusterName}); nothing was submitted`);
+    o.log(
+      `vlmpipe: --dry_run: ${pending.length} job(s) and a merge job would be submitted to Slurm (${o.clusterName}); nothing was submitted`,
+    );
     return result;
   }
 
@@ -119,21 +134,35 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
   const env = o.apiKey ? { ...process.env, OPENAI_API_KEY: o.apiKey } : undefined;
   const genIds: string[] = [];
   for (const g of generation) genIds.push(await sbatch(run, [g.file], env));
-  const mergeId = await sbatch(run, [`--dependency=afterok:${genIds.join(":")}`, "--kill-on-invalid-dep=yes", merge.file], env);
+  const mergeId = await sbatch(
+    run,
+    [`--dependency=afterok:${genIds.join(":")}`, "--kill-on-invalid-dep=yes", merge.file],
+    env,
+  );
   const submittedAt = Date.now();
   result.jobIds = [...genIds, mergeId];
   o.write(submissionReport(ctx, plan, pending, genIds, mergeId, o));
 
   if (!o.wait) return { ...result, status: "submitted" };
-  const waited = await waitForJobs(run, genIds, mergeId, { pollSeconds: o.config.poll_seconds, log: o.log, stop: o.stop });
+  const waited = await waitForJobs(run, genIds, mergeId, {
+    pollSeconds: o.config.poll_seconds,
+    log: o.log,
+    stop: o.stop,
+  });
   if (waited === "interrupted") {
-    o.log(`vlmpipe: stopped waiting; the jobs keep running (squeue -j ${result.jobIds.join(",")}; scancel ${result.jobIds.join(" ")} stops them)`);
+    o.log(
+      `vlmpipe: stopped waiting; the jobs keep running (squeue -j ${result.jobIds.join(",")}; scancel ${result.jobIds.join(" ")} stops them)`,
+    );
     return { ...result, status: "interrupted" };
   }
   const states = await finalStates(run, [...genIds, mergeId]);
-  const mergeState = states.get(mergeId)?.state ?? ((await metricsWritten(plan, submittedAt)) ? "COMPLETED" : "UNKNOWN");
+  const mergeState =
+    states.get(mergeId)?.state ?? ((await metricsWritten(plan, submittedAt)) ? "COMPLETED" : "UNKNOWN");
   if (!mergeState.startsWith("COMPLETED")) {
-    throw new VlmError(ErrorCodes.OUTPUT, failureReport(ctx, pending, genIds, mergeId, mergeState, states, o.config.job_array));
+    throw new VlmError(
+      ErrorCodes.OUTPUT,
+      failureReport(ctx, pending, genIds, mergeId, mergeState, states, o.config.job_array),
+    );
   }
   const metrics: Metrics = {};
   let failedRows = 0;
@@ -188,7 +217,9 @@ function failureReport(
     const st = states.get(id);
     if (st?.state.startsWith("COMPLETED")) return;
     const slurmLog = path.join(ctx.logDir, array ? `${ctx.jobName}-${genIds[0]}_${i}.out` : `${ctx.jobName}-${id}.out`);
-    lines.push(`  job ${id} (${describeJob(j)}): ${st ? `${st.state} exit ${st.exitCode}` : "state unknown"}; logs: ${slurmLog}, ${j.logFile}`);
+    lines.push(
+      `  job ${id} (${describeJob(j)}): ${st ? `${st.state} exit ${st.exitCode}` : "state unknown"}; logs: ${slurmLog}, ${j.logFile}`,
+    );
   });
   lines.push(`  merge log: ${path.join(ctx.logDir, `${ctx.jobName}-merge-${mergeId}.out`)}`);
   lines.push("Fix the cause and submit the same eval again: finished chunks are skipped.");

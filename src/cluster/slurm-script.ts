@@ -26,7 +26,8 @@ export type ScriptContext = {
  * rows; Slurm's log of task i is `<log_dir>/<name>-<array id>_<i>.out`.
  */
 export function renderGenerationScript(ctx: ScriptContext, jobs: EvalJob[], o: { array: boolean }): string {
-  if (!o.array && jobs.length !== 1) throw new VlmError(ErrorCodes.INTERNAL, "internal: a plain generation job runs exactly one job");
+  if (!o.array && jobs.length !== 1)
+    throw new VlmError(ErrorCodes.INTERNAL, "internal: a plain generation job runs exactly one job");
   const { config, settings } = ctx;
   const server = settings.server;
   const nodes = server.kind === "launch" ? server.nodes : 1;
@@ -106,7 +107,8 @@ function preamble(config: SlurmClusterConfig, settings: EvalSettings): string[] 
   if (config.vllm_command) env.push([SERVER_BIN_ENV.vllm, config.vllm_command]);
   if (config.sglang_command) env.push([SERVER_BIN_ENV.sglang, config.sglang_command]);
   if (env.length > 0) out.push("", ...env.map(([k, v]) => `export ${k}=${quoteShellWord(v)}`));
-  if (settings.server.kind === "running") out.push("", `# model servers: ${settings.server.addresses.join(", ")} (already running)`);
+  if (settings.server.kind === "running")
+    out.push("", `# model servers: ${settings.server.addresses.join(", ")} (already running)`);
   return out;
 }
 
@@ -117,7 +119,15 @@ function serverLines(ctx: ScriptContext, nodes: number): string[] {
   if (server.kind === "sim") return ["# model server: the built-in simulator, in eval_job's process (not a model)"];
   if (server.kind === "running") return [];
   const exe = serverExecutable(server.type, server.type === "vllm" ? config.vllm_command : config.sglang_command);
-  const shown = serverCommand({ type: server.type, model: settings.model, port: 0, gpus: server.gpus, nodes, args: server.args, executable: exe });
+  const shown = serverCommand({
+    type: server.type,
+    model: settings.model,
+    port: 0,
+    gpus: server.gpus,
+    nodes,
+    args: server.args,
+    executable: exe,
+  });
   const out = [
     "# The model server, started on this node by eval_job on a free port, health-checked (GET /health),",
     `# logged to ${settings.outputDir}/eval-logs/<job>-${server.type}-server.log and stopped when the job ends:`,

@@ -124,7 +124,9 @@ export function formatZodError(err: z.ZodError, prefix: string, schema?: z.ZodTy
       const known = schema ? knownKeys(schema, issue.path.map(String)) : [];
       const base = where ? `${where}.` : "";
       const keys = issue.keys.map((k) => `${prefix}${base}${k}`).join(", ");
-      return `unknown key ${keys}` + (known.length ? `; known keys${where ? ` of ${where}` : ""}: ${known.join(", ")}` : "");
+      return (
+        `unknown key ${keys}` + (known.length ? `; known keys${where ? ` of ${where}` : ""}: ${known.join(", ")}` : "")
+      );
     }
     return `${prefix}${where || "(root)"}: ${issue.message}`;
   });

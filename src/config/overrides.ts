@@ -9,7 +9,8 @@ export function parseOverrides(args: readonly string[]): Record<string, unknown>
   const out: Record<string, unknown> = {};
   for (const arg of args) {
     const m = /^\+{1,2}([A-Za-z_][\w.-]*)=(.*)$/s.exec(arg);
-    if (!m) throw new UsageError(`cannot parse override "${arg}": expected ++key=value, e.g. ++inference.temperature=0`);
+    if (!m)
+      throw new UsageError(`cannot parse override "${arg}": expected ++key=value, e.g. ++inference.temperature=0`);
     const [, key, raw] = m as unknown as [string, string, string];
     setPath(out, key.split("."), parseValue(raw));
   }

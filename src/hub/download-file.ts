@@ -131,7 +131,10 @@ export async function downloadHubFile(opts: DownloadHubFileOptions): Promise<Dow
         fp.note(`resumed file does not match (${verdict.reason}); downloading again from the start`);
         continue;
       }
-      throw new VlmError(ErrorCodes.DATA, `${label}: downloaded file does not match the hub's listing: ${verdict.reason}`);
+      throw new VlmError(
+        ErrorCodes.DATA,
+        `${label}: downloaded file does not match the hub's listing: ${verdict.reason}`,
+      );
     }
     await syncFile(partial);
     await rename(partial, dest);

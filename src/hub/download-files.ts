@@ -29,7 +29,13 @@ export type DownloadHubFilesOptions = {
 
 export type LocalHubFile = DownloadResult & { file: HubFile };
 
-export function localPathFor(cacheDir: string, repo: string, repoType: RepoType, revision: string, path: string): string {
+export function localPathFor(
+  cacheDir: string,
+  repo: string,
+  repoType: RepoType,
+  revision: string,
+  path: string,
+): string {
   const parts = [...repo.split("/"), ...revision.split("/"), ...path.split("/")];
   // Repo paths come from the hub's listing: refuse any that would step out of the cache.
   if (parts.some((p) => p === "" || p === "." || p === "..")) {

@@ -40,7 +40,11 @@ export function retryingFetch(opts: RetryingFetchOptions = {}): typeof fetch {
       let why: string;
       try {
         // Node's fetch takes an undici dispatcher (a non-standard option): proxies from the environment.
-        const res = await fetch(input, { ...init, signal: opts.signal ?? init?.signal, dispatcher: netDispatcher() } as unknown as RequestInit);
+        const res = await fetch(input, {
+          ...init,
+          signal: opts.signal ?? init?.signal,
+          dispatcher: netDispatcher(),
+        } as unknown as RequestInit);
         if (!isRetryableStatus(res.status) || failures >= retry.retries) return res;
         await res.body?.cancel();
         failures++;

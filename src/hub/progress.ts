@@ -40,7 +40,8 @@ export function createProgress(opts: ProgressOptions) {
           const t = now();
           if (t - last < interval) return;
           const pct = total > 0 ? ` (${Math.floor((done / total) * 100)}%)` : "";
-          const rate = t > last ? ` ${fmtBytes(Math.max(0, Math.round(((done - lastDone) / (t - last)) * 1000)))}/s` : "";
+          const rate =
+            t > last ? ` ${fmtBytes(Math.max(0, Math.round(((done - lastDone) / (t - last)) * 1000)))}/s` : "";
           opts.log(`[hub] ${label}: ${fmtBytes(done)} / ${fmtBytes(total)}${pct}${rate}`);
           last = t;
           lastDone = done;

@@ -13,11 +13,15 @@ export async function verifyFile(path: string, file: HubFile, size: number): Pro
   if (size !== file.size) return { ok: false, reason: `size ${size} != ${file.size}` };
   if (file.sha256) {
     const got = await hashFile(path, "sha256");
-    return got === file.sha256 ? { ok: true, checked: "sha256" } : { ok: false, reason: `sha256 ${got} != ${file.sha256}` };
+    return got === file.sha256
+      ? { ok: true, checked: "sha256" }
+      : { ok: false, reason: `sha256 ${got} != ${file.sha256}` };
   }
   if (file.gitOid) {
     const got = await hashFile(path, "sha1", `blob ${size}\0`);
-    return got === file.gitOid ? { ok: true, checked: "git-oid" } : { ok: false, reason: `git oid ${got} != ${file.gitOid}` };
+    return got === file.gitOid
+      ? { ok: true, checked: "git-oid" }
+      : { ok: false, reason: `git oid ${got} != ${file.gitOid}` };
   }
   return { ok: true, checked: "size" };
 }

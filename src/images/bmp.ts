@@ -61,7 +61,11 @@ function layout(buf: Buffer): Layout {
   const dataOffset = buf.readUInt32LE(10);
   const headerSize = buf.readUInt32LE(14);
   if (buf.length < 14 + Math.min(headerSize, 40)) throw new BmpError("BMP header is truncated");
-  let width: number, height: number, bitsPerPixel: number, compression = BI_RGB, colorsUsed = 0;
+  let width: number,
+    height: number,
+    bitsPerPixel: number,
+    compression = BI_RGB,
+    colorsUsed = 0;
   if (headerSize === 12) {
     width = buf.readUInt16LE(18);
     height = buf.readInt16LE(20);
@@ -92,7 +96,12 @@ function layout(buf: Buffer): Layout {
     const at = headerSize >= 52 ? 54 : 14 + headerSize;
     const n = compression === BI_ALPHABITFIELDS || headerSize >= 56 ? 4 : 3;
     if (buf.length < at + 4 * n) throw new BmpError("BMP colour masks are truncated");
-    masks = [buf.readUInt32LE(at), buf.readUInt32LE(at + 4), buf.readUInt32LE(at + 8), n === 4 ? buf.readUInt32LE(at + 12) : 0];
+    masks = [
+      buf.readUInt32LE(at),
+      buf.readUInt32LE(at + 4),
+      buf.readUInt32LE(at + 8),
+      n === 4 ? buf.readUInt32LE(at + 12) : 0,
+    ];
     if (headerSize < 52) paletteStart += 4 * n;
   } else if (headerSize >= 56 && bitsPerPixel === 32) {
     // A V3+ header carries an alpha mask even for BI_RGB; 32-bit BI_RGB otherwise means BGRX.
@@ -112,7 +121,18 @@ function layout(buf: Buffer): Layout {
       palette[i * 3 + 2] = buf[at]!;
     }
   }
-  return { width, height, bitsPerPixel, compression, topDown, hasAlphaMask: masks[3] !== 0, headerSize, dataOffset, masks, palette };
+  return {
+    width,
+    height,
+    bitsPerPixel,
+    compression,
+    topDown,
+    hasAlphaMask: masks[3] !== 0,
+    headerSize,
+    dataOffset,
+    masks,
+    palette,
+  };
 }
 
 /**
@@ -237,18 +257,22 @@ function decodeRle(buf: Buffer, L: Layout): Uint8Array {
   const { width, height } = L;
   const rle4 = L.compression === BI_RLE4;
   const idx = new Uint8Array(width * height);
-  let x = 0, y = 0, p = L.dataOffset;
+  let x = 0,
+    y = 0,
+    p = L.dataOffset;
   const put = (v: number) => {
     if (x < width && y < height) idx[y * width + x] = v;
     x++;
   };
   for (;;) {
     if (p + 2 > buf.length) throw new BmpError("BMP RLE data is truncated (no end-of-bitmap marker)");
-    const n = buf[p++]!, v = buf[p++]!;
+    const n = buf[p++]!,
+      v = buf[p++]!;
     if (n > 0) {
       for (let i = 0; i < n; i++) put(rle4 ? (i & 1 ? v & 0x0f : v >> 4) : v);
     } else if (v === 0) {
-      x = 0; y++; // end of line
+      x = 0;
+      y++; // end of line
     } else if (v === 1) {
       break; // end of bitmap
     } else if (v === 2) {
@@ -259,7 +283,8 @@ function decodeRle(buf: Buffer, L: Layout): Uint8Array {
       // Absolute run of v pixels, padded to a 16-bit boundary.
       const bytes = rle4 ? Math.ceil(v / 2) : v;
       if (p + bytes > buf.length) throw new BmpError("BMP RLE data is truncated");
-      for (let i = 0; i < v; i++) put(rle4 ? (i & 1 ? buf[p + (i >> 1)]! & 0x0f : buf[p + (i >> 1)]! >> 4) : buf[p + i]!);
+      for (let i = 0; i < v; i++)
+        put(rle4 ? (i & 1 ? buf[p + (i >> 1)]! & 0x0f : buf[p + (i >> 1)]! >> 4) : buf[p + i]!);
       p += bytes + (bytes & 1);
     }
     if (y >= height) break;

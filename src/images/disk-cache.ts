@@ -40,7 +40,15 @@ export function isLastingImageError(code: string): boolean {
   return LASTING_ERRORS.has(code);
 }
 
-type Header = { v: number; key: string; kind: ImageVerdict["kind"]; mime?: string; length?: number; code?: string; message?: string };
+type Header = {
+  v: number;
+  key: string;
+  kind: ImageVerdict["kind"];
+  mime?: string;
+  length?: number;
+  code?: string;
+  message?: string;
+};
 
 /**
  * Verdicts of the image checks kept in a folder, so that the processes of one eval (a job per

@@ -26,12 +26,20 @@ const MAX_RETRY_AFTER_S = 30;
  * Throws VlmError IMAGE_FETCH (status set for HTTP errors), IMAGE_TOO_LARGE, or ABORTED when
  * `signal` fires.
  */
-export async function fetchImage(url: string, options: FetchOptions, signal?: AbortSignal, dispatcher?: Dispatcher): Promise<Buffer> {
+export async function fetchImage(
+  url: string,
+  options: FetchOptions,
+  signal?: AbortSignal,
+  dispatcher?: Dispatcher,
+): Promise<Buffer> {
   const label = redactUrl(url);
   let lastError: VlmError | undefined;
   for (let attempt = 0; attempt <= options.fetch_retries; attempt++) {
     if (attempt > 0) {
-      const wait = lastError?.retryAfter !== undefined ? Math.min(lastError.retryAfter, MAX_RETRY_AFTER_S) * 1000 : BACKOFF_MS * 2 ** (attempt - 1);
+      const wait =
+        lastError?.retryAfter !== undefined
+          ? Math.min(lastError.retryAfter, MAX_RETRY_AFTER_S) * 1000
+          : BACKOFF_MS * 2 ** (attempt - 1);
       await sleep(wait, signal, () => aborted(label));
     }
     try {
@@ -49,7 +57,13 @@ export async function fetchImage(url: string, options: FetchOptions, signal?: Ab
   });
 }
 
-async function fetchOnce(url: string, label: string, o: FetchOptions, signal: AbortSignal | undefined, dispatcher: Dispatcher): Promise<Buffer> {
+async function fetchOnce(
+  url: string,
+  label: string,
+  o: FetchOptions,
+  signal: AbortSignal | undefined,
+  dispatcher: Dispatcher,
+): Promise<Buffer> {
   if (signal?.aborted) throw aborted(label);
   const ms = Math.round(o.fetch_timeout * 1000);
   const timeout = AbortSignal.timeout(ms);
@@ -57,8 +71,16 @@ async function fetchOnce(url: string, label: string, o: FetchOptions, signal: Ab
   const failed = (e: unknown): VlmError => {
     if (e instanceof VlmError) return e;
     if (signal?.aborted) return aborted(label);
-    if (timeout.aborted) return new VlmError(ErrorCodes.IMAGE_FETCH, `${label}: download timed out after ${o.fetch_timeout} s (image.fetch_timeout)`, { retryable: true, cause: e });
-    return new VlmError(ErrorCodes.IMAGE_FETCH, `${label}: download failed: ${(e as Error).message}`, { retryable: true, cause: e });
+    if (timeout.aborted)
+      return new VlmError(
+        ErrorCodes.IMAGE_FETCH,
+        `${label}: download timed out after ${o.fetch_timeout} s (image.fetch_timeout)`,
+        { retryable: true, cause: e },
+      );
+    return new VlmError(ErrorCodes.IMAGE_FETCH, `${label}: download failed: ${(e as Error).message}`, {
+      retryable: true,
+      cause: e,
+    });
   };
   let res: Dispatcher.ResponseData;
   try {
@@ -83,7 +105,8 @@ async function fetchOnce(url: string, label: string, o: FetchOptions, signal: Ab
       });
     }
     const declared = Number(res.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > o.fetch_max_bytes) throw tooLarge(label, `Content-Length ${declared}`, o);
+    if (Number.isFinite(declared) && declared > o.fetch_max_bytes)
+      throw tooLarge(label, `Content-Length ${declared}`, o);
     const chunks: Buffer[] = [];
     let total = 0;
     for await (const chunk of res.body) {
@@ -102,7 +125,10 @@ async function fetchOnce(url: string, label: string, o: FetchOptions, signal: Ab
 }
 
 function tooLarge(label: string, what: string, o: FetchOptions): VlmError {
-  return new VlmError(ErrorCodes.IMAGE_TOO_LARGE, `${label}: download is over image.fetch_max_bytes ${o.fetch_max_bytes} (${what})`);
+  return new VlmError(
+    ErrorCodes.IMAGE_TOO_LARGE,
+    `${label}: download is over image.fetch_max_bytes ${o.fetch_max_bytes} (${what})`,
+  );
 }
 
 function aborted(label: string): VlmError {

@@ -38,7 +38,11 @@ export function createImageCache(options: Pick<ImageOptions, "cache_bytes">): Im
   // A Map iterates in insertion order: re-inserting on a hit makes the first key the LRU one.
   const entries = new Map<string, string>();
   const inflight = new Map<string, Promise<string>>();
-  let bytes = 0, hits = 0, misses = 0, shared = 0, evictions = 0;
+  let bytes = 0,
+    hits = 0,
+    misses = 0,
+    shared = 0,
+    evictions = 0;
 
   const size = (key: string, value: string) => key.length + value.length;
 
@@ -90,7 +94,16 @@ export function createImageCache(options: Pick<ImageOptions, "cache_bytes">): Im
     },
     stats() {
       const total = hits + misses;
-      return { hits, misses, shared, evictions, entries: entries.size, bytes, maxBytes, hitRate: total === 0 ? 0 : hits / total };
+      return {
+        hits,
+        misses,
+        shared,
+        evictions,
+        entries: entries.size,
+        bytes,
+        maxBytes,
+        hitRate: total === 0 ? 0 : hits / total,
+      };
     },
     clear() {
       entries.clear();

@@ -12,7 +12,13 @@ export type NormalizeStep = (typeof NORMALIZE_STEPS)[number];
 /** A list given as an array or, from a `++image.x=a,b` override, as a comma-separated string. */
 function listOf<T extends readonly [string, ...string[]]>(values: T) {
   return z.preprocess(
-    (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v),
+    (v) =>
+      typeof v === "string"
+        ? v
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
     z.array(z.enum(values)),
   );
 }
@@ -41,7 +47,10 @@ export const ImageOptionsSchema = z
      *  alpha (flatten on `background`). Off: PIL in vLLM ignores EXIF rotation and reads CMYK,
      *  16-bit and animations in its own way, and parity means the model sees that too. */
     normalize: z
-      .preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.union([z.boolean(), listOf(NORMALIZE_STEPS)]))
+      .preprocess(
+        (v) => (v === "true" ? true : v === "false" ? false : v),
+        z.union([z.boolean(), listOf(NORMALIZE_STEPS)]),
+      )
       .default(false),
     /** Colour that transparent pixels are flattened on (JPEG output, or normalize alpha).
      *  White, as vLLM's own RGBA->RGB conversion (rgba_to_rgb, media_io_kwargs default). */
@@ -103,7 +112,11 @@ export const ImageOptionsSchema = z
     /** Bytes of data URLs kept in memory (LRU) so an image used by several seeds or rows is
      *  read and encoded once. 256 MiB holds a few hundred typical benchmark images; 0: off
      *  (concurrent requests for the same image still share one read). */
-    cache_bytes: z.number().int().min(0).default(256 * 1024 * 1024),
+    cache_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(256 * 1024 * 1024),
     /** Folder where the verdicts of the checks (and re-encoded or downloaded bytes) are kept,
      *  so that other processes and resumed runs check and encode each image once: the seeds and
      *  chunks of an eval are separate jobs. `vlmpipe eval` uses `<output_dir>/image-cache`;

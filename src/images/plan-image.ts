@@ -30,12 +30,14 @@ export function planImage(info: ImageInfo, options: ImageOptions, byteLength: nu
   const steps = normalizeSteps(options);
   const reasons: string[] = [];
   if (!options.keep_formats.includes(info.format)) reasons.push(`format ${info.format} is not in keep_formats`);
-  if (steps.has("orientation") && info.orientation !== 1) reasons.push(`normalize orientation: EXIF orientation ${info.orientation}`);
+  if (steps.has("orientation") && info.orientation !== 1)
+    reasons.push(`normalize orientation: EXIF orientation ${info.orientation}`);
   if (steps.has("cmyk") && info.space === "cmyk") reasons.push("normalize cmyk: CMYK colour space");
   if (steps.has("16bit") && info.highBitDepth) reasons.push("normalize 16bit: more than 8 bits per sample");
   if (steps.has("animated") && info.pages > 1) reasons.push(`normalize animated: ${info.pages} frames, first one kept`);
   if (steps.has("alpha") && info.hasAlpha) reasons.push("normalize alpha: transparency flattened");
-  if (options.encode !== "keep" && options.encode !== info.format) reasons.push(`encode ${options.encode}: input is ${info.format}`);
+  if (options.encode !== "keep" && options.encode !== info.format)
+    reasons.push(`encode ${options.encode}: input is ${info.format}`);
   if (options.max_bytes !== null && byteLength > options.max_bytes)
     reasons.push(`max_bytes: ${byteLength} bytes is over ${options.max_bytes}`);
 
@@ -72,7 +74,11 @@ export function targetSize(
   if (o.max_pixels !== null && area > o.max_pixels) {
     const s = Math.sqrt(o.max_pixels / area);
     // floor keeps the product under the bound; never below one pixel.
-    return { width: Math.max(1, Math.floor(w * s)), height: Math.max(1, Math.floor(h * s)), why: `max_pixels: ${w}x${h} is over ${o.max_pixels} pixels` };
+    return {
+      width: Math.max(1, Math.floor(w * s)),
+      height: Math.max(1, Math.floor(h * s)),
+      why: `max_pixels: ${w}x${h} is over ${o.max_pixels} pixels`,
+    };
   }
   let up = 1;
   const why: string[] = [];

@@ -38,7 +38,15 @@ export async function prepareImage(bytes: Buffer, label: string, options: ImageO
   const plan = planImage(info, options, bytes.length);
   if (plan.action === "keep") {
     if (options.verify === "decode") await verifyDecode(bytes, info, label, options);
-    return { bytes, mime: MIME_OF_FORMAT[info.format], format: info.format, width: info.width, height: info.height, changed: false, reasons: [] };
+    return {
+      bytes,
+      mime: MIME_OF_FORMAT[info.format],
+      format: info.format,
+      width: info.width,
+      height: info.height,
+      changed: false,
+      reasons: [],
+    };
   }
   const out = await encodeWithinBudget(bytes, info, plan, label, options);
   return { ...out, mime: MIME_OF_FORMAT[out.format], changed: true, reasons: plan.reasons };
@@ -59,7 +67,10 @@ async function verifyDecode(bytes: Buffer, info: ImageInfo, label: string, o: Im
   // header check is all we can do.
   if (info.format === "heic") return;
   try {
-    await source(await loadSharp(), bytes, o).resize(32, 32, { fit: "inside", withoutEnlargement: true }).raw().toBuffer();
+    await source(await loadSharp(), bytes, o)
+      .resize(32, 32, { fit: "inside", withoutEnlargement: true })
+      .raw()
+      .toBuffer();
   } catch (e) {
     throw decodeError(e, info, label);
   }
@@ -152,5 +163,9 @@ function decodeError(e: unknown, info: ImageInfo, label: string): VlmError {
       : /end of stream|premature end|truncat|unexpected end|out of data/i.test(msg)
         ? " (the file is truncated)"
         : "";
-  return new VlmError(ErrorCodes.IMAGE_DECODE, `${label}: cannot decode ${info.format} ${info.width}x${info.height}: ${msg}${hint}`, { cause: e });
+  return new VlmError(
+    ErrorCodes.IMAGE_DECODE,
+    `${label}: cannot decode ${info.format} ${info.width}x${info.height}: ${msg}${hint}`,
+    { cause: e },
+  );
 }

@@ -42,7 +42,10 @@ export async function probeImage(bytes: Buffer, label: string, maxInputPixels: n
   }
   const info = format === "bmp" ? bmpInfo(bytes, label) : await sharpInfo(bytes, format, label);
   if (!(info.width > 0 && info.height > 0)) {
-    throw new VlmError(ErrorCodes.IMAGE_DECODE, `${label}: ${format} header claims a zero size ${info.width}x${info.height}`);
+    throw new VlmError(
+      ErrorCodes.IMAGE_DECODE,
+      `${label}: ${format} header claims a zero size ${info.width}x${info.height}`,
+    );
   }
   const pixels = info.width * info.height;
   if (pixels > maxInputPixels) {
@@ -70,7 +73,8 @@ function bmpInfo(bytes: Buffer, label: string): ImageInfo {
       grey: false,
     };
   } catch (e) {
-    if (e instanceof BmpError) throw new VlmError(ErrorCodes.IMAGE_DECODE, `${label}: cannot read the bmp header: ${e.message}`);
+    if (e instanceof BmpError)
+      throw new VlmError(ErrorCodes.IMAGE_DECODE, `${label}: cannot read the bmp header: ${e.message}`);
     throw e;
   }
 }
@@ -82,9 +86,13 @@ async function sharpInfo(bytes: Buffer, sniffed: ImageFormat, label: string): Pr
     // message with the size in it instead of sharp's generic one.
     m = await (await loadSharp())(bytes, { limitInputPixels: false }).metadata();
   } catch (e) {
-    throw new VlmError(ErrorCodes.IMAGE_DECODE, `${label}: cannot read the ${sniffed} header: ${sharpMessage(e)}${sniffed === "heic" ? HEIC_HINT : ""}`, {
-      cause: e,
-    });
+    throw new VlmError(
+      ErrorCodes.IMAGE_DECODE,
+      `${label}: cannot read the ${sniffed} header: ${sharpMessage(e)}${sniffed === "heic" ? HEIC_HINT : ""}`,
+      {
+        cause: e,
+      },
+    );
   }
   // For HEIF containers the codec decides: AV1 is AVIF (sharp decodes it), HEVC is HEIC.
   const format: ImageFormat = m.format === "heif" ? (m.compression === "av1" ? "avif" : "heic") : sniffed;

@@ -64,7 +64,9 @@ export async function resolveImage(ref: string, ctx: ResolveContext): Promise<st
     const key = `url\0${ref}\0${opts}`;
     // Without a cache the caller's signal can stop the download itself; with one the download
     // may be shared, so each caller only stops waiting. Downloads are kept whole on disk.
-    return cached(ctx, key, (sig) => checkOnce(ctx, key, async () => ({ bytes: await fetchImage(ref, o, sig), label }), true));
+    return cached(ctx, key, (sig) =>
+      checkOnce(ctx, key, async () => ({ bytes: await fetchImage(ref, o, sig), label }), true),
+    );
   }
 
   if (/^data:/i.test(ref)) {
@@ -77,7 +79,9 @@ export async function resolveImage(ref: string, ctx: ResolveContext): Promise<st
   const file = localPath(ref, ctx.baseDir);
   const st = await statLocal(fs, file, ref, ctx);
   const key = `file\0${file}\0${st.size}\0${st.mtimeMs}\0${opts}`;
-  return cached(ctx, key, () => checkOnce(ctx, key, async () => ({ bytes: await readLocal(fs, file, ref), label: file }), false));
+  return cached(ctx, key, () =>
+    checkOnce(ctx, key, async () => ({ bytes: await readLocal(fs, file, ref), label: file }), false),
+  );
 }
 
 /**
@@ -103,11 +107,15 @@ async function checkOnce(
   try {
     img = await prepareImage(bytes, label, ctx.options);
   } catch (e) {
-    if (disk && e instanceof VlmError && isLastingImageError(e.code)) await disk.put(key, { kind: "error", code: e.code, message: e.message });
+    if (disk && e instanceof VlmError && isLastingImageError(e.code))
+      await disk.put(key, { kind: "error", code: e.code, message: e.message });
     throw e;
   }
   if (disk) {
-    await disk.put(key, img.changed || keepBytes ? { kind: "bytes", mime: img.mime, bytes: img.bytes } : { kind: "keep", mime: img.mime });
+    await disk.put(
+      key,
+      img.changed || keepBytes ? { kind: "bytes", mime: img.mime, bytes: img.bytes } : { kind: "keep", mime: img.mime },
+    );
   }
   return dataUrl(img.mime, img.bytes);
 }
@@ -175,7 +183,8 @@ async function readLocal(fs: ImageFs, file: string, ref: string): Promise<Buffer
 function fsError(e: unknown, file: string, ref: string): VlmError {
   if (e instanceof VlmError) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === "ENOENT" || code === "ENOTDIR") return new VlmError(ErrorCodes.IMAGE_NOT_FOUND, `image not found: ${file} (from "${ref}")`);
+  if (code === "ENOENT" || code === "ENOTDIR")
+    return new VlmError(ErrorCodes.IMAGE_NOT_FOUND, `image not found: ${file} (from "${ref}")`);
   return new VlmError(ErrorCodes.IMAGE_READ, `cannot read image ${file}: ${(e as Error).message}`, { cause: e });
 }
 

@@ -23,7 +23,8 @@ export class StatWindow {
     const now = performance.now();
     const hit = this.files.get(file);
     if (hit && now - hit.at < this.windowMs) return hit.stat;
-    if (hit) this.files.delete(file); // re-inserted below, as the newest
+    if (hit)
+      this.files.delete(file); // re-inserted below, as the newest
     else if (this.files.size >= MAX_FILES) this.files.delete(this.files.keys().next().value as string);
     const p = stat(file);
     const entry = { at: now, stat: p };

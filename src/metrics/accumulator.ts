@@ -72,7 +72,10 @@ export class MetricsAccumulator {
       correct += scores[i]!;
     }
     this.tokenSum += tokens / n;
-    this.anls.update(records.map((r) => r.anls), answers);
+    this.anls.update(
+      records.map((r) => r.anls),
+      answers,
+    );
 
     let noAnswers = 0;
     let sum = 0;

@@ -24,7 +24,10 @@ export type ComputeOptions = {
  * a row's subset is its first file's.
  * Streams: only a small record per line is kept while reading.
  */
-export async function computeMetrics(files: readonly string[], opts: ComputeOptions = {}): Promise<Record<string, GroupMetrics>> {
+export async function computeMetrics(
+  files: readonly string[],
+  opts: ComputeOptions = {},
+): Promise<Record<string, GroupMetrics>> {
   if (files.length === 0) throw new UsageError("no output files to summarize");
   const sources = [...files].sort().map((f) => new LineSource(f));
   const make = () => new MetricsAccumulator({ majorityByAnswer: opts.majorityByAnswer });

@@ -87,7 +87,9 @@ function modesToPrint(modes: GroupMetrics): string[] {
 
 function stdOf(key: string, all: ModeMetrics): number | undefined {
   const stats = all[`${key}_statistics`];
-  return typeof stats === "object" && typeof stats.std_dev_across_runs === "number" ? stats.std_dev_across_runs : undefined;
+  return typeof stats === "object" && typeof stats.std_dev_across_runs === "number"
+    ? stats.std_dev_across_runs
+    : undefined;
 }
 
 function asInt(key: string, value: number, all: ModeMetrics): string {

@@ -20,7 +20,10 @@ const SEED_OUTPUT_RE = /^output-rs\d.*\.jsonl$/;
  * Returns the folder that holds the benchmarks (metrics.json goes there by default) and each
  * benchmark's outputs, sorted by name; folders whose name contains "-logs" are skipped.
  */
-export function locateBenchmarks(resultsDir: string, only?: readonly string[]): { root: string; benchmarks: BenchmarkOutputs[] } {
+export function locateBenchmarks(
+  resultsDir: string,
+  only?: readonly string[],
+): { root: string; benchmarks: BenchmarkOutputs[] } {
   if (!isDir(resultsDir)) throw new UsageError(`results directory not found: ${resultsDir}`);
   let root = resultsDir;
   let dirs: string[];
@@ -44,7 +47,8 @@ export function locateBenchmarks(resultsDir: string, only?: readonly string[]): 
 export function benchmarkOutputs(dir: string): BenchmarkOutputs {
   const name = basename(dir);
   const names = readdirSync(dir);
-  if (!names.some((n) => ANY_OUTPUT_RE.test(n))) throw new UsageError(`the benchmark folder ${dir} has no output*.jsonl files`);
+  if (!names.some((n) => ANY_OUTPUT_RE.test(n)))
+    throw new UsageError(`the benchmark folder ${dir} has no output*.jsonl files`);
   const seeds = names.filter((n) => SEED_OUTPUT_RE.test(n) && !n.includes("_chunk_")).sort();
   const greedy = existsSync(join(dir, "output.jsonl"));
   if (greedy && seeds.length > 0) {
@@ -52,7 +56,8 @@ export function benchmarkOutputs(dir: string): BenchmarkOutputs {
       `both output.jsonl and output-rs*.jsonl are in ${dir}: it is not clear which run to summarize; move one away and run again`,
     );
   }
-  if (!greedy && seeds.length === 0) throw new UsageError(`no output.jsonl or output-rs<seed>.jsonl in ${dir} (chunk files are not read)`);
+  if (!greedy && seeds.length === 0)
+    throw new UsageError(`no output.jsonl or output-rs<seed>.jsonl in ${dir} (chunk files are not read)`);
   const files = greedy ? [join(dir, "output.jsonl")] : seeds.map((n) => join(dir, n));
   return { name, dir, files, greedy };
 }

@@ -4,7 +4,8 @@
  * Computed as a product so large n cannot overflow.
  */
 export function passAtK(n: number, c: number, k: number): number {
-  if (k < 1 || k > n || c < 0 || c > n) throw new RangeError(`passAtK needs 1 <= k <= n and 0 <= c <= n (n=${n}, c=${c}, k=${k})`);
+  if (k < 1 || k > n || c < 0 || c > n)
+    throw new RangeError(`passAtK needs 1 <= k <= n and 0 <= c <= n (n=${n}, c=${c}, k=${k})`);
   if (n - c < k) return 1;
   let allWrong = 1;
   for (let i = 0; i < k; i++) allWrong *= (n - c - i) / (n - i);

@@ -96,7 +96,9 @@ function proxyUrl(value: string): URL {
     u = new URL(withScheme);
   } catch {
     // The value may hold a password: it is not repeated.
-    throw new UsageError("a proxy variable (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) is not a URL, e.g. http://proxy:3128");
+    throw new UsageError(
+      "a proxy variable (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) is not a URL, e.g. http://proxy:3128",
+    );
   }
   if (!["http:", "https:", "socks5:", "socks:"].includes(u.protocol)) {
     throw new UsageError(`proxy ${redactProxy(u)}: only http://, https:// and socks5:// proxies are supported`);

@@ -11,7 +11,8 @@ export class Flow {
   private readonly waiters: Array<() => void> = [];
 
   constructor(readonly window: number) {
-    if (!Number.isInteger(window) || window < 1) throw new RangeError(`flow window must be a positive integer, got ${window}`);
+    if (!Number.isInteger(window) || window < 1)
+      throw new RangeError(`flow window must be a positive integer, got ${window}`);
   }
 
   /** Rows taken from the source and not yet finished. */
@@ -31,7 +32,8 @@ export class Flow {
   release(n = 1): void {
     for (let i = 0; i < n; i++) {
       const next = this.waiters.shift();
-      if (next) next(); // the permit passes straight to the waiter
+      if (next)
+        next(); // the permit passes straight to the waiter
       else this.held = Math.max(0, this.held - 1);
     }
   }

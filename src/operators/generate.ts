@@ -50,7 +50,13 @@ export function generate(opts: GenerateOptions): OperatorFunction<Sample, Sample
         return { ...s, out };
       } catch (e) {
         if (e instanceof VlmError && e.code === ErrorCodes.CONTEXT_LENGTH) {
-          const out = { ...s.out, generation: "", num_generated_tokens: 0, finish_reason: "model_length", context_length_error: e.message };
+          const out = {
+            ...s.out,
+            generation: "",
+            num_generated_tokens: 0,
+            finish_reason: "model_length",
+            context_length_error: e.message,
+          };
           return { ...s, out: { ...out, ...times(start, Date.now()) } };
         }
         throw e;

@@ -34,10 +34,15 @@ export function judge(opts: JudgeOptions): OperatorFunction<Sample, Sample> {
   return concurrentMap(
     async (s, signal) => {
       const messages = render({ ...s.row, ...s.out }, s.index);
-      const r = await opts.client.chat(buildRequest(messages, { ...opts, extraBody: opts.prompt.extra_body }), { signal });
+      const r = await opts.client.chat(buildRequest(messages, { ...opts, extraBody: opts.prompt.extra_body }), {
+        signal,
+      });
       const matches = [...r.content.matchAll(verdict)];
       const last = matches.at(-1)?.[1];
-      return { ...s, out: { ...s.out, [key]: r.content, judge_correct: last === undefined ? null : last.toLowerCase() === correct } };
+      return {
+        ...s,
+        out: { ...s.out, [key]: r.content, judge_correct: last === undefined ? null : last.toLowerCase() === correct },
+      };
     },
     { stage: "judge", limit: opts.concurrency },
   );

@@ -107,9 +107,7 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
       subscriber.complete();
     })().catch((e: unknown) => {
       const err = e as NodeJS.ErrnoException;
-      subscriber.error(
-        err.code === "ENOENT" ? new UsageError(`input file not found: ${String(input)}`) : e,
-      );
+      subscriber.error(err.code === "ENOENT" ? new UsageError(`input file not found: ${String(input)}`) : e);
     });
 
     return () => {
@@ -174,7 +172,11 @@ function parseBytes(bytes: Buffer, index: number, lineNo: number, keepSource: bo
   try {
     text = utf8.decode(bytes);
   } catch {
-    return failed(index, ErrorCodes.ENCODING, `line ${lineNo}: not valid UTF-8 (is the file in another encoding? convert it to UTF-8)`);
+    return failed(
+      index,
+      ErrorCodes.ENCODING,
+      `line ${lineNo}: not valid UTF-8 (is the file in another encoding? convert it to UTF-8)`,
+    );
   }
   return parseLine(text, index, lineNo, keepSource);
 }

@@ -23,7 +23,9 @@ export function resolveImages(opts: ResolveImagesOptions): OperatorFunction<Samp
       const rowCtx = { ...ctx, signal };
       const messages = await Promise.all(
         s.messages.map(async (m) =>
-          typeof m.content === "string" ? m : { ...m, content: await Promise.all(m.content.map((p) => resolvePart(p, rowCtx))) },
+          typeof m.content === "string"
+            ? m
+            : { ...m, content: await Promise.all(m.content.map((p) => resolvePart(p, rowCtx))) },
         ),
       );
       return { ...s, messages };

@@ -46,7 +46,12 @@ export function formatAsyncLine(
 }
 
 /** `{...row, ...out}`, then `error` when given, as one JSON line (`vlmpipe score`'s lines). */
-export function formatLine(row: Record<string, unknown>, out: Record<string, unknown>, error?: unknown, text?: string): string {
+export function formatLine(
+  row: Record<string, unknown>,
+  out: Record<string, unknown>,
+  error?: unknown,
+  text?: string,
+): string {
   const line = joined(row, out, error, "", text);
   if (line !== undefined) return line;
   const obj: Record<string, unknown> = { ...row, ...out };
@@ -60,7 +65,13 @@ export function formatLine(row: Record<string, unknown>, out: Record<string, unk
  * text as read when given), out's fields, the error, `tail`. undefined when the fields would
  * not come out as `{...row, ...out}` does.
  */
-function joined(row: Record<string, unknown>, out: Record<string, unknown>, error: unknown, tail: string, text: string | undefined): string | undefined {
+function joined(
+  row: Record<string, unknown>,
+  out: Record<string, unknown>,
+  error: unknown,
+  tail: string,
+  text: string | undefined,
+): string | undefined {
   if (!joinable(row, out)) return undefined;
   const a = text ?? JSON.stringify(row);
   const b = JSON.stringify(out);
@@ -108,7 +119,8 @@ export function lineInfoAt(buf: Buffer, start: number, end: number): LineInfo | 
   // The digits of N, read backwards from the closing brace; then the tail must precede them.
   let i = end - 2;
   let position = 0;
-  for (let scale = 1; i >= start && buf[i]! >= 0x30 && buf[i]! <= 0x39; i--, scale *= 10) position += (buf[i]! - 0x30) * scale;
+  for (let scale = 1; i >= start && buf[i]! >= 0x30 && buf[i]! <= 0x39; i--, scale *= 10)
+    position += (buf[i]! - 0x30) * scale;
   const digits = end - 2 - i;
   const at = i + 1 - TAIL.length;
   // (More than 15 digits would lose precision here: such lines take the slow path.)

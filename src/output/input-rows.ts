@@ -66,8 +66,7 @@ export async function checkInputRows(inputFile: string, o: InputRowsOptions): Pr
   const { validBytes, tail } = await scanLineRanges(inputFile, visit);
   if (tail.length > 0) visit(tail, 0, tail.length, validBytes);
   resumeAt ??= { offset: validBytes + tail.length, lineNo: lineNo + 1, index: index + 1 };
-  const hint =
-    `Restore the input the earlier run read, or pass ${o.overrideFlags} to discard ${o.outputFile} and start over.`;
+  const hint = `Restore the input the earlier run read, or pass ${o.overrideFlags} to discard ${o.outputFile} and start over.`;
   if (mismatch) {
     throw new UsageError(
       `${inputFile} line ${mismatch.line} is not the row ${o.outputFile} holds for it (row ${mismatch.position + 1}${

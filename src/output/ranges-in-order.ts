@@ -90,7 +90,8 @@ function orderByOffset(ranges: readonly ByteRange[]): number[] {
     if (r.offset < min) min = r.offset;
     if (r.offset > max) max = r.offset;
   }
-  if (n >= 2 ** 20 || max - min >= 2 ** 33) return ranges.map((_, i) => i).sort((a, b) => ranges[a]!.offset - ranges[b]!.offset);
+  if (n >= 2 ** 20 || max - min >= 2 ** 33)
+    return ranges.map((_, i) => i).sort((a, b) => ranges[a]!.offset - ranges[b]!.offset);
   const keys = new Float64Array(n);
   for (let i = 0; i < n; i++) keys[i] = (ranges[i]!.offset - min) * 2 ** 20 + i;
   keys.sort();
@@ -103,7 +104,11 @@ function orderByOffset(ranges: readonly ByteRange[]): number[] {
 async function readFully(file: FileHandle, buf: Buffer, at: number, length: number, position: number): Promise<void> {
   for (let done = 0; done < length; ) {
     const { bytesRead } = await file.read(buf, at + done, length - done, position + done);
-    if (bytesRead === 0) throw new VlmError(ErrorCodes.OUTPUT, `the file ended at byte ${position + done}, before byte ${position + length}`);
+    if (bytesRead === 0)
+      throw new VlmError(
+        ErrorCodes.OUTPUT,
+        `the file ended at byte ${position + done}, before byte ${position + length}`,
+      );
     done += bytesRead;
   }
 }

@@ -46,7 +46,10 @@ export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
   const timer = setInterval(() => {
     if (!dirty || writing) return;
     dirty = false;
-    writing = fh.datasync().catch(() => undefined).then(flush);
+    writing = fh
+      .datasync()
+      .catch(() => undefined)
+      .then(flush);
   }, syncMs);
   timer.unref();
 

@@ -35,12 +35,16 @@ export type LoadedPipeline = {
 
 /** `mmmu-pro` -> <package>/pipelines/mmmu-pro.yaml; a value ending in .yaml/.yml is a path. */
 export async function loadPipeline(nameOrPath: string, cwd = process.cwd()): Promise<LoadedPipeline> {
-  const file = /\.ya?ml$/i.test(nameOrPath) ? path.resolve(cwd, nameOrPath) : path.join(packageRoot, "pipelines", `${nameOrPath}.yaml`);
+  const file = /\.ya?ml$/i.test(nameOrPath)
+    ? path.resolve(cwd, nameOrPath)
+    : path.join(packageRoot, "pipelines", `${nameOrPath}.yaml`);
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch {
-    throw new UsageError(`pipeline not found: ${file} (give a name under pipelines/, e.g. mmmu-pro, or a path ending in .yaml)`);
+    throw new UsageError(
+      `pipeline not found: ${file} (give a name under pipelines/, e.g. mmmu-pro, or a path ending in .yaml)`,
+    );
   }
   let raw: unknown;
   try {
@@ -65,10 +69,13 @@ export async function resolvePipeline(
       throw new UsageError(`pipeline ${file}: stage ${i + 1} must be a name or {name: options}`);
     }
     const def = (STAGES as Record<string, (typeof STAGES)[StageName]>)[name];
-    if (!def) throw new UsageError(`pipeline ${file}: unknown stage "${name}"; known: ${Object.keys(STAGES).join(", ")}`);
+    if (!def)
+      throw new UsageError(`pipeline ${file}: unknown stage "${name}"; known: ${Object.keys(STAGES).join(", ")}`);
     const parsed = def.options.safeParse(options ?? {});
     if (!parsed.success) {
-      throw new UsageError(`pipeline ${file}, stage ${i + 1} (${name}):\n${formatZodError(parsed.error, "", def.options)}`);
+      throw new UsageError(
+        `pipeline ${file}, stage ${i + 1} (${name}):\n${formatZodError(parsed.error, "", def.options)}`,
+      );
     }
     return { name: name as StageName, options: parsed.data as Record<string, unknown> };
   });

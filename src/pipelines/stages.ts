@@ -157,5 +157,8 @@ export type StageName = keyof typeof STAGES;
 /** NeMo-Skills' top-level ++chat_template_kwargs goes into the request's extra body. */
 export function inferenceOf(config: GenerationConfig): GenerationConfig["inference"] {
   if (!config.chat_template_kwargs) return config.inference;
-  return { ...config.inference, extra_body: { ...config.inference.extra_body, chat_template_kwargs: config.chat_template_kwargs } };
+  return {
+    ...config.inference,
+    extra_body: { ...config.inference.extra_body, chat_template_kwargs: config.chat_template_kwargs },
+  };
 }

@@ -43,7 +43,11 @@ const eta = (stats: ProgressSource, total: number | undefined): string => {
   const n = stats.done + stats.failed;
   if (total === undefined || n === 0) return "?";
   const left = Math.max(0, total - n) * (stats.seconds / n);
-  return left >= 3600 ? `${(left / 3600).toFixed(1)}h` : left >= 60 ? `${Math.round(left / 60)}m` : `${Math.round(left)}s`;
+  return left >= 3600
+    ? `${(left / 3600).toFixed(1)}h`
+    : left >= 60
+      ? `${Math.round(left / 60)}m`
+      : `${Math.round(left)}s`;
 };
 
 /** Without a terminal (logs, Slurm): one summary line every interval. */
@@ -52,11 +56,17 @@ export function lineReporter(log: (line: string) => void, intervalSeconds: numbe
     start(label, stats, totalP) {
       if (intervalSeconds <= 0) return { stop() {} };
       let total: number | undefined;
-      void totalP().then((t) => (total = t), () => undefined);
+      void totalP().then(
+        (t) => (total = t),
+        () => undefined,
+      );
       // (the total, once counted, turns the count into a percentage and an ETA)
       const timer = setInterval(() => {
         const n = stats.done + stats.failed;
-        const of = total !== undefined ? `/${total} (${((100 * n) / Math.max(total, 1)).toFixed(1)}%, ETA ${eta(stats, total)})` : "";
+        const of =
+          total !== undefined
+            ? `/${total} (${((100 * n) / Math.max(total, 1)).toFixed(1)}%, ETA ${eta(stats, total)})`
+            : "";
         log(`vlmpipe: ${label}: ${n}${of} ${stats.line()}`);
       }, intervalSeconds * 1000);
       timer.unref();
@@ -88,10 +98,13 @@ function barReporter(stream: Writable): ProgressReporter {
     start(label, stats, totalP) {
       let total: number | undefined;
       const bar = multi.create(0, 0, payload(label, stats, undefined));
-      void totalP().then((t) => {
-        total = t;
-        if (t !== undefined) bar.setTotal(t);
-      }, () => undefined);
+      void totalP().then(
+        (t) => {
+          total = t;
+          if (t !== undefined) bar.setTotal(t);
+        },
+        () => undefined,
+      );
       const update = () => bar.update(stats.done + stats.failed, payload(label, stats, total));
       const timer = setInterval(update, 500);
       timer.unref();
@@ -132,14 +145,31 @@ export const PROGRESS_PREFIX = "@vlmpipe-progress ";
 /** Set by an eval that draws bars for its child jobs. */
 export const PROGRESS_JSON_ENV = "VLMPIPE_PROGRESS_JSON";
 
-type Status = { label: string; total?: number; done: number; failed: number; tokens: number; retries: number; seconds: number; active: number; limit?: { limit: number; max: number } };
+type Status = {
+  label: string;
+  total?: number;
+  done: number;
+  failed: number;
+  tokens: number;
+  retries: number;
+  seconds: number;
+  active: number;
+  limit?: { limit: number; max: number };
+};
 
 /** A child job's side: its status as a PROGRESS_PREFIX line twice a second. */
-export function jsonReporter(write: (line: string) => void, log: (line: string) => void, intervalMs = 500): ProgressReporter {
+export function jsonReporter(
+  write: (line: string) => void,
+  log: (line: string) => void,
+  intervalMs = 500,
+): ProgressReporter {
   return {
     start(label, stats, totalP) {
       let total: number | undefined;
-      void totalP().then((t) => (total = t), () => undefined);
+      void totalP().then(
+        (t) => (total = t),
+        () => undefined,
+      );
       const send = () => {
         const st: Status = {
           label,
@@ -185,7 +215,15 @@ export class RemoteProgress implements ProgressSource {
     if (!line.startsWith(PROGRESS_PREFIX)) return false;
     try {
       const st = JSON.parse(line.slice(PROGRESS_PREFIX.length)) as Status;
-      Object.assign(this, { done: st.done, failed: st.failed, tokens: st.tokens, retries: st.retries, seconds: st.seconds, label: st.label, total: st.total });
+      Object.assign(this, {
+        done: st.done,
+        failed: st.failed,
+        tokens: st.tokens,
+        retries: st.retries,
+        seconds: st.seconds,
+        label: st.label,
+        total: st.total,
+      });
       this.inFlight = { active: st.active };
       this.limit = st.limit;
     } catch {

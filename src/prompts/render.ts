@@ -57,7 +57,10 @@ function collectImages(row: Record<string, unknown>, fields: string[], index: nu
     if (v === undefined || v === null || v === "") continue;
     for (const ref of [v].flat()) {
       if (typeof ref !== "string" || ref === "") {
-        throw new VlmError(ErrorCodes.MISSING_FIELD, `row ${index}: image field "${f}" must hold a path or URL (or a list of them)`);
+        throw new VlmError(
+          ErrorCodes.MISSING_FIELD,
+          `row ${index}: image field "${f}" must hold a path or URL (or a list of them)`,
+        );
       }
       refs.push(ref);
     }
@@ -86,7 +89,10 @@ function interleave(
     if (placed.has(field)) continue;
     const ref = row[field];
     if (typeof ref !== "string" || ref === "") {
-      throw new VlmError(ErrorCodes.MISSING_FIELD, `row ${index}: the text refers to ${m[0]} but field "${field}" holds no image`);
+      throw new VlmError(
+        ErrorCodes.MISSING_FIELD,
+        `row ${index}: the text refers to ${m[0]} but field "${field}" holds no image`,
+      );
     }
     const before = text.slice(last, m.index);
     if (before) parts.push({ type: "text", text: before });
@@ -96,7 +102,11 @@ function interleave(
   }
   const rest = text.slice(last);
   if (rest) parts.push({ type: "text", text: rest });
-  const unplaced = collectImages(row, fields.filter((f) => !placed.has(f)), index);
+  const unplaced = collectImages(
+    row,
+    fields.filter((f) => !placed.has(f)),
+    index,
+  );
   if (placed.size === 0 && unplaced.length === 0) return text;
   return [...unplaced.map(imagePart), ...parts];
 }

@@ -25,17 +25,24 @@ export function subjectChart(subjects: readonly SubjectStats[], overall: Subject
   const parts: string[] = [];
   for (let t = 0; t <= 100; t += 10) {
     const gx = f(x(t / 100));
-    parts.push(`<line class="grid${t % 50 === 0 ? " major" : ""}" x1="${gx}" x2="${gx}" y1="${top - 4}" y2="${top + plotH}"/>`);
-    if (t % 20 === 0) parts.push(`<text class="tick" x="${gx}" y="${top + plotH + 18}" text-anchor="middle">${t}%</text>`);
+    parts.push(
+      `<line class="grid${t % 50 === 0 ? " major" : ""}" x1="${gx}" x2="${gx}" y1="${top - 4}" y2="${top + plotH}"/>`,
+    );
+    if (t % 20 === 0)
+      parts.push(`<text class="tick" x="${gx}" y="${top + plotH + 18}" text-anchor="middle">${t}%</text>`);
   }
-  parts.push(`<text class="axis-title" x="${f((x0 + x1) / 2)}" y="${height - 2}" text-anchor="middle">accuracy, ${esc(mode)}</text>`);
+  parts.push(
+    `<text class="axis-title" x="${f((x0 + x1) / 2)}" y="${height - 2}" text-anchor="middle">accuracy, ${esc(mode)}</text>`,
+  );
 
   items.forEach((s, i) => {
     const cy = top + i * rowH + rowH / 2;
     const tip =
       `${s.name}: ${pct(s.accuracy)} (95% CI ${pct(s.ci.low)} to ${pct(s.ci.high)}), ${s.questions} questions` +
       (s.perRun.length > 1 ? `; seeds: ${s.perRun.map((p) => pct(p)).join(", ")}` : "");
-    const g: string[] = [`<g class="subject" data-subject="${esc(s.name)}" data-accuracy="${s.accuracy}"><title>${esc(tip)}</title>`];
+    const g: string[] = [
+      `<g class="subject" data-subject="${esc(s.name)}" data-accuracy="${s.accuracy}"><title>${esc(tip)}</title>`,
+    ];
     g.push(`<rect class="row-bg" x="0" y="${cy - rowH / 2}" width="${WIDTH}" height="${rowH}"/>`);
     g.push(`<text class="label" x="${x0 - 10}" y="${cy + 4}" text-anchor="end">${esc(ellipsize(s.name, 30))}</text>`);
     g.push(`<rect class="bar" x="${x0}" y="${cy - 8}" width="${f(x(s.accuracy) - x0)}" height="16" rx="2"/>`);
@@ -47,7 +54,9 @@ export function subjectChart(subjects: readonly SubjectStats[], overall: Subject
     if (s.perRun.length > 1) {
       for (const p of s.perRun) g.push(`<circle class="seed" cx="${f(x(p))}" cy="${cy}" r="4"/>`);
     }
-    g.push(`<text class="value" x="${f(Math.max(x(s.ci.high), x(s.accuracy)) + 8)}" y="${cy + 4}">${pct(s.accuracy)}</text>`);
+    g.push(
+      `<text class="value" x="${f(Math.max(x(s.ci.high), x(s.accuracy)) + 8)}" y="${cy + 4}">${pct(s.accuracy)}</text>`,
+    );
     g.push("</g>");
     parts.push(g.join(""));
   });
@@ -55,7 +64,9 @@ export function subjectChart(subjects: readonly SubjectStats[], overall: Subject
   if (subjects.length > 0) {
     const ox = f(x(overall.accuracy));
     parts.push(`<line class="overall" x1="${ox}" x2="${ox}" y1="${top - 6}" y2="${top + plotH}"/>`);
-    parts.push(`<text class="overall-label" x="${ox}" y="${top - 10}" text-anchor="middle">all: ${pct(overall.accuracy)}</text>`);
+    parts.push(
+      `<text class="overall-label" x="${ox}" y="${top - 10}" text-anchor="middle">all: ${pct(overall.accuracy)}</text>`,
+    );
   }
   return svg("subject-chart", height, `Accuracy per subject (${mode}) with 95% confidence intervals`, parts);
 }
@@ -73,7 +84,9 @@ export function tokenChart(bins: readonly HistogramBin[]): string {
   const plotW = WIDTH - left - right;
   const plotH = height - top - bottom;
   if (bins.length === 0) {
-    return svg("token-chart", 60, "Generated tokens", [`<text class="tick" x="${WIDTH / 2}" y="34" text-anchor="middle">no token counts in the output files</text>`]);
+    return svg("token-chart", 60, "Generated tokens", [
+      `<text class="tick" x="${WIDTH / 2}" y="34" text-anchor="middle">no token counts in the output files</text>`,
+    ]);
   }
   const ticks = niceTicks(Math.max(...bins.map((b) => b.count)));
   const yMax = ticks[ticks.length - 1]!;
@@ -93,17 +106,31 @@ export function tokenChart(bins: readonly HistogramBin[]): string {
     const range = b.hi - b.lo === 1 ? `${b.lo}` : `${b.lo}-${b.hi - 1}`;
     const g = [`<g class="tbin"><title>${esc(`${range} tokens: ${b.count} lines, ${b.correct} right`)}</title>`];
     const wrong = b.count - b.correct;
-    if (b.correct > 0) g.push(`<rect class="tok-right" x="${f(bx + gap / 2)}" y="${f(y(b.correct))}" width="${f(bw - gap)}" height="${f(y(0) - y(b.correct))}"/>`);
-    if (wrong > 0) g.push(`<rect class="tok-other" x="${f(bx + gap / 2)}" y="${f(y(b.count))}" width="${f(bw - gap)}" height="${f(y(b.correct) - y(b.count))}"/>`);
+    if (b.correct > 0)
+      g.push(
+        `<rect class="tok-right" x="${f(bx + gap / 2)}" y="${f(y(b.correct))}" width="${f(bw - gap)}" height="${f(y(0) - y(b.correct))}"/>`,
+      );
+    if (wrong > 0)
+      g.push(
+        `<rect class="tok-other" x="${f(bx + gap / 2)}" y="${f(y(b.count))}" width="${f(bw - gap)}" height="${f(y(b.correct) - y(b.count))}"/>`,
+      );
     g.push("</g>");
     parts.push(g.join(""));
-    if (i % every === 0) parts.push(`<text class="tick" x="${f(bx)}" y="${top + plotH + 16}" text-anchor="middle">${b.lo}</text>`);
+    if (i % every === 0)
+      parts.push(`<text class="tick" x="${f(bx)}" y="${top + plotH + 16}" text-anchor="middle">${b.lo}</text>`);
   });
   const last = bins[bins.length - 1]!;
-  if (bins.length % every === 0) parts.push(`<text class="tick" x="${f(left + plotW)}" y="${top + plotH + 16}" text-anchor="middle">${last.hi}</text>`);
+  if (bins.length % every === 0)
+    parts.push(
+      `<text class="tick" x="${f(left + plotW)}" y="${top + plotH + 16}" text-anchor="middle">${last.hi}</text>`,
+    );
   parts.push(`<line class="axis" x1="${left}" x2="${WIDTH - right}" y1="${f(y(0))}" y2="${f(y(0))}"/>`);
-  parts.push(`<text class="axis-title" x="${f(left + plotW / 2)}" y="${height - 6}" text-anchor="middle">generated tokens per answer</text>`);
-  parts.push(`<text class="axis-title" transform="translate(14 ${f(top + plotH / 2)}) rotate(-90)" text-anchor="middle">lines</text>`);
+  parts.push(
+    `<text class="axis-title" x="${f(left + plotW / 2)}" y="${height - 6}" text-anchor="middle">generated tokens per answer</text>`,
+  );
+  parts.push(
+    `<text class="axis-title" transform="translate(14 ${f(top + plotH / 2)}) rotate(-90)" text-anchor="middle">lines</text>`,
+  );
   return svg("token-chart", height, "Distribution of generated tokens", parts);
 }
 

@@ -49,7 +49,12 @@ export async function gatherReport(outputs: BenchmarkOutputs, opts: GatherOption
   const textLimit = Math.min(opts.textLimit, Math.max(MIN_TEXT, Math.floor(TEXT_BUDGET / Math.max(1, 2 * embedded))));
 
   const tallies = new Map<string, Tally>();
-  const all: Tally = { name: outputs.name, questions: 0, lines: new Array(runs).fill(0), correct: new Array(runs).fill(0) };
+  const all: Tally = {
+    name: outputs.name,
+    questions: 0,
+    lines: new Array(runs).fill(0),
+    correct: new Array(runs).fill(0),
+  };
   const tokens = new TokenHistogram();
   let truncated = 0;
   const rows: ReportRow[] = [];
@@ -79,7 +84,9 @@ export async function gatherReport(outputs: BenchmarkOutputs, opts: GatherOption
             id: answerText(line.id),
             subject: rec.subset ?? null,
             expected: answerText(line.expected_answer),
-            ...(Array.isArray(line.answers) && line.answers.length > 1 ? { answers: line.answers.map((a) => answerText(a) ?? "") } : {}),
+            ...(Array.isArray(line.answers) && line.answers.length > 1
+              ? { answers: line.answers.map((a) => answerText(a) ?? "") }
+              : {}),
             ...(p.system ? { system: p.system } : {}),
             prompt: p.prompt,
             images: [],
@@ -138,7 +145,13 @@ function tally(map: Map<string, Tally>, name: string, runs: number): Tally {
 function subjectStats(t: Tally): SubjectStats {
   const perRun = t.lines.map((n, r) => (n > 0 ? t.correct[r]! / n : 0));
   const accuracy = perRun.length > 0 ? perRun.reduce((a, b) => a + b, 0) / perRun.length : 0;
-  return { name: t.name, questions: t.questions, accuracy, ci: wilsonInterval(accuracy * t.questions, t.questions), perRun };
+  return {
+    name: t.name,
+    questions: t.questions,
+    accuracy,
+    ci: wilsonInterval(accuracy * t.questions, t.questions),
+    perRun,
+  };
 }
 
 function lineOf(line: Record<string, unknown>, row: number, run: number, limit: number): ReportLine {
@@ -157,7 +170,7 @@ function lineOf(line: Record<string, unknown>, row: number, run: number, limit: 
   const err = errorOf(line.error);
   if (err) out.error = err;
 
-  let generation = typeof line.generation === "string" ? line.generation : answerText(line.generation) ?? "";
+  let generation = typeof line.generation === "string" ? line.generation : (answerText(line.generation) ?? "");
   let reasoning = typeof line.reasoning_content === "string" ? line.reasoning_content : undefined;
   if (reasoning === undefined && typeof line._full_generation === "string" && line._full_generation !== generation) {
     reasoning = line._full_generation;
@@ -204,6 +217,7 @@ function parseLine(text: string, src: LineSource): Record<string, unknown> {
   } catch (e) {
     throw new UsageError(`${src.path}:${src.lineNumber}: not valid JSON (${(e as Error).message})`);
   }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new UsageError(`${src.path}:${src.lineNumber}: not a JSON object`);
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new UsageError(`${src.path}:${src.lineNumber}: not a JSON object`);
   return v as Record<string, unknown>;
 }

@@ -53,7 +53,9 @@ async function resolveImage(ref: string, opts: ReportImageOptions): Promise<Repo
     return thumbnailOf(bytes, label, opts.thumbnailSize);
   }
   if (/^https?:\/\//i.test(ref)) {
-    return opts.mode === "link" ? { label, src: ref } : { label, note: "remote image: not embedded (use --images link)" };
+    return opts.mode === "link"
+      ? { label, src: ref }
+      : { label, note: "remote image: not embedded (use --images link)" };
   }
   const file = localPath(ref, opts.baseDir);
   if (file === undefined) return { label, note: "image folder unknown: pass --data_dir" };

@@ -81,7 +81,9 @@ ${runSection(data)}
 }
 
 function header(data: ReportData): string {
-  const runs = data.greedy ? "greedy (1 run)" : `${data.runs.length} seeds (${data.runs.map((r) => r.label.replace(/^seed /, "")).join(", ")})`;
+  const runs = data.greedy
+    ? "greedy (1 run)"
+    : `${data.runs.length} seeds (${data.runs.map((r) => r.label.replace(/^seed /, "")).join(", ")})`;
   const bits = [
     data.model ? `model <b>${esc(data.model)}</b>` : "",
     runs,
@@ -95,11 +97,15 @@ function tiles(data: ReportData, primary: ModeMetrics): string {
   const k = data.runs.length;
   const all = data.metrics[ALL_SUBSETS] ?? {};
   const stats = primary.symbolic_correct_statistics;
-  const std = typeof stats === "object" && typeof stats.std_dev_across_runs === "number" ? stats.std_dev_across_runs : undefined;
+  const std =
+    typeof stats === "object" && typeof stats.std_dev_across_runs === "number" ? stats.std_dev_across_runs : undefined;
   const out: string[] = [];
   const tile = (key: string, value: string, sub = "", cls = "") =>
-    out.push(`<div class="tile${cls}"><div class="k">${esc(key)}</div><div class="v">${esc(value)}</div><div class="s">${esc(sub)}</div></div>`);
-  const num = (m: ModeMetrics | undefined, key: string) => (typeof m?.[key] === "number" ? (m[key] as number) : undefined);
+    out.push(
+      `<div class="tile${cls}"><div class="k">${esc(key)}</div><div class="v">${esc(value)}</div><div class="s">${esc(sub)}</div></div>`,
+    );
+  const num = (m: ModeMetrics | undefined, key: string) =>
+    typeof m?.[key] === "number" ? (m[key] as number) : undefined;
 
   const acc = num(primary, "symbolic_correct");
   tile(
@@ -117,7 +123,8 @@ function tiles(data: ReportData, primary: ModeMetrics): string {
   const noAnswer = num(primary, "no_answer");
   if (noAnswer !== undefined) tile("No answer", `${pyFixed2(noAnswer)}%`, "no letter extracted");
   const errors = num(primary, "num_errors");
-  if (errors !== undefined) tile("Failed rows", String(errors), `of ${(data.overall.questions * k).toLocaleString("en-US")} lines`);
+  if (errors !== undefined)
+    tile("Failed rows", String(errors), `of ${(data.overall.questions * k).toLocaleString("en-US")} lines`);
   const dis = num(primary, "extractor_disagreement");
   if (dis !== undefined) tile("Extractor disagreement", `${pyFixed2(dis)}%`, "multichoice vs official");
   const s = data.tokens.summary;
@@ -174,7 +181,10 @@ function samplesSection(data: ReportData): string {
 ${notices.map((n) => `<div class="notice">${esc(n)}</div>`).join("")}
 <div class="toolbar">
 <div class="filters" role="group" aria-label="filter">${filters
-    .map(([f, label, title]) => `<button type="button" data-filter="${f}" title="${esc(title)}">${esc(label)}<span class="n"></span></button>`)
+    .map(
+      ([f, label, title]) =>
+        `<button type="button" data-filter="${f}" title="${esc(title)}">${esc(label)}<span class="n"></span></button>`,
+    )
     .join("")}</div>
 <label>subject <select id="filter-subject"><option value="">all</option></select></label>
 <label>seed <select id="filter-run"><option value="">all</option></select></label>
@@ -202,7 +212,10 @@ function runSection(data: ReportData): string {
   put("output files", data.runs.map((r) => path.basename(r.file)).join(", "));
   put("folder", path.dirname(data.runs[0]?.file ?? ""));
   put("input file", spec.input_file);
-  put("prompt config", spec.prompt_config ? `${spec.prompt_config}${spec.prompt_hash ? ` (hash ${spec.prompt_hash})` : ""}` : undefined);
+  put(
+    "prompt config",
+    spec.prompt_config ? `${spec.prompt_config}${spec.prompt_hash ? ` (hash ${spec.prompt_hash})` : ""}` : undefined,
+  );
   put("inference", spec.inference);
   put("extractor", gen.eval_type);
   put("images", data.samples.images + (data.samples.dataDir ? ` (from ${data.samples.dataDir})` : ""));

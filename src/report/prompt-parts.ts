@@ -47,7 +47,8 @@ async function specRenderer(spec: RunSpec | null): Promise<PromptBuilder | undef
     const out: RowPrompt = { prompt: [], refs: [] };
     for (const m of render(row, index)) {
       if (m.role === "system") {
-        out.system = typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join("");
+        out.system =
+          typeof m.content === "string" ? m.content : m.content.map((p) => (p.type === "text" ? p.text : "")).join("");
         continue;
       }
       if (typeof m.content === "string") {
@@ -69,7 +70,8 @@ export function plainPrompt(row: Record<string, unknown>): RowPrompt {
   const prompt: PromptPart[] = [];
   for (const ref of imageRefs(row)) prompt.push({ image: refIndex(refs, ref) });
   const text = row.problem ?? row.question;
-  if (text !== undefined && text !== null) prompt.push({ text: typeof text === "string" ? text : JSON.stringify(text) });
+  if (text !== undefined && text !== null)
+    prompt.push({ text: typeof text === "string" ? text : JSON.stringify(text) });
   return { prompt, refs };
 }
 

@@ -33,7 +33,9 @@ export function modesTable(modes: GroupMetrics, shown: readonly string[], primar
   const body = shown
     .map((mode) => {
       const m = modes[mode]!;
-      const cells = columns.map(([key, kind]) => `<td>${typeof m[key] === "number" ? esc(cell(key, kind, m)) : "–"}</td>`);
+      const cells = columns.map(
+        ([key, kind]) => `<td>${typeof m[key] === "number" ? esc(cell(key, kind, m)) : "–"}</td>`,
+      );
       return `<tr${mode === primary ? ' class="primary"' : ""}><th class="l mode">${esc(mode)}</th>${cells.join("")}</tr>`;
     })
     .join("");
@@ -43,7 +45,8 @@ export function modesTable(modes: GroupMetrics, shown: readonly string[], primar
 function cell(key: string, kind: "int" | "pct", m: ModeMetrics): string {
   const v = m[key] as number;
   const stats = m[`${key}_statistics`];
-  const std = typeof stats === "object" && typeof stats.std_dev_across_runs === "number" ? stats.std_dev_across_runs : undefined;
+  const std =
+    typeof stats === "object" && typeof stats.std_dev_across_runs === "number" ? stats.std_dev_across_runs : undefined;
   if (kind === "int") return std === undefined ? String(Math.trunc(v)) : `${Math.trunc(v)} ± ${pyFixed2(std)}`;
   return std === undefined ? `${pyFixed2(v)}%` : `${pyFixed2(v)}% ± ${pyFixed2(100 * std)}%`;
 }
@@ -67,7 +70,8 @@ export function subjectsTable(data: ReportData): string {
     "<th>no answer</th><th>errors</th><th>disagreement</th><th>avg tokens</th></tr>";
   const row = ([s, modes]: [SubjectStats, GroupMetrics], cls = "") => {
     const p = modes[data.primaryMode] ?? {};
-    const num = (m: ModeMetrics | undefined, k: string, f: (v: number) => string) => (typeof m?.[k] === "number" ? f(m[k] as number) : "–");
+    const num = (m: ModeMetrics | undefined, k: string, f: (v: number) => string) =>
+      typeof m?.[k] === "number" ? f(m[k] as number) : "–";
     const cells = [
       `<td>${s.questions}</td>`,
       `<td class="strong">${pct(s.accuracy, 2)}</td>`,
@@ -82,6 +86,9 @@ export function subjectsTable(data: ReportData): string {
     return `<tr${cls}><th class="l">${esc(s.name)}</th>${cells.join("")}</tr>`;
   };
   const body = items.map((it) => row(it)).join("");
-  const foot = data.subjects.length > 0 ? row([{ ...data.overall, name: "all" }, data.metrics[ALL_SUBSETS] ?? {}], ' class="total"') : "";
+  const foot =
+    data.subjects.length > 0
+      ? row([{ ...data.overall, name: "all" }, data.metrics[ALL_SUBSETS] ?? {}], ' class="total"')
+      : "";
   return `<div class="table-wrap"><table class="subjects"><thead>${head}</thead><tbody>${body}</tbody><tfoot>${foot}</tfoot></table></div>`;
 }

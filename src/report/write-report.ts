@@ -34,7 +34,8 @@ export type ReportOptions = z.input<typeof ReportOptionsSchema>;
  */
 export async function writeReport(benchmarkDir: string, options: ReportOptions = {}): Promise<string> {
   const parsed = ReportOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new UsageError(`report options:\n${formatZodError(parsed.error, "", ReportOptionsSchema)}`);
+  if (!parsed.success)
+    throw new UsageError(`report options:\n${formatZodError(parsed.error, "", ReportOptionsSchema)}`);
   const opts = parsed.data;
   if (!(await isDir(benchmarkDir))) throw new UsageError(`benchmark folder not found: ${benchmarkDir}`);
   if (opts.dataDir && !(await isDir(opts.dataDir))) throw new UsageError(`--data_dir not found: ${opts.dataDir}`);
@@ -49,7 +50,12 @@ export async function writeReport(benchmarkDir: string, options: ReportOptions =
   const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : await inputFolder(spec?.input_file);
   if (dataDir) data.samples.dataDir = dataDir;
 
-  const resolve = imageResolver({ mode: opts.images, baseDir: dataDir, reportDir: path.dirname(out), thumbnailSize: opts.thumbnailSize });
+  const resolve = imageResolver({
+    mode: opts.images,
+    baseDir: dataDir,
+    reportDir: path.dirname(out),
+    thumbnailSize: opts.thumbnailSize,
+  });
   await Promise.all(
     data.samples.rows.map(async (row, i) => {
       row.images = await Promise.all((imageRefs[i] ?? []).map(resolve));

@@ -16,11 +16,14 @@ export function parseBenchmarks(spec: string): BenchmarkRun[] {
       const [name, n, ...extra] = item.split(":");
       const benchmark = getBenchmark(name ?? "");
       if (!benchmark || extra.length) {
-        throw new UsageError(`unknown benchmark "${item}"; known: ${Object.keys(BENCHMARKS).join(", ")} (add :N for N seeds)`);
+        throw new UsageError(
+          `unknown benchmark "${item}"; known: ${Object.keys(BENCHMARKS).join(", ")} (add :N for N seeds)`,
+        );
       }
       if (n === undefined) return { benchmark, seeds: null };
       const k = Number(n);
-      if (!Number.isInteger(k) || k < 1) throw new UsageError(`"${item}": the number of seeds after ":" must be a positive integer`);
+      if (!Number.isInteger(k) || k < 1)
+        throw new UsageError(`"${item}": the number of seeds after ":" must be a positive integer`);
       return { benchmark, seeds: Array.from({ length: k }, (_, i) => i) };
     });
   if (runs.length === 0) throw new UsageError("--benchmarks names no benchmark");

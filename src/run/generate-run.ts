@@ -162,7 +162,8 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
         if (error.status === 429 || error.status === 503) limit.overloaded();
         if (attempt === 1 || attempt % 3 === 0) log(`vlmpipe: retry ${attempt} in ${delayMs} ms: ${error.message}`);
       },
-      onDown: (url, seconds, error) => log(`vlmpipe: ${url} is down (${error.message}); trying it again in ${seconds}s`),
+      onDown: (url, seconds, error) =>
+        log(`vlmpipe: ${url} is down (${error.message}); trying it again in ${seconds}s`),
       onUp: (url) => log(`vlmpipe: ${url} is back`),
     });
   // --max_failures: a dead server should not burn the whole input into error lines.
@@ -216,7 +217,9 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
     };
     const chain = pipe(buildPipeline(pipeline, stageContext), writeOutput(sink), flow.releaseEach<Sample>());
     const reporter = opts.progress ?? lineReporter(log, opts.progressSeconds ?? 0);
-    const shown = reporter.start(opts.label ?? path.basename(opts.outputFile), stats, () => rowsToDo(opts, config.max_samples, done.size));
+    const shown = reporter.start(opts.label ?? path.basename(opts.outputFile), stats, () =>
+      rowsToDo(opts, config.max_samples, done.size),
+    );
     const interrupted = await drain(source.pipe(chain), stats, opts.abort).finally(() => {
       shown.stop();
       if (!opts.progress) reporter.close();
@@ -225,9 +228,22 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
     const complete = !interrupted && !stop.aborted;
     if (complete && output) await finalizeOutput(output.paths);
     const failures = await failureLines(stats, opts.inputFile, opts.rowRange);
-    logRunEnd(log, { stats, images: { memory: imageCache, disk: imageDisk }, complete, files: output?.paths, failures });
+    logRunEnd(log, {
+      stats,
+      images: { memory: imageCache, disk: imageDisk },
+      complete,
+      files: output?.paths,
+      failures,
+    });
     const tooManyFailures = failStop.signal.aborted;
-    return { stats, complete, alreadyDone: false, interrupted: !complete && !tooManyFailures, tooManyFailures, outputFile: opts.outputFile };
+    return {
+      stats,
+      complete,
+      alreadyDone: false,
+      interrupted: !complete && !tooManyFailures,
+      tooManyFailures,
+      outputFile: opts.outputFile,
+    };
   } finally {
     await partial?.close();
     await clients.close();
@@ -243,7 +259,9 @@ async function waitForServers(
   log: (l: string) => void,
 ): Promise<void> {
   const results = await Promise.allSettled(
-    addresses.map((baseUrl) => waitForServer({ baseUrl, model: opts.model, apiKey: opts.apiKey, waitSeconds, signal: opts.abort })),
+    addresses.map((baseUrl) =>
+      waitForServer({ baseUrl, model: opts.model, apiKey: opts.apiKey, waitSeconds, signal: opts.abort }),
+    ),
   );
   const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
   const usage = failures.find((e) => e instanceof UsageError);
@@ -253,7 +271,11 @@ async function waitForServers(
 }
 
 /** Rows this run will send, for progress: the input's rows (capped by max_samples) not done yet. */
-async function rowsToDo(opts: GenerateRunOptions, maxSamples: number, alreadyDone: number): Promise<number | undefined> {
+async function rowsToDo(
+  opts: GenerateRunOptions,
+  maxSamples: number,
+  alreadyDone: number,
+): Promise<number | undefined> {
   if (opts.inputFile === "-") return undefined;
   const n = await countRows(opts.inputFile);
   return Math.max(0, (maxSamples >= 0 ? Math.min(n, maxSamples) : n) - alreadyDone);

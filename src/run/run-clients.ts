@@ -13,9 +13,7 @@ type Hooks = Pick<Parameters<typeof createClient>[0], "onRetry" | "onDown" | "on
 export class RunClients {
   private readonly built: ChatClient[] = [];
 
-  constructor(
-    private readonly o: { apiKey?: string; concurrency: number; config: GenerationConfig },
-  ) {}
+  constructor(private readonly o: { apiKey?: string; concurrency: number; config: GenerationConfig }) {}
 
   /** A client for `baseUrl` (one address or several to spread requests over). */
   create(baseUrl: string | string[], hooks: Hooks = {}): ChatClient {

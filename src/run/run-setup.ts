@@ -43,7 +43,8 @@ export async function setUpRun(opts: RunSetupOptions): Promise<RunSetup> {
   const overrides = opts.overrides ?? {};
   const config = parseGenerationConfig(overrides);
   withChatTemplateKwargs(config); // refuses chat_template_kwargs given twice
-  if (!opts.pipeline && !opts.promptConfig) throw new UsageError("give a prompt config (--prompt_config) or a pipeline");
+  if (!opts.pipeline && !opts.promptConfig)
+    throw new UsageError("give a prompt config (--prompt_config) or a pipeline");
   const pipeline = opts.pipeline ?? (await standardPipeline(opts.promptConfig as string, opts.evalType));
   const prompt = mainPrompt(pipeline);
   const image = mergeImageOptions(prompt, overrides);
@@ -102,7 +103,9 @@ export function mergeImageOptions(prompt: LoadedPrompt | undefined, overrides: R
 export function withChatTemplateKwargs(config: GenerationConfig): GenerationConfig["inference"] {
   if (!config.chat_template_kwargs) return config.inference;
   if (config.inference.extra_body.chat_template_kwargs) {
-    throw new UsageError("chat_template_kwargs is given both as ++chat_template_kwargs and in ++inference.extra_body: use one");
+    throw new UsageError(
+      "chat_template_kwargs is given both as ++chat_template_kwargs and in ++inference.extra_body: use one",
+    );
   }
   return inferenceOf(config);
 }

@@ -13,7 +13,9 @@ export function normalizeServerAddress(addr: string): string {
   try {
     u = new URL(s);
   } catch {
-    throw new UsageError(`--server_address "${addr.replace(/\/\/[^/]*@/, "//***@")}" is not a URL (e.g. http://127.0.0.1:8000/v1)`);
+    throw new UsageError(
+      `--server_address "${addr.replace(/\/\/[^/]*@/, "//***@")}" is not a URL (e.g. http://127.0.0.1:8000/v1)`,
+    );
   }
   checkNoUserInfo(u);
   const path = u.pathname.replace(/\/+$/, "");

@@ -30,7 +30,9 @@ export async function waitForServer(opts: {
       });
       const text = await res.body.text();
       if (res.statusCode === 401 || res.statusCode === 403) {
-        throw new UsageError(`the server at ${opts.baseUrl} refused our key (HTTP ${res.statusCode}): set --api_key or OPENAI_API_KEY`);
+        throw new UsageError(
+          `the server at ${opts.baseUrl} refused our key (HTTP ${res.statusCode}): set --api_key or OPENAI_API_KEY`,
+        );
       }
       if (res.statusCode === 200) {
         const data = (JSON.parse(text) as { data?: Array<{ id: string; max_model_len?: number }> }).data ?? [];

@@ -38,7 +38,11 @@ export type ServerCommandOptions = {
  * `sglang_command`, else $VLMPIPE_VLLM_BIN / $VLMPIPE_SGLANG_BIN, else `vllm` /
  * `python -m sglang.launch_server`.
  */
-export function serverExecutable(type: LaunchableServer, configured?: string, env: NodeJS.ProcessEnv = process.env): string {
+export function serverExecutable(
+  type: LaunchableServer,
+  configured?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   return configured ?? (env[SERVER_BIN_ENV[type]] || DEFAULT_BIN[type]);
 }
 
@@ -60,7 +64,9 @@ export function serverCommand(o: ServerCommandOptions): string[] {
   for (const a of extra) {
     const name = a.split("=")[0] as string;
     if (RESERVED[o.type].includes(name)) {
-      throw new UsageError(`--server_args must not set ${name}: vlmpipe sets it (use --server_gpus for GPUs; the port is chosen free)`);
+      throw new UsageError(
+        `--server_args must not set ${name}: vlmpipe sets it (use --server_gpus for GPUs; the port is chosen free)`,
+      );
     }
   }
   const nodes = o.nodes ?? 1;
@@ -82,8 +88,25 @@ export function serverCommand(o: ServerCommandOptions): string[] {
   }
   const multi =
     nodes > 1
-      ? ["--nnodes", String(nodes), "--node-rank", String(o.nodeRank ?? 0), "--dist-init-addr", o.distInitAddr ?? "127.0.0.1:5757"]
+      ? [
+          "--nnodes",
+          String(nodes),
+          "--node-rank",
+          String(o.nodeRank ?? 0),
+          "--dist-init-addr",
+          o.distInitAddr ?? "127.0.0.1:5757",
+        ]
       : [];
   // SGLang's --tp counts every GPU of the server, over all its nodes.
-  return [...exe, "--model-path", o.model, "--port", String(o.port), "--tp", String(o.gpus * nodes), ...multi, ...extra];
+  return [
+    ...exe,
+    "--model-path",
+    o.model,
+    "--port",
+    String(o.port),
+    "--tp",
+    String(o.gpus * nodes),
+    ...multi,
+    ...extra,
+  ];
 }

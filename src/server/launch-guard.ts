@@ -40,7 +40,10 @@ setInterval(() => {
 `;
 
 /** The argv that runs `command` under the guard, watching this process. */
-export function guardedCommand(command: readonly string[], graceMs: number): { argv: string[]; env: Record<string, string> } {
+export function guardedCommand(
+  command: readonly string[],
+  graceMs: number,
+): { argv: string[]; env: Record<string, string> } {
   return {
     argv: [process.execPath, "--input-type=commonjs", "-e", GUARD_SCRIPT, "--", ...command],
     env: { VLMPIPE_GUARD_PARENT: String(process.pid), VLMPIPE_GUARD_GRACE_MS: String(graceMs) },

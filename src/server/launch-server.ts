@@ -68,7 +68,10 @@ export async function launchServer(o: LaunchServerOptions): Promise<LaunchedServ
   const fd = openSync(o.logFile, "a");
   let child: ChildProcess;
   try {
-    writeSync(fd, `\n===== ${new Date().toISOString()} vlmpipe: starting ${name}: ${quoteShell(redactSecrets(o.command))}\n`);
+    writeSync(
+      fd,
+      `\n===== ${new Date().toISOString()} vlmpipe: starting ${name}: ${quoteShell(redactSecrets(o.command))}\n`,
+    );
     const guarded = guardedCommand(o.command, graceMs);
     child = spawn(guarded.argv[0] as string, guarded.argv.slice(1), {
       detached: true,
@@ -96,7 +99,8 @@ export async function launchServer(o: LaunchServerOptions): Promise<LaunchedServ
   let exitInfo: ExitInfo | undefined;
   void exited.then((info) => {
     exitInfo = info;
-    if (!stopping) log(`vlmpipe: ${name} (pid ${pid}) exited unexpectedly (${describeExit(info)}); its log: ${o.logFile}`);
+    if (!stopping)
+      log(`vlmpipe: ${name} (pid ${pid}) exited unexpectedly (${describeExit(info)}); its log: ${o.logFile}`);
   });
   log(`vlmpipe: starting ${name} on port ${o.port} (pid ${pid}), log: ${o.logFile}`);
 
@@ -116,7 +120,10 @@ export async function launchServer(o: LaunchServerOptions): Promise<LaunchedServ
       while (groupAlive(pid) && Date.now() < until) await sleep(100);
       if (groupAlive(pid)) signalGroup(pid, "SIGKILL");
       untrackProcessGroup(pid);
-      appendLine(o.logFile, `===== ${new Date().toISOString()} vlmpipe: ${name} stopped (${describeExit(exitInfo ?? (await exited))})`);
+      appendLine(
+        o.logFile,
+        `===== ${new Date().toISOString()} vlmpipe: ${name} stopped (${describeExit(exitInfo ?? (await exited))})`,
+      );
     })();
     return stopping;
   };
@@ -183,7 +190,12 @@ async function waitHealthy(
 
 async function healthy(url: string, signal: AbortSignal | undefined): Promise<boolean> {
   try {
-    const res = await request(`${url}/health`, { signal, headersTimeout: 5000, bodyTimeout: 5000, dispatcher: netDispatcher() });
+    const res = await request(`${url}/health`, {
+      signal,
+      headersTimeout: 5000,
+      bodyTimeout: 5000,
+      dispatcher: netDispatcher(),
+    });
     await res.body.dump();
     return res.statusCode === 200;
   } catch {
@@ -200,8 +212,16 @@ export async function logTail(file: string, lines = LOG_TAIL_LINES): Promise<str
       const len = Math.min(size, 64 * 1024);
       const buf = Buffer.alloc(len);
       await fh.read(buf, 0, len, size - len);
-      const all = buf.toString("utf8").split("\n").filter((l) => l.trim() !== "" && !l.startsWith("===== "));
-      return all.slice(-lines).map((l) => `  | ${l}`).join("\n") || "  (the log is empty)";
+      const all = buf
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "" && !l.startsWith("===== "));
+      return (
+        all
+          .slice(-lines)
+          .map((l) => `  | ${l}`)
+          .join("\n") || "  (the log is empty)"
+      );
     } finally {
       await fh.close();
     }

@@ -12,5 +12,7 @@ export function timerSeconds() {
   return z
     .number()
     .positive()
-    .max(MAX_TIMER_SECONDS, { message: `at most ${MAX_TIMER_SECONDS} seconds (24.8 days, the longest wait a Node timer takes)` });
+    .max(MAX_TIMER_SECONDS, {
+      message: `at most ${MAX_TIMER_SECONDS} seconds (24.8 days, the longest wait a Node timer takes)`,
+    });
 }

@@ -37,65 +37,70 @@ const CASES = [
   },
 ];
 
-describe.each(CASES)("the official MMMU-Pro parser on $file", ({ file, correct, accuracy, fallbackIds, extractors }) => {
-  const rows = load(file);
+describe.each(CASES)(
+  "the official MMMU-Pro parser on $file",
+  ({ file, correct, accuracy, fallbackIds, extractors }) => {
+    const rows = load(file);
 
-  it("parses every row's options", () => {
-    expect(rows).toHaveLength(1730);
-    for (const r of rows) {
-      const options = parseOptionsList(r.options);
-      expect(options, r.id).not.toBeNull();
-      expect(options!.length, r.id).toBeGreaterThan(0);
-    }
-  });
-
-  it("gives back pred_indexs on every row but the random-fallback ones, and the official accuracy", () => {
-    const fallback: string[] = [];
-    const mismatched: string[] = [];
-    let right = 0;
-    let officialRightOnFallback = 0;
-    for (const r of rows) {
-      const parsed = parseOfficial(r.response, parseOptionsList(r.options)!, rowRng(42, r.id));
-      if (parsed.fallback) {
-        fallback.push(r.id);
-        if (r.if_right) officialRightOnFallback++;
-        continue;
+    it("parses every row's options", () => {
+      expect(rows).toHaveLength(1730);
+      for (const r of rows) {
+        const options = parseOptionsList(r.options);
+        expect(options, r.id).not.toBeNull();
+        expect(options!.length, r.id).toBeGreaterThan(0);
       }
-      if (parsed.answer !== r.pred_indexs) mismatched.push(r.id);
-      if (parsed.answer === r.answer) right++;
-    }
-    expect(mismatched).toEqual([]);
-    expect(fallback.sort()).toEqual([...fallbackIds].sort());
-    // Up to the fallback rows, whose random letter the official run drew its own way.
-    expect(right + officialRightOnFallback).toBe(correct);
-    expect(((100 * correct) / rows.length).toFixed(2)).toBe(accuracy);
-  });
+    });
 
-  it("draws the same fallback letter for a row whatever the order rows are processed in", () => {
-    const once = rows.map((r) => parseOfficial(r.response, parseOptionsList(r.options)!, rowRng(42, r.id)).answer);
-    const reversed = [...rows].reverse().map((r) => parseOfficial(r.response, parseOptionsList(r.options)!, rowRng(42, r.id)).answer);
-    expect(reversed.reverse()).toEqual(once);
-  });
-
-  it("disagrees with NeMo-Skills' multichoice extractor on few rows where both find a letter", () => {
-    let both = 0;
-    let differ = 0;
-    let mcNone = 0;
-    let mcRight = 0;
-    for (const r of rows) {
-      const mc = extractMultichoice(r.response);
-      const off = parseOfficial(r.response, parseOptionsList(r.options)!, rowRng(42, r.id)).answer;
-      if (mc === r.answer) mcRight++;
-      if (mc === null) {
-        mcNone++;
-        continue;
+    it("gives back pred_indexs on every row but the random-fallback ones, and the official accuracy", () => {
+      const fallback: string[] = [];
+      const mismatched: string[] = [];
+      let right = 0;
+      let officialRightOnFallback = 0;
+      for (const r of rows) {
+        const parsed = parseOfficial(r.response, parseOptionsList(r.options)!, rowRng(42, r.id));
+        if (parsed.fallback) {
+          fallback.push(r.id);
+          if (r.if_right) officialRightOnFallback++;
+          continue;
+        }
+        if (parsed.answer !== r.pred_indexs) mismatched.push(r.id);
+        if (parsed.answer === r.answer) right++;
       }
-      both++;
-      if (mc !== off) differ++;
-    }
-    console.info(
-      `${file}: multichoice vs official: ${differ}/${both} differ where both answer, multichoice finds no letter in ${mcNone}; multichoice correct ${mcRight}/1730`,
-    );
-    expect({ both, differ, multichoiceNone: mcNone, multichoiceRight: mcRight }).toEqual(extractors);
-  });
-});
+      expect(mismatched).toEqual([]);
+      expect(fallback.sort()).toEqual([...fallbackIds].sort());
+      // Up to the fallback rows, whose random letter the official run drew its own way.
+      expect(right + officialRightOnFallback).toBe(correct);
+      expect(((100 * correct) / rows.length).toFixed(2)).toBe(accuracy);
+    });
+
+    it("draws the same fallback letter for a row whatever the order rows are processed in", () => {
+      const once = rows.map((r) => parseOfficial(r.response, parseOptionsList(r.options)!, rowRng(42, r.id)).answer);
+      const reversed = [...rows]
+        .reverse()
+        .map((r) => parseOfficial(r.response, parseOptionsList(r.options)!, rowRng(42, r.id)).answer);
+      expect(reversed.reverse()).toEqual(once);
+    });
+
+    it("disagrees with NeMo-Skills' multichoice extractor on few rows where both find a letter", () => {
+      let both = 0;
+      let differ = 0;
+      let mcNone = 0;
+      let mcRight = 0;
+      for (const r of rows) {
+        const mc = extractMultichoice(r.response);
+        const off = parseOfficial(r.response, parseOptionsList(r.options)!, rowRng(42, r.id)).answer;
+        if (mc === r.answer) mcRight++;
+        if (mc === null) {
+          mcNone++;
+          continue;
+        }
+        both++;
+        if (mc !== off) differ++;
+      }
+      console.info(
+        `${file}: multichoice vs official: ${differ}/${both} differ where both answer, multichoice finds no letter in ${mcNone}; multichoice correct ${mcRight}/1730`,
+      );
+      expect({ both, differ, multichoiceNone: mcNone, multichoiceRight: mcRight }).toEqual(extractors);
+    });
+  },
+);

@@ -76,7 +76,9 @@ describe("parseOptionsList", () => {
   });
 
   it("keeps a nested list as one option, written as Python would", () => {
-    expect(parseOptionsList("[['A', 'B', 'Not enough information']]")).toEqual(["['A', 'B', 'Not enough information']"]);
+    expect(parseOptionsList("[['A', 'B', 'Not enough information']]")).toEqual([
+      "['A', 'B', 'Not enough information']",
+    ]);
   });
 
   it("falls back to JSON for a JSON-encoded string", () => {

@@ -5,7 +5,14 @@ import type { CliContext } from "../../src/cli/context.js";
 import { buildProgram, COMMANDS, commandOf } from "../../src/cli/run-cli.js";
 
 function context(): CliContext {
-  return { overrides: {}, stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), exitCode: 0, handleSignals: false };
+  return {
+    overrides: {},
+    stdin: new PassThrough(),
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    exitCode: 0,
+    handleSignals: false,
+  };
 }
 
 const shape = (c: Command) => ({
@@ -20,7 +27,13 @@ describe("the CLI's command table", () => {
   it("lists each command as its module defines it, in order", async () => {
     const full = await buildProgram(context());
     expect(full.commands.map(shape)).toEqual(
-      COMMANDS.map((s) => ({ name: s.name, description: s.description, hidden: !!s.hidden, args: s.args ?? [], hasOptions: true })),
+      COMMANDS.map((s) => ({
+        name: s.name,
+        description: s.description,
+        hidden: !!s.hidden,
+        args: s.args ?? [],
+        hasOptions: true,
+      })),
     );
   });
 

@@ -21,7 +21,8 @@ function slurmStatus(): { ok: true } | { ok: false; reason: string } {
   }
   try {
     const ping = execFileSync("scontrol", ["ping"], { stdio: "pipe", timeout: 15_000 }).toString();
-    if (!/\bUP\b/.test(ping)) return { ok: false, reason: `slurmctld is not reachable (scontrol ping: ${ping.trim()})` };
+    if (!/\bUP\b/.test(ping))
+      return { ok: false, reason: `slurmctld is not reachable (scontrol ping: ${ping.trim()})` };
   } catch (e) {
     return { ok: false, reason: `slurmctld is not reachable (${(e as Error).message.split("\n")[0]})` };
   }
@@ -42,7 +43,13 @@ function modelName(tag: string): string {
 }
 
 function fakeEnv(argsFile: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { VLMPIPE_VLLM_BIN: fakeVllm, FAKE_VLLM_ANSWERS: answers, FAKE_VLLM_ACCURACY: "0.7", FAKE_VLLM_ARGS_FILE: argsFile, ...extra };
+  return {
+    VLMPIPE_VLLM_BIN: fakeVllm,
+    FAKE_VLLM_ANSWERS: answers,
+    FAKE_VLLM_ACCURACY: "0.7",
+    FAKE_VLLM_ARGS_FILE: argsFile,
+    ...extra,
+  };
 }
 
 async function run(args: string[], env: Record<string, string>) {
@@ -64,9 +71,25 @@ async function metricsOf(out: string) {
 
 function evalArgs(model: string, out: string, extra: string[] = []): string[] {
   return [
-    "eval", "--benchmarks", "mmmu-pro:2", "--model", model, "--server_type", "vllm", "--server_gpus", "2",
-    "--server_args", "--max-model-len 32768 --limit-mm-per-prompt.video 0", "--data_dir", data, "--output_dir", out,
-    "--num_chunks", "3", "--quiet", ...extra,
+    "eval",
+    "--benchmarks",
+    "mmmu-pro:2",
+    "--model",
+    model,
+    "--server_type",
+    "vllm",
+    "--server_gpus",
+    "2",
+    "--server_args",
+    "--max-model-len 32768 --limit-mm-per-prompt.video 0",
+    "--data_dir",
+    data,
+    "--output_dir",
+    out,
+    "--num_chunks",
+    "3",
+    "--quiet",
+    ...extra,
   ];
 }
 
@@ -80,8 +103,18 @@ describe("eval --cluster local with a started server", () => {
     const starts = await fakeStarts(argsFile);
     expect(starts).toHaveLength(1);
     expect(starts[0]!.argv).toEqual([
-      "serve", model, "--port", expect.stringMatching(/^\d+$/), "--tensor-parallel-size", "2", "--served-model-name", model,
-      "--max-model-len", "32768", "--limit-mm-per-prompt.video", "0",
+      "serve",
+      model,
+      "--port",
+      expect.stringMatching(/^\d+$/),
+      "--tensor-parallel-size",
+      "2",
+      "--served-model-name",
+      model,
+      "--max-model-len",
+      "32768",
+      "--limit-mm-per-prompt.video",
+      "0",
     ]);
     expect(groupAlive(starts[0]!.pid)).toBe(false);
     expect(await processesMatching(model)).toEqual([]);
@@ -95,7 +128,9 @@ describe("eval --cluster local with a started server", () => {
     const logs = await readdir(path.join(out, "eval-logs"));
     expect(logs).toContain("vllm-server.log");
     expect(logs).toContain("mmmu-pro-output-rs0_chunk_2.log");
-    expect(await readFile(path.join(out, "eval-logs", "vllm-server.log"), "utf8")).toMatch(/sim-server: listening[\s\S]*vllm stopped/);
+    expect(await readFile(path.join(out, "eval-logs", "vllm-server.log"), "utf8")).toMatch(
+      /sim-server: listening[\s\S]*vllm stopped/,
+    );
 
     const again = await run(evalArgs(model, out), fakeEnv(argsFile));
     expect(again.code, again.stderr).toBe(0);
@@ -109,7 +144,9 @@ describe("eval --cluster local with a started server", () => {
     const argsFile = path.join(out, "vllm-starts.jsonl");
     const r = await run(evalArgs(modelName("die"), out), fakeEnv(argsFile, { FAKE_VLLM_MODE: "die" }));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/vllm exited \(exit code 1\) while starting; the last lines of its log \(.*eval-logs\/vllm-server\.log\)/);
+    expect(r.stderr).toMatch(
+      /vllm exited \(exit code 1\) while starting; the last lines of its log \(.*eval-logs\/vllm-server\.log\)/,
+    );
     expect(r.stderr).toMatch(/\| ERROR \[fake-vllm\] torch\.OutOfMemoryError: CUDA out of memory/);
     expect(existsSync(path.join(out, "eval-results"))).toBe(false);
   });
@@ -117,7 +154,10 @@ describe("eval --cluster local with a started server", () => {
   it("stops a server that never becomes healthy after --server_start_timeout", async () => {
     const out = await tempDir();
     const argsFile = path.join(out, "vllm-starts.jsonl");
-    const r = await run(evalArgs(modelName("hang"), out, ["--server_start_timeout", "2"]), fakeEnv(argsFile, { FAKE_VLLM_MODE: "hang" }));
+    const r = await run(
+      evalArgs(modelName("hang"), out, ["--server_start_timeout", "2"]),
+      fakeEnv(argsFile, { FAKE_VLLM_MODE: "hang" }),
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/vllm did not answer GET http:\/\/127\.0\.0\.1:\d+\/health within 2s, so it was stopped/);
     const [start] = await fakeStarts(argsFile);
@@ -129,13 +169,16 @@ describe("eval --cluster local with a started server", () => {
     const argsFile = path.join(out, "vllm-starts.jsonl");
     const model = modelName("term");
     const env = fakeEnv(argsFile, { FAKE_VLLM_LATENCY_MS: "150" });
-    const child = spawnCli(evalArgs(model, out, ["--max_concurrent_requests", "2", "--max_parallel_jobs", "2"]), { env });
+    const child = spawnCli(evalArgs(model, out, ["--max_concurrent_requests", "2", "--max_parallel_jobs", "2"]), {
+      env,
+    });
     const done = waitExit(child);
     let err = "";
     child.stderr!.on("data", (b: Buffer) => {
       err += b.toString();
     });
-    for (let i = 0; i < 600 && !/rs0 chunk 0\/3 \(rows 0-20\) ->/.test(err); i++) await new Promise((res) => setTimeout(res, 50));
+    for (let i = 0; i < 600 && !/rs0 chunk 0\/3 \(rows 0-20\) ->/.test(err); i++)
+      await new Promise((res) => setTimeout(res, 50));
     await new Promise((res) => setTimeout(res, 400));
     child.kill("SIGTERM");
     const r = await done;
@@ -167,7 +210,8 @@ describe("eval --cluster local with a started server", () => {
     child.stderr!.on("data", (b: Buffer) => {
       err += b.toString();
     });
-    for (let i = 0; i < 600 && !/rs0 chunk 0\/3 \(rows 0-20\) ->/.test(err); i++) await new Promise((res) => setTimeout(res, 50));
+    for (let i = 0; i < 600 && !/rs0 chunk 0\/3 \(rows 0-20\) ->/.test(err); i++)
+      await new Promise((res) => setTimeout(res, 50));
     expect((await processesMatching(model)).length).toBeGreaterThan(2);
     child.kill("SIGKILL");
     await done;
@@ -177,7 +221,9 @@ describe("eval --cluster local with a started server", () => {
       left = await processesMatching(model);
     }
     expect(left).toEqual([]);
-    expect(await readFile(path.join(out, "eval-logs", "vllm-server.log"), "utf8")).toMatch(/vlmpipe-guard: vlmpipe \(pid \d+\) is gone/);
+    expect(await readFile(path.join(out, "eval-logs", "vllm-server.log"), "utf8")).toMatch(
+      /vlmpipe-guard: vlmpipe \(pid \d+\) is gone/,
+    );
   });
 
   it("checks the server flags", async () => {
@@ -185,10 +231,14 @@ describe("eval --cluster local with a started server", () => {
     const base = ["eval", "--benchmarks", "mmmu-pro", "--model", "m", "--data_dir", data, "--output_dir", d];
     const a = await cli([...base, "--server_address", "127.0.0.1:1", "--server_gpus", "2"]);
     expect(a.code).toBe(2);
-    expect(a.stderr).toMatch(/give --server_address \(servers you run\) or --server_gpus \(vlmpipe starts one\), not both/);
+    expect(a.stderr).toMatch(
+      /give --server_address \(servers you run\) or --server_gpus \(vlmpipe starts one\), not both/,
+    );
     const b = await cli(base);
     expect(b.code).toBe(2);
-    expect(b.stderr).toMatch(/give --server_address of a running server, --server_type vllm\|sglang --server_gpus G to start one/);
+    expect(b.stderr).toMatch(
+      /give --server_address of a running server, --server_type vllm\|sglang --server_gpus G to start one/,
+    );
     const c = await cli([...base, "--server_type", "sim", "--wait"]);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/--wait is for Slurm clusters/);
@@ -210,7 +260,9 @@ describe("eval --cluster <slurm config>", () => {
     expect(r.stdout).toContain("#SBATCH --array=0-5\n");
     expect(r.stdout).toContain("module load cuda\n");
     expect(r.stdout).toMatch(/eval_merge --benchmarks mmmu-pro:2/);
-    expect(r.stderr).toMatch(/--dry_run: 6 job\(s\) and a merge job would be submitted to Slurm \(site\); nothing was submitted/);
+    expect(r.stderr).toMatch(
+      /--dry_run: 6 job\(s\) and a merge job would be submitted to Slurm \(site\); nothing was submitted/,
+    );
     expect(existsSync(path.join(out, "eval-logs"))).toBe(false);
   });
 
@@ -223,12 +275,24 @@ describe("eval --cluster <slurm config>", () => {
       const argsFile = path.join(slurmOut, "vllm-starts.jsonl");
       const env = fakeEnv(argsFile);
       // The reference: the same eval on the local executor.
-      const local = await run(evalArgs(model, localOut, ["--max_parallel_jobs", "3"]), fakeEnv(path.join(localOut, "vllm-starts.jsonl")));
+      const local = await run(
+        evalArgs(model, localOut, ["--max_parallel_jobs", "3"]),
+        fakeEnv(path.join(localOut, "vllm-starts.jsonl")),
+      );
       expect(local.code, local.stderr).toBe(0);
 
       // One chunk already finished (as a killed earlier submission would leave it).
       const pre = await run(
-        ["eval_job", ...evalArgs(model, slurmOut).slice(1), "--job_benchmark", "mmmu-pro", "--job_seed", "0", "--job_chunk", "1"],
+        [
+          "eval_job",
+          ...evalArgs(model, slurmOut).slice(1),
+          "--job_benchmark",
+          "mmmu-pro",
+          "--job_seed",
+          "0",
+          "--job_chunk",
+          "1",
+        ],
         env,
       );
       expect(pre.code, pre.stderr).toBe(0);
@@ -256,7 +320,9 @@ describe("eval --cluster <slurm config>", () => {
       expect(m, r.stdout).not.toBeNull();
       expect(m![2]).not.toContain("rs0 chunk 1/3");
       expect(r.stdout).toMatch(/merge and summarize: job \d+, after \d+ succeed/);
-      expect(r.stderr).toMatch(/1 finished job\(s\) not submitted \(--rerun_done redoes them\): mmmu-pro rs0 chunk 1\/3/);
+      expect(r.stderr).toMatch(
+        /1 finished job\(s\) not submitted \(--rerun_done redoes them\): mmmu-pro rs0 chunk 1\/3/,
+      );
       expect(r.stdout).toMatch(/pass@1\[avg-of-2\] \| 60/);
 
       // Same metrics and the same rows as the local executor.
@@ -277,7 +343,10 @@ describe("eval --cluster <slurm config>", () => {
       const slurmLogs = await readdir(path.join(slurmOut, "eval-logs", "slurm"));
       expect(slurmLogs.filter((f) => /-\d+_\d\.out$/.test(f))).toHaveLength(5);
       expect(slurmLogs.filter((f) => /-merge-\d+\.out$/.test(f))).toHaveLength(1);
-      const task = await readFile(path.join(slurmOut, "eval-logs", "slurm", slurmLogs.find((f) => /_0\.out$/.test(f))!), "utf8");
+      const task = await readFile(
+        path.join(slurmOut, "eval-logs", "slurm", slurmLogs.find((f) => /_0\.out$/.test(f))!),
+        "utf8",
+      );
       expect(task).toMatch(/vllm is ready at http:\/\/127\.0\.0\.1:\d+\/v1 \(Slurm job \d+ on /);
       expect(task).toMatch(/stopping vllm/);
 

@@ -12,13 +12,30 @@ describe("vlmpipe eval", () => {
   it("runs the README walk-through on the fixtures: outputs, metrics.json, per-subject tables", async () => {
     const out = await tempDir();
     const r = await cli([
-      "eval", "--benchmarks", "mmmu-pro", "--model", "sim", "--server_type", "sim", "--sim_accuracy", "0.7",
-      "--data_dir", data, "--output_dir", out, "--quiet",
+      "eval",
+      "--benchmarks",
+      "mmmu-pro",
+      "--model",
+      "sim",
+      "--server_type",
+      "sim",
+      "--sim_accuracy",
+      "0.7",
+      "--data_dir",
+      data,
+      "--output_dir",
+      out,
+      "--quiet",
     ]);
     expect(r.code, r.stderr).toBe(0);
     const dir = path.join(out, "eval-results", "mmmu-pro");
     expect((await readdir(dir)).sort()).toEqual([
-      "metrics.json", "output.jsonl", "output.jsonl.done", "output.jsonl.row-digests", "output.jsonl.spec.json", "report.html",
+      "metrics.json",
+      "output.jsonl",
+      "output.jsonl.done",
+      "output.jsonl.row-digests",
+      "output.jsonl.spec.json",
+      "report.html",
     ]);
     const rows = parseLines(await readFile(path.join(dir, "output.jsonl"), "utf8"));
     expect(rows).toHaveLength(60);
@@ -38,8 +55,19 @@ describe("vlmpipe eval", () => {
   it("runs mmmu-pro:3 as three seeds with sampling defaults and reports avg-of-3, majority@3, pass@3", async () => {
     const out = await tempDir();
     const r = await cli([
-      "eval", "--benchmarks", "mmmu-pro:3", "--model", "sim", "--server_type", "sim", "--data_dir", data,
-      "--output_dir", out, "--quiet", "++max_samples=20",
+      "eval",
+      "--benchmarks",
+      "mmmu-pro:3",
+      "--model",
+      "sim",
+      "--server_type",
+      "sim",
+      "--data_dir",
+      data,
+      "--output_dir",
+      out,
+      "--quiet",
+      "++max_samples=20",
     ]);
     expect(r.code, r.stderr).toBe(0);
     const dir = path.join(out, "eval-results", "mmmu-pro");
@@ -58,8 +86,19 @@ describe("vlmpipe eval", () => {
   it("checks each image once across the seeds of an eval: later jobs take the verdicts from <output_dir>/image-cache", async () => {
     const out = await tempDir();
     const args = (dir: string) => [
-      "eval", "--benchmarks", "mmmu-pro:4", "--model", "sim", "--server_type", "sim", "--data_dir", data,
-      "--output_dir", dir, "--quiet", "++max_samples=12",
+      "eval",
+      "--benchmarks",
+      "mmmu-pro:4",
+      "--model",
+      "sim",
+      "--server_type",
+      "sim",
+      "--data_dir",
+      data,
+      "--output_dir",
+      dir,
+      "--quiet",
+      "++max_samples=12",
     ];
     const r = await cli(args(out));
     expect(r.code, r.stderr).toBe(0);
@@ -70,9 +109,13 @@ describe("vlmpipe eval", () => {
       return lines[0] as string;
     };
     // The jobs run one after another (one server); 12 rows, one image each.
-    expect(await imagesLine(0)).toMatch(/images: 12 resolved: 0 from memory, 0 from the disk cache, 12 checked with sharp/);
+    expect(await imagesLine(0)).toMatch(
+      /images: 12 resolved: 0 from memory, 0 from the disk cache, 12 checked with sharp/,
+    );
     for (const seed of [1, 2, 3]) {
-      expect(await imagesLine(seed)).toMatch(/images: 12 resolved: 0 from memory, 12 from the disk cache, 0 checked with sharp/);
+      expect(await imagesLine(seed)).toMatch(
+        /images: 12 resolved: 0 from memory, 12 from the disk cache, 0 checked with sharp/,
+      );
     }
     expect(await readdir(path.join(out, "image-cache"))).not.toHaveLength(0);
 
@@ -88,38 +131,95 @@ describe("vlmpipe eval", () => {
   it("scores the standard config (interleaved images) near the simulator's accuracy too", async () => {
     const out = await tempDir();
     const r = await cli([
-      "eval", "--benchmarks", "mmmu-pro-standard-10:2", "--model", "sim", "--server_type", "sim", "--sim_accuracy", "0.7",
-      "--data_dir", data, "--output_dir", out, "--quiet",
+      "eval",
+      "--benchmarks",
+      "mmmu-pro-standard-10:2",
+      "--model",
+      "sim",
+      "--server_type",
+      "sim",
+      "--sim_accuracy",
+      "0.7",
+      "--data_dir",
+      data,
+      "--output_dir",
+      out,
+      "--quiet",
     ]);
     expect(r.code, r.stderr).toBe(0);
-    const m = JSON.parse(await readFile(path.join(out, "eval-results", "mmmu-pro-standard-10", "metrics.json"), "utf8"));
+    const m = JSON.parse(
+      await readFile(path.join(out, "eval-results", "mmmu-pro-standard-10", "metrics.json"), "utf8"),
+    );
     // 120 answers at p = 0.7: the standard error is about 4.2 points.
     expect(Math.abs(m["mmmu-pro-standard-10"]["pass@1[avg-of-2]"].symbolic_correct - 70)).toBeLessThan(15);
   });
 
   it("lets the user's ++ overrides win over the sampling defaults, but not over the seed", () => {
     const [run] = parseBenchmarks("mmmu-pro:2");
-    const o = runOverrides(run!, 1, { inference: { temperature: 1.0, random_seed: 9 } }) as { inference: Record<string, unknown> };
+    const o = runOverrides(run!, 1, { inference: { temperature: 1.0, random_seed: 9 } }) as {
+      inference: Record<string, unknown>;
+    };
     expect(o.inference).toMatchObject({ temperature: 1.0, top_p: 0.95, top_k: -1, random_seed: 1 });
     expect(runOverrides(run!, null, {})).toEqual({ inference: {} });
   });
 
   it("prints the first rendered request with --dry_run and sends nothing", async () => {
-    const r = await cli(["eval", "--benchmarks", "mmmu-pro-standard-10", "--model", "m", "--data_dir", data, "--output_dir", await tempDir(), "--dry_run"]);
+    const r = await cli([
+      "eval",
+      "--benchmarks",
+      "mmmu-pro-standard-10",
+      "--model",
+      "m",
+      "--data_dir",
+      data,
+      "--output_dir",
+      await tempDir(),
+      "--dry_run",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const body = JSON.parse(r.stdout);
     expect(body.model).toBe("m");
     const parts = body.messages[0].content as { type: string; image_url?: { url: string } }[];
-    expect(parts.some((p) => p.type === "image_url" && /^data:image\/\w+;base64,.{10,}\.\.\.\(\d+ chars\)$/.test(p.image_url!.url))).toBe(true);
+    expect(
+      parts.some(
+        (p) => p.type === "image_url" && /^data:image\/\w+;base64,.{10,}\.\.\.\(\d+ chars\)$/.test(p.image_url!.url),
+      ),
+    ).toBe(true);
   });
 
   it("says how to prepare missing data, and rejects an unknown benchmark", async () => {
     const d = await tempDir();
-    const r = await cli(["eval", "--benchmarks", "mmmu-pro", "--model", "m", "--server_type", "sim", "--data_dir", d, "--output_dir", d]);
+    const r = await cli([
+      "eval",
+      "--benchmarks",
+      "mmmu-pro",
+      "--model",
+      "m",
+      "--server_type",
+      "sim",
+      "--data_dir",
+      d,
+      "--output_dir",
+      d,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/vlmpipe prepare_data mmmu-pro --data_dir .* --config vision/);
-    const r2 = await cli(["eval", "--benchmarks", "mmmu-x", "--model", "m", "--server_type", "sim", "--data_dir", d, "--output_dir", d]);
+    const r2 = await cli([
+      "eval",
+      "--benchmarks",
+      "mmmu-x",
+      "--model",
+      "m",
+      "--server_type",
+      "sim",
+      "--data_dir",
+      d,
+      "--output_dir",
+      d,
+    ]);
     expect(r2.code).toBe(2);
-    expect(r2.stderr).toMatch(/unknown benchmark "mmmu-x"; known: mmmu, mmmu-pro, mmmu-pro-standard-10, mmmu-pro-standard-4, chartqa, docvqa/);
+    expect(r2.stderr).toMatch(
+      /unknown benchmark "mmmu-x"; known: mmmu, mmmu-pro, mmmu-pro-standard-10, mmmu-pro-standard-4, chartqa, docvqa/,
+    );
   });
 });

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
 import { cli, makeDataset, parseLines, png, tempDir } from "../helpers/dataset.js";
 
-type Req = { messages: { role: string; content: string | { type: string; text?: string; image_url?: { url: string } }[] }[] } & Record<string, unknown>;
+type Req = {
+  messages: { role: string; content: string | { type: string; text?: string; image_url?: { url: string } }[] }[];
+} & Record<string, unknown>;
 
 let sim: SimServer;
 let dir: string;
@@ -17,12 +19,29 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-const base = () => ["--prompt_config", "vlm/mmmu-pro", "--model", "sim", "--server_address", `${sim.url}/v1`, "--quiet"];
+const base = () => [
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  "--server_address",
+  `${sim.url}/v1`,
+  "--quiet",
+];
 
 describe("vlmpipe generate", () => {
   it("writes every row in input order with NeMo-Skills' fields, and a .done file", async () => {
     const out = path.join(dir, "run1", "output.jsonl");
-    const r = await cli(["generate", "--input_file", data.file, "--output_file", out, ...base(), "--max_concurrent_requests", "4"]);
+    const r = await cli([
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      out,
+      ...base(),
+      "--max_concurrent_requests",
+      "4",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const lines = parseLines(await readFile(out, "utf8"));
     expect(lines.map((l) => l.id)).toEqual(data.rows.map((x) => x.id));
@@ -46,9 +65,17 @@ describe("vlmpipe generate", () => {
     const before = sim.requests.length;
     const out = path.join(dir, "run2", "output.jsonl");
     const r = await cli([
-      "generate", "--input_file", data.file, "--output_file", out, ...base(),
-      "++inference.temperature=0.6", "++inference.tokens_to_generate=512", "++inference.top_k=20",
-      "++inference.random_seed=7", "++inference.extra_body.chat_template_kwargs.enable_thinking=false",
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      out,
+      ...base(),
+      "++inference.temperature=0.6",
+      "++inference.tokens_to_generate=512",
+      "++inference.top_k=20",
+      "++inference.random_seed=7",
+      "++inference.extra_body.chat_template_kwargs.enable_thinking=false",
       "++max_samples=2",
     ]);
     expect(r.code, r.stderr).toBe(0);
@@ -56,8 +83,15 @@ describe("vlmpipe generate", () => {
     expect(reqs).toHaveLength(2);
     const body = reqs[0] as Req;
     expect(body).toMatchObject({
-      model: "sim", temperature: 0.6, top_p: 0.95, max_tokens: 512, top_k: 20, seed: 7, stream: true,
-      stream_options: { include_usage: true }, chat_template_kwargs: { enable_thinking: false },
+      model: "sim",
+      temperature: 0.6,
+      top_p: 0.95,
+      max_tokens: 512,
+      top_k: 20,
+      seed: 7,
+      stream: true,
+      stream_options: { include_usage: true },
+      chat_template_kwargs: { enable_thinking: false },
     });
     const content = body.messages[0]?.content as { type: string; image_url?: { url: string } }[];
     expect(content.map((p) => p.type)).toEqual(["image_url", "text"]);
@@ -83,7 +117,16 @@ describe("vlmpipe generate", () => {
     const input = path.join(d, "in.jsonl");
     await writeFile(input, rows.map((x) => JSON.stringify(x)).join("\n"));
     const before = sim.requests.length;
-    const r = await cli(["generate", "--input_file", input, "--output_file", path.join(d, "o.jsonl"), ...base(), "--max_concurrent_requests", "1"]);
+    const r = await cli([
+      "generate",
+      "--input_file",
+      input,
+      "--output_file",
+      path.join(d, "o.jsonl"),
+      ...base(),
+      "--max_concurrent_requests",
+      "1",
+    ]);
     const lines = parseLines(await readFile(path.join(d, "o.jsonl"), "utf8"));
     const sent = new Map<string, string | undefined>();
     for (const q of sim.requests.slice(before) as Req[]) {
@@ -101,19 +144,34 @@ describe("vlmpipe generate", () => {
     expect(lines[4]?.error).toMatchObject({ stage: "resolveImages", code: "VLM_E_IMAGE_NOT_FOUND" });
     expect((lines[4]?.error as { message: string }).message).toContain(path.join(d, "missing.png"));
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/2 failed \((VLM_E_HTTP x1, VLM_E_IMAGE_NOT_FOUND x1|VLM_E_IMAGE_NOT_FOUND x1, VLM_E_HTTP x1)\)/);
+    expect(r.stderr).toMatch(
+      /2 failed \((VLM_E_HTTP x1, VLM_E_IMAGE_NOT_FOUND x1|VLM_E_IMAGE_NOT_FOUND x1, VLM_E_HTTP x1)\)/,
+    );
   });
 
   it("works as a Unix filter: stdin in, NDJSON out in completion order with _async_position", async () => {
     const text = await readFile(data.file, "utf8");
     const r = await cli(
-      ["generate", "--input_file", "-", "--output_file", "-", ...base(), "--data_dir", dir, "--eval_type", "multichoice"],
+      [
+        "generate",
+        "--input_file",
+        "-",
+        "--output_file",
+        "-",
+        ...base(),
+        "--data_dir",
+        dir,
+        "--eval_type",
+        "multichoice",
+      ],
       text,
     );
     expect(r.code, r.stderr).toBe(0);
     const lines = parseLines(r.stdout);
     expect(lines).toHaveLength(12);
-    expect(lines.map((l) => l._async_position).sort((a, b) => (a as number) - (b as number))).toEqual([...Array(12).keys()]);
+    expect(lines.map((l) => l._async_position).sort((a, b) => (a as number) - (b as number))).toEqual([
+      ...Array(12).keys(),
+    ]);
     expect(lines.every((l) => l.symbolic_correct === true)).toBe(true);
     expect(r.stderr).not.toMatch(/^\{/m);
   });
@@ -173,10 +231,27 @@ describe("vlmpipe generate", () => {
     const out = path.join(dir, "run3", "output.jsonl");
     const a = await cli(["generate", "--input_file", data.file, "--output_file", out, ...base(), "++max_samples=3"]);
     expect(a.code).toBe(0);
-    const b = await cli(["generate", "--input_file", data.file, "--output_file", out, ...base(), "++inference.temperature=0.7"]);
+    const b = await cli([
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      out,
+      ...base(),
+      "++inference.temperature=0.7",
+    ]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/holds rows of a different run[\s\S]*temperature[\s\S]*--overwrite/);
-    const c = await cli(["generate", "--input_file", data.file, "--output_file", out, ...base(), "++inference.temperature=0.7", "--overwrite"]);
+    const c = await cli([
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      out,
+      ...base(),
+      "++inference.temperature=0.7",
+      "--overwrite",
+    ]);
     expect(c.code, c.stderr).toBe(0);
     expect(parseLines(await readFile(out, "utf8"))).toHaveLength(12);
   });
@@ -192,7 +267,15 @@ describe("vlmpipe generate", () => {
   });
 
   it("exits 2 with a clear message for bad flags and overrides", async () => {
-    const r1 = await cli(["generate", "--input_file", data.file, "--output_file", "-", ...base(), "++inference.temprature=0"]);
+    const r1 = await cli([
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      "-",
+      ...base(),
+      "++inference.temprature=0",
+    ]);
     expect(r1.code).toBe(2);
     expect(r1.stderr).toMatch(/unknown key \+\+inference\.temprature; known keys of inference: temperature/);
     const r2 = await cli(["generate", "--input_file", data.file, "--output_file", "-", "--model", "sim"]);
@@ -205,8 +288,21 @@ describe("vlmpipe generate", () => {
 
   it("accepts kebab-case spellings of flags", async () => {
     const r = await cli([
-      "generate", "--input-file", data.file, "--output-file", "-", "--prompt-config", "vlm/mmmu-pro", "--model", "sim",
-      "--server-address", `${sim.url}/v1`, "--max-concurrent-requests", "2", "--quiet", "++max_samples=1",
+      "generate",
+      "--input-file",
+      data.file,
+      "--output-file",
+      "-",
+      "--prompt-config",
+      "vlm/mmmu-pro",
+      "--model",
+      "sim",
+      "--server-address",
+      `${sim.url}/v1`,
+      "--max-concurrent-requests",
+      "2",
+      "--quiet",
+      "++max_samples=1",
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(parseLines(r.stdout)).toHaveLength(1);
@@ -214,8 +310,19 @@ describe("vlmpipe generate", () => {
 
   it("fails before any work when the server is not reachable", async () => {
     const r = await cli([
-      "generate", "--input_file", data.file, "--output_file", "-", "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-      "--server_address", "http://127.0.0.1:9/v1", "++server.wait_timeout=0.5", "--quiet",
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      "-",
+      "--prompt_config",
+      "vlm/mmmu-pro",
+      "--model",
+      "sim",
+      "--server_address",
+      "http://127.0.0.1:9/v1",
+      "++server.wait_timeout=0.5",
+      "--quiet",
     ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot reach the server at http:\/\/127\.0\.0\.1:9\/v1/);
@@ -224,8 +331,18 @@ describe("vlmpipe generate", () => {
 
   it("fails before any work when the server does not serve the model", async () => {
     const r = await cli([
-      "generate", "--input_file", data.file, "--output_file", "-", "--prompt_config", "vlm/mmmu-pro", "--model", "other",
-      "--server_address", `${sim.url}/v1`, "--quiet",
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      "-",
+      "--prompt_config",
+      "vlm/mmmu-pro",
+      "--model",
+      "other",
+      "--server_address",
+      `${sim.url}/v1`,
+      "--quiet",
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/does not serve model "other"; it serves: sim/);

@@ -18,8 +18,21 @@ async function run(simOpts: Parameters<typeof startSimServer>[0], extra: string[
   sims.push(sim);
   const out = path.join(await tempDir(), "o.jsonl");
   const r = await cli([
-    "generate", "--input_file", data.file, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "r",
-    "--server_address", `${sim.url}/v1`, "--eval_type", "multichoice", "--quiet", ...extra,
+    "generate",
+    "--input_file",
+    data.file,
+    "--output_file",
+    out,
+    "--prompt_config",
+    "vlm/mmmu-pro",
+    "--model",
+    "r",
+    "--server_address",
+    `${sim.url}/v1`,
+    "--eval_type",
+    "multichoice",
+    "--quiet",
+    ...extra,
   ]);
   expect(r.code, r.stderr).toBe(0);
   return parseLines(await readFile(out, "utf8"));

@@ -18,8 +18,22 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 const args = (out: string) => [
-  "generate", "--input_file", data.file, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-  "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", "6", "--quiet", "--eval_type", "multichoice",
+  "generate",
+  "--input_file",
+  data.file,
+  "--output_file",
+  out,
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  "--server_address",
+  `${sim.url}/v1`,
+  "--max_concurrent_requests",
+  "6",
+  "--quiet",
+  "--eval_type",
+  "multichoice",
 ];
 
 async function asyncLines(file: string): Promise<number> {

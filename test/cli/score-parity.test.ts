@@ -18,8 +18,17 @@ describe.each([
   it(`reproduces the official parser's letters and ${pct}% accuracy`, async () => {
     const out = path.join(await tempDir(), "scored.jsonl");
     const r = await cli([
-      "score", "--input_file", path.join(shared, file), "--output_file", out,
-      "--eval_type", "mmmu-pro-official", "--generation_key", "response", "--expected_answer_key", "answer",
+      "score",
+      "--input_file",
+      path.join(shared, file),
+      "--output_file",
+      out,
+      "--eval_type",
+      "mmmu-pro-official",
+      "--generation_key",
+      "response",
+      "--expected_answer_key",
+      "answer",
     ]);
     expect(r.code, r.stderr).toBe(0);
     const rows = parseLines(await readFile(out, "utf8"));
@@ -48,7 +57,10 @@ describe("vlmpipe score as a filter", () => {
       { generation: "The final answer is C", expected_answer: "B" },
       { generation: "no idea", expected_answer: "A" },
     ];
-    const r = await cli(["score", "--input_file", "-", "--output_file", "-"], rows.map((x) => JSON.stringify(x)).join("\n"));
+    const r = await cli(
+      ["score", "--input_file", "-", "--output_file", "-"],
+      rows.map((x) => JSON.stringify(x)).join("\n"),
+    );
     expect(r.code).toBe(0);
     expect(parseLines(r.stdout).map((x) => [x.predicted_answer, x.symbolic_correct])).toEqual([
       ["B", true],
@@ -66,16 +78,30 @@ describe("vlmpipe score as a filter", () => {
     const input = rows.map((x) => JSON.stringify(x)).join("\n");
     const letters = (stdout: string) => parseLines(stdout).map((x) => [x.predicted_answer, x.symbolic_correct]);
     const plain = await cli(["score", "--input_file", "-", "--output_file", "-"], input);
-    expect(letters(plain.stdout)).toEqual([["E", false], [null, false], [null, false]]);
+    expect(letters(plain.stdout)).toEqual([
+      ["E", false],
+      [null, false],
+      [null, false],
+    ]);
     const opted = await cli(
       [
-        "score", "--input_file", "-", "--output_file", "-", "++eval_config.extract_regex=Pick: ([a-d])",
-        "++eval_config.answer_line_first=true", "++eval_config.normalize_expected_answer=true",
+        "score",
+        "--input_file",
+        "-",
+        "--output_file",
+        "-",
+        "++eval_config.extract_regex=Pick: ([a-d])",
+        "++eval_config.answer_line_first=true",
+        "++eval_config.normalize_expected_answer=true",
       ],
       input,
     );
     expect(opted.code, opted.stderr).toBe(0);
-    expect(letters(opted.stdout)).toEqual([["D", true], ["C", true], [null, false]]);
+    expect(letters(opted.stdout)).toEqual([
+      ["D", true],
+      ["C", true],
+      [null, false],
+    ]);
   });
 
   it("stops before reading a row when ++eval_config.extract_regex is not a usable Python regex", async () => {

@@ -17,7 +17,11 @@ async function sim(opts: SimServerOptionsInput = {}) {
   return s;
 }
 
-function client(url: string, server: Record<string, unknown> = {}, onRetry?: (i: { attempt: number; delayMs: number; error: VlmError }) => void) {
+function client(
+  url: string,
+  server: Record<string, unknown> = {},
+  onRetry?: (i: { attempt: number; delayMs: number; error: VlmError }) => void,
+) {
   return createClient({
     baseUrl: `${url}/v1`,
     concurrency: 4,
@@ -65,7 +69,9 @@ describe("the OpenAI-compatible client", () => {
   it("retries a 503 and honours Retry-After", async () => {
     const s = await sim({ fail_first: 2, fail_status: 503, retry_after: 1 });
     const retries: { attempt: number; delayMs: number; status?: number }[] = [];
-    const c = client(s.url, {}, ({ attempt, delayMs, error }) => retries.push({ attempt, delayMs, status: error.status }));
+    const c = client(s.url, {}, ({ attempt, delayMs, error }) =>
+      retries.push({ attempt, delayMs, status: error.status }),
+    );
     const r = await c.chat(req(true));
     expect(r.attempts).toBe(3);
     expect(retries).toEqual([
@@ -142,7 +148,9 @@ describe("the OpenAI-compatible client", () => {
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.write('data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n');
       if (calls === 1) return; // stall forever
-      res.end('data: {"choices":[{"index":0,"delta":{"content":"Answer: B"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n');
+      res.end(
+        'data: {"choices":[{"index":0,"delta":{"content":"Answer: B"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+      );
     });
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
     const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
@@ -164,7 +172,13 @@ describe("the OpenAI-compatible client", () => {
     });
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
     const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
-    const c = createClient({ baseUrl: `${url}/v1`, apiKey: "sk-secret-123", concurrency: 1, timeoutSeconds: 10, server: ServerSchema.parse({ max_retries: 0 }) });
+    const c = createClient({
+      baseUrl: `${url}/v1`,
+      apiKey: "sk-secret-123",
+      concurrency: 1,
+      timeoutSeconds: 10,
+      server: ServerSchema.parse({ max_retries: 0 }),
+    });
     const err = (await c.chat(req(false)).catch((e: unknown) => e)) as VlmError;
     expect(auth).toBe("Bearer sk-secret-123");
     expect(JSON.stringify(err)).not.toContain("sk-secret");

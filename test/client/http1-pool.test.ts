@@ -39,10 +39,13 @@ async function rawServer(onRequest: (socket: Socket, n: number, text: string) =>
     });
   });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  cleanups.push(() => new Promise((r) => {
-    for (const s of state.sockets) s.destroy();
-    srv.close(r);
-  }));
+  cleanups.push(
+    () =>
+      new Promise((r) => {
+        for (const s of state.sockets) s.destroy();
+        srv.close(r);
+      }),
+  );
   state.url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
   return state;
 }
@@ -56,7 +59,11 @@ function pool(url: string, o: Partial<ConstructorParameters<typeof Http1Pool>[0]
 type Answer = { status: number; headers: IncomingHttpHeaders; body: string; starts: number[] };
 
 /** Sends one request; resolves with the answer, rejects with the pool's error. */
-function send(p: Http1Pool, body: string | Buffer[] = "{}", o: Partial<Http1Request> & { onController?: (c: RequestController) => void; onData?: (chunk: Buffer) => void } = {}): Promise<Answer> {
+function send(
+  p: Http1Pool,
+  body: string | Buffer[] = "{}",
+  o: Partial<Http1Request> & { onController?: (c: RequestController) => void; onData?: (chunk: Buffer) => void } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const a: Answer = { status: 0, headers: {}, body: "", starts: [] };
@@ -88,7 +95,8 @@ function send(p: Http1Pool, body: string | Buffer[] = "{}", o: Partial<Http1Requ
   });
 }
 
-const ok = (body: string, extra = "") => `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+const ok = (body: string, extra = "") =>
+  `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
 const closed = (s: Socket) => new Promise<void>((r) => (s.destroyed ? r() : s.once("close", () => r())));
 
 describe("Http1Pool against a node:http server", () => {
@@ -102,20 +110,31 @@ describe("Http1Pool against a node:http server", () => {
       req.on("end", () => {
         seen.push(body);
         res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify({ echo: body, path: req.url, host: req.headers.host, type: req.headers["content-type"] }));
+        res.end(
+          JSON.stringify({ echo: body, path: req.url, host: req.headers.host, type: req.headers["content-type"] }),
+        );
       });
     });
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    cleanups.push(() => new Promise((r) => {
-      srv.closeAllConnections();
-      srv.close(r);
-    }));
+    cleanups.push(
+      () =>
+        new Promise((r) => {
+          srv.closeAllConnections();
+          srv.close(r);
+        }),
+    );
     const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
     const p = pool(url, { connections: 1 });
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => send(p, JSON.stringify({ i }))));
-    expect(answers.map((a) => JSON.parse(a.body).echo)).toEqual(Array.from({ length: 20 }, (_, i) => JSON.stringify({ i })));
+    expect(answers.map((a) => JSON.parse(a.body).echo)).toEqual(
+      Array.from({ length: 20 }, (_, i) => JSON.stringify({ i })),
+    );
     expect(seen).toEqual(answers.map((a) => JSON.parse(a.body).echo)); // one socket: the server saw them in the order sent
-    expect(JSON.parse((answers[0] as Answer).body)).toMatchObject({ path: "/v1/chat/completions", host: url.slice(7), type: "application/json" });
+    expect(JSON.parse((answers[0] as Answer).body)).toMatchObject({
+      path: "/v1/chat/completions",
+      host: url.slice(7),
+      type: "application/json",
+    });
     expect(sockets.size).toBe(1);
 
     const wide = pool(url, { connections: 3 });
@@ -137,7 +156,9 @@ describe("Http1Pool against a node:http server", () => {
 
   it("sends a text body as UTF-8, its length in bytes", async () => {
     // (The raw server reads latin1: the body's bytes, decoded here as UTF-8.)
-    const raw = await rawServer((s, _n, text) => s.write(ok(Buffer.from(text.slice(text.indexOf("\r\n\r\n") + 4), "latin1").toString())));
+    const raw = await rawServer((s, _n, text) =>
+      s.write(ok(Buffer.from(text.slice(text.indexOf("\r\n\r\n") + 4), "latin1").toString())),
+    );
     const p = pool(raw.url);
     const text = JSON.stringify({ q: "é 日本 🙂 \u2028" });
     const a = await send(p, text);
@@ -146,7 +167,14 @@ describe("Http1Pool against a node:http server", () => {
   });
 
   it("refuses a header with a line break (no request splitting), https, and no sockets", () => {
-    expect(() => new Http1Pool({ origin: "http://127.0.0.1:1", connections: 1, headers: { authorization: "Bearer x\r\nx-evil: 1" } })).toThrow(/line break/);
+    expect(
+      () =>
+        new Http1Pool({
+          origin: "http://127.0.0.1:1",
+          connections: 1,
+          headers: { authorization: "Bearer x\r\nx-evil: 1" },
+        }),
+    ).toThrow(/line break/);
     expect(() => new Http1Pool({ origin: "https://127.0.0.1:1", connections: 1, headers: {} })).toThrow(/plain http/);
     expect(() => new Http1Pool({ origin: "http://127.0.0.1:1", connections: 0, headers: {} })).toThrow(/connections/);
   });
@@ -155,8 +183,11 @@ describe("Http1Pool against a node:http server", () => {
 describe("Http1Pool's reading of answers", () => {
   it("reads a chunked answer that arrives a byte at a time, with chunk extensions and trailers", async () => {
     const chunk = (s: string, ext = "") => `${Buffer.byteLength(s).toString(16)}${ext}\r\n${s}\r\n`;
-    const wire = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: text/event-stream\r\n\r\n" +
-      chunk("data: ", ";ext=1") + chunk('{"x":"héé"}') + "0\r\nx-trailer: t\r\n\r\n";
+    const wire =
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: text/event-stream\r\n\r\n" +
+      chunk("data: ", ";ext=1") +
+      chunk('{"x":"héé"}') +
+      "0\r\nx-trailer: t\r\n\r\n";
     const raw = await rawServer(async (s) => {
       for (const byte of Buffer.from(wire)) {
         s.write(Buffer.from([byte]));
@@ -174,7 +205,7 @@ describe("Http1Pool's reading of answers", () => {
 
   it("reads an answer with neither length nor chunks to the socket's end, then opens a new socket", async () => {
     const raw = await rawServer((s) => {
-      s.end("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"to\":\"the end\"}");
+      s.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{"to":"the end"}');
     });
     const p = pool(raw.url, { connections: 1 });
     expect((await send(p)).body).toBe('{"to":"the end"}');
@@ -200,7 +231,11 @@ describe("Http1Pool's reading of answers", () => {
 
   it("gives error answers with their headers (Retry-After) and keeps the socket", async () => {
     const raw = await rawServer((s, n) =>
-      s.write(n === 0 ? 'HTTP/1.1 503 Service Unavailable\r\nretry-after: 2\r\nRetry-After: 3\r\ncontent-length: 4\r\n\r\nbusy' : ok("{}")),
+      s.write(
+        n === 0
+          ? "HTTP/1.1 503 Service Unavailable\r\nretry-after: 2\r\nRetry-After: 3\r\ncontent-length: 4\r\n\r\nbusy"
+          : ok("{}"),
+      ),
     );
     const p = pool(raw.url, { connections: 1 });
     const a = await send(p);
@@ -225,7 +260,10 @@ describe("Http1Pool's reading of answers", () => {
       const fixed = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-pad: \r\n\r\n";
       return `HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-pad: ${"p".repeat(size - fixed.length)}\r\n\r\n{}`;
     };
-    for (const [size, fits] of [[limit, true], [limit + 1, false]] as const) {
+    for (const [size, fits] of [
+      [limit, true],
+      [limit + 1, false],
+    ] as const) {
       const text = answer(size);
       let split = 0;
       // Each request's answer goes out in two writes, cut one byte further on each time.
@@ -244,7 +282,9 @@ describe("Http1Pool's reading of answers", () => {
         );
         verdicts.add(r);
       }
-      expect([...verdicts]).toEqual([fits ? "ok {}" : `BAD_RESPONSE: the server's answer has a head (status line and headers) over ${limit} bytes`]);
+      expect([...verdicts]).toEqual([
+        fits ? "ok {}" : `BAD_RESPONSE: the server's answer has a head (status line and headers) over ${limit} bytes`,
+      ]);
     }
   });
 
@@ -254,7 +294,7 @@ describe("Http1Pool's reading of answers", () => {
   });
 
   it("fails an answer cut off mid-body with SOCKET_CLOSED", async () => {
-    const raw = await rawServer((s) => s.end("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"half"));
+    const raw = await rawServer((s) => s.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"half'));
     await expect(send(pool(raw.url))).rejects.toMatchObject({ code: "SOCKET_CLOSED" });
   });
 
@@ -280,7 +320,9 @@ describe("Http1Pool and a kept-alive socket the server closes", () => {
 
   it("does not send it again when the socket was new: the error goes to the caller", async () => {
     const raw = await rawServer((s) => s.destroy());
-    await expect(send(pool(raw.url))).rejects.toMatchObject({ code: expect.stringMatching(/^(SOCKET_CLOSED|ECONNRESET)$/) });
+    await expect(send(pool(raw.url))).rejects.toMatchObject({
+      code: expect.stringMatching(/^(SOCKET_CLOSED|ECONNRESET)$/),
+    });
     expect(raw.requests.length).toBe(1);
   });
 
@@ -318,7 +360,9 @@ describe("Http1Pool's timeouts and aborts", () => {
   it("fails an answer that stalls mid-body with BODY_TIMEOUT", async () => {
     const raw = await rawServer((s) => s.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n"));
     const got: string[] = [];
-    const err = await send(pool(raw.url), "{}", { bodyTimeout: 100, onData: (c) => got.push(c.toString()) }).catch((e: unknown) => e);
+    const err = await send(pool(raw.url), "{}", { bodyTimeout: 100, onData: (c) => got.push(c.toString()) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: "BODY_TIMEOUT" });
     expect(got).toEqual(["hello"]);
   });
@@ -331,7 +375,10 @@ describe("Http1Pool's timeouts and aborts", () => {
     });
     const p = pool(raw.url, { connections: 1 });
     let controller: RequestController | undefined;
-    const first = send(p, "{}", { onController: (c) => (controller = c), onData: () => controller?.abort(new Error("enough")) });
+    const first = send(p, "{}", {
+      onController: (c) => (controller = c),
+      onData: () => controller?.abort(new Error("enough")),
+    });
     await expect(first).rejects.toThrow("enough");
     await closed(raw.sockets[0] as Socket);
     expect((await send(p)).status).toBe(200);
@@ -392,7 +439,9 @@ describe("Http1Pool's close", () => {
         onRequestStart() {}, onResponseStart() {}, onResponseData(_c, d) { process.stdout.write(d); },
         onResponseEnd() {}, onResponseError(_c, e) { console.error(e); process.exitCode = 1; },
       });`;
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     const timer = setTimeout(() => child.kill(), 10_000);

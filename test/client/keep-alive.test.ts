@@ -63,7 +63,10 @@ async function uvicornLike(secure: boolean): Promise<Uvicorn> {
     });
   };
   const srv: Server = secure
-    ? createHttpsServer({ key: readFileSync(path.join(tls, "localhost.key")), cert: readFileSync(path.join(tls, "localhost.crt")) }, handler)
+    ? createHttpsServer(
+        { key: readFileSync(path.join(tls, "localhost.key")), cert: readFileSync(path.join(tls, "localhost.crt")) },
+        handler,
+      )
     : createHttpServer(handler);
   // No Keep-Alive hint and no timer of Node's own: the idle close above is the only one.
   srv.keepAliveTimeout = 0;
@@ -81,9 +84,22 @@ async function pacedRun(secure: boolean) {
   const server = await uvicornLike(secure);
   const child = spawnCli(
     [
-      "generate", "--input_file", "-", "--output_file", "-", "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-      "--server_address", server.url, "--max_concurrent_requests", String(BURST), "--quiet",
-      "++server.max_retries=0", "++server.stream=false",
+      "generate",
+      "--input_file",
+      "-",
+      "--output_file",
+      "-",
+      "--prompt_config",
+      "vlm/mmmu-pro",
+      "--model",
+      "sim",
+      "--server_address",
+      server.url,
+      "--max_concurrent_requests",
+      String(BURST),
+      "--quiet",
+      "++server.max_retries=0",
+      "++server.stream=false",
     ],
     { env: { NODE_EXTRA_CA_CERTS: path.join(tls, "localhost.crt"), HTTP_PROXY: "", HTTPS_PROXY: "", ALL_PROXY: "" } },
   );
@@ -93,7 +109,9 @@ async function pacedRun(secure: boolean) {
   // One burst, then one after each gap, counted from the server's last answer of the burst
   // before (or, should some of its rows fail and never be answered, from 3 s after it went).
   const burst = () => {
-    const lines = Array.from({ length: BURST }, () => JSON.stringify({ id: `q${row}`, problem: `Question ${row++}?`, image_path: null, expected_answer: "B" }));
+    const lines = Array.from({ length: BURST }, () =>
+      JSON.stringify({ id: `q${row}`, problem: `Question ${row++}?`, image_path: null, expected_answer: "B" }),
+    );
     child.stdin?.write(lines.join("\n") + "\n");
     const fallback = setTimeout(next, 3000);
     server.onBurst = () => {
@@ -109,7 +127,10 @@ async function pacedRun(secure: boolean) {
   };
   burst();
   const r = await done;
-  const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { error?: unknown; generation?: string });
+  const rows = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { error?: unknown; generation?: string });
   return { r, rows, server };
 }
 
@@ -125,7 +146,9 @@ describe("idle connections against a server that closes them at 5 s without sayi
     expect(r.code).toBe(0);
   });
 
-  it("https (undici): no row fails with bursts paced 4.6-5.1 s apart and retries off", { timeout: 60_000 }, async () => {
+  it("https (undici): no row fails with bursts paced 4.6-5.1 s apart and retries off", {
+    timeout: 60_000,
+  }, async () => {
     const { r, rows, server } = await pacedRun(true);
     expect(rows).toHaveLength(BURST * (GAPS_MS.length + 1));
     expect(rows.filter((x) => x.error)).toEqual([]);

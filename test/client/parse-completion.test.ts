@@ -32,7 +32,10 @@ class Reference {
     try {
       j = JSON.parse(data);
     } catch {
-      this.failure = new VlmError(ErrorCodes.BAD_RESPONSE, `the server's answer is not a chat completion: stream event is not JSON: ${data.slice(0, 200)}`);
+      this.failure = new VlmError(
+        ErrorCodes.BAD_RESPONSE,
+        `the server's answer is not a chat completion: stream event is not JSON: ${data.slice(0, 200)}`,
+      );
       return;
     }
     if (j.error) {
@@ -51,8 +54,14 @@ class Reference {
   result() {
     this.parser.feed(this.decoder.decode());
     if (this.failure) throw this.failure;
-    if (!this.done && this.finishReason === null) throw new VlmError(ErrorCodes.CONNECTION, "the stream ended before the generation finished");
-    return { content: this.content, ...(this.reasoning ? { reasoning: this.reasoning } : {}), finishReason: this.finishReason, usage: this.usage };
+    if (!this.done && this.finishReason === null)
+      throw new VlmError(ErrorCodes.CONNECTION, "the stream ended before the generation finished");
+    return {
+      content: this.content,
+      ...(this.reasoning ? { reasoning: this.reasoning } : {}),
+      finishReason: this.finishReason,
+      usage: this.usage,
+    };
   }
 }
 
@@ -93,7 +102,9 @@ const role = ev(`${HEAD}{"index":0,"delta":{"role":"assistant","content":""},"lo
 const token = (text: string, key = "content", head = HEAD) =>
   ev(`${head}{"index":0,"delta":{"${key}":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}`);
 const finish = (text: string, reason = "stop") =>
-  ev(`${HEAD}{"index":0,"delta":{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":"${reason}","stop_reason":null}]}`);
+  ev(
+    `${HEAD}{"index":0,"delta":{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":"${reason}","stop_reason":null}]}`,
+  );
 const usage = ev(`${HEAD}],"usage":{"prompt_tokens":5,"total_tokens":9,"completion_tokens":4}}`);
 const DONE = "data: [DONE]\n\n";
 
@@ -101,11 +112,24 @@ describe("StreamAccumulator reads what JSON.parse of every chunk reads", () => {
   it("a vLLM stream: role, tokens, the finish chunk, usage", () => {
     const text = role + token("The answer") + token(" is") + finish(" B") + usage + DONE;
     const r = expectSame(text, [[1], [7, 100, 101], [text.length - 3]]);
-    expect(r).toEqual({ ok: { content: "The answer is B", finishReason: "stop", usage: { prompt_tokens: 5, total_tokens: 9, completion_tokens: 4 } } });
+    expect(r).toEqual({
+      ok: {
+        content: "The answer is B",
+        finishReason: "stop",
+        usage: { prompt_tokens: 5, total_tokens: 9, completion_tokens: 4 },
+      },
+    });
   });
 
   it("cut at every byte, with escapes and characters beyond ASCII", () => {
-    const text = role + token('a "quoted" \\ back\nslash') + token("é 日本 🙂") + token("\u2028") + finish("", "length") + usage + DONE;
+    const text =
+      role +
+      token('a "quoted" \\ back\nslash') +
+      token("é 日本 🙂") +
+      token("\u2028") +
+      finish("", "length") +
+      usage +
+      DONE;
     const bytes = Buffer.from(text);
     const want = run(new Reference(), [bytes]);
     expect(want).toMatchObject({ ok: { content: 'a "quoted" \\ back\nslashé 日本 🙂\u2028', finishReason: "length" } });
@@ -114,7 +138,10 @@ describe("StreamAccumulator reads what JSON.parse of every chunk reads", () => {
 
   it("reasoning in reasoning, reasoning_content or both, then content", () => {
     for (const keys of [["reasoning"], ["reasoning_content"], ["reasoning", "reasoning_content"]]) {
-      const both = (t: string) => ev(`${HEAD}{"index":0,"delta":{${keys.map((k) => `"${k}":${JSON.stringify(t)}`).join(",")}},"logprobs":null,"finish_reason":null}]}`);
+      const both = (t: string) =>
+        ev(
+          `${HEAD}{"index":0,"delta":{${keys.map((k) => `"${k}":${JSON.stringify(t)}`).join(",")}},"logprobs":null,"finish_reason":null}]}`,
+        );
       const r = expectSame(role + both("think ") + both("hard") + token("B") + finish("") + usage + DONE);
       expect(r).toMatchObject({ ok: { reasoning: "think hard", content: "B" } });
     }
@@ -123,23 +150,77 @@ describe("StreamAccumulator reads what JSON.parse of every chunk reads", () => {
 
   it("other finish reasons and chunks off the templates", () => {
     expectSame(role + token("x") + finish("y", "content_filter") + DONE);
-    expectSame(role + token("x") + ev(`${HEAD}{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop","stop_reason":null}]}`) + DONE);
-    expectSame(role + ev(`${HEAD}{"index":0,"delta":{"tool_calls":[{"id":"t"}]},"logprobs":null,"finish_reason":null}]}`) + finish("") + DONE);
+    expectSame(
+      role +
+        token("x") +
+        ev(`${HEAD}{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop","stop_reason":null}]}`) +
+        DONE,
+    );
+    expectSame(
+      role +
+        ev(`${HEAD}{"index":0,"delta":{"tool_calls":[{"id":"t"}]},"logprobs":null,"finish_reason":null}]}`) +
+        finish("") +
+        DONE,
+    );
     // Two choices: only the first counts.
-    expectSame(role + ev(`${HEAD}{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null},{"index":1,"delta":{"content":"b"},"logprobs":null,"finish_reason":null}]}`) + finish("") + DONE);
+    expectSame(
+      role +
+        ev(
+          `${HEAD}{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null},{"index":1,"delta":{"content":"b"},"logprobs":null,"finish_reason":null}]}`,
+        ) +
+        finish("") +
+        DONE,
+    );
     // A value that only looks like the end of the template.
-    expectSame(role + ev(`${HEAD}{"index":0,"delta":{"content":"a","x":"b"},"logprobs":null,"finish_reason":null}]}`) + finish("") + DONE);
-    expectSame(role + ev(`${HEAD}{"index":0,"delta":{"content":"a\\"},\\"logprobs\\":null,\\"finish_reason\\":\\"stop"},"logprobs":null,"finish_reason":"stop","stop_reason":null}]}`) + DONE);
+    expectSame(
+      role +
+        ev(`${HEAD}{"index":0,"delta":{"content":"a","x":"b"},"logprobs":null,"finish_reason":null}]}`) +
+        finish("") +
+        DONE,
+    );
+    expectSame(
+      role +
+        ev(
+          `${HEAD}{"index":0,"delta":{"content":"a\\"},\\"logprobs\\":null,\\"finish_reason\\":\\"stop"},"logprobs":null,"finish_reason":"stop","stop_reason":null}]}`,
+        ) +
+        DONE,
+    );
     // Usage on every chunk (continuous_usage_stats), and in the head.
-    expectSame(ev(`${HEAD}{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":1}}`) + finish("") + DONE);
-    expectSame(ev(`{"id":"x","usage":null,"choices":[{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}]}`) + token("b", "content", `{"id":"x","usage":null,"choices":[`) + DONE);
+    expectSame(
+      ev(
+        `${HEAD}{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":1}}`,
+      ) +
+        finish("") +
+        DONE,
+    );
+    expectSame(
+      ev(
+        `{"id":"x","usage":null,"choices":[{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}]}`,
+      ) +
+        token("b", "content", `{"id":"x","usage":null,"choices":[`) +
+        DONE,
+    );
     // A head that changes, chunks without an id, an event split over two data lines.
-    expectSame(role + token("a", "content", HEAD.replace("chatcmpl-1", "chatcmpl-2")) + token("b", "content", `{"choices":[`) + finish("") + DONE);
-    expectSame(role + `data: ${HEAD}{"index":0,"delta":{"content":"a"},\ndata: "logprobs":null,"finish_reason":"stop"}]}\n\n` + DONE);
+    expectSame(
+      role +
+        token("a", "content", HEAD.replace("chatcmpl-1", "chatcmpl-2")) +
+        token("b", "content", `{"choices":[`) +
+        finish("") +
+        DONE,
+    );
+    expectSame(
+      role +
+        `data: ${HEAD}{"index":0,"delta":{"content":"a"},\ndata: "logprobs":null,"finish_reason":"stop"}]}\n\n` +
+        DONE,
+    );
     // An object without "error" is no error, whatever it says.
-    expectSame(role + ev(`{"object":"error","message":"This model's maximum context length is 50 tokens","code":400}`) + DONE);
+    expectSame(
+      role + ev(`{"object":"error","message":"This model's maximum context length is 50 tokens","code":400}`) + DONE,
+    );
     // The streams of older servers and the tests' own servers.
-    expectSame('data: {"choices":[{"index":0,"delta":{"content":"w1 "}}]}\n\ndata: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n');
+    expectSame(
+      'data: {"choices":[{"index":0,"delta":{"content":"w1 "}}]}\n\ndata: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+    );
   });
 
   it("a head with an escaped key that ends in choices", () => {
@@ -170,12 +251,21 @@ describe("StreamAccumulator reads what JSON.parse of every chunk reads", () => {
   });
 
   it("a BOM at the start of the stream, and one later on", () => {
-    expectSame(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(role + token("é") + finish("") + DONE)]), [[1], [2], [3], [4]]);
+    expectSame(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(role + token("é") + finish("") + DONE)]), [
+      [1],
+      [2],
+      [3],
+      [4],
+    ]);
     expectSame(role + token("\uFEFFa") + finish("") + DONE, [[role.length]]);
   });
 
   it("invalid UTF-8 reads as replacement characters either way", () => {
-    const text = Buffer.concat([Buffer.from(role + token("a").slice(0, -10)), Buffer.from([0xff, 0xc3]), Buffer.from(token("a").slice(-10) + finish("") + DONE)]);
+    const text = Buffer.concat([
+      Buffer.from(role + token("a").slice(0, -10)),
+      Buffer.from([0xff, 0xc3]),
+      Buffer.from(token("a").slice(-10) + finish("") + DONE),
+    ]);
     expectSame(text, [[role.length + 5], [text.length - 30]]);
   });
 });
@@ -196,7 +286,9 @@ describe("StreamAccumulator's own framing reads what eventsource-parser frames",
       DONE;
     const bytes = Buffer.from(text);
     const want = run(new Reference(), [bytes]);
-    expect(want).toMatchObject({ ok: { content: 'ab cdeq"uotefback\\slashgéh\u0001end', reasoning: "r1r2", finishReason: "stop" } });
+    expect(want).toMatchObject({
+      ok: { content: 'ab cdeq"uotefback\\slashgéh\u0001end', reasoning: "r1r2", finishReason: "stop" },
+    });
     for (let i = 1; i < bytes.length; i++) expect(run(new StreamAccumulator(), cut(bytes, [i]))).toEqual(want);
   });
 
@@ -206,18 +298,39 @@ describe("StreamAccumulator's own framing reads what eventsource-parser frames",
     expectSame(body.replaceAll("\n\n", "\r\r"), [[40]]);
     expectSame(role + ": ping\n\n" + tokens(["a", "b"]) + "event: x\nid: 7\n" + tokens(["c", "d"]) + finish("") + DONE);
     expectSame(role + tokens(["a"]) + token("b").replace("data: ", "data:") + tokens(["c", "d"]) + finish("") + DONE);
-    const twoLines = role + tokens(["a", "b"]) + token("c").replace(`{"index":0,`, `{"index":0,\ndata: `) + tokens(["d", "e"]) + finish("") + DONE;
-    expectSame(twoLines, [...Array(twoLines.length - 1).keys()].map((i) => [i + 1]));
+    const twoLines =
+      role +
+      tokens(["a", "b"]) +
+      token("c").replace(`{"index":0,`, `{"index":0,\ndata: `) +
+      tokens(["d", "e"]) +
+      finish("") +
+      DONE;
+    expectSame(
+      twoLines,
+      [...Array(twoLines.length - 1).keys()].map((i) => [i + 1]),
+    );
     // Two data lines apart by a lone carriage return.
-    expectSame(role + tokens(["a"]) + token("b").replace(`{"index":0,`, `{"index":0,\rdata: `) + tokens(["c"]) + finish("") + DONE);
+    expectSame(
+      role +
+        tokens(["a"]) +
+        token("b").replace(`{"index":0,`, `{"index":0,\rdata: `) +
+        tokens(["c"]) +
+        finish("") +
+        DONE,
+    );
     // A line that is not a field of its event ends neither the event nor the run's checks.
-    expectSame(role + tokens(["a", "b"]).replace("\n\ndata: ", "\nretry: 5\n\ndata: ") + tokens(["c"]) + finish("") + DONE);
+    expectSame(
+      role + tokens(["a", "b"]).replace("\n\ndata: ", "\nretry: 5\n\ndata: ") + tokens(["c"]) + finish("") + DONE,
+    );
   });
 
   it("a head read from two data lines is never taken for a line of its own", () => {
     const split = HEAD.replace(`"model":"m",`, `"model":"m",\ndata: `);
-    const first = ev(`${split}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`);
-    const tok = (t: string) => ev(`${split}{"index":0,"delta":{"content":"${t}"},"logprobs":null,"finish_reason":null}]}`);
+    const first = ev(
+      `${split}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`,
+    );
+    const tok = (t: string) =>
+      ev(`${split}{"index":0,"delta":{"content":"${t}"},"logprobs":null,"finish_reason":null}]}`);
     expectSame(first + tok("a") + tok("b") + tok("c") + finish("") + DONE, [[first.length + 3]]);
     // The same text with that line not marked as data: the parser skips the unknown field.
     const bare = (t: string) => tok(t).replace("\ndata: ", "\n");
@@ -240,7 +353,7 @@ describe("StreamAccumulator's own framing reads what eventsource-parser frames",
       t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
-    const pick = <T,>(xs: T[]) => xs[Math.floor(rand() * xs.length)] as T;
+    const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)] as T;
     const words = ["a", " b", "", "é", '"', "\\", "\n", "日本", "🙂", "x y z", "\u2028", "\ufeff"];
     const parts = [
       () => token(pick(words) + pick(words)),
@@ -262,18 +375,37 @@ describe("StreamAccumulator's own framing reads what eventsource-parser frames",
       if (rand() < 0.1) text = text.replaceAll("\n", "\r\n");
       if (rand() < 0.1) text = text.slice(0, Math.floor(rand() * text.length));
       const bytes = Buffer.from(text);
-      const cuts = [...Array(Math.floor(rand() * 4))].map(() => Math.floor(rand() * bytes.length)).sort((a, b) => a - b);
-      expect(run(new StreamAccumulator(), cut(bytes, cuts)), JSON.stringify({ text, cuts })).toEqual(run(new Reference(), [bytes]));
+      const cuts = [...Array(Math.floor(rand() * 4))]
+        .map(() => Math.floor(rand() * bytes.length))
+        .sort((a, b) => a - b);
+      expect(run(new StreamAccumulator(), cut(bytes, cuts)), JSON.stringify({ text, cuts })).toEqual(
+        run(new Reference(), [bytes]),
+      );
     }
   });
 });
 
 describe("parseCompletion", () => {
   it("reads content, reasoning, finish_reason and usage", () => {
-    const body = (m: string) => `{"choices":[{"index":0,"message":${m},"finish_reason":"stop"}],"usage":{"completion_tokens":3}}`;
-    expect(parseCompletion(body(`{"content":"B","reasoning":"hm"}`))).toEqual({ content: "B", reasoning: "hm", finishReason: "stop", usage: { completion_tokens: 3 } });
-    expect(parseCompletion(body(`{"content":null,"reasoning_content":"hm"}`))).toEqual({ content: "", reasoning: "hm", finishReason: "stop", usage: { completion_tokens: 3 } });
-    expect(parseCompletion(body(`{"content":"B"}`))).toEqual({ content: "B", finishReason: "stop", usage: { completion_tokens: 3 } });
+    const body = (m: string) =>
+      `{"choices":[{"index":0,"message":${m},"finish_reason":"stop"}],"usage":{"completion_tokens":3}}`;
+    expect(parseCompletion(body(`{"content":"B","reasoning":"hm"}`))).toEqual({
+      content: "B",
+      reasoning: "hm",
+      finishReason: "stop",
+      usage: { completion_tokens: 3 },
+    });
+    expect(parseCompletion(body(`{"content":null,"reasoning_content":"hm"}`))).toEqual({
+      content: "",
+      reasoning: "hm",
+      finishReason: "stop",
+      usage: { completion_tokens: 3 },
+    });
+    expect(parseCompletion(body(`{"content":"B"}`))).toEqual({
+      content: "B",
+      finishReason: "stop",
+      usage: { completion_tokens: 3 },
+    });
     expect(Object.keys(parseCompletion(body(`{"content":"B"}`)))).not.toContain("reasoning");
   });
 });

@@ -8,7 +8,9 @@ describe("the proxy rule (curl's and httpx's)", () => {
     expect(via("http://a.example/v1", { HTTP_PROXY: "http://up:1" })).toBe("http://up:1/");
     expect(via("http://a.example/v1", { http_proxy: "http://low:1", HTTP_PROXY: "http://up:1" })).toBe("http://low:1/");
     expect(via("https://a.example/v1", { HTTPS_PROXY: "http://s:1", HTTP_PROXY: "http://h:1" })).toBe("http://s:1/");
-    expect(via("https://a.example/v1", { ALL_PROXY: "socks5://all:1080", HTTP_PROXY: "http://h:1" })).toBe("socks5://all:1080");
+    expect(via("https://a.example/v1", { ALL_PROXY: "socks5://all:1080", HTTP_PROXY: "http://h:1" })).toBe(
+      "socks5://all:1080",
+    );
     expect(via("http://a.example/v1", { all_proxy: "http://all:1" })).toBe("http://all:1/");
   });
 

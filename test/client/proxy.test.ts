@@ -19,11 +19,22 @@ afterEach(() => {
   for (const c of closers.splice(0)) c();
 });
 
-const NO_ENV_PROXY = { HTTP_PROXY: "", HTTPS_PROXY: "", ALL_PROXY: "", NO_PROXY: "", http_proxy: "", https_proxy: "", all_proxy: "", no_proxy: "" };
+const NO_ENV_PROXY = {
+  HTTP_PROXY: "",
+  HTTPS_PROXY: "",
+  ALL_PROXY: "",
+  NO_PROXY: "",
+  http_proxy: "",
+  https_proxy: "",
+  all_proxy: "",
+  no_proxy: "",
+};
 
 /** An OpenAI-compatible server (and an image host) on loopback. */
 async function origin(secure = false) {
-  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#336699" } }).png().toBuffer();
+  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#336699" } })
+    .png()
+    .toBuffer();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     req.resume();
     req.on("end", () => {
@@ -35,13 +46,18 @@ async function origin(secure = false) {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(
         JSON.stringify(
-          chat ? { choices: [{ index: 0, message: { role: "assistant", content: "Answer: B" }, finish_reason: "stop" }] } : { data: [{ id: "sim" }] },
+          chat
+            ? { choices: [{ index: 0, message: { role: "assistant", content: "Answer: B" }, finish_reason: "stop" }] }
+            : { data: [{ id: "sim" }] },
         ),
       );
     });
   };
   const srv = secure
-    ? createHttpsServer({ key: readFileSync(path.join(tls, "localhost.key")), cert: readFileSync(path.join(tls, "localhost.crt")) }, handler)
+    ? createHttpsServer(
+        { key: readFileSync(path.join(tls, "localhost.key")), cert: readFileSync(path.join(tls, "localhost.crt")) },
+        handler,
+      )
     : createServer(handler);
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
   closers.push(() => {
@@ -55,19 +71,42 @@ async function origin(secure = false) {
 async function generate(server: string, env: Record<string, string>, rows: object[], extra: string[] = []) {
   const child = spawnCli(
     [
-      "generate", "--input_file", "-", "--output_file", "-", "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-      "--server_address", `${server}/v1`, "--quiet", "++server.max_retries=0", "++server.stream=false", "++server.wait_timeout=5",
+      "generate",
+      "--input_file",
+      "-",
+      "--output_file",
+      "-",
+      "--prompt_config",
+      "vlm/mmmu-pro",
+      "--model",
+      "sim",
+      "--server_address",
+      `${server}/v1`,
+      "--quiet",
+      "++server.max_retries=0",
+      "++server.stream=false",
+      "++server.wait_timeout=5",
       ...extra,
     ],
     { env: { ...NO_ENV_PROXY, ...env } },
   );
   child.stdin?.end(rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
   const r = await waitExit(child);
-  const lines = r.stdout.trim() ? r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { error?: { message: string } }) : [];
+  const lines = r.stdout.trim()
+    ? r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { error?: { message: string } })
+    : [];
   return { ...r, lines };
 }
 
-const row = (i: number, image: string | null = null) => ({ id: `q${i}`, problem: `Question ${i}?`, image_path: image, expected_answer: "B" });
+const row = (i: number, image: string | null = null) => ({
+  id: `q${i}`,
+  problem: `Question ${i}?`,
+  image_path: image,
+  expected_answer: "B",
+});
 
 describe("proxies from the environment", () => {
   it("sends the start-up check, chat requests and image downloads through HTTP_PROXY, with its credentials, never shown", async () => {
@@ -75,9 +114,12 @@ describe("proxies from the environment", () => {
     closers.push(proxy.close);
     const api = await origin();
     const images = await origin();
-    const r = await generate(api.base, { HTTP_PROXY: `http://user:s3cret@127.0.0.1:${proxy.port}` }, [row(0, `${images.base}/cat.png`), row(1)], [
-      "++image.fetch=true",
-    ]);
+    const r = await generate(
+      api.base,
+      { HTTP_PROXY: `http://user:s3cret@127.0.0.1:${proxy.port}` },
+      [row(0, `${images.base}/cat.png`), row(1)],
+      ["++image.fetch=true"],
+    );
     expect(r.lines.map((l) => l.error)).toEqual([undefined, undefined]);
     expect(r.code).toBe(0);
     const seen = proxy.log.map((e) => `${e.method} ${e.target}`);
@@ -92,13 +134,20 @@ describe("proxies from the environment", () => {
     const proxy = await loggingProxy("user:right");
     closers.push(proxy.close);
     const api = await origin();
-    const r = await generate(api.base, { http_proxy: `http://user:wr0ng@127.0.0.1:${proxy.port}` }, [row(0)], ["++server.wait_timeout=1"]);
+    const r = await generate(
+      api.base,
+      { http_proxy: `http://user:wr0ng@127.0.0.1:${proxy.port}` },
+      [row(0)],
+      ["++server.wait_timeout=1"],
+    );
     expect(r.code).not.toBe(0);
     expect(proxy.log.length).toBeGreaterThan(0);
     expect(r.stdout + r.stderr).not.toContain("wr0ng");
   });
 
-  it("goes direct for NO_PROXY hosts (host, host:port, *) and through the proxy for another port", { timeout: 120_000 }, async () => {
+  it("goes direct for NO_PROXY hosts (host, host:port, *) and through the proxy for another port", {
+    timeout: 120_000,
+  }, async () => {
     const proxy = await loggingProxy();
     closers.push(proxy.close);
     const api = await origin();
@@ -117,12 +166,19 @@ describe("proxies from the environment", () => {
     const proxy = await loggingProxy();
     closers.push(proxy.close);
     const api = await origin(true);
-    const r = await generate(api.base, { HTTPS_PROXY: proxy.url, HTTP_PROXY: "http://127.0.0.1:9", NODE_EXTRA_CA_CERTS: path.join(tls, "localhost.crt") }, [
-      row(0),
-      row(1),
-    ]);
+    const r = await generate(
+      api.base,
+      {
+        HTTPS_PROXY: proxy.url,
+        HTTP_PROXY: "http://127.0.0.1:9",
+        NODE_EXTRA_CA_CERTS: path.join(tls, "localhost.crt"),
+      },
+      [row(0), row(1)],
+    );
     expect(r.lines.map((l) => l.error)).toEqual([undefined, undefined]);
-    expect(new Set(proxy.log.map((e) => `${e.method} ${e.target}`))).toEqual(new Set([`CONNECT 127.0.0.1:${api.port}`]));
+    expect(new Set(proxy.log.map((e) => `${e.method} ${e.target}`))).toEqual(
+      new Set([`CONNECT 127.0.0.1:${api.port}`]),
+    );
   });
 
   it("sends hub listings and downloads through the proxy", async () => {
@@ -137,9 +193,14 @@ describe("proxies from the environment", () => {
       const b = await getFollowingRedirects(${JSON.stringify(`${hub.base}/datasets/x/resolve/main/f`)}, { hub: { hubUrl: ${JSON.stringify(hub.base)} } });
       await b.body.text();
       process.stdout.write(String(a.status) + " " + String(b.statusCode));`;
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, ...NO_ENV_PROXY, HTTP_PROXY: proxy.url } });
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      env: { ...process.env, ...NO_ENV_PROXY, HTTP_PROXY: proxy.url },
+    });
     const r = await waitExit(child);
     expect(r.stdout).toBe("200 200");
-    expect(proxy.log.map((e) => `${e.method} ${e.target}`)).toEqual([`GET ${hub.base}/api/datasets/x`, `GET ${hub.base}/datasets/x/resolve/main/f`]);
+    expect(proxy.log.map((e) => `${e.method} ${e.target}`)).toEqual([
+      `GET ${hub.base}/api/datasets/x`,
+      `GET ${hub.base}/datasets/x/resolve/main/f`,
+    ]);
   });
 });

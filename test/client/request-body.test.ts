@@ -13,12 +13,19 @@ describe("the request body encoder", () => {
   it("sends exactly the bytes JSON.stringify would, with images spliced in", () => {
     const enc = createBodyEncoder();
     const requests: ChatRequest[] = [
-      { model: "m", messages: [{ role: "user", content: "plain \"text\" \u2028" }] },
+      { model: "m", messages: [{ role: "user", content: 'plain "text" \u2028' }] },
       {
         model: "m",
         messages: [
           { role: "system", content: "s" },
-          { role: "user", content: [{ type: "image_url", image_url: { url: image } }, { type: "text", text: "q \"x\"" }, { type: "image_url", image_url: { url: image, detail: "high" } }] },
+          {
+            role: "user",
+            content: [
+              { type: "image_url", image_url: { url: image } },
+              { type: "text", text: 'q "x"' },
+              { type: "image_url", image_url: { url: image, detail: "high" } },
+            ],
+          },
         ],
         stream: true,
       },
@@ -38,7 +45,18 @@ describe("the request body encoder", () => {
   it("puts at least FIRST_WRITE bytes in the first piece and shares the rest of the image", () => {
     const enc = createBodyEncoder();
     const big = `data:image/png;base64,${Buffer.alloc(300_000, 3).toString("base64")}`;
-    const r: ChatRequest = { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: big } }, { type: "text", text: "q" }] }] };
+    const r: ChatRequest = {
+      model: "m",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image_url", image_url: { url: big } },
+            { type: "text", text: "q" },
+          ],
+        },
+      ],
+    };
     const a = enc.encode(r).body as Buffer[];
     const b = enc.encode(r).body as Buffer[];
     expect(bytes(a)).toBe(JSON.stringify(r));
@@ -49,7 +67,10 @@ describe("the request body encoder", () => {
     expect(a[0]!.buffer).not.toBe(b[0]!.buffer);
     // A body that fits in the first write goes as one buffer.
     const small = `data:image/png;base64,${Buffer.alloc(20_000, 3).toString("base64")}`;
-    const s: ChatRequest = { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: small } }] }] };
+    const s: ChatRequest = {
+      model: "m",
+      messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: small } }] }],
+    };
     const one = enc.encode(s);
     expect(Buffer.isBuffer(one.body)).toBe(true);
     expect(bytes(one.body)).toBe(JSON.stringify(s));
@@ -59,7 +80,18 @@ describe("the request body encoder", () => {
   it("with no first write asked for, sends the image as the cached literal itself, nothing copied", () => {
     const enc = createBodyEncoder(undefined, 0);
     const big = `data:image/png;base64,${Buffer.alloc(100_000, 5).toString("base64")}`;
-    const r: ChatRequest = { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: big } }, { type: "text", text: "q" }] }] };
+    const r: ChatRequest = {
+      model: "m",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image_url", image_url: { url: big } },
+            { type: "text", text: "q" },
+          ],
+        },
+      ],
+    };
     const a = enc.encode(r);
     const b = enc.encode(r);
     expect(bytes(a.body)).toBe(JSON.stringify(r));
@@ -72,7 +104,10 @@ describe("the request body encoder", () => {
 
   it("keeps working when its cache is smaller than one image", () => {
     const enc = createBodyEncoder(1000);
-    const r: ChatRequest = { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: image } }] }] };
+    const r: ChatRequest = {
+      model: "m",
+      messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: image } }] }],
+    };
     expect(bytes(enc.encode(r).body)).toBe(JSON.stringify(r));
     expect(bytes(enc.encode(r).body)).toBe(JSON.stringify(r));
   });
@@ -92,8 +127,24 @@ describe("the request body encoder", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    const client = createClient({ baseUrl: url, concurrency: 2, timeoutSeconds: 30, server: ServerSchema.parse({ stream: false }) });
-    const request: ChatRequest = { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: image } }, { type: "text", text: "q" }] }] };
+    const client = createClient({
+      baseUrl: url,
+      concurrency: 2,
+      timeoutSeconds: 30,
+      server: ServerSchema.parse({ stream: false }),
+    });
+    const request: ChatRequest = {
+      model: "m",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image_url", image_url: { url: image } },
+            { type: "text", text: "q" },
+          ],
+        },
+      ],
+    };
     try {
       const r = await client.chat(request);
       expect(r.content).toBe("Answer: A");

@@ -20,23 +20,30 @@ describe("the transport over https", () => {
   it("sends streamed and plain requests to an https server, keeping the connection", async () => {
     const seen: Array<{ encrypted: boolean; auth?: string; body: unknown }> = [];
     const sockets = new Set<unknown>();
-    const srv = createServer({ key: readFileSync(path.join(tls, "localhost.key")), cert: readFileSync(path.join(tls, "localhost.crt")) }, (req, res) => {
-      sockets.add(req.socket);
-      let body = "";
-      req.on("data", (d) => (body += d));
-      req.on("end", () => {
-        const parsed = JSON.parse(body) as { stream?: boolean };
-        seen.push({ encrypted: "encrypted" in req.socket, auth: req.headers.authorization, body: parsed });
-        if (parsed.stream) {
-          res.writeHead(200, { "content-type": "text/event-stream" });
-          res.write('data: {"choices":[{"index":0,"delta":{"content":"Answer: "}}]}\n\n');
-          res.end('data: {"choices":[{"index":0,"delta":{"content":"B"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n');
-        } else {
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ choices: [{ index: 0, message: { content: "Answer: C" }, finish_reason: "stop" }] }));
-        }
-      });
-    });
+    const srv = createServer(
+      { key: readFileSync(path.join(tls, "localhost.key")), cert: readFileSync(path.join(tls, "localhost.crt")) },
+      (req, res) => {
+        sockets.add(req.socket);
+        let body = "";
+        req.on("data", (d) => (body += d));
+        req.on("end", () => {
+          const parsed = JSON.parse(body) as { stream?: boolean };
+          seen.push({ encrypted: "encrypted" in req.socket, auth: req.headers.authorization, body: parsed });
+          if (parsed.stream) {
+            res.writeHead(200, { "content-type": "text/event-stream" });
+            res.write('data: {"choices":[{"index":0,"delta":{"content":"Answer: "}}]}\n\n');
+            res.end(
+              'data: {"choices":[{"index":0,"delta":{"content":"B"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+            );
+          } else {
+            res.writeHead(200, { "content-type": "application/json" });
+            res.end(
+              JSON.stringify({ choices: [{ index: 0, message: { content: "Answer: C" }, finish_reason: "stop" }] }),
+            );
+          }
+        });
+      },
+    );
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
     closers.push(() => {
       srv.closeAllConnections();
@@ -63,8 +70,14 @@ describe("the transport over https", () => {
     clearTimeout(timer);
     expect(err).toBe("");
     expect(code).toBe(0);
-    expect(JSON.parse(out)).toMatchObject([{ content: "Answer: B", finishReason: "stop" }, { content: "Answer: C", finishReason: "stop" }]);
-    expect(seen.map((s) => [s.encrypted, s.auth])).toEqual([[true, "Bearer k-123"], [true, "Bearer k-123"]]);
+    expect(JSON.parse(out)).toMatchObject([
+      { content: "Answer: B", finishReason: "stop" },
+      { content: "Answer: C", finishReason: "stop" },
+    ]);
+    expect(seen.map((s) => [s.encrypted, s.auth])).toEqual([
+      [true, "Bearer k-123"],
+      [true, "Bearer k-123"],
+    ]);
     expect(sockets.size).toBe(1);
   });
 });

@@ -14,10 +14,13 @@ afterEach(async () => {
 async function server(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
   const srv: Server = createServer(handler);
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  open.push(() => new Promise((r) => {
-    srv.closeAllConnections();
-    srv.close(r);
-  }));
+  open.push(
+    () =>
+      new Promise((r) => {
+        srv.closeAllConnections();
+        srv.close(r);
+      }),
+  );
   return `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
 }
 
@@ -47,7 +50,12 @@ const endless = (req: IncomingMessage, res: ServerResponse) => {
 describe("the transport's aborts", () => {
   it("stops a request that takes longer than the total timeout, and does not retry it", async () => {
     const url = await server(endless);
-    const c = createClient({ baseUrl: `${url}/v1`, concurrency: 2, timeoutSeconds: 0.3, server: ServerSchema.parse({ backoff_ms: 5 }) });
+    const c = createClient({
+      baseUrl: `${url}/v1`,
+      concurrency: 2,
+      timeoutSeconds: 0.3,
+      server: ServerSchema.parse({ backoff_ms: 5 }),
+    });
     open.push(() => c.close());
     const err = (await c.chat(req()).catch((e: unknown) => e)) as VlmError;
     expect(err).toMatchObject({ code: "VLM_E_TIMEOUT", retryable: false, attempts: 1 });
@@ -57,7 +65,9 @@ describe("the transport's aborts", () => {
   it("times out every request, the one that waited for the connection too", async () => {
     const url = await server(endless);
     const t = transport(url, { connections: 1, totalTimeoutMs: 250 });
-    const results = await Promise.all([t.chat(req()), t.chat(req())].map((p) => p.catch((e: unknown) => e as VlmError)));
+    const results = await Promise.all(
+      [t.chat(req()), t.chat(req())].map((p) => p.catch((e: unknown) => e as VlmError)),
+    );
     expect(results.map((e) => (e as VlmError).code)).toEqual(["VLM_E_TIMEOUT", "VLM_E_TIMEOUT"]);
   });
 
@@ -93,14 +103,18 @@ describe("the transport's aborts", () => {
     const onWarning = (w: Error) => warnings.push(w.name);
     process.on("warning", onWarning);
     try {
-      const slow = Array.from({ length: 12 }, () => t.chat(req(), { signal: ac.signal }).catch((e: unknown) => e as VlmError));
+      const slow = Array.from({ length: 12 }, () =>
+        t.chat(req(), { signal: ac.signal }).catch((e: unknown) => e as VlmError),
+      );
       await new Promise((r) => setTimeout(r, 100));
       ac.abort();
       const errors = await Promise.all(slow);
       expect(errors.map((e) => (e as VlmError).code)).toEqual(Array(12).fill("VLM_E_ABORTED"));
       // An aborted signal stops a call at once; the transport still works for other calls.
       await expect(t.chat(req(), { signal: ac.signal })).rejects.toMatchObject({ code: "VLM_E_ABORTED" });
-      await expect(t.chat(req(false), { signal: new AbortController().signal })).resolves.toMatchObject({ content: "B" });
+      await expect(t.chat(req(false), { signal: new AbortController().signal })).resolves.toMatchObject({
+        content: "B",
+      });
     } finally {
       process.off("warning", onWarning);
     }
@@ -116,7 +130,10 @@ describe("the transport's aborts", () => {
 
 describe("the transport's answers", () => {
   it("reads a non-streaming body that starts with a BOM, in pieces", async () => {
-    const body = JSON.stringify({ choices: [{ index: 0, message: { content: "B é" }, finish_reason: "stop" }], usage: { completion_tokens: 2 } });
+    const body = JSON.stringify({
+      choices: [{ index: 0, message: { content: "B é" }, finish_reason: "stop" }],
+      usage: { completion_tokens: 2 },
+    });
     const url = await server((req, res) => {
       req.resume();
       res.writeHead(200, { "content-type": "application/json" });
@@ -124,7 +141,11 @@ describe("the transport's answers", () => {
       res.write(bytes.subarray(0, 10));
       setTimeout(() => res.end(bytes.subarray(10)), 20);
     });
-    await expect(transport(url).chat(req(false))).resolves.toEqual({ content: "B é", finishReason: "stop", usage: { completion_tokens: 2 } });
+    await expect(transport(url).chat(req(false))).resolves.toEqual({
+      content: "B é",
+      finishReason: "stop",
+      usage: { completion_tokens: 2 },
+    });
   });
 
   it("keeps every answer whole while many arrive at once, each over several reads", async () => {
@@ -142,12 +163,16 @@ describe("the transport's answers", () => {
           return;
         }
         res.writeHead(200, { "content-type": "text/event-stream" });
-        for (let i = 0; i < content.length; i += 50_000) res.write(`data: {"choices":[{"index":0,"delta":{"content":${JSON.stringify(content.slice(i, i + 50_000))}}}]}\n\n`);
+        for (let i = 0; i < content.length; i += 50_000)
+          res.write(
+            `data: {"choices":[{"index":0,"delta":{"content":${JSON.stringify(content.slice(i, i + 50_000))}}}]}\n\n`,
+          );
         res.end('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n');
       });
     });
     const t = transport(url, { connections: 8 });
-    const ask = (i: number, stream: boolean) => t.chat({ model: "m", messages: [{ role: "user", content: String(i) }], stream });
+    const ask = (i: number, stream: boolean) =>
+      t.chat({ model: "m", messages: [{ role: "user", content: String(i) }], stream });
     const results = await Promise.all(Array.from({ length: 24 }, (_, i) => ask(i, i % 2 === 0)));
     results.forEach((r, i) => expect(r.content).toBe(`${i}:`.repeat(30_000)));
   });
@@ -158,7 +183,13 @@ describe("the transport's answers", () => {
       res.writeHead(429, { "content-type": "application/json", "retry-after": "7" });
       res.end(JSON.stringify({ error: { message: "slow down", code: 429 } }));
     });
-    await expect(transport(url).chat(req())).rejects.toMatchObject({ code: "VLM_E_HTTP", status: 429, retryable: true, retryAfter: 7, message: `HTTP 429: slow down (POST ${url}/v1/chat/completions)` });
+    await expect(transport(url).chat(req())).rejects.toMatchObject({
+      code: "VLM_E_HTTP",
+      status: 429,
+      retryable: true,
+      retryAfter: 7,
+      message: `HTTP 429: slow down (POST ${url}/v1/chat/completions)`,
+    });
   });
 
   it("stops reading a stream at an error event", async () => {
@@ -168,8 +199,14 @@ describe("the transport's answers", () => {
       res.write(`${TOKEN}data: {"error":{"message":"boom","code":500}}\n\n`);
     });
     const t = transport(url, { connections: 1 });
-    await expect(t.chat(req())).rejects.toMatchObject({ code: "VLM_E_HTTP", retryable: true, message: `error in stream: boom (POST ${url}/v1/chat/completions)` });
-    await expect(t.chat(req())).rejects.toMatchObject({ message: `error in stream: boom (POST ${url}/v1/chat/completions)` });
+    await expect(t.chat(req())).rejects.toMatchObject({
+      code: "VLM_E_HTTP",
+      retryable: true,
+      message: `error in stream: boom (POST ${url}/v1/chat/completions)`,
+    });
+    await expect(t.chat(req())).rejects.toMatchObject({
+      message: `error in stream: boom (POST ${url}/v1/chat/completions)`,
+    });
   });
 
   it("reads the pool's failures as retryable connection errors and timeouts", async () => {
@@ -182,7 +219,13 @@ describe("the transport's answers", () => {
     await expect(transport(cut).chat(req())).rejects.toMatchObject({ code: "VLM_E_CONNECTION", retryable: true });
     // Silent past ++server.timeout: the headers never come.
     const silent = await server((req) => req.resume());
-    const t = createTransport({ baseUrl: `${silent}/v1`, connections: 1, idleTimeoutMs: 60_000, responseTimeoutMs: 100, totalTimeoutMs: 60_000 });
+    const t = createTransport({
+      baseUrl: `${silent}/v1`,
+      connections: 1,
+      idleTimeoutMs: 60_000,
+      responseTimeoutMs: 100,
+      totalTimeoutMs: 60_000,
+    });
     open.push(() => t.close());
     const err = (await t.chat(req(false)).catch((e: unknown) => e)) as VlmError;
     expect(err).toMatchObject({ code: "VLM_E_TIMEOUT", retryable: true });

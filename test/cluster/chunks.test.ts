@@ -61,7 +61,9 @@ describe("chunks", () => {
     ]);
     expect(rows[1]!.error?.message).toMatch(/^line 5: /);
     // Resume skips by the chunk's own positions; max_samples counts rows of the whole input.
-    const rest = await lastValueFrom(readRows(f, { rowRange: { start: 2, end: 5 }, skip: (i) => i === 0, maxSamples: 4 }).pipe(toArray()));
+    const rest = await lastValueFrom(
+      readRows(f, { rowRange: { start: 2, end: 5 }, skip: (i) => i === 0, maxSamples: 4 }).pipe(toArray()),
+    );
     expect(rest.map((r) => r.index)).toEqual([1]);
   });
 });

@@ -24,14 +24,23 @@ describe("cluster configs", () => {
     const cwd = await tempDir();
     expect((await loadClusterConfig(undefined, { cwd, env })).config).toEqual({ executor: "local", env_vars: {} });
     const slurm = (await loadClusterConfig("slurm", { cwd, env })).config;
-    expect(slurm).toMatchObject({ executor: "slurm", job_array: true, poll_seconds: 30, sbatch_args: [], setup: [], job_name_prefix: "vlmpipe" });
+    expect(slurm).toMatchObject({
+      executor: "slurm",
+      job_array: true,
+      poll_seconds: 30,
+      sbatch_args: [],
+      setup: [],
+      job_name_prefix: "vlmpipe",
+    });
   });
 
   it("names an unknown key, a bad value and a bad executor", () => {
     expect(() => parseClusterConfig({ executor: "slurm", partiton: "x" }, "c.yaml")).toThrow(
       /cluster config c\.yaml: unknown key partiton \(known: executor, env_vars, .*partition/,
     );
-    expect(() => parseClusterConfig({ executor: "slurm", time: "4 hours" }, "c.yaml")).toThrow(/time: a Slurm time limit/);
+    expect(() => parseClusterConfig({ executor: "slurm", time: "4 hours" }, "c.yaml")).toThrow(
+      /time: a Slurm time limit/,
+    );
     expect(() => parseClusterConfig({ executor: "pbs" }, "c.yaml")).toThrow(/executor: must be "local" or "slurm"/);
     expect(() => parseClusterConfig({ executor: "local", partition: "x" }, "c.yaml")).toThrow(/unknown key partition/);
     expect(() => parseClusterConfig({ executor: "slurm", env_vars: { "A-B": "1" } }, "c.yaml")).toThrow(/env_vars/);
@@ -44,9 +53,15 @@ describe("cluster configs", () => {
     expect((await loadClusterConfig("mine", { cwd, env: {} })).config).toMatchObject({ partition: "p1" });
     const dir = await tempDir();
     await writeFile(path.join(dir, "mine.yaml"), "executor: slurm\npartition: p2\n");
-    expect((await loadClusterConfig("mine", { cwd, env: { VLMPIPE_CLUSTER_CONFIG: dir } })).config).toMatchObject({ partition: "p2" });
-    expect((await loadClusterConfig(path.join(dir, "mine.yaml"), { cwd, env: {} })).config).toMatchObject({ partition: "p2" });
-    await expect(loadClusterConfig("nope", { cwd, env: {} })).rejects.toThrow(/--cluster nope: no cluster config found; looked for .*cluster_configs\/nope\.yaml/);
+    expect((await loadClusterConfig("mine", { cwd, env: { VLMPIPE_CLUSTER_CONFIG: dir } })).config).toMatchObject({
+      partition: "p2",
+    });
+    expect((await loadClusterConfig(path.join(dir, "mine.yaml"), { cwd, env: {} })).config).toMatchObject({
+      partition: "p2",
+    });
+    await expect(loadClusterConfig("nope", { cwd, env: {} })).rejects.toThrow(
+      /--cluster nope: no cluster config found; looked for .*cluster_configs\/nope\.yaml/,
+    );
   });
 
   it("uses $VLMPIPE_CLUSTER_CONFIG (a file) when --cluster is not given", async () => {
@@ -54,8 +69,14 @@ describe("cluster configs", () => {
     const f = path.join(dir, "site.yaml");
     await writeFile(f, "executor: local\nmax_parallel_jobs: 3\nenv_vars: {A: 1}\n");
     const c = await loadClusterConfig(undefined, { cwd: dir, env: { VLMPIPE_CLUSTER_CONFIG: f } });
-    expect(c).toMatchObject({ name: "site", file: f, config: { executor: "local", max_parallel_jobs: 3, env_vars: { A: 1 } } });
+    expect(c).toMatchObject({
+      name: "site",
+      file: f,
+      config: { executor: "local", max_parallel_jobs: 3, env_vars: { A: 1 } },
+    });
     await writeFile(f, "executor: local\n  bad: [\n");
-    await expect(loadClusterConfig(undefined, { cwd: dir, env: { VLMPIPE_CLUSTER_CONFIG: f } })).rejects.toThrow(/not valid YAML/);
+    await expect(loadClusterConfig(undefined, { cwd: dir, env: { VLMPIPE_CLUSTER_CONFIG: f } })).rejects.toThrow(
+      /not valid YAML/,
+    );
   });
 });

@@ -92,7 +92,9 @@ describe("chunked runs", () => {
     const a = await evalIn(chunked, { numChunks: 3, maxParallelJobs: 3 });
     const b = await evalIn(plain);
     for (const f of ["output-rs0.jsonl", "output-rs1.jsonl"]) {
-      expect(await rowsOf(path.join(chunked, "eval-results", "mmmu-pro", f))).toEqual(await rowsOf(path.join(plain, "eval-results", "mmmu-pro", f)));
+      expect(await rowsOf(path.join(chunked, "eval-results", "mmmu-pro", f))).toEqual(
+        await rowsOf(path.join(plain, "eval-results", "mmmu-pro", f)),
+      );
     }
     const strip = (m: unknown) => JSON.parse(JSON.stringify(m, (k, v) => (k === "gen_seconds" ? undefined : v)));
     expect(strip(a.metrics)).toEqual(strip(b.metrics));
@@ -100,11 +102,23 @@ describe("chunked runs", () => {
     // The chunk files are gone once merged; the merged spec is an unchunked run's.
     const files = (await readdir(path.join(chunked, "eval-results", "mmmu-pro"))).sort();
     expect(files).toEqual([
-      "metrics.json", "output-rs0.jsonl", "output-rs0.jsonl.done", "output-rs0.jsonl.row-digests", "output-rs0.jsonl.spec.json",
-      "output-rs1.jsonl", "output-rs1.jsonl.done", "output-rs1.jsonl.row-digests", "output-rs1.jsonl.spec.json", "report.html",
+      "metrics.json",
+      "output-rs0.jsonl",
+      "output-rs0.jsonl.done",
+      "output-rs0.jsonl.row-digests",
+      "output-rs0.jsonl.spec.json",
+      "output-rs1.jsonl",
+      "output-rs1.jsonl.done",
+      "output-rs1.jsonl.row-digests",
+      "output-rs1.jsonl.spec.json",
+      "report.html",
     ]);
-    const spec = JSON.parse(await readFile(path.join(chunked, "eval-results", "mmmu-pro", "output-rs0.jsonl.spec.json"), "utf8"));
-    const plainSpec = JSON.parse(await readFile(path.join(plain, "eval-results", "mmmu-pro", "output-rs0.jsonl.spec.json"), "utf8"));
+    const spec = JSON.parse(
+      await readFile(path.join(chunked, "eval-results", "mmmu-pro", "output-rs0.jsonl.spec.json"), "utf8"),
+    );
+    const plainSpec = JSON.parse(
+      await readFile(path.join(plain, "eval-results", "mmmu-pro", "output-rs0.jsonl.spec.json"), "utf8"),
+    );
     expect(spec.generation).toEqual(plainSpec.generation);
     expect(spec.generation.row_range).toBeUndefined();
   });
@@ -169,6 +183,8 @@ describe("chunked runs", () => {
 
     await writeFile(`${file.replace("rs1", "rs0")}-async`, "");
     const p2 = await pendingJobs(await planEval(settings(out)));
-    expect(p2.notes.join("\n")).toMatch(/output-rs0\.jsonl of mmmu-pro is a partial run without chunks: resuming it as it is/);
+    expect(p2.notes.join("\n")).toMatch(
+      /output-rs0\.jsonl of mmmu-pro is a partial run without chunks: resuming it as it is/,
+    );
   });
 });

@@ -28,16 +28,35 @@ function settings(outputDir: string, over: Partial<EvalSettings> = {}): EvalSett
     overrides: { inference: { tokens_to_generate: 1024 } },
     numChunks: 3,
     rerunDone: false,
-    server: { kind: "launch", type: "vllm", gpus: 8, nodes: 1, args: "--max-model-len 128000 --limit-mm-per-prompt.video 0", startTimeoutSeconds: 900 },
+    server: {
+      kind: "launch",
+      type: "vllm",
+      gpus: 8,
+      nodes: 1,
+      args: "--max-model-len 128000 --limit-mm-per-prompt.video 0",
+      startTimeoutSeconds: 900,
+    },
     progressSeconds: 30,
     ...over,
   };
 }
 
-async function context(over: Partial<EvalSettings> = {}, config = slurmConfig()): Promise<{ ctx: ScriptContext; out: string }> {
+async function context(
+  over: Partial<EvalSettings> = {},
+  config = slurmConfig(),
+): Promise<{ ctx: ScriptContext; out: string }> {
   const out = await tempDir();
   const s = settings(out, over);
-  return { out, ctx: { config, settings: s, jobName: "vlmpipe-test", logDir: path.join(out, "eval-logs", "slurm"), vlmpipe: "vlmpipe" } };
+  return {
+    out,
+    ctx: {
+      config,
+      settings: s,
+      jobName: "vlmpipe-test",
+      logDir: path.join(out, "eval-logs", "slurm"),
+      vlmpipe: "vlmpipe",
+    },
+  };
 }
 
 /** A Slurm stand-in: records commands, answers from a script of replies. */
@@ -56,21 +75,70 @@ describe("sbatch scripts", () => {
     const { ctx, out } = await context();
     const plan = await planEval(ctx.settings);
     const jobs = plan.benchmarks[0]!.seeds.flatMap((s) => s.chunks!);
-    const script = renderGenerationScript({ ...ctx, config: slurmConfig({ partition: "gpu", account: "acct", time: "04:00:00", gpus_per_node: 8, max_array_parallel: 4 }) }, jobs, { array: true });
+    const script = renderGenerationScript(
+      {
+        ...ctx,
+        config: slurmConfig({
+          partition: "gpu",
+          account: "acct",
+          time: "04:00:00",
+          gpus_per_node: 8,
+          max_array_parallel: 4,
+        }),
+      },
+      jobs,
+      { array: true },
+    );
     expect(script.startsWith("#!/bin/bash\n#SBATCH --job-name=vlmpipe-test\n")).toBe(true);
-    for (const l of ["#SBATCH --partition=gpu", "#SBATCH --account=acct", "#SBATCH --time=04:00:00", "#SBATCH --nodes=1", "#SBATCH --gpus-per-node=8", "#SBATCH --array=0-5%4"]) {
+    for (const l of [
+      "#SBATCH --partition=gpu",
+      "#SBATCH --account=acct",
+      "#SBATCH --time=04:00:00",
+      "#SBATCH --nodes=1",
+      "#SBATCH --gpus-per-node=8",
+      "#SBATCH --array=0-5%4",
+    ]) {
       expect(script).toContain(`${l}\n`);
     }
     expect(script).toContain(`#SBATCH --output=${out}/eval-logs/slurm/%x-%A_%a.out`);
-    expect(script).toContain("  4) JOB=(--job_benchmark mmmu-pro --job_seed 1 --job_chunk 1) ;;  # mmmu-pro rs1 chunk 1/3 (rows 20-40)");
-    expect(script).toMatch(/#   vllm serve Qwen\/Qwen2\.5-VL-7B-Instruct --port <free port> --tensor-parallel-size 8 --served-model-name Qwen\/Qwen2\.5-VL-7B-Instruct --max-model-len 128000 --limit-mm-per-prompt\.video 0\n/);
+    expect(script).toContain(
+      "  4) JOB=(--job_benchmark mmmu-pro --job_seed 1 --job_chunk 1) ;;  # mmmu-pro rs1 chunk 1/3 (rows 20-40)",
+    );
+    expect(script).toMatch(
+      /#   vllm serve Qwen\/Qwen2\.5-VL-7B-Instruct --port <free port> --tensor-parallel-size 8 --served-model-name Qwen\/Qwen2\.5-VL-7B-Instruct --max-model-len 128000 --limit-mm-per-prompt\.video 0\n/,
+    );
     const exec = script.split("\n").find((l) => l.startsWith("exec vlmpipe eval_job "))!;
     const words = splitShellWords(exec.replace(' "${JOB[@]}"', ""));
     expect(words).toEqual([
-      "exec", "vlmpipe", "eval_job", "--benchmarks", "mmmu-pro:2", "--model", "Qwen/Qwen2.5-VL-7B-Instruct", "--data_dir", data, "--output_dir", out,
-      "--max_concurrent_requests", "64", "--progress_seconds", "30", "--num_chunks", "3",
-      "--server_type", "vllm", "--server_gpus", "8", "--server_nodes", "1", "--server_args", "--max-model-len 128000 --limit-mm-per-prompt.video 0",
-      "--server_start_timeout", "900", "--overrides_json", '{"inference":{"tokens_to_generate":1024}}',
+      "exec",
+      "vlmpipe",
+      "eval_job",
+      "--benchmarks",
+      "mmmu-pro:2",
+      "--model",
+      "Qwen/Qwen2.5-VL-7B-Instruct",
+      "--data_dir",
+      data,
+      "--output_dir",
+      out,
+      "--max_concurrent_requests",
+      "64",
+      "--progress_seconds",
+      "30",
+      "--num_chunks",
+      "3",
+      "--server_type",
+      "vllm",
+      "--server_gpus",
+      "8",
+      "--server_nodes",
+      "1",
+      "--server_args",
+      "--max-model-len 128000 --limit-mm-per-prompt.video 0",
+      "--server_start_timeout",
+      "900",
+      "--overrides_json",
+      '{"inference":{"tokens_to_generate":1024}}',
     ]);
   });
 
@@ -89,9 +157,11 @@ describe("sbatch scripts", () => {
     expect(script).toContain("#SBATCH --exclusive\n#SBATCH --constraint=h100\n");
     expect(script).toContain("#SBATCH --cpus-per-task=16\n#SBATCH --mem=0\n");
     expect(script).toContain("module load cuda/12.4\nsource /venv/bin/activate\n");
-    expect(script).toContain("export HF_HOME='/shared/hf cache'\nexport N=2\nexport VLMPIPE_VLLM_BIN='apptainer exec --nv /img/vllm.sif vllm'\n");
+    expect(script).toContain(
+      "export HF_HOME='/shared/hf cache'\nexport N=2\nexport VLMPIPE_VLLM_BIN='apptainer exec --nv /img/vllm.sif vllm'\n",
+    );
     expect(script).toContain("#   apptainer exec --nv /img/vllm.sif vllm serve ");
-    expect(script).toContain('JOB=(--job_benchmark mmmu-pro --job_seed 0 --job_chunk 0)');
+    expect(script).toContain("JOB=(--job_benchmark mmmu-pro --job_seed 0 --job_chunk 0)");
     expect(script).not.toContain("--array");
     expect(script).not.toMatch(/api_key|OPENAI_API_KEY/);
     const merge = renderMergeScript(ctx);
@@ -104,37 +174,62 @@ describe("sbatch scripts", () => {
     const { ctx } = await context();
     const plan = await planEval(ctx.settings);
     const jobs = plan.benchmarks[0]!.seeds[0]!.chunks!;
-    expect(renderGenerationScript({ ...ctx, config: slurmConfig({ gpus_per_node: 0 }) }, jobs, { array: true })).not.toContain("--gpus-per-node");
-    expect(() => renderGenerationScript({ ...ctx, config: slurmConfig({ gpus_per_node: 4 }) }, jobs, { array: true })).toThrow(
-      /--server_gpus 8 is more than the 4 GPUs of a node/,
-    );
+    expect(
+      renderGenerationScript({ ...ctx, config: slurmConfig({ gpus_per_node: 0 }) }, jobs, { array: true }),
+    ).not.toContain("--gpus-per-node");
+    expect(() =>
+      renderGenerationScript({ ...ctx, config: slurmConfig({ gpus_per_node: 4 }) }, jobs, { array: true }),
+    ).toThrow(/--server_gpus 8 is more than the 4 GPUs of a node/);
   });
 
   it("span nodes: a Ray cluster for vLLM, worker ranks for SGLang", async () => {
-    const vllm = await context({ server: { kind: "launch", type: "vllm", gpus: 8, nodes: 2, args: "", startTimeoutSeconds: 60 } });
+    const vllm = await context({
+      server: { kind: "launch", type: "vllm", gpus: 8, nodes: 2, args: "", startTimeoutSeconds: 60 },
+    });
     const plan = await planEval(vllm.ctx.settings);
     const jobs = plan.benchmarks[0]!.seeds[0]!.chunks!;
     const v = renderGenerationScript(vllm.ctx, jobs, { array: true });
     expect(v).toContain("#SBATCH --nodes=2\n");
     expect(v).toContain("ray start --head --port=6379 --num-gpus=8 --block &");
-    expect(v).toContain('srun --nodes=1 --ntasks=1 --ntasks-per-node=1 --exclude="$head" ray start --address="$head:6379"');
+    expect(v).toContain(
+      'srun --nodes=1 --ntasks=1 --ntasks-per-node=1 --exclude="$head" ray start --address="$head:6379"',
+    );
     expect(v).toContain("--pipeline-parallel-size 2 --distributed-executor-backend ray");
     expect(v).not.toMatch(/\nexec /);
-    const sg = await context({ server: { kind: "launch", type: "sglang", gpus: 8, nodes: 3, args: "--mem-fraction-static 0.8", startTimeoutSeconds: 60 } });
+    const sg = await context({
+      server: {
+        kind: "launch",
+        type: "sglang",
+        gpus: 8,
+        nodes: 3,
+        args: "--mem-fraction-static 0.8",
+        startTimeoutSeconds: 60,
+      },
+    });
     const s = renderGenerationScript(sg.ctx, jobs, { array: true });
-    expect(s).toContain('  srun --nodes=1 --ntasks=1 -w "${nodes[$r]}" python -m sglang.launch_server --model-path Qwen/Qwen2.5-VL-7B-Instruct --port 30000 --tp 24 --nnodes 3 --node-rank $r --dist-init-addr "$head:5757" --mem-fraction-static 0.8 &');
+    expect(s).toContain(
+      '  srun --nodes=1 --ntasks=1 -w "${nodes[$r]}" python -m sglang.launch_server --model-path Qwen/Qwen2.5-VL-7B-Instruct --port 30000 --tp 24 --nnodes 3 --node-rank $r --dist-init-addr "$head:5757" --mem-fraction-static 0.8 &',
+    );
     expect(s).toContain('export VLMPIPE_SGLANG_DIST_INIT_ADDR="$head:5757"');
   });
 
   it("name the running servers and the simulator when nothing is started", async () => {
-    const running = await context({ server: { kind: "running", type: "vllm", addresses: ["http://h1:8000/v1", "http://h2:8000/v1"] } });
+    const running = await context({
+      server: { kind: "running", type: "vllm", addresses: ["http://h1:8000/v1", "http://h2:8000/v1"] },
+    });
     const plan = await planEval(running.ctx.settings);
     const jobs = plan.benchmarks[0]!.seeds[0]!.chunks!;
-    const r = renderGenerationScript({ ...running.ctx, config: slurmConfig({ gpus_per_node: 8 }) }, jobs, { array: true });
+    const r = renderGenerationScript({ ...running.ctx, config: slurmConfig({ gpus_per_node: 8 }) }, jobs, {
+      array: true,
+    });
     expect(r).not.toContain("--gpus-per-node");
     expect(r).toContain("--server_type vllm --server_address http://h1:8000/v1 --server_address http://h2:8000/v1");
-    const simCtx = await context({ server: { kind: "sim", sim: { sim_accuracy: 0.5, sim_latency_ms: 0, sim_seed: 3 } } });
-    expect(renderGenerationScript(simCtx.ctx, jobs, { array: true })).toContain("--server_type sim --sim_accuracy 0.5 --sim_latency_ms 0 --sim_seed 3");
+    const simCtx = await context({
+      server: { kind: "sim", sim: { sim_accuracy: 0.5, sim_latency_ms: 0, sim_seed: 3 } },
+    });
+    expect(renderGenerationScript(simCtx.ctx, jobs, { array: true })).toContain(
+      "--server_type sim --sim_accuracy 0.5 --sim_latency_ms 0 --sim_seed 3",
+    );
   });
 });
 
@@ -161,7 +256,10 @@ describe("Slurm commands", () => {
     const f = await finalStates(run, ["12", "13"]);
     const gone = fakeSlurm(() => ({ code: 1, stderr: "slurm_load_jobs error: Invalid job id specified" }));
     expect((await queueStates(gone.run, ["9"]))?.size).toBe(0);
-    const busy = fakeSlurm(() => ({ code: 1, stderr: "slurm_load_jobs error: Socket timed out on send/recv operation" }));
+    const busy = fakeSlurm(() => ({
+      code: 1,
+      stderr: "slurm_load_jobs error: Socket timed out on send/recv operation",
+    }));
     expect(await queueStates(busy.run, ["9"])).toBeNull();
     expect(f.get("12_0")).toMatchObject({ state: "COMPLETED", exitCode: "0:0" });
     expect(f.get("12_1")).toMatchObject({ state: "FAILED", exitCode: "1:0", stdout: "/l/x-12_1.out" });
@@ -172,14 +270,36 @@ describe("Slurm commands", () => {
 describe("runSlurmEval", () => {
   it("submits the job array, then the merge job after it (afterok), and says where the logs go", async () => {
     const out = await tempDir();
-    const { run, calls } = fakeSlurm((cmd) => (cmd === "sbatch" ? { stdout: calls.length < 3 ? "101\n" : "102;cluster\n" } : {}));
+    const { run, calls } = fakeSlurm((cmd) =>
+      cmd === "sbatch" ? { stdout: calls.length < 3 ? "101\n" : "102;cluster\n" } : {},
+    );
     const written: string[] = [];
-    const r = await runSlurmEval(settings(out), { config: slurmConfig(), clusterName: "t", dryRun: false, wait: false, log: () => {}, write: (t) => written.push(t), run });
+    const r = await runSlurmEval(settings(out), {
+      config: slurmConfig(),
+      clusterName: "t",
+      dryRun: false,
+      wait: false,
+      log: () => {},
+      write: (t) => written.push(t),
+      run,
+    });
     expect(r).toMatchObject({ status: "submitted", jobIds: ["101", "102"] });
-    expect(calls[0]).toEqual(["squeue", "-h", "-o", "%i", "-n", expect.stringMatching(/^vlmpipe-[0-9a-f]{8},vlmpipe-[0-9a-f]{8}-merge$/)]);
+    expect(calls[0]).toEqual([
+      "squeue",
+      "-h",
+      "-o",
+      "%i",
+      "-n",
+      expect.stringMatching(/^vlmpipe-[0-9a-f]{8},vlmpipe-[0-9a-f]{8}-merge$/),
+    ]);
     const [, gen, merge] = calls;
     expect(gen!.slice(0, 2)).toEqual(["sbatch", "--parsable"]);
-    expect(merge!.slice(0, 4)).toEqual(["sbatch", "--parsable", "--dependency=afterok:101", "--kill-on-invalid-dep=yes"]);
+    expect(merge!.slice(0, 4)).toEqual([
+      "sbatch",
+      "--parsable",
+      "--dependency=afterok:101",
+      "--kill-on-invalid-dep=yes",
+    ]);
     const script = await readFile(gen![2]!, "utf8");
     expect(script).toContain("#SBATCH --array=0-5\n");
     expect(await readFile(merge![4]!, "utf8")).toContain(" eval_merge ");
@@ -201,7 +321,16 @@ describe("runSlurmEval", () => {
       return { code: 0, stdout: cmd === "sbatch" ? "7\n" : "", stderr: "" };
     };
     const secret = "sk-test-do-not-leak-123";
-    await runSlurmEval(settings(await tempDir()), { config: slurmConfig(), clusterName: "t", dryRun: false, wait: false, log: () => {}, write: () => {}, run, apiKey: secret });
+    await runSlurmEval(settings(await tempDir()), {
+      config: slurmConfig(),
+      clusterName: "t",
+      dryRun: false,
+      wait: false,
+      log: () => {},
+      write: () => {},
+      run,
+      apiKey: secret,
+    });
     expect(envs.map((e) => e?.OPENAI_API_KEY)).toEqual([secret, secret]);
     for (const f of files) expect(await readFile(f, "utf8")).not.toContain(secret);
   });
@@ -210,7 +339,15 @@ describe("runSlurmEval", () => {
     const out = await tempDir();
     let id = 200;
     const { run, calls } = fakeSlurm((cmd) => (cmd === "sbatch" ? { stdout: `${id++}\n` } : {}));
-    await runSlurmEval(settings(out, { benchmarks: "mmmu-pro" }), { config: slurmConfig({ job_array: false }), clusterName: "t", dryRun: false, wait: false, log: () => {}, write: () => {}, run });
+    await runSlurmEval(settings(out, { benchmarks: "mmmu-pro" }), {
+      config: slurmConfig({ job_array: false }),
+      clusterName: "t",
+      dryRun: false,
+      wait: false,
+      log: () => {},
+      write: () => {},
+      run,
+    });
     const sb = calls.filter((c) => c[0] === "sbatch");
     expect(sb).toHaveLength(4);
     expect(sb[3]).toContain("--dependency=afterok:200:201:202");
@@ -219,18 +356,36 @@ describe("runSlurmEval", () => {
   it("prints the scripts with --dry_run and runs no Slurm command", async () => {
     const { run, calls } = fakeSlurm(() => ({}));
     const written: string[] = [];
-    const r = await runSlurmEval(settings(await tempDir()), { config: slurmConfig(), clusterName: "t", dryRun: true, wait: false, log: () => {}, write: (t) => written.push(t), run });
+    const r = await runSlurmEval(settings(await tempDir()), {
+      config: slurmConfig(),
+      clusterName: "t",
+      dryRun: true,
+      wait: false,
+      log: () => {},
+      write: (t) => written.push(t),
+      run,
+    });
     expect(r.status).toBe("dry-run");
     expect(calls).toEqual([]);
     const text = written.join("");
     expect(text.match(/^#!\/bin\/bash$/gm)).toHaveLength(2);
-    expect(text).toMatch(/# ==== .*-merge\.sbatch  \(sbatch --parsable --dependency=afterok:<generation job ids> --kill-on-invalid-dep=yes /);
+    expect(text).toMatch(
+      /# ==== .*-merge\.sbatch  \(sbatch --parsable --dependency=afterok:<generation job ids> --kill-on-invalid-dep=yes /,
+    );
   });
 
   it("refuses a second submission while the first one's jobs are queued", async () => {
     const { run, calls } = fakeSlurm((cmd) => (cmd === "squeue" ? { stdout: "301\n302\n" } : {}));
     await expect(
-      runSlurmEval(settings(await tempDir()), { config: slurmConfig(), clusterName: "t", dryRun: false, wait: false, log: () => {}, write: () => {}, run }),
+      runSlurmEval(settings(await tempDir()), {
+        config: slurmConfig(),
+        clusterName: "t",
+        dryRun: false,
+        wait: false,
+        log: () => {},
+        write: () => {},
+        run,
+      }),
     ).rejects.toThrow(/already queued or running: 301, 302.*scancel 301 302/);
     expect(calls.some((c) => c[0] === "sbatch")).toBe(false);
   });
@@ -242,12 +397,18 @@ describe("runSlurmEval", () => {
       if (cmd === "sbatch") return { stdout: args.some((a) => a.startsWith("--dependency")) ? "51\n" : "50\n" };
       if (cmd === "squeue" && args.includes("%i|%T|%r")) {
         polls++;
-        return polls === 1 ? { stdout: "50_0|RUNNING|None\n50_1|RUNNING|None\n51|PENDING|Dependency\n" } : { stdout: "51|PENDING|DependencyNeverSatisfied\n" };
+        return polls === 1
+          ? { stdout: "50_0|RUNNING|None\n50_1|RUNNING|None\n51|PENDING|Dependency\n" }
+          : { stdout: "51|PENDING|DependencyNeverSatisfied\n" };
       }
       if (cmd === "scontrol" && args[3] === "50") {
-        return { stdout: "JobId=52 ArrayJobId=50 ArrayTaskId=0 JobState=COMPLETED ExitCode=0:0\nJobId=50 ArrayJobId=50 ArrayTaskId=1 JobState=FAILED ExitCode=1:0\n" };
+        return {
+          stdout:
+            "JobId=52 ArrayJobId=50 ArrayTaskId=0 JobState=COMPLETED ExitCode=0:0\nJobId=50 ArrayJobId=50 ArrayTaskId=1 JobState=FAILED ExitCode=1:0\n",
+        };
       }
-      if (cmd === "scontrol" && args[3] === "51") return { stdout: "JobId=51 JobState=CANCELLED Reason=DependencyNeverSatisfied ExitCode=0:0\n" };
+      if (cmd === "scontrol" && args[3] === "51")
+        return { stdout: "JobId=51 JobState=CANCELLED Reason=DependencyNeverSatisfied ExitCode=0:0\n" };
       return {};
     });
     const logs: string[] = [];
@@ -261,7 +422,9 @@ describe("runSlurmEval", () => {
       run,
     }).catch((e: Error) => e);
     expect(calls).toContainEqual(["scancel", "51"]);
-    expect((err as Error).message).toMatch(/the merge job 51 ended CANCELLED:\n  job 50_1 \(mmmu-pro greedy chunk 1\/2 \(rows 30-60\)\): FAILED exit 1:0; logs: .*-50_1\.out, .*mmmu-pro-output_chunk_1\.log/);
+    expect((err as Error).message).toMatch(
+      /the merge job 51 ended CANCELLED:\n  job 50_1 \(mmmu-pro greedy chunk 1\/2 \(rows 30-60\)\): FAILED exit 1:0; logs: .*-50_1\.out, .*mmmu-pro-output_chunk_1\.log/,
+    );
     expect((err as Error).message).not.toMatch(/job 50_0/);
     expect(logs.join("\n")).toMatch(/slurm: generation 2 running; merge job pending/);
   });
@@ -288,6 +451,8 @@ describe("runSlurmEval", () => {
       run,
     });
     expect(r.status).toBe("interrupted");
-    expect(logs.join("\n")).toMatch(/stopped waiting; the jobs keep running \(squeue -j 60,61; scancel 60 61 stops them\)/);
+    expect(logs.join("\n")).toMatch(
+      /stopped waiting; the jobs keep running \(squeue -j 60,61; scancel 60 61 stops them\)/,
+    );
   });
 });

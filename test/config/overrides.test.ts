@@ -4,7 +4,9 @@ import { parseOverrides, splitOverrides } from "../../src/config/overrides.js";
 
 describe("++ overrides", () => {
   it("parses the seed's overrides into a nested, validated config", () => {
-    const cfg = parseGenerationConfig(parseOverrides(["++inference.temperature=0", "++inference.tokens_to_generate=16384"]));
+    const cfg = parseGenerationConfig(
+      parseOverrides(["++inference.temperature=0", "++inference.tokens_to_generate=16384"]),
+    );
     expect(cfg.inference.temperature).toBe(0);
     expect(cfg.inference.tokens_to_generate).toBe(16384);
     expect(cfg.inference.top_p).toBe(0.95);

@@ -11,7 +11,9 @@ export async function tempDir(prefix = "vlmpipe-"): Promise<string> {
 
 /** A small PNG of a given size and colour, made with sharp. */
 export function png(width = 32, height = 24, color = "#3366cc"): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: color } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: color } })
+    .png()
+    .toBuffer();
 }
 
 /** n multiple-choice rows with images under dir/images, relative image paths. */

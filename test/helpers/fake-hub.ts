@@ -135,9 +135,14 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
     if (!tree && !resolve) return sendJson(res, 404, { error: "Not Found" });
 
     if (opts.token && req.headers.authorization !== `Bearer ${opts.token}`) {
-      return sendJson(res, 401, { error: "Invalid credentials in Authorization header" }, {
-        "x-error-code": "RepoNotFound",
-      });
+      return sendJson(
+        res,
+        401,
+        { error: "Invalid credentials in Authorization header" },
+        {
+          "x-error-code": "RepoNotFound",
+        },
+      );
     }
     const [, repoName, revision] = (tree ?? resolve)!;
     const repo = repos.get(repoName!);

@@ -26,10 +26,13 @@ export async function loggingProxy(credentials?: string): Promise<LoggingProxy> 
     const headers = { ...req.headers };
     delete headers["proxy-authorization"];
     delete headers["proxy-connection"];
-    const up = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: req.method, headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = request(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: req.method, headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on("error", () => {
       res.writeHead(502);
       res.end();
@@ -45,7 +48,9 @@ export async function loggingProxy(credentials?: string): Promise<LoggingProxy> 
     log.push({ method: "CONNECT", target: req.url ?? "", auth });
     client.on("error", () => {});
     if (expected && auth !== expected) {
-      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="test"\r\ncontent-length: 0\r\n\r\n');
+      client.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm="test"\r\ncontent-length: 0\r\n\r\n',
+      );
       return;
     }
     const [host, port] = (req.url ?? "").split(":");

@@ -43,14 +43,22 @@ describe("listHubFiles", () => {
   test("retries a 503 from the tree API", async () => {
     hub.faults.fail503 = 2;
     const lines: string[] = [];
-    const files = await listHubFiles({ repo: REPO, path: "vision", hub: { hubUrl: hub.url }, retry: FAST, log: (l) => lines.push(l) });
+    const files = await listHubFiles({
+      repo: REPO,
+      path: "vision",
+      hub: { hubUrl: hub.url },
+      retry: FAST,
+      log: (l) => lines.push(l),
+    });
     expect(files).toHaveLength(2);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/\/api\/datasets\/MMMU\/MMMU_Pro\/tree\/main\/vision: HTTP 503, retry 1\/3/);
   });
 
   test("turns an unknown revision into VLM_E_HTTP 404 naming the repo and revision", async () => {
-    const err = await listHubFiles({ repo: REPO, path: "vision", revision: "v9", hub: { hubUrl: hub.url } }).catch((e) => e);
+    const err = await listHubFiles({ repo: REPO, path: "vision", revision: "v9", hub: { hubUrl: hub.url } }).catch(
+      (e) => e,
+    );
     expect(err).toMatchObject({ code: "VLM_E_HTTP", status: 404 });
     expect(err.message).toContain("MMMU/MMMU_Pro/vision@v9");
     expect(err.message).toMatch(/--revision/);
@@ -62,7 +70,11 @@ describe("listHubFiles", () => {
     const err = await listHubFiles({ repo: REPO, path: "vision", hub: { hubUrl: hub.url } }).catch((e) => e);
     expect(err).toMatchObject({ code: "VLM_E_HTTP", status: 401 });
     expect(err.message).toMatch(/HF_TOKEN/);
-    const ok = await listHubFiles({ repo: REPO, path: "vision", hub: { hubUrl: hub.url, accessToken: "hf_listToken" } });
+    const ok = await listHubFiles({
+      repo: REPO,
+      path: "vision",
+      hub: { hubUrl: hub.url, accessToken: "hf_listToken" },
+    });
     expect(ok).toHaveLength(2);
     expect(hub.requests.at(-1)!.authorization).toBe("Bearer hf_listToken");
   });

@@ -58,11 +58,18 @@ describe("decodeBmp", () => {
   it("decodes 1-bit and 4-bit palettes", async () => {
     const bw = Buffer.from([0, 0, 0, 0, 255, 255, 255, 0]);
     const p1 = await decodeBmp(bmp(info(40, 3, 1, 1), bw, Buffer.from([0b10100000, 0, 0, 0])));
-    expect([pixel(p1, 0, 0), pixel(p1, 1, 0), pixel(p1, 2, 0)]).toEqual([[255, 255, 255], [0, 0, 0], [255, 255, 255]]);
+    expect([pixel(p1, 0, 0), pixel(p1, 1, 0), pixel(p1, 2, 0)]).toEqual([
+      [255, 255, 255],
+      [0, 0, 0],
+      [255, 255, 255],
+    ]);
     const pal16 = Buffer.alloc(64);
     pal16.set([0, 255, 0, 0], 4 * 3); // index 3 = green
     const p4 = await decodeBmp(bmp(info(40, 2, 1, 4), pal16, Buffer.from([0x30, 0, 0, 0])));
-    expect([pixel(p4, 0, 0), pixel(p4, 1, 0)]).toEqual([[0, 255, 0], [0, 0, 0]]);
+    expect([pixel(p4, 0, 0), pixel(p4, 1, 0)]).toEqual([
+      [0, 255, 0],
+      [0, 0, 0],
+    ]);
   });
 
   it("decodes RLE8 and RLE4", async () => {
@@ -70,16 +77,31 @@ describe("decodeBmp", () => {
     // RLE8 4x2, bottom-up: row 1 (stored first) = 4 x red; row 0 = absolute [2,1,2] + 1 run of black
     const rle8 = Buffer.from([4, 1, 0, 0, 0, 3, 2, 1, 2, 0, 1, 0, 0, 0, 1]);
     const p8 = await decodeBmp(bmp(info(40, 4, 2, 8, 1, 3), palette, rle8));
-    expect([pixel(p8, 0, 0), pixel(p8, 1, 0), pixel(p8, 3, 0), pixel(p8, 2, 1)]).toEqual([[0, 0, 255], [255, 0, 0], [0, 0, 0], [255, 0, 0]]);
+    expect([pixel(p8, 0, 0), pixel(p8, 1, 0), pixel(p8, 3, 0), pixel(p8, 2, 1)]).toEqual([
+      [0, 0, 255],
+      [255, 0, 0],
+      [0, 0, 0],
+      [255, 0, 0],
+    ]);
     // RLE4 4x1: run of 4 alternating 1,2
     const pal16 = Buffer.concat([palette, Buffer.alloc(52)]);
     const p4 = await decodeBmp(bmp(info(40, 4, 1, 4, 2, 3), pal16, Buffer.from([4, 0x12, 0, 1])));
-    expect([0, 1, 2, 3].map((x) => pixel(p4, x, 0))).toEqual([[255, 0, 0], [0, 0, 255], [255, 0, 0], [0, 0, 255]]);
+    expect([0, 1, 2, 3].map((x) => pixel(p4, x, 0))).toEqual([
+      [255, 0, 0],
+      [0, 0, 255],
+      [255, 0, 0],
+      [0, 0, 255],
+    ]);
   });
 
   it("decodes 16-bit 565 BITFIELDS and the 555 default", async () => {
-    const p565 = await decodeBmp(bmp(info(40, 2, 1, 16, 3), u32(0xf800, 0x07e0, 0x001f), Buffer.from([0x00, 0xf8, 0x1f, 0x00])));
-    expect([pixel(p565, 0, 0), pixel(p565, 1, 0)]).toEqual([[255, 0, 0], [0, 0, 255]]);
+    const p565 = await decodeBmp(
+      bmp(info(40, 2, 1, 16, 3), u32(0xf800, 0x07e0, 0x001f), Buffer.from([0x00, 0xf8, 0x1f, 0x00])),
+    );
+    expect([pixel(p565, 0, 0), pixel(p565, 1, 0)]).toEqual([
+      [255, 0, 0],
+      [0, 0, 255],
+    ]);
     const p555 = await decodeBmp(bmp(info(40, 1, 1, 16), Buffer.alloc(0), Buffer.from([0xe0, 0x03, 0, 0])));
     expect(pixel(p555, 0, 0)).toEqual([0, 255, 0]);
   });
@@ -140,7 +162,9 @@ describe("BMP through prepareImage", () => {
   });
 
   it("refuses a BMP whose header claims more than max_input_pixels", async () => {
-    await expect(prepareImage(bmp(info(40, 30000, 30000, 24), Buffer.alloc(0), Buffer.alloc(16)), "big.bmp", opts())).rejects.toMatchObject({
+    await expect(
+      prepareImage(bmp(info(40, 30000, 30000, 24), Buffer.alloc(0), Buffer.alloc(16)), "big.bmp", opts()),
+    ).rejects.toMatchObject({
       code: ErrorCodes.IMAGE_TOO_LARGE,
     });
   });

@@ -14,14 +14,17 @@ let photo: string; // 1600x1000 noisy PNG: big and incompressible, like a scan
 let photoBytes: Buffer;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "vlmpipe-bounds-"));
-  const w = 1600, h = 1000;
+  const w = 1600,
+    h = 1000;
   const raw = Buffer.alloc(w * h * 3);
   let s = 12345;
   for (let i = 0; i < raw.length; i++) {
     s = (s * 1103515245 + 12345) >>> 0;
     raw[i] = ((i / 3) % w) / 8 + ((s >>> 24) & 0x3f);
   }
-  photoBytes = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  photoBytes = await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
   photo = path.join(dir, "photo.png");
   await writeFile(photo, photoBytes);
 });
@@ -36,7 +39,9 @@ describe("max_pixels / min_pixels / min_edge", () => {
   });
 
   it("sends an image within the bounds untouched", async () => {
-    expect(await resolve({ max_pixels: 1_600_000, min_edge: 28 })).toBe(`data:image/png;base64,${photoBytes.toString("base64")}`);
+    expect(await resolve({ max_pixels: 1_600_000, min_edge: 28 })).toBe(
+      `data:image/png;base64,${photoBytes.toString("base64")}`,
+    );
   });
 
   it("computes target sizes: floor under max_pixels, ceil over the minimums, max wins", () => {
@@ -84,11 +89,16 @@ describe("max_bytes", () => {
   });
 
   it("fails the row with IMAGE_TOO_LARGE when no size fits", async () => {
-    await expect(resolve({ max_bytes: 60 })).rejects.toMatchObject({ code: ErrorCodes.IMAGE_TOO_LARGE, message: expect.stringMatching(/photo\.png: cannot fit the image in max_bytes 60/) });
+    await expect(resolve({ max_bytes: 60 })).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_TOO_LARGE,
+      message: expect.stringMatching(/photo\.png: cannot fit the image in max_bytes 60/),
+    });
   });
 
   it("does not shrink below min_edge to meet max_bytes", async () => {
-    await expect(resolve({ max_bytes: 5_000, min_edge: 400 })).rejects.toMatchObject({ code: ErrorCodes.IMAGE_TOO_LARGE });
+    await expect(resolve({ max_bytes: 5_000, min_edge: 400 })).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_TOO_LARGE,
+    });
     const r = await received(await resolve({ max_bytes: 60_000, min_edge: 100 }));
     expect(Math.min(r.meta.width!, r.meta.height!)).toBeGreaterThanOrEqual(100);
     expect(r.bytes.length).toBeLessThanOrEqual(60_000);

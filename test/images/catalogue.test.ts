@@ -17,7 +17,8 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const resolve = (name: string, over: Record<string, unknown> = {}) => resolveImage(fx[name]!, { baseDir: dir, options: opts(over) });
+const resolve = (name: string, over: Record<string, unknown> = {}) =>
+  resolveImage(fx[name]!, { baseDir: dir, options: opts(over) });
 
 async function original(name: string): Promise<string> {
   return (await readFile(fx[name]!)).toString("base64");
@@ -55,7 +56,13 @@ describe("with the default options (parity with NeMo-Skills)", () => {
   it("converts TIFF to lossless PNG with the same pixels", async () => {
     const r = await received(await resolve("tiff"));
     expect(r.mime).toBe("image/png");
-    expect([r.meta.format, r.meta.width, r.meta.height, r.meta.channels, r.meta.space]).toEqual(["png", 40, 20, 3, "srgb"]);
+    expect([r.meta.format, r.meta.width, r.meta.height, r.meta.channels, r.meta.space]).toEqual([
+      "png",
+      40,
+      20,
+      3,
+      "srgb",
+    ]);
     expect(await r.pixel(0, 0)).toEqual(RED);
     expect(await r.pixel(39, 19)).toEqual(BLUE);
   });
@@ -174,7 +181,11 @@ describe("bad files fail their row with a code and the file name", () => {
     ["textAsPng", ErrorCodes.IMAGE_DECODE, /not-an-image\.png: not an image .*"<html><body>404 "/],
     ["empty", ErrorCodes.IMAGE_DECODE, /empty\.png: not an image \(empty file/],
     ["zeroSize", ErrorCodes.IMAGE_DECODE, /zero\.png: /],
-    ["bomb", ErrorCodes.IMAGE_TOO_LARGE, /bomb\.png: png of 20000x20000 = 400000000 pixels is over max_input_pixels 178956970/],
+    [
+      "bomb",
+      ErrorCodes.IMAGE_TOO_LARGE,
+      /bomb\.png: png of 20000x20000 = 400000000 pixels is over max_input_pixels 178956970/,
+    ],
     ["heic", ErrorCodes.IMAGE_DECODE, /fake\.heic: /],
   ];
   for (const [name, code, message] of cases) {
@@ -187,18 +198,26 @@ describe("bad files fail their row with a code and the file name", () => {
 
   it("catches truncation with verify: decode even when the bytes would be kept", async () => {
     // The truncated JPEG would otherwise go out untouched: only the decode finds it.
-    await expect(resolve("truncatedJpeg", { verify: "decode" })).rejects.toMatchObject({ code: ErrorCodes.IMAGE_DECODE });
+    await expect(resolve("truncatedJpeg", { verify: "decode" })).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_DECODE,
+    });
     const url = await resolve("truncatedJpeg", { verify: "header" });
     expect(url.startsWith("data:image/jpeg;base64,")).toBe(true);
   });
 
   it("refuses an image over a lowered max_input_pixels before decoding it", async () => {
-    await expect(resolve("tiff", { max_input_pixels: 799 })).rejects.toMatchObject({ code: ErrorCodes.IMAGE_TOO_LARGE });
+    await expect(resolve("tiff", { max_input_pixels: 799 })).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_TOO_LARGE,
+    });
     await expect(resolve("tiff", { max_input_pixels: 800 })).resolves.toMatch(/^data:image\/png;/);
   });
 
   it("reports a missing file and a directory", async () => {
-    await expect(resolveImage("nope.png", { baseDir: dir, options: opts() })).rejects.toMatchObject({ code: ErrorCodes.IMAGE_NOT_FOUND });
-    await expect(resolveImage(".", { baseDir: dir, options: opts() })).rejects.toMatchObject({ code: ErrorCodes.IMAGE_READ });
+    await expect(resolveImage("nope.png", { baseDir: dir, options: opts() })).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_NOT_FOUND,
+    });
+    await expect(resolveImage(".", { baseDir: dir, options: opts() })).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_READ,
+    });
   });
 });

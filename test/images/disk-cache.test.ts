@@ -15,8 +15,18 @@ import { opts, received } from "./helpers.js";
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "vlmpipe-disk-cache-"));
-  await writeFile(path.join(dir, "a.png"), await sharp({ create: { width: 48, height: 32, channels: 3, background: "#ff0000" } }).png().toBuffer());
-  await writeFile(path.join(dir, "scan.tiff"), await sharp({ create: { width: 40, height: 30, channels: 3, background: "#0000ff" } }).tiff().toBuffer());
+  await writeFile(
+    path.join(dir, "a.png"),
+    await sharp({ create: { width: 48, height: 32, channels: 3, background: "#ff0000" } })
+      .png()
+      .toBuffer(),
+  );
+  await writeFile(
+    path.join(dir, "scan.tiff"),
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: "#0000ff" } })
+      .tiff()
+      .toBuffer(),
+  );
   await writeFile(path.join(dir, "notes.png"), "this is a text file named .png\n");
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -33,12 +43,18 @@ function job(cacheDir: string, options: ImageOptions = opts()) {
   const { fs, counts } = countingFs();
   const disk = createDiskImageCache(cacheDir);
   const cache = createImageCache(options);
-  return { disk, cache, counts, resolve: (ref: string) => resolveImage(ref, { baseDir: dir, options, cache, disk, fs }) };
+  return {
+    disk,
+    cache,
+    counts,
+    resolve: (ref: string) => resolveImage(ref, { baseDir: dir, options, cache, disk, fs }),
+  };
 }
 
 async function entries(cacheDir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const d of await readdir(cacheDir)) for (const f of await readdir(path.join(cacheDir, d))) out.push(path.join(cacheDir, d, f));
+  for (const d of await readdir(cacheDir))
+    for (const f of await readdir(path.join(cacheDir, d))) out.push(path.join(cacheDir, d, f));
   return out;
 }
 
@@ -99,7 +115,12 @@ describe("disk image cache (image.cache_dir)", () => {
   it("checks again when the file changes (size or mtime) or the options do", async () => {
     const cacheDir = await mkdtemp(path.join(dir, "c-"));
     const file = path.join(dir, "changing.png");
-    await writeFile(file, await sharp({ create: { width: 20, height: 20, channels: 3, background: "#00ff00" } }).png().toBuffer());
+    await writeFile(
+      file,
+      await sharp({ create: { width: 20, height: 20, channels: 3, background: "#00ff00" } })
+        .png()
+        .toBuffer(),
+    );
     await job(cacheDir).resolve("changing.png");
     const same = job(cacheDir);
     await same.resolve("changing.png");
@@ -161,7 +182,9 @@ describe("disk image cache (image.cache_dir)", () => {
   });
 
   it("keeps downloaded images whole, so a later job does not download them again", async () => {
-    const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: "#123456" } }).png().toBuffer();
+    const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: "#123456" } })
+      .png()
+      .toBuffer();
     let requests = 0;
     const server = http.createServer((_req, res) => {
       requests++;

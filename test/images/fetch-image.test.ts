@@ -17,8 +17,12 @@ const hits = new Map<string, number>();
 const flaky = { failures: 0 };
 
 beforeAll(async () => {
-  png = await sharp({ create: { width: 30, height: 20, channels: 3, background: "#ff0000" } }).png().toBuffer();
-  tiff = await sharp({ create: { width: 30, height: 20, channels: 3, background: "#0000ff" } }).tiff({ compression: "lzw" }).toBuffer();
+  png = await sharp({ create: { width: 30, height: 20, channels: 3, background: "#ff0000" } })
+    .png()
+    .toBuffer();
+  tiff = await sharp({ create: { width: 30, height: 20, channels: 3, background: "#0000ff" } })
+    .tiff({ compression: "lzw" })
+    .toBuffer();
   server = http.createServer((req, res) => {
     const url = req.url ?? "/";
     hits.set(url, (hits.get(url) ?? 0) + 1);
@@ -101,12 +105,17 @@ describe("remote images", () => {
   });
 
   it("does not retry a 404", async () => {
-    await expect(fetchImage(`${base}/missing.png`, fetchOpts())).rejects.toMatchObject({ code: ErrorCodes.IMAGE_FETCH, status: 404 });
+    await expect(fetchImage(`${base}/missing.png`, fetchOpts())).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_FETCH,
+      status: 404,
+    });
     expect(hits.get("/missing.png")).toBe(1);
   });
 
   it("refuses a body over fetch_max_bytes, by Content-Length and while streaming", async () => {
-    await expect(fetchImage(`${base}/big.png`, fetchOpts({ fetch_max_bytes: 1_000_000 }))).rejects.toMatchObject({ code: ErrorCodes.IMAGE_TOO_LARGE });
+    await expect(fetchImage(`${base}/big.png`, fetchOpts({ fetch_max_bytes: 1_000_000 }))).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_TOO_LARGE,
+    });
     await expect(fetchImage(`${base}/chunked-big`, fetchOpts({ fetch_max_bytes: 200_000 }))).rejects.toMatchObject({
       code: ErrorCodes.IMAGE_TOO_LARGE,
       message: expect.stringMatching(/more than 200000 bytes received/),
@@ -114,7 +123,9 @@ describe("remote images", () => {
   });
 
   it("times out a slow server per attempt", async () => {
-    await expect(fetchImage(`${base}/slow.png`, fetchOpts({ fetch_timeout: 0.2, fetch_retries: 0 }))).rejects.toMatchObject({
+    await expect(
+      fetchImage(`${base}/slow.png`, fetchOpts({ fetch_timeout: 0.2, fetch_retries: 0 })),
+    ).rejects.toMatchObject({
       code: ErrorCodes.IMAGE_FETCH,
       message: expect.stringMatching(/timed out after 0.2 s/),
     });

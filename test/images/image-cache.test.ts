@@ -11,8 +11,17 @@ import { opts } from "./helpers.js";
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "vlmpipe-cache-"));
-  for (const [name, colour] of [["a.png", "#ff0000"], ["b.png", "#00ff00"], ["c.png", "#0000ff"]] as const) {
-    await writeFile(path.join(dir, name), await sharp({ create: { width: 64, height: 64, channels: 3, background: colour } }).png().toBuffer());
+  for (const [name, colour] of [
+    ["a.png", "#ff0000"],
+    ["b.png", "#00ff00"],
+    ["c.png", "#0000ff"],
+  ] as const) {
+    await writeFile(
+      path.join(dir, name),
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: colour } })
+        .png()
+        .toBuffer(),
+    );
   }
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -82,12 +91,22 @@ describe("createImageCache", () => {
 
   it("reads a file again after it changed, once its stat window has passed (size and mtime are in the key)", async () => {
     const file = path.join(dir, "changing.png");
-    await writeFile(file, await sharp({ create: { width: 8, height: 8, channels: 3, background: "#000" } }).png().toBuffer());
+    await writeFile(
+      file,
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: "#000" } })
+        .png()
+        .toBuffer(),
+    );
     const options = opts();
     const cache = createImageCache(options);
     // A window of 0 ms: every look stats the file (the default is one stat a second).
     const first = await resolveImage(file, { baseDir: dir, options, cache, statWindowMs: 0 });
-    await writeFile(file, await sharp({ create: { width: 9, height: 9, channels: 3, background: "#fff" } }).png().toBuffer());
+    await writeFile(
+      file,
+      await sharp({ create: { width: 9, height: 9, channels: 3, background: "#fff" } })
+        .png()
+        .toBuffer(),
+    );
     await utimes(file, new Date(), new Date(Date.now() + 5000));
     const second = await resolveImage(file, { baseDir: dir, options, cache, statWindowMs: 0 });
     expect(second).not.toBe(first);
@@ -108,8 +127,12 @@ describe("createImageCache", () => {
     await writeFile(file, "not yet");
     const options = opts();
     const cache = createImageCache(options);
-    await expect(resolveImage(file, { baseDir: dir, options, cache })).rejects.toMatchObject({ code: ErrorCodes.IMAGE_DECODE });
-    await expect(resolveImage(file, { baseDir: dir, options, cache })).rejects.toMatchObject({ code: ErrorCodes.IMAGE_DECODE });
+    await expect(resolveImage(file, { baseDir: dir, options, cache })).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_DECODE,
+    });
+    await expect(resolveImage(file, { baseDir: dir, options, cache })).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_DECODE,
+    });
     expect(cache.stats()).toMatchObject({ misses: 2, entries: 0 });
   });
 

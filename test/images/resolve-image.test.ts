@@ -15,7 +15,9 @@ let dir: string;
 let png: Buffer;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "vlmpipe-resolve-"));
-  png = await sharp({ create: { width: 12, height: 10, channels: 3, background: "#123456" } }).png().toBuffer();
+  png = await sharp({ create: { width: 12, height: 10, channels: 3, background: "#123456" } })
+    .png()
+    .toBuffer();
   await writeFile(path.join(dir, "with space.png"), png);
   // The name says JPEG, the bytes are PNG: the bytes win.
   await writeFile(path.join(dir, "lies.jpg"), png);
@@ -26,7 +28,9 @@ describe("resolveImage", () => {
   it("resolves relative paths against baseDir, absolute paths and file:// URLs (percent-decoded)", async () => {
     const expected = `data:image/png;base64,${png.toString("base64")}`;
     expect(await resolveImage("with space.png", { baseDir: dir, options: opts() })).toBe(expected);
-    expect(await resolveImage(path.join(dir, "with space.png"), { baseDir: "/elsewhere", options: opts() })).toBe(expected);
+    expect(await resolveImage(path.join(dir, "with space.png"), { baseDir: "/elsewhere", options: opts() })).toBe(
+      expected,
+    );
     const fileUrl = pathToFileURL(path.join(dir, "with space.png")).href;
     expect(fileUrl).toContain("%20");
     expect(await resolveImage(fileUrl, { baseDir: "/", options: opts() })).toBe(expected);
@@ -38,10 +42,14 @@ describe("resolveImage", () => {
 
   it("checks data: URLs like files and fixes a wrong declared type", async () => {
     const url = `data:image/jpeg;base64,${png.toString("base64")}`;
-    expect(await resolveImage(url, { baseDir: dir, options: opts() })).toBe(`data:image/png;base64,${png.toString("base64")}`);
+    expect(await resolveImage(url, { baseDir: dir, options: opts() })).toBe(
+      `data:image/png;base64,${png.toString("base64")}`,
+    );
     const r = await received(await resolveImage(url, { baseDir: dir, options: opts({ min_edge: 20 }) }));
     expect([r.meta.width, r.meta.height]).toEqual([24, 20]);
-    await expect(resolveImage("data:image/png;base64,aGVsbG8=", { baseDir: dir, options: opts() })).rejects.toMatchObject({
+    await expect(
+      resolveImage("data:image/png;base64,aGVsbG8=", { baseDir: dir, options: opts() }),
+    ).rejects.toMatchObject({
       code: ErrorCodes.IMAGE_DECODE,
       message: expect.stringMatching(/^data URL \(image\/png;base64, 5 bytes\): not an image/),
     });
@@ -50,7 +58,9 @@ describe("resolveImage", () => {
   it("stats a file once per window with a cache, and sends a changed file once the window has passed", async () => {
     const file = path.join(dir, "changing.png");
     await writeFile(file, png);
-    const other = await sharp({ create: { width: 30, height: 20, channels: 3, background: "#abcdef" } }).png().toBuffer();
+    const other = await sharp({ create: { width: 30, height: 20, channels: 3, background: "#abcdef" } })
+      .png()
+      .toBuffer();
     let stats = 0;
     const fs: ImageFs = { stat: (f) => (stats++, stat(f)), readFile: (f) => readFile(f) };
     const dataUrl = (b: Buffer) => `data:image/png;base64,${b.toString("base64")}`;
@@ -82,12 +92,18 @@ describe("resolveImage", () => {
   it("fails with ABORTED when the signal has already fired", async () => {
     const ac = new AbortController();
     ac.abort();
-    await expect(resolveImage("with space.png", { baseDir: dir, options: opts(), signal: ac.signal })).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    await expect(
+      resolveImage("with space.png", { baseDir: dir, options: opts(), signal: ac.signal }),
+    ).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
   });
 
   it("refuses a FIFO-like non-regular path and a bad file URL", async () => {
-    await expect(resolveImage("/dev/null", { baseDir: dir, options: opts() })).rejects.toMatchObject({ code: ErrorCodes.IMAGE_READ });
-    await expect(resolveImage("file://remote-host/x.png", { baseDir: dir, options: opts() })).rejects.toMatchObject({ code: ErrorCodes.IMAGE_READ });
+    await expect(resolveImage("/dev/null", { baseDir: dir, options: opts() })).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_READ,
+    });
+    await expect(resolveImage("file://remote-host/x.png", { baseDir: dir, options: opts() })).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_READ,
+    });
   });
 });
 

@@ -19,10 +19,38 @@ function write(name: string, rows: object[]): string {
 //   q2 Bio  B A err (1 0 0)    q3 Bio  A B -  (1 0 0)
 type Run = { answer: string | null; ok: boolean; error?: boolean; tokens?: number };
 const QUESTIONS: Array<{ subset: string; runs: Run[] }> = [
-  { subset: "Art", runs: [{ answer: "A", ok: true }, { answer: "A", ok: true }, { answer: "B", ok: false }] },
-  { subset: "Art", runs: [{ answer: "C", ok: false }, { answer: null, ok: false, tokens: 40 }, { answer: "C", ok: false }] },
-  { subset: "Bio", runs: [{ answer: "B", ok: true }, { answer: "A", ok: false }, { answer: null, ok: false, error: true }] },
-  { subset: "Bio", runs: [{ answer: "A", ok: true }, { answer: "B", ok: false }, { answer: null, ok: false }] },
+  {
+    subset: "Art",
+    runs: [
+      { answer: "A", ok: true },
+      { answer: "A", ok: true },
+      { answer: "B", ok: false },
+    ],
+  },
+  {
+    subset: "Art",
+    runs: [
+      { answer: "C", ok: false },
+      { answer: null, ok: false, tokens: 40 },
+      { answer: "C", ok: false },
+    ],
+  },
+  {
+    subset: "Bio",
+    runs: [
+      { answer: "B", ok: true },
+      { answer: "A", ok: false },
+      { answer: null, ok: false, error: true },
+    ],
+  },
+  {
+    subset: "Bio",
+    runs: [
+      { answer: "A", ok: true },
+      { answer: "B", ok: false },
+      { answer: null, ok: false },
+    ],
+  },
 ];
 
 function seedFile(seed: number): string {
@@ -52,12 +80,20 @@ describe("computeMetrics over seeds", async () => {
 
   it("lists every mode for k = 1..3 in NeMo-Skills' order, subsets after the whole", () => {
     expect(Object.keys(m)).toEqual(["_all_", "Art", "Bio"]);
-    expect(Object.keys(all)).toEqual(["pass@1", "pass@2", "pass@1[avg-of-2]", "pass@3", "pass@1[avg-of-3]", "majority@2", "majority@3"]);
+    expect(Object.keys(all)).toEqual([
+      "pass@1",
+      "pass@2",
+      "pass@1[avg-of-2]",
+      "pass@3",
+      "pass@1[avg-of-3]",
+      "majority@2",
+      "majority@3",
+    ]);
   });
 
   it("computes pass@k with the unbiased estimator over all runs", () => {
-    expect(all["pass@1"]!.symbolic_correct).toBeCloseTo(100 * (4 / 3) / 4, 10);
-    expect(all["pass@2"]!.symbolic_correct).toBeCloseTo(100 * (7 / 3) / 4, 10);
+    expect(all["pass@1"]!.symbolic_correct).toBeCloseTo((100 * (4 / 3)) / 4, 10);
+    expect(all["pass@2"]!.symbolic_correct).toBeCloseTo((100 * (7 / 3)) / 4, 10);
     expect(all["pass@3"]!.symbolic_correct).toBeCloseTo(75, 10);
   });
 
@@ -181,7 +217,14 @@ describe("computeMetrics on NeMo-Skills' own output files", () => {
     const m = await computeMetrics([f0, f1]);
     expect(Object.keys(m)).toEqual(["_all_"]);
     const p = m._all_!;
-    expect(p["pass@1"]).toEqual({ num_entries: 2, avg_tokens: 100, gen_seconds: 42, symbolic_correct: 50, no_answer: 50, num_errors: 0 });
+    expect(p["pass@1"]).toEqual({
+      num_entries: 2,
+      avg_tokens: 100,
+      gen_seconds: 42,
+      symbolic_correct: 50,
+      no_answer: 50,
+      num_errors: 0,
+    });
     expect(p["pass@2"]).toMatchObject({ symbolic_correct: 100, no_answer: 0 });
     expect(p["majority@2"]).toMatchObject({ symbolic_correct: 75, no_answer: 0 }); // q0 tie A/B -> 0.5; q1 only A -> 1
     expect(p["pass@1[avg-of-2]"]).toMatchObject({ symbolic_correct: 50, no_answer: 25 });
@@ -203,9 +246,24 @@ describe("computeMetrics on broken inputs", () => {
 
   it("counts the extractor disagreement where both extractors answered", async () => {
     const f = write("disagree/output.jsonl", [
-      { predicted_answer: "A", predicted_answer_multichoice: "A", predicted_answer_official: "A", symbolic_correct: true },
-      { predicted_answer: "B", predicted_answer_multichoice: "C", predicted_answer_official: "B", symbolic_correct: false },
-      { predicted_answer: null, predicted_answer_multichoice: null, predicted_answer_official: "D", symbolic_correct: false },
+      {
+        predicted_answer: "A",
+        predicted_answer_multichoice: "A",
+        predicted_answer_official: "A",
+        symbolic_correct: true,
+      },
+      {
+        predicted_answer: "B",
+        predicted_answer_multichoice: "C",
+        predicted_answer_official: "B",
+        symbolic_correct: false,
+      },
+      {
+        predicted_answer: null,
+        predicted_answer_multichoice: null,
+        predicted_answer_official: "D",
+        symbolic_correct: false,
+      },
     ]);
     const m = await computeMetrics([f]);
     expect(m._all_!["pass@1"]!.extractor_disagreement).toBe(50);

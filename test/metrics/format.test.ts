@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { formatMetrics, formatTable, pyFixed2 } from "../../src/metrics/format.js";
 
-const row = (num_entries: number, avg_tokens: number, symbolic_correct: number, no_answer: number, gen_seconds?: number) => ({
+const row = (
+  num_entries: number,
+  avg_tokens: number,
+  symbolic_correct: number,
+  no_answer: number,
+  gen_seconds?: number,
+) => ({
   num_entries,
   avg_tokens,
   ...(gen_seconds === undefined ? {} : { gen_seconds }),
@@ -48,7 +54,14 @@ describe("formatTable", () => {
 
   it("prints a greedy run's single pass@1 row, with our error and disagreement columns", () => {
     const text = formatTable("mmmu-pro", {
-      "pass@1": { num_entries: 1730, avg_tokens: 812, symbolic_correct: 50.0578, no_answer: 0.1156, num_errors: 2, extractor_disagreement: 0.34 },
+      "pass@1": {
+        num_entries: 1730,
+        avg_tokens: 812,
+        symbolic_correct: 50.0578,
+        no_answer: 0.1156,
+        num_errors: 2,
+        extractor_disagreement: 0.34,
+      },
     });
     expect(text.split("\n").slice(1, 3)).toEqual([
       "evaluation_mode | num_entries | avg_tokens | symbolic_correct | no_answer | num_errors | extractor_disagreement",
@@ -61,7 +74,12 @@ describe("formatTable", () => {
       "pass@2": row(2, 10, 75, 0),
       "pass@1[avg-of-2]": {
         ...row(2, 10, 50, 0),
-        symbolic_correct_statistics: { avg: 0.5, std_dev_across_runs: 0.125, avg_sample_std_dev: 0.3, std_err_across_runs: 0.088 },
+        symbolic_correct_statistics: {
+          avg: 0.5,
+          std_dev_across_runs: 0.125,
+          avg_sample_std_dev: 0.3,
+          std_err_across_runs: 0.088,
+        },
       },
       "majority@2": row(2, 10, 50, 0),
     });
@@ -93,7 +111,17 @@ describe("formatTable", () => {
 describe("pyFixed2", () => {
   it("rounds like Python's .2f, ties to even", () => {
     expect([0.125, 0.375, 0.625, 0.875, 1.125, -0.125, 2.5, 12.345, 0.005, 99.995, 50.0578].map(pyFixed2)).toEqual([
-      "0.12", "0.38", "0.62", "0.88", "1.12", "-0.12", "2.50", "12.35", "0.01", "100.00", "50.06",
+      "0.12",
+      "0.38",
+      "0.62",
+      "0.88",
+      "1.12",
+      "-0.12",
+      "2.50",
+      "12.35",
+      "0.01",
+      "100.00",
+      "50.06",
     ]);
   });
 });

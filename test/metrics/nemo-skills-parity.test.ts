@@ -37,7 +37,9 @@ function differences(ours: unknown, theirs: unknown, path: string, out: string[]
 describe.each(CASES)("metrics of %s = NeMo-Skills main's", (name) => {
   it("matches upstream's metrics.json key by key (1e-9), benchmarks and modes in upstream's order", async () => {
     const dir = join(DIR, name);
-    const files = readdirSync(dir).filter((f) => f.startsWith("output")).map((f) => join(dir, f));
+    const files = readdirSync(dir)
+      .filter((f) => f.startsWith("output"))
+      .map((f) => join(dir, f));
     const ours: Metrics = nameSubsets("mmmu-pro", await computeMetrics(files));
     const theirs = JSON.parse(readFileSync(join(dir, "expected-metrics.json"), "utf8")) as Metrics;
     const diffs: string[] = [];

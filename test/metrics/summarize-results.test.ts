@@ -34,7 +34,9 @@ mkdirSync(path.join(out, "eval-logs"), { recursive: true });
 
 function cli(): { program: Command; printed: () => string } {
   let text = "";
-  const program = new Command().exitOverride().configureOutput({ writeOut: (s) => (text += s), writeErr: (s) => (text += s) });
+  const program = new Command()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => (text += s), writeErr: (s) => (text += s) });
   registerSummarizeResults(program);
   return { program, printed: () => text };
 }
@@ -44,7 +46,9 @@ describe("summarize_results", () => {
     const { program, printed } = cli();
     await program.parseAsync(["node", "vlmpipe", "summarize_results", out]);
     const text = printed();
-    expect(text).toMatch(/-+ gsm -+\nevaluation_mode \| num_entries \| avg_tokens \| symbolic_correct \| no_answer \| num_errors\npass@1 /);
+    expect(text).toMatch(
+      /-+ gsm -+\nevaluation_mode \| num_entries \| avg_tokens \| symbolic_correct \| no_answer \| num_errors\npass@1 /,
+    );
     expect(text).toMatch(/-+ mmmu-pro-Bio -+\n/);
     expect(text).toContain("majority@2");
     const saved = path.join(out, "eval-results/metrics.json");
@@ -84,7 +88,16 @@ describe("summarize_results", () => {
   it("summarizes only the benchmarks asked for, into the given path", async () => {
     const { program, printed } = cli();
     const target = path.join(root, "elsewhere", "m.json");
-    await program.parseAsync(["node", "vlmpipe", "summarize_results", out, "--benchmarks", "gsm", "--save_metrics_path", target]);
+    await program.parseAsync([
+      "node",
+      "vlmpipe",
+      "summarize_results",
+      out,
+      "--benchmarks",
+      "gsm",
+      "--save_metrics_path",
+      target,
+    ]);
     expect(printed()).not.toContain("mmmu-pro");
     expect(Object.keys(JSON.parse(readFileSync(target, "utf8")))).toEqual(["gsm"]);
   });
@@ -113,7 +126,18 @@ describe("summarize_results", () => {
   it("accepts the kebab-case spelling and --max_samples", async () => {
     const { program } = cli();
     const target = path.join(root, "kebab.json");
-    await program.parseAsync(["node", "vlmpipe", "summarize_results", out, "--benchmarks", "gsm", "--save-metrics-path", target, "--max_samples", "1"]);
+    await program.parseAsync([
+      "node",
+      "vlmpipe",
+      "summarize_results",
+      out,
+      "--benchmarks",
+      "gsm",
+      "--save-metrics-path",
+      target,
+      "--max_samples",
+      "1",
+    ]);
     expect(JSON.parse(readFileSync(target, "utf8")).gsm["pass@1"].num_entries).toBe(1);
   });
 });

@@ -26,7 +26,11 @@ describe("concurrentMap", () => {
     );
     expect(most).toBe(4);
     expect(out).toHaveLength(20);
-    expect(out.find((s) => s.index === 3)?.error).toMatchObject({ stage: "test", code: "VLM_E_INTERNAL", message: "boom" });
+    expect(out.find((s) => s.index === 3)?.error).toMatchObject({
+      stage: "test",
+      code: "VLM_E_INTERNAL",
+      message: "boom",
+    });
   });
 
   it("aborts the calls in flight when the subscriber goes away, and only then", async () => {
@@ -39,7 +43,9 @@ describe("concurrentMap", () => {
           (s, signal) => {
             signals.push(signal);
             if (s.index === 0) return Promise.resolve(s);
-            return new Promise<Sample>((_, reject) => signal.addEventListener("abort", () => reject(new Error("aborted"))));
+            return new Promise<Sample>((_, reject) =>
+              signal.addEventListener("abort", () => reject(new Error("aborted"))),
+            );
           },
           { stage: "test", limit: 20 },
         ),

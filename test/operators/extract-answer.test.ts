@@ -11,7 +11,9 @@ const OPTIONS = "['red', 'green', 'blue', 'black']";
 
 describe("extractAnswer", () => {
   it("sets predicted_answer with NeMo-Skills' multichoice extractor", async () => {
-    const [s] = await run([{ index: 0, row: {}, out: { generation: "I think so.\nAnswer: c" } }], { evalType: "multichoice" });
+    const [s] = await run([{ index: 0, row: {}, out: { generation: "I think so.\nAnswer: c" } }], {
+      evalType: "multichoice",
+    });
     expect(s!.out.predicted_answer).toBe("C");
     expect(s!.out).not.toHaveProperty("predicted_answer_official");
   });
@@ -20,9 +22,17 @@ describe("extractAnswer", () => {
     const row = { id: "q1", options: OPTIONS };
     const gen = "Between (A) and (B), (B) it is.";
     const [mc] = await run([{ index: 0, row, out: { generation: gen } }], { evalType: "multichoice" });
-    expect(mc!.out).toMatchObject({ predicted_answer: null, predicted_answer_multichoice: null, predicted_answer_official: "B" });
+    expect(mc!.out).toMatchObject({
+      predicted_answer: null,
+      predicted_answer_multichoice: null,
+      predicted_answer_official: "B",
+    });
     const [off] = await run([{ index: 0, row, out: { generation: gen } }], { evalType: "mmmu-pro-official" });
-    expect(off!.out).toMatchObject({ predicted_answer: "B", predicted_answer_multichoice: null, predicted_answer_official: "B" });
+    expect(off!.out).toMatchObject({
+      predicted_answer: "B",
+      predicted_answer_multichoice: null,
+      predicted_answer_official: "B",
+    });
     expect(off!.out).not.toHaveProperty("official_random_fallback");
   });
 
@@ -32,7 +42,10 @@ describe("extractAnswer", () => {
     const [b] = await run([{ index: 99, row, out: { generation: "no idea" } }], { evalType: "mmmu-pro-official" });
     expect(a!.out.official_random_fallback).toBe(true);
     expect(b!.out.predicted_answer).toBe(a!.out.predicted_answer);
-    const [c] = await run([{ index: 0, row, out: { generation: "no idea" } }], { evalType: "mmmu-pro-official", seed: 1 });
+    const [c] = await run([{ index: 0, row, out: { generation: "no idea" } }], {
+      evalType: "mmmu-pro-official",
+      seed: 1,
+    });
     expect(c!.out.official_random_fallback).toBe(true);
   });
 
@@ -47,7 +60,9 @@ describe("extractAnswer", () => {
   });
 
   it("re-scores a file's rows from row.generation", async () => {
-    const [s] = await run([{ index: 0, row: { generation: "\\boxed{D}", predicted_answer: "A" }, out: {} }], { evalType: "multichoice" });
+    const [s] = await run([{ index: 0, row: { generation: "\\boxed{D}", predicted_answer: "A" }, out: {} }], {
+      evalType: "multichoice",
+    });
     expect(s!.out.predicted_answer).toBe("D");
   });
 
@@ -56,7 +71,11 @@ describe("extractAnswer", () => {
       [{ index: 0, row: { options: OPTIONS }, out: { generation: "", _unfinished_reasoning: true } }],
       { evalType: "mmmu-pro-official" },
     );
-    expect(s!.out).toMatchObject({ predicted_answer: null, predicted_answer_official: null, predicted_answer_multichoice: null });
+    expect(s!.out).toMatchObject({
+      predicted_answer: null,
+      predicted_answer_official: null,
+      predicted_answer_multichoice: null,
+    });
   });
 
   it("records a data error for the official parser without options", async () => {
@@ -65,7 +84,12 @@ describe("extractAnswer", () => {
   });
 
   it("passes errored samples through untouched", async () => {
-    const errored: Sample = { index: 0, row: {}, out: {}, error: { stage: "generate", code: "VLM_E_TIMEOUT", message: "t" } };
+    const errored: Sample = {
+      index: 0,
+      row: {},
+      out: {},
+      error: { stage: "generate", code: "VLM_E_TIMEOUT", message: "t" },
+    };
     const [s] = await run([errored], { evalType: "multichoice" });
     expect(s).toBe(errored);
   });

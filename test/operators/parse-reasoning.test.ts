@@ -41,7 +41,10 @@ describe("parseReasoning", () => {
   });
 
   it("passes errored samples and samples without a string generation through untouched", async () => {
-    const errored: Sample = { ...sample({ generation: "x" }), error: { stage: "generate", code: "VLM_E_HTTP", message: "500" } };
+    const errored: Sample = {
+      ...sample({ generation: "x" }),
+      error: { stage: "generate", code: "VLM_E_HTTP", message: "500" },
+    };
     const none = sample({ generation: null });
     const out = await run([errored, none]);
     expect(out[0]).toBe(errored);

@@ -30,7 +30,10 @@ describe("readRows", () => {
     expect(rows).toHaveLength(5);
     expect(rows[1]?.error).toMatchObject({ code: "VLM_E_BAD_JSON", stage: "readRows" });
     expect(rows[1]?.error?.message).toMatch(/^line 2: not valid JSON/);
-    expect(rows[2]?.error).toMatchObject({ code: "VLM_E_NOT_AN_OBJECT", message: "line 3: a row must be a JSON object, got an array" });
+    expect(rows[2]?.error).toMatchObject({
+      code: "VLM_E_NOT_AN_OBJECT",
+      message: "line 3: a row must be a JSON object, got an array",
+    });
     expect(rows[3]?.error?.message).toBe("line 4: a row must be a JSON object, got a number");
     expect(rows[4]).toMatchObject({ index: 4, row: { a: 5 } });
   });

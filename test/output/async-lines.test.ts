@@ -41,7 +41,8 @@ describe("formatAsyncLine", () => {
     for (const row of rows) {
       for (const out of outs) {
         for (const index of [0, 7, 2 ** 53, -0, Number.NaN]) {
-          for (const err of [undefined, error]) expect(formatAsyncLine(row, out, index, err)).toBe(reference(row, out, index, err));
+          for (const err of [undefined, error])
+            expect(formatAsyncLine(row, out, index, err)).toBe(reference(row, out, index, err));
         }
       }
     }
@@ -74,7 +75,9 @@ describe("lines of rows read from text", () => {
     const buf = Buffer.from(failed.slice(0, -1));
     const info = readLineInfo(buf);
     expect(info).toMatchObject({ position: 6, failed: true });
-    expect(Buffer.concat(finalLineParts(buf, info!)).toString()).toBe(`${text.slice(0, -1)},"error":${JSON.stringify(error)}}\n`);
+    expect(Buffer.concat(finalLineParts(buf, info!)).toString()).toBe(
+      `${text.slice(0, -1)},"error":${JSON.stringify(error)}}\n`,
+    );
   });
 
   it("serialise the row again when it is a copy, empty, too long, or joining would change it", () => {

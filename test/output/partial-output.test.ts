@@ -14,7 +14,9 @@ describe("the partial output file", () => {
   it("reads position and status from a line's tail, even with a huge generation", () => {
     const ok = Buffer.from(formatAsyncLine({ q: "x" }, { generation: "y".repeat(100_000) }, 42).trimEnd());
     expect(readLineInfo(ok)).toMatchObject({ position: 42, failed: false });
-    const bad = Buffer.from(formatAsyncLine({ q: "x" }, {}, 7, { stage: "generate", code: "VLM_E_HTTP", message: "HTTP 500" }).trimEnd());
+    const bad = Buffer.from(
+      formatAsyncLine({ q: "x" }, {}, 7, { stage: "generate", code: "VLM_E_HTTP", message: "HTTP 500" }).trimEnd(),
+    );
     expect(readLineInfo(bad)).toMatchObject({ position: 7, failed: true });
     // A row whose own fields include "error" and "_async_position" is rewritten with ours last.
     const own = JSON.parse(formatAsyncLine({ error: "old", _async_position: 1, a: 1 }, {}, 3));
@@ -26,7 +28,10 @@ describe("the partial output file", () => {
   it("drops a torn last line on resume and cuts it off the file", async () => {
     const dir = await tmp();
     const file = path.join(dir, "out.jsonl-async");
-    await writeFile(file, formatAsyncLine({ a: 0 }, {}, 0) + formatAsyncLine({ a: 2 }, {}, 2) + '{"a":1,"generation":"hal');
+    await writeFile(
+      file,
+      formatAsyncLine({ a: 0 }, {}, 0) + formatAsyncLine({ a: 2 }, {}, 2) + '{"a":1,"generation":"hal',
+    );
     const st = await readPartial(file);
     expect([...st.done].sort()).toEqual([0, 2]);
     expect(st.tornBytes).toBeGreaterThan(0);
@@ -59,7 +64,10 @@ describe("the partial output file", () => {
     );
     const r = await finalizeOutput(paths);
     expect(r).toEqual({ rows: 3, failed: 0 });
-    const lines = (await readFile(paths.output, "utf8")).trimEnd().split("\n").map((l) => JSON.parse(l));
+    const lines = (await readFile(paths.output, "utf8"))
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toEqual([
       { i: 0, g: "a" },
       { i: 1, g: "b" },
@@ -72,7 +80,10 @@ describe("the partial output file", () => {
   it("reopens a finished output that has failed rows so a rerun retries them", async () => {
     const dir = await tmp();
     const paths = outputPaths(path.join(dir, "output.jsonl"));
-    await writeFile(paths.output, '{"i":0,"g":"a"}\n{"i":1,"error":{"stage":"generate","code":"VLM_E_HTTP","message":"x"}}\n');
+    await writeFile(
+      paths.output,
+      '{"i":0,"g":"a"}\n{"i":1,"error":{"stage":"generate","code":"VLM_E_HTTP","message":"x"}}\n',
+    );
     await writeFile(paths.done, "");
     expect(await reopenFinished(paths)).toBe(true);
     const st = await readPartial(paths.async);
@@ -90,7 +101,7 @@ describe("the partial output file", () => {
       `{"id": 2.50,"error":${error}}`,
       `{"error":${error}, "id": 3.0}`, // the error not last: rewritten, with it last
       '{"id": 4.0, "error": null}', // a null error: rewritten without it
-      '{}',
+      "{}",
     ];
     await writeFile(paths.output, lines.join("\n") + "\n");
     await writeFile(paths.done, "");
@@ -124,9 +135,14 @@ describe("the partial output file", () => {
     expect(() => checkSameRun(spec, { ...spec, created: "later" }, "o")).not.toThrow();
     // An older spec that kept the image cache settings still matches (they change nothing sent).
     const withImage = { ...spec, generation: { ...spec.generation, image: { encode: "keep" } } };
-    const older = { ...spec, generation: { ...spec.generation, image: { encode: "keep", cache_bytes: 1024, cache_dir: null } } };
+    const older = {
+      ...spec,
+      generation: { ...spec.generation, image: { encode: "keep", cache_bytes: 1024, cache_dir: null } },
+    };
     expect(() => checkSameRun(older, withImage, "o")).not.toThrow();
-    expect(() => checkSameRun(older, { ...withImage, generation: { ...withImage.generation, image: { encode: "png" } } }, "o")).toThrow(/generation/);
+    expect(() =>
+      checkSameRun(older, { ...withImage, generation: { ...withImage.generation, image: { encode: "png" } } }, "o"),
+    ).toThrow(/generation/);
     expect(() => checkSameRun(spec, { ...spec, model: "b", inference: { temperature: 0.7 } }, "o.jsonl")).toThrow(
       /o\.jsonl holds rows of a different run[\s\S]*model: was "a", now "b"\n  inference\.temperature: was 0, now 0\.7\n[\s\S]*--overwrite/,
     );

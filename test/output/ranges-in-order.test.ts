@@ -78,10 +78,15 @@ describe("useRangesInOrder", () => {
     const fh = await open(file, "r");
     const got: string[] = [];
     try {
-      await useRangesInOrder(fh, wanted, (b, r) => {
-        got.push(`${r.i}|${b.toString()}`);
-        return undefined;
-      }, { bufferBytes: 256, gapBytes: 16 });
+      await useRangesInOrder(
+        fh,
+        wanted,
+        (b, r) => {
+          got.push(`${r.i}|${b.toString()}`);
+          return undefined;
+        },
+        { bufferBytes: 256, gapBytes: 16 },
+      );
     } finally {
       await fh.close();
     }
@@ -99,10 +104,15 @@ describe("useRangesInOrder", () => {
     const fh = await open(file, "r");
     const got: string[] = [];
     try {
-      await useRangesInOrder(fh, wanted, (b) => {
-        got.push(b.toString());
-        return undefined;
-      }, { bufferBytes: 256, gapBytes: 200 });
+      await useRangesInOrder(
+        fh,
+        wanted,
+        (b) => {
+          got.push(b.toString());
+          return undefined;
+        },
+        { bufferBytes: 256, gapBytes: 200 },
+      );
     } finally {
       await fh.close();
     }
@@ -115,10 +125,15 @@ describe("useRangesInOrder", () => {
     const fh = await open(file, "r");
     const got: string[] = [];
     try {
-      await useRangesInOrder(fh, wanted, async (b) => {
-        await new Promise((r) => setImmediate(r));
-        got.push(b.toString());
-      }, { bufferBytes: 128 });
+      await useRangesInOrder(
+        fh,
+        wanted,
+        async (b) => {
+          await new Promise((r) => setImmediate(r));
+          got.push(b.toString());
+        },
+        { bufferBytes: 128 },
+      );
     } finally {
       await fh.close();
     }
@@ -141,10 +156,15 @@ describe("useRangesInOrder", () => {
     const { handle, counter } = countingReads(fh);
     let same = 0;
     try {
-      await useRangesInOrder(handle, wanted, (b, r) => {
-        if (b.equals(bytes.subarray(r.offset, r.offset + r.length))) same++;
-        return undefined;
-      }, { bufferBytes: 64 << 10 });
+      await useRangesInOrder(
+        handle,
+        wanted,
+        (b, r) => {
+          if (b.equals(bytes.subarray(r.offset, r.offset + r.length))) same++;
+          return undefined;
+        },
+        { bufferBytes: 64 << 10 },
+      );
     } finally {
       await fh.close();
     }
@@ -157,9 +177,9 @@ describe("useRangesInOrder", () => {
     const { file, bytes } = await linesFile(3, () => 10);
     const fh = await open(file, "r");
     try {
-      await expect(
-        useRangesInOrder(fh, [{ offset: bytes.length - 4, length: 10 }], () => undefined),
-      ).rejects.toThrow(/the file ended at byte/);
+      await expect(useRangesInOrder(fh, [{ offset: bytes.length - 4, length: 10 }], () => undefined)).rejects.toThrow(
+        /the file ended at byte/,
+      );
     } finally {
       await fh.close();
     }

@@ -55,7 +55,10 @@ beforeAll(async () => {
   files = info!.files.map((f) => f.path);
   consumer = path.join(work, "consumer");
   await run("mkdir", ["-p", consumer]);
-  await writeFile(path.join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", allowScripts: { sharp: true } }));
+  await writeFile(
+    path.join(consumer, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module", allowScripts: { sharp: true } }),
+  );
   await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], {
     cwd: consumer,
     maxBuffer: 64 << 20,
@@ -75,7 +78,8 @@ describe("the packed package", () => {
     // Source maps point into src/, so src/ ships with them.
     const maps = files.filter((f) => f.endsWith(".js.map"));
     expect(maps.length).toBeGreaterThan(0);
-    for (const m of maps.slice(0, 20)) expect(files).toContain(m.replace(/^dist\//, "src/").replace(/\.js\.map$/, ".ts"));
+    for (const m of maps.slice(0, 20))
+      expect(files).toContain(m.replace(/^dist\//, "src/").replace(/\.js\.map$/, ".ts"));
   });
 
   it("runs `npx vlmpipe --version`", async () => {
@@ -89,8 +93,23 @@ describe("the packed package", () => {
     const data = path.join(consumer, "node_modules", "vlmpipe", "fixtures", "data");
     await run(
       "npx",
-      ["--no-install", "vlmpipe", "eval", "--benchmarks", "mmmu-pro,mmmu,chartqa,docvqa", "--model", "sim",
-        "--server_type", "sim", "--sim_accuracy", "0.7", "--data_dir", data, "--output_dir", out],
+      [
+        "--no-install",
+        "vlmpipe",
+        "eval",
+        "--benchmarks",
+        "mmmu-pro,mmmu,chartqa,docvqa",
+        "--model",
+        "sim",
+        "--server_type",
+        "sim",
+        "--sim_accuracy",
+        "0.7",
+        "--data_dir",
+        data,
+        "--output_dir",
+        out,
+      ],
       { cwd: consumer, maxBuffer: 64 << 20 },
     );
     const rows = { "mmmu-pro": 60, mmmu: 60, chartqa: 20, docvqa: 20 } as Record<string, number>;
@@ -104,7 +123,8 @@ describe("the packed package", () => {
     const script = 'import * as v from "vlmpipe"; console.log(JSON.stringify(Object.keys(v).sort()));';
     const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: consumer });
     const keys = JSON.parse(stdout) as string[];
-    for (const k of ["readRows", "renderPrompt", "generate", "extractAnswer", "score", "writeOutput"]) expect(keys).toContain(k);
+    for (const k of ["readRows", "renderPrompt", "generate", "extractAnswer", "score", "writeOutput"])
+      expect(keys).toContain(k);
   });
 
   it("type-checks a small TypeScript consumer (with @types/node, as the docs say)", async () => {
@@ -121,8 +141,13 @@ describe("the packed package", () => {
       path.join(consumer, "tsconfig.json"),
       JSON.stringify({
         compilerOptions: {
-          target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true,
-          types: ["node"], typeRoots: [path.join(repoRoot, "node_modules", "@types")],
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          strict: true,
+          noEmit: true,
+          types: ["node"],
+          typeRoots: [path.join(repoRoot, "node_modules", "@types")],
         },
         files: ["main.ts"],
       }),

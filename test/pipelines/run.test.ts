@@ -4,7 +4,17 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { filter, lastValueFrom, map, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClient, generate, GenerationConfigSchema, loadPromptConfig, readRows, renderPrompt, resolveImages, score, extractAnswer } from "../../src/index.js";
+import {
+  createClient,
+  generate,
+  GenerationConfigSchema,
+  loadPromptConfig,
+  readRows,
+  renderPrompt,
+  resolveImages,
+  score,
+  extractAnswer,
+} from "../../src/index.js";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
 import { repoRoot } from "../helpers/bin.js";
 import { cli, makeDataset, parseLines, tempDir } from "../helpers/dataset.js";
@@ -17,7 +27,15 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 const common = (input: string, out: string) => [
-  "--input_file", input, "--output_file", out, "--model", "sim", "--server_address", `${sim.url}/v1`, "--quiet",
+  "--input_file",
+  input,
+  "--output_file",
+  out,
+  "--model",
+  "sim",
+  "--server_address",
+  `${sim.url}/v1`,
+  "--quiet",
 ];
 const verdicts = (rows: Record<string, unknown>[]) => rows.map((r) => [r.id, r.predicted_answer, r.symbolic_correct]);
 
@@ -26,7 +44,14 @@ describe("vlmpipe run PIPELINE", () => {
     const d = await tempDir();
     const a = await cli(["run", "mmmu-pro", ...common(fixture, path.join(d, "a.jsonl"))]);
     expect(a.code, a.stderr).toBe(0);
-    const b = await cli(["generate", "--prompt_config", "vlm/mmmu-pro", "--eval_type", "multichoice", ...common(fixture, path.join(d, "b.jsonl"))]);
+    const b = await cli([
+      "generate",
+      "--prompt_config",
+      "vlm/mmmu-pro",
+      "--eval_type",
+      "multichoice",
+      ...common(fixture, path.join(d, "b.jsonl")),
+    ]);
     expect(b.code, b.stderr).toBe(0);
     const ra = parseLines(await readFile(path.join(d, "a.jsonl"), "utf8"));
     expect(ra).toHaveLength(60);
@@ -51,7 +76,18 @@ describe("vlmpipe run PIPELINE", () => {
         const cand = /Candidate answer:\n([\s\S]*)\n\nDoes the/.exec(text)?.[1] ?? "";
         const yes = cand.trim().split("\n").at(-1)?.includes(`Answer: ${ref}`);
         res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: `Compared.\nJudgement: ${yes ? "Yes" : "No"}` }, finish_reason: "stop" }], usage: { completion_tokens: 3 } }));
+        res.end(
+          JSON.stringify({
+            choices: [
+              {
+                index: 0,
+                message: { role: "assistant", content: `Compared.\nJudgement: ${yes ? "Yes" : "No"}` },
+                finish_reason: "stop",
+              },
+            ],
+            usage: { completion_tokens: 3 },
+          }),
+        );
       });
     });
     await new Promise<void>((r) => judgeServer.listen(0, "127.0.0.1", r));
@@ -62,9 +98,20 @@ describe("vlmpipe run PIPELINE", () => {
       const pipelineFile = path.join(d, "judge.yaml");
       const shipped = await readFile(path.join(repoRoot, "pipelines", "open-answer-judge.yaml"), "utf8");
       const judgeUrl = `http://127.0.0.1:${(judgeServer.address() as AddressInfo).port}/v1`;
-      await writeFile(pipelineFile, shipped.replace("      output_key: judgement", `      model: judge\n      server_address: ${judgeUrl}\n      output_key: judgement`));
+      await writeFile(
+        pipelineFile,
+        shipped.replace(
+          "      output_key: judgement",
+          `      model: judge\n      server_address: ${judgeUrl}\n      output_key: judgement`,
+        ),
+      );
       const out = path.join(d, "o.jsonl");
-      const r = await cli(["run", pipelineFile, ...common(data.file, out).map((x) => x.replace(sim.url, answers.url)), "++server.stream=false"]);
+      const r = await cli([
+        "run",
+        pipelineFile,
+        ...common(data.file, out).map((x) => x.replace(sim.url, answers.url)),
+        "++server.stream=false",
+      ]);
       await answers.close();
       expect(r.code, r.stderr).toBe(0);
       const rows = parseLines(await readFile(out, "utf8"));
@@ -101,7 +148,12 @@ describe("vlmpipe run PIPELINE", () => {
 describe("the library", () => {
   it("composes a custom chain in a few lines: only rows of one subject, then score", async () => {
     const { config } = await loadPromptConfig("vlm/mmmu-pro");
-    const client = createClient({ baseUrl: `${sim.url}/v1`, concurrency: 8, timeoutSeconds: 60, server: GenerationConfigSchema.parse({}).server });
+    const client = createClient({
+      baseUrl: `${sim.url}/v1`,
+      concurrency: 8,
+      timeoutSeconds: 60,
+      server: GenerationConfigSchema.parse({}).server,
+    });
     const inference = GenerationConfigSchema.parse({}).inference;
     const rows = await lastValueFrom(
       readRows(fixture).pipe(

@@ -29,7 +29,13 @@ describe("prompt rendering", () => {
     const render = createRenderer(cfg("system: Be brief.\nuser: 'Q: {q}'\nimage_field: img\nimage_position: after\n"));
     expect(render({ q: "why", img: "a.png" }, 0)).toEqual([
       { role: "system", content: "Be brief." },
-      { role: "user", content: [{ type: "text", text: "Q: why" }, { type: "image_url", image_url: { url: "a.png" } }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Q: why" },
+          { type: "image_url", image_url: { url: "a.png" } },
+        ],
+      },
     ]);
   });
 
@@ -55,7 +61,14 @@ describe("prompt rendering", () => {
   it("places each image at its <image N> marker in the text (interleaved)", async () => {
     const { config } = await loadPromptConfig("vlm/mmmu-pro-standard");
     const render = createRenderer({ ...config, user: "{problem}" });
-    const msgs = render({ problem: "Compare <image 1> and <image 2>.\nA) <image 2> is larger\nB) same", image_1: "p1.png", image_2: "p2.png" }, 0);
+    const msgs = render(
+      {
+        problem: "Compare <image 1> and <image 2>.\nA) <image 2> is larger\nB) same",
+        image_1: "p1.png",
+        image_2: "p2.png",
+      },
+      0,
+    );
     expect(msgs[0]?.content).toEqual([
       { type: "text", text: "Compare " },
       { type: "image_url", image_url: { url: "p1.png" } },
@@ -67,7 +80,9 @@ describe("prompt rendering", () => {
 
   it("fails a row whose marker has no image, naming the field", () => {
     const render = createRenderer(cfg("user: '{q}'\nimage_position: markers\n"));
-    expect(() => render({ q: "see <image 3>" }, 7)).toThrow(/row 7: the text refers to <image 3> but field "image_3" holds no image/);
+    expect(() => render({ q: "see <image 3>" }, 7)).toThrow(
+      /row 7: the text refers to <image 3> but field "image_3" holds no image/,
+    );
   });
 
   it("names the missing placeholder field and the row", () => {
@@ -85,7 +100,9 @@ describe("prompt rendering", () => {
   });
 
   it("rejects a config with an unknown key or a wrong type, listing known keys", () => {
-    expect(() => parsePromptConfig("user: x\nimage_feild: img\n")).toThrow(/unknown key image_feild; known keys: system, user, image_field/);
+    expect(() => parsePromptConfig("user: x\nimage_feild: img\n")).toThrow(
+      /unknown key image_feild; known keys: system, user, image_field/,
+    );
     expect(() => parsePromptConfig("user: x\nimage_position: middle\n")).toThrow(/image_position/);
     expect(() => new Template("a } b")).toThrow(/lone "}"/);
   });

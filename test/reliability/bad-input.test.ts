@@ -18,8 +18,18 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 const base = (input: string, out: string) => [
-  "generate", "--input_file", input, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-  "--server_address", `${sim.url}/v1`, "--quiet",
+  "generate",
+  "--input_file",
+  input,
+  "--output_file",
+  out,
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  "--server_address",
+  `${sim.url}/v1`,
+  "--quiet",
 ];
 
 async function runRows(name: string, content: string | Buffer) {
@@ -37,13 +47,19 @@ describe("bad input", () => {
   it("invalid JSON: that row's error names its line; the others are done", async () => {
     const r = await runRows("badjson", `${good(0)}\n{"problem": "x",\n${good(2)}\n`);
     expect(r.code).toBe(3);
-    expect(r.rows[1]?.error).toMatchObject({ code: "VLM_E_BAD_JSON", message: expect.stringMatching(/^line 2: not valid JSON/) });
+    expect(r.rows[1]?.error).toMatchObject({
+      code: "VLM_E_BAD_JSON",
+      message: expect.stringMatching(/^line 2: not valid JSON/),
+    });
     expect(r.rows.filter((x) => x.generation)).toHaveLength(2);
   });
 
   it("a JSON array or a number as a row", async () => {
     const r = await runRows("notobject", `[1,2]\n${good(1)}\n7\n`);
-    expect(r.rows[0]?.error).toMatchObject({ code: "VLM_E_NOT_AN_OBJECT", message: "line 1: a row must be a JSON object, got an array" });
+    expect(r.rows[0]?.error).toMatchObject({
+      code: "VLM_E_NOT_AN_OBJECT",
+      message: "line 1: a row must be a JSON object, got an array",
+    });
     expect(r.rows[2]?.error).toMatchObject({ message: "line 3: a row must be a JSON object, got a number" });
   });
 
@@ -64,9 +80,15 @@ describe("bad input", () => {
     const r1 = await runRows("utf16", utf16);
     expect(r1.code).toBe(2);
     expect(r1.stderr).toMatch(/is UTF-16 encoded; JSONL must be UTF-8/);
-    const latin1 = Buffer.concat([Buffer.from(`${good(0)}\n`), Buffer.from('{"problem": "caf\u00e9", "image_path": null}\n', "latin1")]);
+    const latin1 = Buffer.concat([
+      Buffer.from(`${good(0)}\n`),
+      Buffer.from('{"problem": "caf\u00e9", "image_path": null}\n', "latin1"),
+    ]);
     const r2 = await runRows("latin1", latin1);
-    expect(r2.rows[1]?.error).toMatchObject({ code: "VLM_E_ENCODING", message: expect.stringMatching(/^line 2: not valid UTF-8/) });
+    expect(r2.rows[1]?.error).toMatchObject({
+      code: "VLM_E_ENCODING",
+      message: expect.stringMatching(/^line 2: not valid UTF-8/),
+    });
   });
 
   it("a missing image field: the row's error names the field", async () => {
@@ -79,13 +101,19 @@ describe("bad input", () => {
   it("an image path to a directory", async () => {
     await mkdir(path.join(dir, "adir"), { recursive: true });
     const r = await runRows("imgdir", `${JSON.stringify({ problem: "q", image_path: "adir" })}\n`);
-    expect(r.rows[0]?.error).toMatchObject({ code: "VLM_E_IMAGE_READ", message: expect.stringContaining(`is a directory: ${path.join(dir, "adir")}`) });
+    expect(r.rows[0]?.error).toMatchObject({
+      code: "VLM_E_IMAGE_READ",
+      message: expect.stringContaining(`is a directory: ${path.join(dir, "adir")}`),
+    });
   });
 
   it("an unreadable image file (permissions)", async (ctx) => {
     // Run as an unprivileged user when we are root (root reads anything).
     const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    if (asNobody.uid !== undefined && spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(binPath)})`], asNobody).status !== 0) {
+    if (
+      asNobody.uid !== undefined &&
+      spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(binPath)})`], asNobody).status !== 0
+    ) {
       console.warn("skipped: the checkout is not readable by the unprivileged user this test runs the CLI as");
       ctx.skip();
     }
@@ -99,12 +127,18 @@ describe("bad input", () => {
     const r = await waitExit(child);
     expect(r.code, r.stderr).toBe(3);
     const rows = parseLines(await readFile(out, "utf8"));
-    expect(rows[0]?.error).toMatchObject({ code: "VLM_E_IMAGE_READ", message: expect.stringMatching(/secret\.png.*(permission|EACCES)/i) });
+    expect(rows[0]?.error).toMatchObject({
+      code: "VLM_E_IMAGE_READ",
+      message: expect.stringMatching(/secret\.png.*(permission|EACCES)/i),
+    });
   });
 
   it("a placeholder the row lacks: the row's error names field and row", async () => {
     const r = await runRows("noplaceholder", `${good(0)}\n${JSON.stringify({ question: "q", image_path: null })}\n`);
-    expect(r.rows[1]?.error).toMatchObject({ code: "VLM_E_MISSING_FIELD", message: expect.stringMatching(/needs field "problem" but row 1 has none/) });
+    expect(r.rows[1]?.error).toMatchObject({
+      code: "VLM_E_MISSING_FIELD",
+      message: expect.stringMatching(/needs field "problem" but row 1 has none/),
+    });
   });
 
   it("a prompt config with an unknown key or a wrong type: exit 2 before any work", async () => {
@@ -119,7 +153,11 @@ describe("bad input", () => {
       [p1, /unknown key image_fields; known keys: system, user, image_field/],
       [p2, /image_position/],
     ] as const) {
-      const r = await cli([...base(input, "-").filter((a) => a !== "vlm/mmmu-pro" && a !== "--prompt_config"), "--prompt_config", p]);
+      const r = await cli([
+        ...base(input, "-").filter((a) => a !== "vlm/mmmu-pro" && a !== "--prompt_config"),
+        "--prompt_config",
+        p,
+      ]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(msg);
     }
@@ -131,7 +169,9 @@ describe("bad input", () => {
     await writeFile(input, `${good(0)}\n`);
     const r = await cli([...base(input, "-"), "++inference.temperatur=0"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/unknown key \+\+inference\.temperatur; known keys of inference: temperature, top_p, top_k/);
+    expect(r.stderr).toMatch(
+      /unknown key \+\+inference\.temperatur; known keys of inference: temperature, top_p, top_k/,
+    );
   });
 
   it("an output path in a missing folder: the folder is made", async () => {
@@ -150,7 +190,9 @@ describe("bad input", () => {
     expect((await cli([...base(input, out), "++max_samples=1"])).code).toBe(0);
     const other = await startSimServer({ model: "other-model" });
     try {
-      const r = await cli([...base(input, out).map((a) => (a === "sim" ? "other-model" : a.replace(sim.url, other.url)))]);
+      const r = await cli([
+        ...base(input, out).map((a) => (a === "sim" ? "other-model" : a.replace(sim.url, other.url))),
+      ]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/holds rows of a different run[\s\S]*model: was "sim", now "other-model"/);
     } finally {

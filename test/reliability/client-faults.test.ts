@@ -31,19 +31,32 @@ function client(url: string, server: Record<string, unknown> = {}) {
   return c;
 }
 
-const req = { model: "m", messages: [{ role: "user" as const, content: "Q?\n\nA) a\nB) b" }], stream: true, stream_options: { include_usage: true } };
+const req = {
+  model: "m",
+  messages: [{ role: "user" as const, content: "Q?\n\nA) a\nB) b" }],
+  stream: true,
+  stream_options: { include_usage: true },
+};
 
 async function rawServer(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; server: Server }> {
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  open.push({ close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) });
+  open.push({
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
 describe("transient faults are retried", () => {
   it("a connection dropped in the middle of a stream", async () => {
     const s = await sim({ drop_mid_stream_rate: 1 });
-    const err = (await client(s.url, { max_retries: 2 }).chat(req).catch((e: unknown) => e)) as VlmError;
+    const err = (await client(s.url, { max_retries: 2 })
+      .chat(req)
+      .catch((e: unknown) => e)) as VlmError;
     expect(err.code).toBe("VLM_E_CONNECTION");
     expect(err.attempts).toBe(3);
   });
@@ -106,10 +119,15 @@ describe("permanent faults are not retried and say why", () => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: { message: `nope ${status}`, type: "X", param: null, code: status } }));
     });
-    const err = (await client(url).chat(req).catch((e: unknown) => e)) as VlmError;
+    const err = (await client(url)
+      .chat(req)
+      .catch((e: unknown) => e)) as VlmError;
     expect(err).toMatchObject({ code: "VLM_E_HTTP", status, attempts: 1 });
     // The error names the request; a 404 says what --server_address must look like.
-    const hint = status === 404 ? ": --server_address must be the server's OpenAI base URL, ending in /v1 (e.g. http://127.0.0.1:8000/v1)" : "";
+    const hint =
+      status === 404
+        ? ": --server_address must be the server's OpenAI base URL, ending in /v1 (e.g. http://127.0.0.1:8000/v1)"
+        : "";
     expect(err.message).toBe(`HTTP ${status}: nope ${status} (POST ${url}/v1/chat/completions)${hint}`);
     expect(calls).toBe(1);
   });
@@ -120,8 +138,19 @@ describe("permanent faults are not retried and say why", () => {
     const s = await sim({ model: "sim", max_model_len: 60, answer_rows: data.rows as never });
     const out = path.join(dir, "o.jsonl");
     const r = await cli([
-      "generate", "--input_file", data.file, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-      "--server_address", `${s.url}/v1`, "--quiet", "++inference.tokens_to_generate=50",
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      out,
+      "--prompt_config",
+      "vlm/mmmu-pro",
+      "--model",
+      "sim",
+      "--server_address",
+      `${s.url}/v1`,
+      "--quiet",
+      "++inference.tokens_to_generate=50",
     ]);
     expect(r.code, r.stderr).toBe(0);
     const rows = parseLines(await readFile(out, "utf8"));

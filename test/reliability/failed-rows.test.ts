@@ -18,8 +18,21 @@ async function sim(opts: SimServerOptionsInput = {}) {
   return s;
 }
 const gen = (out: string, url: string, extra: string[] = []) => [
-  "generate", "--input_file", data.file, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-  "--server_address", `${url}/v1`, "--quiet", "++server.backoff_ms=1", "++server.max_backoff_ms=5", ...extra,
+  "generate",
+  "--input_file",
+  data.file,
+  "--output_file",
+  out,
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  "--server_address",
+  `${url}/v1`,
+  "--quiet",
+  "++server.backoff_ms=1",
+  "++server.max_backoff_ms=5",
+  ...extra,
 ];
 
 describe("failed rows", () => {
@@ -55,7 +68,9 @@ describe("failed rows", () => {
   it("stop the run cleanly after --max_failures in a row, leaving a resumable partial file", async () => {
     const s = await sim({ fail_rate: 1, fail_status: 500 });
     const out = path.join(await tempDir(), "o.jsonl");
-    const r = await cli(gen(out, s.url, ["--max_failures", "5", "--max_concurrent_requests", "1", "++server.max_retries=0"]));
+    const r = await cli(
+      gen(out, s.url, ["--max_failures", "5", "--max_concurrent_requests", "1", "++server.max_retries=0"]),
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/5 rows failed in a row \(last: HTTP 500: Simulated failure.*\); stopping/);
     const partial = parseLines(await readFile(`${out}-async`, "utf8"));

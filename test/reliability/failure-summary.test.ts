@@ -18,8 +18,20 @@ afterAll(() => sim.close());
 
 const run = (input: string, out: string, address = `${sim.url}/v1`) =>
   cli([
-    "generate", "--input_file", input, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-    "--server_address", address, "--quiet", "--max_concurrent_requests", "1",
+    "generate",
+    "--input_file",
+    input,
+    "--output_file",
+    out,
+    "--prompt_config",
+    "vlm/mmmu-pro",
+    "--model",
+    "sim",
+    "--server_address",
+    address,
+    "--quiet",
+    "--max_concurrent_requests",
+    "1",
   ]);
 
 describe("failure summary", () => {

@@ -16,11 +16,27 @@ let data: Awaited<ReturnType<typeof makeDataset>>;
 let reference: Record<string, unknown>[];
 
 const args = (out: string, url = sim.url, concurrency = 8, input = data.file) => [
-  "generate", "--input_file", input, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-  "--server_address", `${url}/v1`, "--max_concurrent_requests", String(concurrency), "--quiet", "--eval_type", "multichoice",
+  "generate",
+  "--input_file",
+  input,
+  "--output_file",
+  out,
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  "--server_address",
+  `${url}/v1`,
+  "--max_concurrent_requests",
+  String(concurrency),
+  "--quiet",
+  "--eval_type",
+  "multichoice",
 ];
 const strip = (rows: Record<string, unknown>[]) =>
-  rows.map(({ generation_start_time: _a, generation_end_time: _b, generation_time: _c, attempts: _d, ...rest }) => rest);
+  rows.map(
+    ({ generation_start_time: _a, generation_end_time: _b, generation_time: _c, attempts: _d, ...rest }) => rest,
+  );
 
 /** mulberry32: the kill schedule is the same on every run of the test. */
 function rng(seed: number) {
@@ -81,17 +97,20 @@ describe("exactly once under kill -9", () => {
           // machine where start-up outlasts every random delay never gets past the reorder.)
           const before = await lineCount(`${out}-async`);
           const target = before >= N ? Number.POSITIVE_INFINITY : Math.min(N, before + 10);
-          while (child.exitCode === null && (await lineCount(`${out}-async`)) < target) await new Promise((r) => setTimeout(r, 2));
+          while (child.exitCode === null && (await lineCount(`${out}-async`)) < target)
+            await new Promise((r) => setTimeout(r, 2));
         } else if (mode < 0.5) {
           // mid-run: when the partial file reaches a random number of lines
           const target = Math.floor(random() * N);
-          while (child.exitCode === null && (await lineCount(`${out}-async`)) < target) await new Promise((r) => setTimeout(r, 2));
+          while (child.exitCode === null && (await lineCount(`${out}-async`)) < target)
+            await new Promise((r) => setTimeout(r, 2));
         } else if (mode < 0.8) {
           // anywhere, start-up and the end included: after a random delay
           await new Promise((r) => setTimeout(r, random() * 1500));
         } else {
           // the end: as soon as every row is in the partial file (reorder and rename follow)
-          while (child.exitCode === null && (await lineCount(`${out}-async`)) < N) await new Promise((r) => setTimeout(r, 1));
+          while (child.exitCode === null && (await lineCount(`${out}-async`)) < N)
+            await new Promise((r) => setTimeout(r, 1));
         }
         child.kill("SIGKILL");
         const r = await exit;
@@ -123,7 +142,8 @@ describe("exactly once under kill -9", () => {
       const child = spawnCli(args(out, sim.url, 8, input));
       const exit = waitExit(child);
       const target = Math.min(N - 1, (await lineCount(`${out}-async`)) + n);
-      while (child.exitCode === null && (await lineCount(`${out}-async`)) < target) await new Promise((r) => setTimeout(r, 2));
+      while (child.exitCode === null && (await lineCount(`${out}-async`)) < target)
+        await new Promise((r) => setTimeout(r, 2));
       child.kill("SIGKILL");
       await exit;
       return lineCount(`${out}-async`);
@@ -135,7 +155,8 @@ describe("exactly once under kill -9", () => {
       const input = path.join(dir, `change-${campaign}.jsonl`);
       const kind = ["swapped", "reordered", "extended"][campaign % 3];
       await write(input, kind === "extended" ? lines.slice(0, 40 + Math.floor(random() * 40)) : lines);
-      for (let kill = 0; kill < (kind === "extended" ? 1 : 3); kill++) await killAfter(out, input, 5 + Math.floor(random() * 20));
+      for (let kill = 0; kill < (kind === "extended" ? 1 : 3); kill++)
+        await killAfter(out, input, 5 + Math.floor(random() * 20));
       // (A run may finish before a kill lands: the rules hold for a finished output too.)
       const finished = !!(await stat(`${out}.done`).catch(() => null));
       if (kind === "extended") {
@@ -146,7 +167,9 @@ describe("exactly once under kill -9", () => {
         // A done row's input changes: the whole input reversed, or one done row swapped with a later one.
         const done = finished
           ? lines.map((_, i) => i)
-          : parseLines(await readFile(`${out}-async`, "utf8")).filter((l) => !l.error).map((l) => l._async_position as number);
+          : parseLines(await readFile(`${out}-async`, "utf8"))
+              .filter((l) => !l.error)
+              .map((l) => l._async_position as number);
         if (done.length === 0) continue;
         const changed = [...lines];
         if (kind === "swapped") changed.reverse();

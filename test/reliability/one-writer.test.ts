@@ -23,8 +23,20 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 const args = (out: string, url = sim.url) => [
-  "generate", "--input_file", data.file, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-  "--server_address", `${url}/v1`, "--max_concurrent_requests", "4", "--quiet",
+  "generate",
+  "--input_file",
+  data.file,
+  "--output_file",
+  out,
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  "--server_address",
+  `${url}/v1`,
+  "--max_concurrent_requests",
+  "4",
+  "--quiet",
 ];
 const LOCKED = /is being written by another vlmpipe \(pid \d+ on host \S+, since \d{4}-\d\d-\d\dT[\d:.]+Z\)/;
 
@@ -51,14 +63,21 @@ function deadPid(): number {
 
 async function writeLock(out: string, owner: { pid: number; host: string }, ageSeconds = 0) {
   const file = `${out}.lock`;
-  await writeFile(file, `${JSON.stringify({ ...owner, started: "2026-01-02T03:04:05.000Z", token: `t-${owner.pid}-${ageSeconds}` })}\n`);
+  await writeFile(
+    file,
+    `${JSON.stringify({ ...owner, started: "2026-01-02T03:04:05.000Z", token: `t-${owner.pid}-${ageSeconds}` })}\n`,
+  );
   if (ageSeconds) {
     const t = new Date(Date.now() - ageSeconds * 1000);
     await utimes(file, t, t);
   }
 }
 
-const exists = (f: string) => stat(f).then(() => true, () => false);
+const exists = (f: string) =>
+  stat(f).then(
+    () => true,
+    () => false,
+  );
 
 describe("one writer per output", () => {
   it("two runs started together on one output: every row is requested once, one works, the other exits 2 (20 rounds)", async () => {
@@ -97,7 +116,9 @@ describe("one writer per output", () => {
     const from = sim.requests.length;
     const r = await waitExit(spawnCli(args(out)));
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`is being written by another vlmpipe (pid ${process.pid} on host ${hostname()}, since 2026-01-02T03:04:05.000Z)`);
+    expect(r.stderr).toContain(
+      `is being written by another vlmpipe (pid ${process.pid} on host ${hostname()}, since 2026-01-02T03:04:05.000Z)`,
+    );
     expect(r.stderr).toContain(`delete ${out}.lock`);
     expect(sim.requests.length).toBe(from);
     expect(await exists(`${out}.lock`)).toBe(true); // not ours to remove
@@ -110,7 +131,9 @@ describe("one writer per output", () => {
     await writeLock(out, { pid, host: hostname() });
     const r = await waitExit(spawnCli(args(out)));
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`taking over .*output\\.jsonl\\.lock \\(pid ${pid} on host .*\\): its process is gone`));
+    expect(r.stderr).toMatch(
+      new RegExp(`taking over .*output\\.jsonl\\.lock \\(pid ${pid} on host .*\\): its process is gone`),
+    );
     expect(await exists(`${out}.lock`)).toBe(false);
   });
 
@@ -159,7 +182,9 @@ describe("one writer per output", () => {
       const worked = [ra, rb].filter((r) => /\d+ rows in .* -> /.test(r.stderr));
       expect(worked).toHaveLength(1);
       const other = ra === worked[0] ? rb : ra;
-      expect(other.code === 2 ? LOCKED.test(other.stderr) : /already complete/.test(other.stderr), other.stderr).toBe(true);
+      expect(other.code === 2 ? LOCKED.test(other.stderr) : /already complete/.test(other.stderr), other.stderr).toBe(
+        true,
+      );
       expect((await readdir(path.dirname(out))).filter((f) => f.includes(".lock"))).toEqual([]);
     }
   }, 400_000);
@@ -194,8 +219,18 @@ describe("one writer per output", () => {
     await writeLock(job, { pid: process.pid, host: hostname() });
     const r = await waitExit(
       spawnCli([
-        "eval", "--benchmarks", "mmmu-pro", "--model", "sim", "--server_type", "sim",
-        "--data_dir", path.join(repoRoot, "fixtures", "data"), "--output_dir", outDir, "--quiet",
+        "eval",
+        "--benchmarks",
+        "mmmu-pro",
+        "--model",
+        "sim",
+        "--server_type",
+        "sim",
+        "--data_dir",
+        path.join(repoRoot, "fixtures", "data"),
+        "--output_dir",
+        outDir,
+        "--quiet",
       ]),
     );
     expect(r.code).toBe(2);

@@ -21,8 +21,18 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 const args = (out: string) => [
-  "generate", "--input_file", data.file, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-  "--server_address", `${sim.url}/v1`, "--quiet",
+  "generate",
+  "--input_file",
+  data.file,
+  "--output_file",
+  out,
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  "--server_address",
+  `${sim.url}/v1`,
+  "--quiet",
 ];
 
 async function refused(argv: string[], opts: Parameters<typeof spawnCli>[1] = {}) {
@@ -42,19 +52,29 @@ function readOnlyArgs(roDir: string, argv: string[]): string[] {
   return ["-m", "--propagation", "private", "sh", "-c", script];
 }
 const canMountReadOnly = (() => {
-  const probe = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", "mount --bind / /mnt && mount -o remount,bind,ro /mnt"]);
+  const probe = spawnSync("unshare", [
+    "-m",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    "mount --bind / /mnt && mount -o remount,bind,ro /mnt",
+  ]);
   return probe.status === 0;
 })();
 
 const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
 const nobodyCanRun =
-  asNobody !== undefined && spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(binPath)})`], asNobody).status === 0;
+  asNobody !== undefined &&
+  spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(binPath)})`], asNobody).status === 0;
 
 describe("output paths checked up front", () => {
   it("an --output_file that is a folder", async () => {
     const out = path.join(dir, "a-folder");
     await mkdir(out);
-    expect(await refused(args(out))).toBe(`vlmpipe: --output_file ${out} is a folder; give a file path, e.g. ${out}/output.jsonl`);
+    expect(await refused(args(out))).toBe(
+      `vlmpipe: --output_file ${out} is a folder; give a file path, e.g. ${out}/output.jsonl`,
+    );
   });
 
   it("an --output_file under a file (its folder cannot be made)", async () => {
@@ -73,7 +93,9 @@ describe("output paths checked up front", () => {
     await chmod(data.file, 0o644);
     const out = path.join(locked, "out.jsonl");
     const line = await refused(args(out), { ...asNobody, cwd: repoRoot });
-    expect(line).toBe(`vlmpipe: cannot write the folder of --output_file ${out} (${locked}): permission denied (EACCES)`);
+    expect(line).toBe(
+      `vlmpipe: cannot write the folder of --output_file ${out} (${locked}): permission denied (EACCES)`,
+    );
   });
 
   it.skipIf(!canMountReadOnly)("a read-only file system (a read-only bind mount)", async () => {
@@ -83,7 +105,9 @@ describe("output paths checked up front", () => {
     const from = sim.requests.length;
     const child = spawnSync("unshare", readOnlyArgs(ro, args(out)), { encoding: "utf8" });
     expect(child.status, child.stderr).toBe(2);
-    expect(child.stderr.trim()).toBe(`vlmpipe: cannot write the folder of --output_file ${out} (${ro}): read-only file system (EROFS)`);
+    expect(child.stderr.trim()).toBe(
+      `vlmpipe: cannot write the folder of --output_file ${out} (${ro}): read-only file system (EROFS)`,
+    );
     expect(sim.requests.length).toBe(from);
   });
 
@@ -91,8 +115,18 @@ describe("output paths checked up front", () => {
     const file = path.join(dir, "results.txt");
     await writeFile(file, "x");
     const line = await refused([
-      "eval", "--benchmarks", "mmmu-pro", "--model", "sim", "--server_type", "sim",
-      "--data_dir", path.join(repoRoot, "fixtures", "data"), "--output_dir", file, "--quiet",
+      "eval",
+      "--benchmarks",
+      "mmmu-pro",
+      "--model",
+      "sim",
+      "--server_type",
+      "sim",
+      "--data_dir",
+      path.join(repoRoot, "fixtures", "data"),
+      "--output_dir",
+      file,
+      "--quiet",
     ]);
     expect(line).toBe(`vlmpipe: cannot make --output_dir ${file}: ${file} is a file, not a folder`);
   });

@@ -16,8 +16,23 @@ let data: Awaited<ReturnType<typeof makeDataset>>;
 const lines = () => data.rows.map((r) => JSON.stringify(r));
 
 const args = (input: string, out: string, ...more: string[]) => [
-  "generate", "--input_file", input, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-  "--server_address", `${sim.url}/v1`, "--max_concurrent_requests", "8", "--quiet", "--eval_type", "multichoice", ...more,
+  "generate",
+  "--input_file",
+  input,
+  "--output_file",
+  out,
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  "--server_address",
+  `${sim.url}/v1`,
+  "--max_concurrent_requests",
+  "8",
+  "--quiet",
+  "--eval_type",
+  "multichoice",
+  ...more,
 ];
 
 async function lineCount(file: string): Promise<number> {
@@ -120,7 +135,9 @@ describe("generate: the input rows of a rerun", () => {
     expect((await cli(args(file, out, "++inference.temperature=0"))).code).toBe(0);
     const r = await cli(args(file, out, "++inference.temperature=0.5", "++inference.top_p=0.9"));
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/holds rows of a different run[^\n]*\n  inference\.temperature: was 0, now 0\.5\n  inference\.top_p: was [^\n]+, now 0\.9\n[^\n]*--overwrite/);
+    expect(r.stderr).toMatch(
+      /holds rows of a different run[^\n]*\n  inference\.temperature: was 0, now 0\.5\n  inference\.top_p: was [^\n]+, now 0\.9\n[^\n]*--overwrite/,
+    );
     expect(r.stderr).not.toMatch(/model:|prompt_hash:/);
   });
 
@@ -139,7 +156,17 @@ describe("generate: the input rows of a rerun", () => {
 describe("eval: finished jobs, chunks and partial files", () => {
   const fixtures = path.join(repoRoot, "fixtures", "data");
   const evalArgs = (out: string, ...more: string[]) => [
-    "eval", "--benchmarks", "mmmu-pro", "--server_type", "sim", "--data_dir", fixtures, "--output_dir", out, "--quiet", ...more,
+    "eval",
+    "--benchmarks",
+    "mmmu-pro",
+    "--server_type",
+    "sim",
+    "--data_dir",
+    fixtures,
+    "--output_dir",
+    out,
+    "--quiet",
+    ...more,
   ];
 
   it("refuses another model's or simulator's settings for a finished eval instead of reprinting its results", async () => {
@@ -156,7 +183,9 @@ describe("eval: finished jobs, chunks and partial files", () => {
     expect(c.stderr).toMatch(/inference\.temperature: was [^\n]*, now 0\.3/);
     const d = await cli(evalArgs(out, "--model", "other", "--sim_accuracy", "0.1", "--overwrite"));
     expect(d.code, d.stderr).toBe(0);
-    const spec = JSON.parse(await readFile(path.join(out, "eval-results", "mmmu-pro", "output.jsonl.spec.json"), "utf8"));
+    const spec = JSON.parse(
+      await readFile(path.join(out, "eval-results", "mmmu-pro", "output.jsonl.spec.json"), "utf8"),
+    );
     expect(spec).toMatchObject({ model: "other", simulator: { accuracy: 0.1 } });
   });
 
@@ -168,8 +197,19 @@ describe("eval: finished jobs, chunks and partial files", () => {
     const rows = (await readFile(test, "utf8")).trimEnd().split("\n");
     await writeFile(test, rows.slice(0, 50).join("\n") + "\n");
     const args2 = (...more: string[]) => [
-      "eval", "--benchmarks", "mmmu-pro", "--server_type", "sim", "--model", "sim", "--data_dir", data2,
-      "--output_dir", out, "--quiet", ...more,
+      "eval",
+      "--benchmarks",
+      "mmmu-pro",
+      "--server_type",
+      "sim",
+      "--model",
+      "sim",
+      "--data_dir",
+      data2,
+      "--output_dir",
+      out,
+      "--quiet",
+      ...more,
     ];
     expect((await cli(args2())).code).toBe(0);
     await writeFile(test, rows.join("\n") + "\n");

@@ -19,8 +19,19 @@ async function sim(opts: SimServerOptionsInput = {}) {
   return s;
 }
 const gen = (out: string, servers: string[], extra: string[] = []) => [
-  "generate", "--input_file", data.file, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-  ...servers.flatMap((u) => ["--server_address", `${u}/v1`]), "--progress_seconds", "0.2", "++server.backoff_ms=20",
+  "generate",
+  "--input_file",
+  data.file,
+  "--output_file",
+  out,
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  ...servers.flatMap((u) => ["--server_address", `${u}/v1`]),
+  "--progress_seconds",
+  "0.2",
+  "++server.backoff_ms=20",
   ...extra,
 ];
 

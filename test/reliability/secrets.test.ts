@@ -25,8 +25,20 @@ describe("secrets", () => {
     const r = await waitExit(
       spawnCli(
         [
-          "eval", "--benchmarks", "mmmu-pro", "--model", "sim", "--server_type", "sim", "--data_dir",
-          path.join(repoRoot, "fixtures", "data"), "--output_dir", out, "++max_samples=5", "--progress_seconds", "0.1",
+          "eval",
+          "--benchmarks",
+          "mmmu-pro",
+          "--model",
+          "sim",
+          "--server_type",
+          "sim",
+          "--data_dir",
+          path.join(repoRoot, "fixtures", "data"),
+          "--output_dir",
+          out,
+          "++max_samples=5",
+          "--progress_seconds",
+          "0.1",
           ...args,
         ],
         { env },

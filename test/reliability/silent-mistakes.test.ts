@@ -18,8 +18,19 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 const generate = (input: string, out: string, extra: string[] = []) => [
-  "generate", "--input_file", input, "--output_file", out, "--prompt_config", "vlm/mmmu-pro", "--model", "sim",
-  "--server_address", `${sim.url}/v1`, "--quiet", ...extra,
+  "generate",
+  "--input_file",
+  input,
+  "--output_file",
+  out,
+  "--prompt_config",
+  "vlm/mmmu-pro",
+  "--model",
+  "sim",
+  "--server_address",
+  `${sim.url}/v1`,
+  "--quiet",
+  ...extra,
 ];
 
 describe("score: keys absent from the rows", () => {
@@ -35,14 +46,26 @@ describe("score: keys absent from the rows", () => {
     const out = path.join(dir, `scored-${key}-out.jsonl`);
     const r = await cli(["score", "--input_file", input, "--output_file", out, ...extra]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`vlmpipe: ${flag} ${key}: no such field in the rows (the first row has: id, response, answer)`);
+    expect(r.stderr).toContain(
+      `vlmpipe: ${flag} ${key}: no such field in the rows (the first row has: id, response, answer)`,
+    );
     expect((await readdir(dir)).filter((f) => f.startsWith(`scored-${key}-out`))).toEqual([]);
   });
 
   it("the right keys still score", async () => {
     const input = path.join(dir, "scored-ok.jsonl");
     await writeFile(input, `${scored}\n`);
-    const r = await cli(["score", "--input_file", input, "--output_file", "-", "--generation_key", "response", "--expected_answer_key", "answer"]);
+    const r = await cli([
+      "score",
+      "--input_file",
+      input,
+      "--output_file",
+      "-",
+      "--generation_key",
+      "response",
+      "--expected_answer_key",
+      "answer",
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/symbolic_correct 100.00%/);
   });
@@ -50,7 +73,11 @@ describe("score: keys absent from the rows", () => {
 
 describe("generate: a prompt that cannot render the first row", () => {
   it.each([
-    ["a placeholder", { question: "q", image_path: null }, /needs field "problem" but row 0 has none \(fields: question, image_path\)/],
+    [
+      "a placeholder",
+      { question: "q", image_path: null },
+      /needs field "problem" but row 0 has none \(fields: question, image_path\)/,
+    ],
     ["the image field", { problem: "q" }, /row 0 has no field "image_path".* \(the row has: problem\)/],
   ])("missing %s: exit 2 before any request", async (_what, row, message) => {
     const input = path.join(dir, `render-${Object.keys(row).join("-")}.jsonl`);
@@ -68,7 +95,19 @@ describe("numeric flags are validated", () => {
   const input = "unused.jsonl";
   const gen = (flag: string, v: string) => [...generate(input, "out.jsonl"), flag, v];
   const evalArgs = (flag: string, v: string) => [
-    "eval", "--benchmarks", "mmmu-pro", "--model", "m", "--server_type", "sim", "--data_dir", "d", "--output_dir", "o", flag, v,
+    "eval",
+    "--benchmarks",
+    "mmmu-pro",
+    "--model",
+    "m",
+    "--server_type",
+    "sim",
+    "--data_dir",
+    "d",
+    "--output_dir",
+    "o",
+    flag,
+    v,
   ];
   it.each([
     ["--max_failures", "-3", "a whole number, 0 or more", gen],
@@ -88,12 +127,17 @@ describe("numeric flags are validated", () => {
 });
 
 describe("overrides with a + too few", () => {
-  it.each(["+inference.temperature=0", "inference.temperature=0", "+max_samples=3"])("%s: did you mean ++...?", async (arg) => {
-    const r = await cli([...generate("x.jsonl", "o.jsonl"), arg]);
-    expect(r.code).toBe(2);
-    const fixed = `++${arg.replace(/^\+/, "")}`;
-    expect(r.stderr.trim()).toBe(`vlmpipe: "${arg}" is not understood: did you mean ${fixed}? (overrides start with ++)`);
-  });
+  it.each(["+inference.temperature=0", "inference.temperature=0", "+max_samples=3"])(
+    "%s: did you mean ++...?",
+    async (arg) => {
+      const r = await cli([...generate("x.jsonl", "o.jsonl"), arg]);
+      expect(r.code).toBe(2);
+      const fixed = `++${arg.replace(/^\+/, "")}`;
+      expect(r.stderr.trim()).toBe(
+        `vlmpipe: "${arg}" is not understood: did you mean ${fixed}? (overrides start with ++)`,
+      );
+    },
+  );
 });
 
 const hasJq = spawnSync("jq", ["--version"]).status === 0;
@@ -111,7 +155,10 @@ describe("README: the pipe example", () => {
     const child = spawn("bash", ["-c", script], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
     const r = await waitExit(child);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(60);
     expect(Object.keys(lines[0] ?? {})).toEqual(["id", "predicted_answer", "symbolic_correct"]);
   });

@@ -26,7 +26,10 @@ const hasPlaywright = (() => {
     return false;
   }
 })();
-const missing = [hasChromium ? "" : `chromium (${CHROMIUM}; apt-get install chromium)`, hasPlaywright ? "" : "playwright-core (npm)"].filter(Boolean);
+const missing = [
+  hasChromium ? "" : `chromium (${CHROMIUM}; apt-get install chromium)`,
+  hasPlaywright ? "" : "playwright-core (npm)",
+].filter(Boolean);
 if (missing.length > 0) console.warn(`test/report/browser.test.ts: SKIPPED, missing ${missing.join(" and ")}`);
 
 const ARTIFACT = path.join(repoRoot, "test-artifacts", "report.png");
@@ -70,7 +73,8 @@ describe.skipIf(missing.length > 0)("report.html in headless Chromium", () => {
     rows[0] = { ...rows[0], generation: `${XSS}\nAnswer: A` };
     await writeFile(first, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
     lines = [];
-    for (const f of ["output-rs0.jsonl", "output-rs1.jsonl"]) lines.push(...parseLines(await readFile(path.join(benchDir, f), "utf8")));
+    for (const f of ["output-rs0.jsonl", "output-rs1.jsonl"])
+      lines.push(...parseLines(await readFile(path.join(benchDir, f), "utf8")));
     reportFile = await writeReport(benchDir, { dataDir: path.join(data, BENCH) });
 
     const { chromium } = await import("playwright-core");
@@ -137,17 +141,23 @@ describe.skipIf(missing.length > 0)("report.html in headless Chromium", () => {
     expect(wrong).toBeGreaterThan(0);
     await expect(page.locator("#sample-count").getAttribute("data-count")).resolves.toBe(String(wrong));
     await expect(page.locator('.filters button[data-filter="wrong"] .n').textContent()).resolves.toBe(String(wrong));
-    await expect(page.locator('.filters button[data-filter="error"] .n').textContent()).resolves.toBe(String(lines.filter((l) => l.error).length));
+    await expect(page.locator('.filters button[data-filter="error"] .n').textContent()).resolves.toBe(
+      String(lines.filter((l) => l.error).length),
+    );
 
     // A wrong answer: its images (embedded thumbnails, decoded), prompt, reasoning fold and answers.
     const sample = page.locator("details.sample").first();
     await sample.locator("summary").click();
     const body = sample.locator(".sample-body");
     await body.waitFor({ state: "visible" });
-    const widths = await body.locator("figure.thumb img").evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth));
+    const widths = await body
+      .locator("figure.thumb img")
+      .evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth));
     expect(widths.length).toBeGreaterThan(0);
     expect(widths.every((w) => w > 0)).toBe(true);
-    await expect(body.locator(".prompt pre.text").first().textContent()).resolves.toMatch(/Answer the following multiple choice question/);
+    await expect(body.locator(".prompt pre.text").first().textContent()).resolves.toMatch(
+      /Answer the following multiple choice question/,
+    );
     await body.locator("details.reasoning > summary").click();
     await expect(body.locator("dl.answers").textContent()).resolves.toMatch(/expected/);
 
@@ -156,13 +166,18 @@ describe.skipIf(missing.length > 0)("report.html in headless Chromium", () => {
     await page.fill("#filter-text", "onerror");
     await page.waitForFunction(() => document.querySelector("#sample-count")?.getAttribute("data-count") === "1");
     await page.locator("details.sample > summary").first().click();
-    await expect(page.locator("details.sample .response pre.text").last().textContent()).resolves.toContain("</script><img src=x onerror=");
+    await expect(page.locator("details.sample .response pre.text").last().textContent()).resolves.toContain(
+      "</script><img src=x onerror=",
+    );
     await expect(page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).resolves.toBeUndefined();
 
     // Back to the wrong answers with one open, for the picture.
     await page.fill("#filter-text", "");
     await page.click('.filters button[data-filter="wrong"]');
-    await page.waitForFunction((n) => document.querySelector("#sample-count")?.getAttribute("data-count") === String(n), wrong);
+    await page.waitForFunction(
+      (n) => document.querySelector("#sample-count")?.getAttribute("data-count") === String(n),
+      wrong,
+    );
     await page.locator("details.sample > summary").first().click();
     await page.locator("details.sample details.reasoning > summary").first().click();
     await mkdir(path.dirname(ARTIFACT), { recursive: true });

@@ -57,7 +57,15 @@ describe("report data", () => {
   it("marks the failed row, the disagreement, the fallback, and folds reasoning and <think>", async () => {
     const b = await makeBenchmark({
       extraLines: () => [
-        { id: "t1", subset_for_metrics: "Math", problem: "q", expected_answer: "A", generation: "<think>hmm</think>\n\nAnswer: A", predicted_answer: "A", symbolic_correct: true },
+        {
+          id: "t1",
+          subset_for_metrics: "Math",
+          problem: "q",
+          expected_answer: "A",
+          generation: "<think>hmm</think>\n\nAnswer: A",
+          predicted_answer: "A",
+          symbolic_correct: true,
+        },
       ],
     });
     const { data } = await gatherReport(benchmarkOutputs(b.bench), gatherOpts);
@@ -81,7 +89,12 @@ describe("report data", () => {
     const client = embedded(html);
     expect(client.rows).toHaveLength(4);
     expect(client.lines).toHaveLength(8);
-    expect(client.lines.map((l) => [l.row, l.run]).slice(0, 4)).toEqual([[0, 0], [0, 1], [1, 0], [1, 1]]);
+    expect(client.lines.map((l) => [l.row, l.run]).slice(0, 4)).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]);
     expect(html).toContain("Only the first 4 of 6 questions of each run are in this page");
     // Charts and tables still count every row.
     expect(html).toMatch(/<b>6<\/b> questions/);
@@ -90,7 +103,16 @@ describe("report data", () => {
   it("cuts long generations in the middle, keeping the end where the answer is", async () => {
     const long = `${"x".repeat(5000)}\nAnswer: A`;
     const b = await makeBenchmark({
-      extraLines: () => [{ id: "long", problem: "q", expected_answer: "A", generation: long, predicted_answer: "A", symbolic_correct: true }],
+      extraLines: () => [
+        {
+          id: "long",
+          problem: "q",
+          expected_answer: "A",
+          generation: long,
+          predicted_answer: "A",
+          symbolic_correct: true,
+        },
+      ],
     });
     const { data } = await gatherReport(benchmarkOutputs(b.bench), { ...gatherOpts, textLimit: 1000 });
     const g = data.samples.lines.at(-1)!.generation;
@@ -143,12 +165,33 @@ describe("report.html", () => {
     const dir = path.join(await tempDir("vlmpipe-report-open-"), "docvqa");
     await mkdir(dir, { recursive: true });
     const lines = [
-      { id: "q1", problem: "Date?", expected_answer: "1/8/93", answers: ["1/8/93", "Jan 8 1993"], generation: "1/8/1993", predicted_answer: "1/8/1993", anls: 0.75, symbolic_correct: false },
-      { id: "q2", problem: "Name?", expected_answer: "ITC", answers: ["ITC"], generation: "ITC", predicted_answer: "ITC", anls: 1, symbolic_correct: true },
+      {
+        id: "q1",
+        problem: "Date?",
+        expected_answer: "1/8/93",
+        answers: ["1/8/93", "Jan 8 1993"],
+        generation: "1/8/1993",
+        predicted_answer: "1/8/1993",
+        anls: 0.75,
+        symbolic_correct: false,
+      },
+      {
+        id: "q2",
+        problem: "Name?",
+        expected_answer: "ITC",
+        answers: ["ITC"],
+        generation: "ITC",
+        predicted_answer: "ITC",
+        anls: 1,
+        symbolic_correct: true,
+      },
     ];
     await writeFile(path.join(dir, "output.jsonl"), lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
     const { data } = await gatherReport(benchmarkOutputs(dir), gatherOpts);
-    expect(data.samples.rows.map((r) => [r.expected, r.answers])).toEqual([["1/8/93", ["1/8/93", "Jan 8 1993"]], ["ITC", undefined]]);
+    expect(data.samples.rows.map((r) => [r.expected, r.answers])).toEqual([
+      ["1/8/93", ["1/8/93", "Jan 8 1993"]],
+      ["ITC", undefined],
+    ]);
     expect(data.samples.lines.map((l) => [l.predicted, l.score, l.correct])).toEqual([
       ["1/8/1993", { name: "ANLS", value: 0.75 }, false],
       ["ITC", { name: "ANLS", value: 1 }, true],
@@ -162,7 +205,10 @@ describe("report.html", () => {
   it("draws the benchmark as the one bar when rows have no subset_for_metrics", async () => {
     const b = await makeBenchmark();
     const file = path.join(b.bench, "output.jsonl");
-    const rows = (await readFile(file, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rows = (await readFile(file, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     await writeFile(file, rows.map(({ subset_for_metrics: _, ...r }) => JSON.stringify(r)).join("\n") + "\n");
     const html = await readFile(await writeReport(b.bench, { images: "none" }), "utf8");
     const chart = /<svg id="subject-chart"[\s\S]*?<\/svg>/.exec(html)![0];
@@ -192,7 +238,9 @@ describe("report.html", () => {
   it("links images relative to the report file, and leaves them out with images: none", async () => {
     const b = await makeBenchmark();
     const out = path.join(b.root, "elsewhere", "r.html");
-    const linked = embedded(await readFile(await writeReport(b.bench, { images: "link", out, dataDir: b.data }), "utf8"));
+    const linked = embedded(
+      await readFile(await writeReport(b.bench, { images: "link", out, dataDir: b.data }), "utf8"),
+    );
     expect(linked.images).toBe("link");
     expect(linked.rows[0]!.images[0]!.src).toBe("../data/images/a.png");
     const none = embedded(await readFile(await writeReport(b.bench, { images: "none" }), "utf8"));
@@ -206,7 +254,10 @@ describe("report.html", () => {
     await writeFile(configFile, yaml);
     const spec = path.join(b.bench, "output.jsonl.spec.json");
     const s = JSON.parse(await readFile(spec, "utf8"));
-    await writeFile(spec, JSON.stringify({ ...s, prompt_config: configFile, prompt_hash: parsePromptConfig(yaml).hash }));
+    await writeFile(
+      spec,
+      JSON.stringify({ ...s, prompt_config: configFile, prompt_hash: parsePromptConfig(yaml).hash }),
+    );
     const client = embedded(await readFile(await writeReport(b.bench, { images: "none" }), "utf8"));
     expect(client.rows[1]).toMatchObject({
       system: "Be brief.",
@@ -231,7 +282,9 @@ describe("vlmpipe report", () => {
   async function run(args: string[]) {
     const out: string[] = [];
     const err: string[] = [];
-    const program = new Command().exitOverride().configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => err.push(s) });
+    const program = new Command()
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => err.push(s) });
     registerReport(program);
     for (const c of program.commands) c.exitOverride();
     let error: unknown;
@@ -246,7 +299,18 @@ describe("vlmpipe report", () => {
   it("writes the report where --output says and prints its path", async () => {
     const b = await makeBenchmark({ seeds: 2 });
     const target = path.join(b.root, "r.html");
-    const r = await run(["report", b.bench, "--images", "link", "--output", target, "--max_samples", "3", "--data_dir", b.data]);
+    const r = await run([
+      "report",
+      b.bench,
+      "--images",
+      "link",
+      "--output",
+      target,
+      "--max_samples",
+      "3",
+      "--data_dir",
+      b.data,
+    ]);
     expect(r.error).toBeUndefined();
     expect(r.out).toBe(`${target}\n`);
     const client = embedded(await readFile(target, "utf8"));

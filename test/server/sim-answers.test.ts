@@ -70,7 +70,9 @@ describe("sim-server answers", () => {
     const sim = await startSimServer({ answer_rows: ROWS, accuracy: 0.5 });
     try {
       const ask = async (row: (typeof ROWS)[number], extra: Record<string, unknown>) =>
-        answerLetter(JSON.parse((await post(sim.url, userText(prompt(row.problem), extra))).text).choices[0].message.content);
+        answerLetter(
+          JSON.parse((await post(sim.url, userText(prompt(row.problem), extra))).text).choices[0].message.content,
+        );
       const rows = ROWS.slice(0, 20);
       const greedy = [];
       for (const row of rows) greedy.push(await ask(row, { temperature: 0, seed: 5 }));
@@ -182,7 +184,11 @@ describe("answer book index", () => {
 describe("the answer book with interleaved images", () => {
   it("recognises a question whose <image N> markers were replaced by image parts", () => {
     const book = createAnswerBook([
-      { id: "s1", problem: "Compare <image 1> and <image 2>. Which is larger?\n\nA) <image 1>\nB) <image 2>\nC) same", expected_answer: "C" },
+      {
+        id: "s1",
+        problem: "Compare <image 1> and <image 2>. Which is larger?\n\nA) <image 1>\nB) <image 2>\nC) same",
+        expected_answer: "C",
+      },
     ]);
     const text = ["Answer this.\n\nCompare ", " and ", ". Which is larger?\n\nA) ", "\nB) ", "\nC) same"].join("");
     expect(book.find(text)?.expected).toBe("C");
@@ -190,22 +196,42 @@ describe("the answer book with interleaved images", () => {
   });
 });
 
-
 describe("sim-server open answers", () => {
   const OPEN = [
-    { id: "o1", problem: "What is the value of the tallest bar in the chart of sales?", expected_answer: "45", answers: ["45"] },
-    { id: "o2", problem: "Which city is named in the letterhead of the memo?", expected_answer: "Paris", question_type: "open" },
-    { id: "o3", problem: "Give the ratio written under the second figure panel.", expected_answer: "['24/7', '3.429']", question_type: "open" },
+    {
+      id: "o1",
+      problem: "What is the value of the tallest bar in the chart of sales?",
+      expected_answer: "45",
+      answers: ["45"],
+    },
+    {
+      id: "o2",
+      problem: "Which city is named in the letterhead of the memo?",
+      expected_answer: "Paris",
+      question_type: "open",
+    },
+    {
+      id: "o3",
+      problem: "Give the ratio written under the second figure panel.",
+      expected_answer: "['24/7', '3.429']",
+      question_type: "open",
+    },
     { id: "o4", problem: "What is written in the date field of this form?", expected_answer: null, answers: [] },
   ];
 
   it("answers an open question with the expected text alone when right, and with text sharing no character when wrong", async () => {
-    for (const [accuracy, right] of [[1, true], [0, false]] as const) {
+    for (const [accuracy, right] of [
+      [1, true],
+      [0, false],
+    ] as const) {
       const sim = await startSimServer({ answer_rows: OPEN, accuracy, seed: 0 });
       try {
         const said: string[] = [];
         for (const row of OPEN.slice(0, 3)) {
-          const r = await post(sim.url, userText(`${row.problem}\nAnswer the question using a single word or phrase.`, { temperature: 0 }));
+          const r = await post(
+            sim.url,
+            userText(`${row.problem}\nAnswer the question using a single word or phrase.`, { temperature: 0 }),
+          );
           said.push(JSON.parse(r.text).choices[0].message.content as string);
         }
         if (right) expect(said).toEqual(["45", "Paris", "24/7"]);

@@ -38,7 +38,18 @@ describe("vlmpipe sim-server", () => {
     vi.spyOn(process.stderr, "write").mockImplementation((s) => (err.push(String(s)), true));
     vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
     const run = program().parseAsync(
-      ["sim-server", "--port", "0", "--model", "m1", "--max_model_len", "1234", "--latency-ms", "0", "--record_requests"],
+      [
+        "sim-server",
+        "--port",
+        "0",
+        "--model",
+        "m1",
+        "--max_model_len",
+        "1234",
+        "--latency-ms",
+        "0",
+        "--record_requests",
+      ],
       { from: "user" },
     );
     await vi.waitFor(() => expect(err.join("")).toMatch(/listening/));

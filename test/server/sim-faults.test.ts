@@ -60,7 +60,9 @@ describe("sim-server faults", () => {
   it("drops the connection without an answer", async () => {
     const sim = await startSimServer({ drop_rate: 1 });
     try {
-      await expect(post(sim.url, userText("hi"))).rejects.toMatchObject({ code: expect.stringMatching(/^UND_ERR_SOCKET$|^ECONNRESET$/) });
+      await expect(post(sim.url, userText("hi"))).rejects.toMatchObject({
+        code: expect.stringMatching(/^UND_ERR_SOCKET$|^ECONNRESET$/),
+      });
       expect(sim.stats.failed).toBe(1);
       sim.setFaults({ drop_rate: 0 });
       expect((await post(sim.url, userText("hi"))).status).toBe(200);

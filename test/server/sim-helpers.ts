@@ -21,7 +21,8 @@ export async function get(base: string, path: string): Promise<Reply> {
 /** An SSE body -> the payload of each `data:` event, in order. */
 export function sseData(text: string): string[] {
   const events = text.split("\n\n");
-  if (events[events.length - 1] !== "") throw new Error(`stream does not end with a blank line: ${JSON.stringify(text.slice(-80))}`);
+  if (events[events.length - 1] !== "")
+    throw new Error(`stream does not end with a blank line: ${JSON.stringify(text.slice(-80))}`);
   return events.slice(0, -1).map((e) => {
     if (!e.startsWith("data: ")) throw new Error(`not a data event: ${e}`);
     return e.slice("data: ".length);
@@ -46,7 +47,9 @@ export function withImages(urls: string[], text = "What is shown?", extra: Recor
 }
 
 export async function pngDataUrl(color = { r: 200, g: 30, b: 30 }): Promise<string> {
-  const buf = await sharp({ create: { width: 8, height: 8, channels: 3, background: color } }).png().toBuffer();
+  const buf = await sharp({ create: { width: 8, height: 8, channels: 3, background: color } })
+    .png()
+    .toBuffer();
   return `data:image/png;base64,${buf.toString("base64")}`;
 }
 

@@ -22,10 +22,27 @@ describe("the simulator's body parser", () => {
   it("gives what JSON.parse gives, values and error messages alike, on the first and later requests", () => {
     const parse = createBodyParser();
     const bodies = [
-      JSON.stringify({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }, { type: "text", text: 'a "url":"data: b' }, { type: "image_url", image_url: { url: other } }] }] }),
-      JSON.stringify({ model: "m", messages: [{ role: "user", content: [{ type: "text", text: `{"url":"data:${"A".repeat(5000)}"}` }] }] }),
+      JSON.stringify({
+        model: "m",
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "image_url", image_url: { url } },
+              { type: "text", text: 'a "url":"data: b' },
+              { type: "image_url", image_url: { url: other } },
+            ],
+          },
+        ],
+      }),
+      JSON.stringify({
+        model: "m",
+        messages: [{ role: "user", content: [{ type: "text", text: `{"url":"data:${"A".repeat(5000)}"}` }] }],
+      }),
       JSON.stringify({ model: "m", extra: { url }, messages: [{ role: "user", content: "x" }] }),
-      JSON.stringify({ messages: [{ content: [{ image_url: { url: `${url.slice(0, 99)}\u0001${url.slice(99)}` } }] }] }).replace("\\u0001", "\u0001"),
+      JSON.stringify({
+        messages: [{ content: [{ image_url: { url: `${url.slice(0, 99)}\u0001${url.slice(99)}` } }] }],
+      }).replace("\\u0001", "\u0001"),
       JSON.stringify({ messages: [{ content: [{ image_url: { url: `${url.slice(0, 99)}\\${url.slice(99)}` } }] }] }),
       `{"messages":[{"content":[{"image_url":{"url":"${url}"}}]}],}`,
       "{not json",

@@ -10,7 +10,12 @@ const ROWS = [{ id: "q1", problem: QUESTION, expected_answer: "C" }];
 describe("sim-server endpoints and formats", () => {
   let sim: SimServer;
   beforeAll(async () => {
-    sim = await startSimServer({ answer_rows: ROWS, max_model_len: 4096, limit_mm_per_prompt: 2, record_requests: true });
+    sim = await startSimServer({
+      answer_rows: ROWS,
+      max_model_len: 4096,
+      limit_mm_per_prompt: 2,
+      record_requests: true,
+    });
   });
   afterAll(() => sim.close());
 
@@ -114,8 +119,12 @@ describe("sim-server endpoints and formats", () => {
     expect(body.choices[0].message.content).toBe("Looking at the image and");
     expect(body.usage.completion_tokens).toBe(5);
     const data = sseData(
-      (await post(sim.url, userText(QUESTION, { max_tokens: 5, stream: true, stream_options: { include_usage: true } })))
-        .text,
+      (
+        await post(
+          sim.url,
+          userText(QUESTION, { max_tokens: 5, stream: true, stream_options: { include_usage: true } }),
+        )
+      ).text,
     );
     const chunks = data.slice(1, -2).map((d) => JSON.parse(d));
     expect(chunks.map((c) => c.choices[0].delta.content).join("")).toBe("Looking at the image and");
@@ -156,14 +165,18 @@ describe("sim-server endpoints and formats", () => {
     it("refuses file:// URLs and hosts it cannot reach", async () => {
       const local = await post(sim.url, withImages(["file:///tmp/x.png"]));
       expect(local.status).toBe(400);
-      expect(JSON.parse(local.text).error.message).toBe("Cannot load local files without `--allowed-local-media-path`.");
+      expect(JSON.parse(local.text).error.message).toBe(
+        "Cannot load local files without `--allowed-local-media-path`.",
+      );
       const remote = await post(sim.url, withImages(["https://example.com/cat.png"]));
       expect(remote.status).toBe(400);
       expect(JSON.parse(remote.text).error.message).toMatch(/cannot fetch example\.com/);
     });
 
     it("fetches images from a 127.0.0.1 URL", async () => {
-      const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: "#00f" } }).png().toBuffer();
+      const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: "#00f" } })
+        .png()
+        .toBuffer();
       const images: Server = createServer((req, res) => {
         if (req.url === "/ok.png") res.writeHead(200, { "content-type": "image/png" }).end(png);
         else res.writeHead(404).end();
@@ -218,7 +231,11 @@ describe("sim-server endpoints and formats", () => {
         /image_url\.url/,
       ],
       ["max_tokens 0", userText("hi", { max_tokens: 0 }), /^max_tokens must be at least 1, got 0\.$/],
-      ["a negative temperature", userText("hi", { temperature: -1 }), /^temperature must be non-negative, got -1\.0\.$/],
+      [
+        "a negative temperature",
+        userText("hi", { temperature: -1 }),
+        /^temperature must be non-negative, got -1\.0\.$/,
+      ],
       ["stream_options without stream", userText("hi", { stream_options: { include_usage: true } }), /stream=True/],
     ])("refuses %s with a 400", async (_name, body, message) => {
       const r = await post(sim.url, body);
@@ -240,8 +257,14 @@ describe("sim-server reasoning and error formats", () => {
       expect(answerLetter(msg.content)).toBe("C");
       const data = sseData((await post(sim.url, userText(QUESTION, { temperature: 0, stream: true }))).text);
       const deltas = data.slice(1, -1).map((d) => JSON.parse(d).choices[0].delta);
-      const reasoning = deltas.filter((d) => "reasoning" in d).map((d) => d.reasoning).join("");
-      const content = deltas.filter((d) => "content" in d).map((d) => d.content).join("");
+      const reasoning = deltas
+        .filter((d) => "reasoning" in d)
+        .map((d) => d.reasoning)
+        .join("");
+      const content = deltas
+        .filter((d) => "content" in d)
+        .map((d) => d.content)
+        .join("");
       expect(reasoning).toBe(msg.reasoning);
       expect(content).toBe(msg.content);
       // Cut inside the thinking: no content at all, as a reasoning parser leaves it.
@@ -258,8 +281,8 @@ describe("sim-server reasoning and error formats", () => {
       const msg = JSON.parse((await post(sim.url, userText(QUESTION))).text).choices[0].message;
       expect(typeof msg.reasoning).toBe("string");
       expect(msg.reasoning_content).toBe(msg.reasoning);
-      const delta = JSON.parse(sseData((await post(sim.url, userText(QUESTION, { stream: true }))).text)[1]!)
-        .choices[0].delta;
+      const delta = JSON.parse(sseData((await post(sim.url, userText(QUESTION, { stream: true }))).text)[1]!).choices[0]
+        .delta;
       expect(delta.reasoning_content).toBe(delta.reasoning);
     } finally {
       await sim.close();

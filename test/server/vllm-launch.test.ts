@@ -17,13 +17,23 @@ const answers = path.join(repoRoot, "fixtures", "data", "mmmu-pro", "test.jsonl"
 beforeAll(ensureFakeVllmExecutable);
 
 /** Starts the fake vllm through the real launcher; FAKE_VLLM_* knobs in `env`. */
-async function launchFake(env: Record<string, string>, o: { timeout?: number; grace?: number; signal?: AbortSignal; args?: string } = {}) {
+async function launchFake(
+  env: Record<string, string>,
+  o: { timeout?: number; grace?: number; signal?: AbortSignal; args?: string } = {},
+) {
   const dir = await tempDir();
   const port = await freePort();
   const argsFile = path.join(dir, "starts.jsonl");
   const logFile = path.join(dir, "eval-logs", "vllm-server.log");
   const lines: string[] = [];
-  const command = serverCommand({ type: "vllm", model: "Qwen/Fake-VL", port, gpus: 2, args: o.args, executable: fakeVllm });
+  const command = serverCommand({
+    type: "vllm",
+    model: "Qwen/Fake-VL",
+    port,
+    gpus: 2,
+    args: o.args,
+    executable: fakeVllm,
+  });
   const started = launchServer({
     command,
     port,
@@ -49,30 +59,60 @@ describe("server command lines", () => {
       executable: "vllm",
     });
     expect(argv).toEqual([
-      "vllm", "serve", "Qwen/Qwen2.5-VL-7B-Instruct", "--port", "8123", "--tensor-parallel-size", "8",
-      "--served-model-name", "Qwen/Qwen2.5-VL-7B-Instruct",
-      "--limit-mm-per-prompt.video", "0", "--max-model-len", "128000", "--async-scheduling", "--limit-mm-per-prompt", '{"image": 8}',
+      "vllm",
+      "serve",
+      "Qwen/Qwen2.5-VL-7B-Instruct",
+      "--port",
+      "8123",
+      "--tensor-parallel-size",
+      "8",
+      "--served-model-name",
+      "Qwen/Qwen2.5-VL-7B-Instruct",
+      "--limit-mm-per-prompt.video",
+      "0",
+      "--max-model-len",
+      "128000",
+      "--async-scheduling",
+      "--limit-mm-per-prompt",
+      '{"image": 8}',
     ]);
   });
 
   it("builds SGLang's launch_server, and spans nodes with vLLM pipeline parallelism or SGLang ranks", () => {
-    expect(serverCommand({ type: "sglang", model: "m", port: 30001, gpus: 4, executable: "python -m sglang.launch_server" })).toEqual([
-      "python", "-m", "sglang.launch_server", "--model-path", "m", "--port", "30001", "--tp", "4",
-    ]);
-    expect(serverCommand({ type: "vllm", model: "m", port: 1, gpus: 8, nodes: 2, executable: "vllm" }).join(" ")).toContain(
+    expect(
+      serverCommand({ type: "sglang", model: "m", port: 30001, gpus: 4, executable: "python -m sglang.launch_server" }),
+    ).toEqual(["python", "-m", "sglang.launch_server", "--model-path", "m", "--port", "30001", "--tp", "4"]);
+    expect(
+      serverCommand({ type: "vllm", model: "m", port: 1, gpus: 8, nodes: 2, executable: "vllm" }).join(" "),
+    ).toContain(
       "--tensor-parallel-size 8 --served-model-name m --pipeline-parallel-size 2 --distributed-executor-backend ray",
     );
     expect(
-      serverCommand({ type: "sglang", model: "m", port: 1, gpus: 8, nodes: 2, nodeRank: 1, distInitAddr: "n1:5757", executable: "sglang" }).join(" "),
+      serverCommand({
+        type: "sglang",
+        model: "m",
+        port: 1,
+        gpus: 8,
+        nodes: 2,
+        nodeRank: 1,
+        distInitAddr: "n1:5757",
+        executable: "sglang",
+      }).join(" "),
     ).toBe("sglang --model-path m --port 1 --tp 16 --nnodes 2 --node-rank 1 --dist-init-addr n1:5757");
   });
 
   it("takes a wrapped executable as shell words and refuses --server_args that set the port", () => {
-    const argv = serverCommand({ type: "vllm", model: "m", port: 1, gpus: 1, executable: "apptainer exec --nv '/images/my vllm.sif' vllm" });
+    const argv = serverCommand({
+      type: "vllm",
+      model: "m",
+      port: 1,
+      gpus: 1,
+      executable: "apptainer exec --nv '/images/my vllm.sif' vllm",
+    });
     expect(argv.slice(0, 6)).toEqual(["apptainer", "exec", "--nv", "/images/my vllm.sif", "vllm", "serve"]);
-    expect(() => serverCommand({ type: "vllm", model: "m", port: 1, gpus: 1, args: "--port 9000", executable: "vllm" })).toThrow(
-      /--server_args must not set --port/,
-    );
+    expect(() =>
+      serverCommand({ type: "vllm", model: "m", port: 1, gpus: 1, args: "--port 9000", executable: "vllm" }),
+    ).toThrow(/--server_args must not set --port/);
   });
 
   it("names the executable from the cluster config, else $VLMPIPE_VLLM_BIN / $VLMPIPE_SGLANG_BIN, else the default", () => {
@@ -90,7 +130,12 @@ describe("server command lines", () => {
     const words = ["x", "it's", "--a=b c", ""];
     expect(splitShellWords(quoteShell(words))).toEqual(words);
     expect(redactSecrets(["vllm", "--api-key", "sk-1", "--api-key=sk-2", "--port", "1"])).toEqual([
-      "vllm", "--api-key", "***", "--api-key=***", "--port", "1",
+      "vllm",
+      "--api-key",
+      "***",
+      "--api-key=***",
+      "--port",
+      "1",
     ]);
   });
 
@@ -103,7 +148,10 @@ describe("server command lines", () => {
 
 describe("launchServer (with the stand-in vllm)", () => {
   it("starts the server, waits for /health through the loading time, logs it, and stops its whole process group", async () => {
-    const { started, port, logFile, argsFile, lines } = await launchFake({ FAKE_VLLM_LOAD_MS: "800" }, { args: "--max-model-len 4096" });
+    const { started, port, logFile, argsFile, lines } = await launchFake(
+      { FAKE_VLLM_LOAD_MS: "800" },
+      { args: "--max-model-len 4096" },
+    );
     const server = await started;
     expect(server.baseUrl).toBe(`http://127.0.0.1:${port}/v1`);
     const res = await request(`${server.baseUrl}/models`);
@@ -111,14 +159,25 @@ describe("launchServer (with the stand-in vllm)", () => {
     expect(models.data[0]).toMatchObject({ id: "Qwen/Fake-VL", max_model_len: 4096 });
     const [start] = await fakeStarts(argsFile);
     expect(start!.argv).toEqual([
-      "serve", "Qwen/Fake-VL", "--port", String(port), "--tensor-parallel-size", "2", "--served-model-name", "Qwen/Fake-VL", "--max-model-len", "4096",
+      "serve",
+      "Qwen/Fake-VL",
+      "--port",
+      String(port),
+      "--tensor-parallel-size",
+      "2",
+      "--served-model-name",
+      "Qwen/Fake-VL",
+      "--max-model-len",
+      "4096",
     ]);
     expect(groupAlive(server.pid)).toBe(true);
     await server.stop();
     expect(groupAlive(server.pid)).toBe(false);
     await server.stop(); // idempotent
     const log = await readFile(logFile, "utf8");
-    expect(log).toMatch(/vlmpipe: starting vllm: .*fake-vllm\/vllm serve Qwen\/Fake-VL --port \d+ --tensor-parallel-size 2/);
+    expect(log).toMatch(
+      /vlmpipe: starting vllm: .*fake-vllm\/vllm serve Qwen\/Fake-VL --port \d+ --tensor-parallel-size 2/,
+    );
     expect(log).toMatch(/Loading model weights/);
     expect(log).toMatch(/sim-server: listening on/);
     expect(log).toMatch(/vlmpipe: vllm stopped/);
@@ -126,7 +185,10 @@ describe("launchServer (with the stand-in vllm)", () => {
   });
 
   it("fails fast with the log's last lines when the server exits while loading", async () => {
-    const { started, argsFile } = await launchFake({ FAKE_VLLM_MODE: "die", FAKE_VLLM_LOAD_MS: "200" }, { timeout: 120 });
+    const { started, argsFile } = await launchFake(
+      { FAKE_VLLM_MODE: "die", FAKE_VLLM_LOAD_MS: "200" },
+      { timeout: 120 },
+    );
     const t0 = Date.now();
     const err = await started.then(
       () => null,
@@ -145,7 +207,9 @@ describe("launchServer (with the stand-in vllm)", () => {
     const { started, argsFile, logFile } = await launchFake({ FAKE_VLLM_MODE: "hang" }, { timeout: 1.5 });
     await expect(started).rejects.toMatchObject({
       code: ErrorCodes.SERVER_START,
-      message: expect.stringMatching(/did not answer GET http:\/\/127\.0\.0\.1:\d+\/health within 1\.5s, so it was stopped[\s\S]*never comes up/),
+      message: expect.stringMatching(
+        /did not answer GET http:\/\/127\.0\.0\.1:\d+\/health within 1\.5s, so it was stopped[\s\S]*never comes up/,
+      ),
     });
     const [start] = await fakeStarts(argsFile);
     expect(groupAlive(start!.pid)).toBe(false);
@@ -153,7 +217,10 @@ describe("launchServer (with the stand-in vllm)", () => {
   });
 
   it("kills a server that ignores SIGTERM once the grace period is over", async () => {
-    const { started, argsFile, lines } = await launchFake({ FAKE_VLLM_MODE: "hang", FAKE_VLLM_IGNORE_SIGTERM: "1" }, { timeout: 1, grace: 0.5 });
+    const { started, argsFile, lines } = await launchFake(
+      { FAKE_VLLM_MODE: "hang", FAKE_VLLM_IGNORE_SIGTERM: "1" },
+      { timeout: 1, grace: 0.5 },
+    );
     await expect(started).rejects.toMatchObject({ code: ErrorCodes.SERVER_START });
     const [start] = await fakeStarts(argsFile);
     expect(groupAlive(start!.pid)).toBe(false);
@@ -164,7 +231,8 @@ describe("launchServer (with the stand-in vllm)", () => {
     const ac = new AbortController();
     const { started, argsFile } = await launchFake({ FAKE_VLLM_MODE: "hang" }, { signal: ac.signal });
     // Abort once the server process is up and "loading".
-    for (let i = 0; i < 200 && (await fakeStarts(argsFile)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && (await fakeStarts(argsFile)).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
     ac.abort();
     await expect(started).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
     const [start] = await fakeStarts(argsFile);
@@ -186,12 +254,16 @@ describe("launchServer (with the stand-in vllm)", () => {
       env: { ...process.env, FAKE_VLLM_ARGS_FILE: argsFile },
       stdio: ["ignore", "pipe", "inherit"],
     });
-    const pid = await new Promise<number>((resolve) => child.stdout!.once("data", (b: Buffer) => resolve(Number(b.toString().trim()))));
+    const pid = await new Promise<number>((resolve) =>
+      child.stdout!.once("data", (b: Buffer) => resolve(Number(b.toString().trim()))),
+    );
     expect(groupAlive(pid)).toBe(true);
     child.kill("SIGKILL");
     for (let i = 0; i < 100 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
     expect(groupAlive(pid)).toBe(false);
-    expect(await readFile(path.join(dir, "server.log"), "utf8")).toMatch(/vlmpipe-guard: vlmpipe \(pid \d+\) is gone: stopping the server/);
+    expect(await readFile(path.join(dir, "server.log"), "utf8")).toMatch(
+      /vlmpipe-guard: vlmpipe \(pid \d+\) is gone: stopping the server/,
+    );
   });
 
   it("says how to name the executable when it is not installed", async () => {
@@ -203,6 +275,9 @@ describe("launchServer (with the stand-in vllm)", () => {
         logFile: path.join(dir, "s.log"),
         startTimeoutSeconds: 5,
       }),
-    ).rejects.toMatchObject({ code: ErrorCodes.SERVER_START, message: expect.stringMatching(/cannot start vllm \(`\/nonexistent\/vllm`\):\n.*ENOENT[\s\S]*VLMPIPE_VLLM_BIN/) });
+    ).rejects.toMatchObject({
+      code: ErrorCodes.SERVER_START,
+      message: expect.stringMatching(/cannot start vllm \(`\/nonexistent\/vllm`\):\n.*ENOENT[\s\S]*VLMPIPE_VLLM_BIN/),
+    });
   });
 });

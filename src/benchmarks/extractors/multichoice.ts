@@ -27,9 +27,18 @@ const PERCENT_RE = /^(\p{Nd}+\.?\p{Nd}*)(?:\\%|%)$/u;
 const TRAILING_DOT_BACKSLASH_RE = /[.\\]+$/;
 const LOCAL_LETTERS_RE = /[أبجدঅবডঢＡＢＣＤ]/g;
 const LOCAL_LETTERS: Record<string, string> = {
-  "أ": " A", "ب": " B", "ج": " C", "د": " D",
-  "অ": " A", "ব": " B", "ড": " C", "ঢ": " D",
-  "Ａ": " A", "Ｂ": " B", "Ｃ": " C", "Ｄ": " D",
+  أ: " A",
+  ب: " B",
+  ج: " C",
+  د: " D",
+  অ: " A",
+  ব: " B",
+  ড: " C",
+  ঢ: " D",
+  Ａ: " A",
+  Ｂ: " B",
+  Ｃ: " C",
+  Ｄ: " D",
 };
 // Python `\b[A-Z]\b` on str patterns: word characters are Unicode letters, digits and "_".
 const STANDALONE_CAPITAL_RE = /(?<![\p{L}\p{N}_])[A-Z](?![\p{L}\p{N}_])/gu;
@@ -92,7 +101,8 @@ export function extractMultichoice(
   if (extracted !== null && extracted.length > 1) {
     let last: string | null = null;
     STANDALONE_CAPITAL_RE.lastIndex = 0;
-    for (let m = STANDALONE_CAPITAL_RE.exec(extracted); m !== null; m = STANDALONE_CAPITAL_RE.exec(extracted)) last = m[0];
+    for (let m = STANDALONE_CAPITAL_RE.exec(extracted); m !== null; m = STANDALONE_CAPITAL_RE.exec(extracted))
+      last = m[0];
     if (last !== null) return last;
   }
   return settings.answerLineFirst ? null : lastAnswerLine(generation);

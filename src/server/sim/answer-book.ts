@@ -94,7 +94,10 @@ export function letterRange(n: number): string[] {
  * and joins the text around it in its own way.
  */
 export function matchText(text: string): string {
-  return text.replace(/<image \d+>/g, " ").replace(/\s+/g, " ").trim();
+  return text
+    .replace(/<image \d+>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 /**

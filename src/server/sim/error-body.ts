@@ -41,12 +41,7 @@ function inner(format: ErrorFormat, message: string, status: number, type: strin
 }
 
 /** The body of an HTTP error answer. */
-export function errorBody(
-  format: ErrorFormat,
-  message: string,
-  status: number,
-  type = errorTypeFor(status),
-): string {
+export function errorBody(format: ErrorFormat, message: string, status: number, type = errorTypeFor(status)): string {
   const e = inner(format, message, status, type);
   return JSON.stringify(format === "flat" ? e : { error: e });
 }

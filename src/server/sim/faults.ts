@@ -21,8 +21,7 @@ export type AnswerFaults = {
   stall: boolean;
 };
 
-const hit = (rate: number, seed: number, n: number, kind: string) =>
-  rate > 0 && unit(seed, n, kind) < rate;
+const hit = (rate: number, seed: number, n: number, kind: string) => rate > 0 && unit(seed, n, kind) < rate;
 
 /** `sinceFailFirst`: requests counted from when fail_first was last set (start or setFaults). */
 export function earlyFault(f: FaultOptions, seed: number, n: number, sinceFailFirst = n): EarlyFault {

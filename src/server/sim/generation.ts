@@ -16,7 +16,10 @@ export type Generation = {
 };
 
 /** The whole text's tokens per the mode, before any cut: what a continuation is matched against. */
-export function allTokens(text: ComposedText, mode: ReasoningMode): { reasoning: readonly string[]; content: readonly string[] } {
+export function allTokens(
+  text: ComposedText,
+  mode: ReasoningMode,
+): { reasoning: readonly string[]; content: readonly string[] } {
   if (mode === "field") return { reasoning: text.thinking, content: text.answer };
   if (mode === "think") {
     // No reasoning parser: the raw tags stay in content, and a cut before </think> leaves no answer.

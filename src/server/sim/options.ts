@@ -133,10 +133,7 @@ export function formatOptionIssues(error: z.ZodError, nameOf: OptionNamer, known
     .join("; ");
 }
 
-export function parseSimServerOptions(
-  raw: unknown,
-  nameOf: OptionNamer = (k) => k,
-): SimServerOptions {
+export function parseSimServerOptions(raw: unknown, nameOf: OptionNamer = (k) => k): SimServerOptions {
   const r = SimServerOptionsSchema.safeParse(raw);
   if (!r.success) {
     throw new UsageError(

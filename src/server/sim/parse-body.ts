@@ -82,7 +82,11 @@ export function createBodyParser(maxBytes = 64 * 2 ** 20): BodyParser {
       if (close < 0) break;
       const before = raw[at - 1];
       const literal = raw.subarray(open, close + 1);
-      if (close - open < MIN_CUT || (before !== 0x7b /* { */ && before !== 0x2c /* , */) || literal.includes(BACKSLASH)) {
+      if (
+        close - open < MIN_CUT ||
+        (before !== 0x7b /* { */ && before !== 0x2c) /* , */ ||
+        literal.includes(BACKSLASH)
+      ) {
         from = close + 1;
         continue;
       }

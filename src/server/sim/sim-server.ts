@@ -74,10 +74,7 @@ export type SimServer = {
 const RECORD_MAX = 10_000;
 const SAMPLE_COUNTERS_MAX = 100_000;
 
-export async function startSimServer(
-  input: SimServerOptionsInput = {},
-  nameOf?: OptionNamer,
-): Promise<SimServer> {
+export async function startSimServer(input: SimServerOptionsInput = {}, nameOf?: OptionNamer): Promise<SimServer> {
   const opts: SimServerOptions = parseSimServerOptions(input, nameOf);
   const rows = [...(opts.answer_rows ?? []), ...(opts.answers ? await loadAnswerRows(opts.answers) : [])];
   const book = createAnswerBook(rows);
@@ -151,7 +148,12 @@ export async function startSimServer(
       stats.rejected++;
       const headers: Record<string, string> =
         faults.retry_after !== undefined ? { "retry-after": String(faults.retry_after) } : {};
-      sendError(res, 503, `The server is busy: ${opts.max_in_flight} requests are already queued (max_in_flight).`, headers);
+      sendError(
+        res,
+        503,
+        `The server is busy: ${opts.max_in_flight} requests are already queued (max_in_flight).`,
+        headers,
+      );
       return;
     }
     const early = earlyFault(faults, opts.seed, n, n - failFirstFrom);

@@ -29,7 +29,12 @@ function groups(pieces: readonly string[], perChunk: number): string[] {
  * Every event of a successful stream, in order, ending with `data: [DONE]`. `tokensPerChunk`
  * 1 is vLLM's own rhythm (one chunk per decoded token); the default groups four.
  */
-export function streamEvents(gen: Generation, meta: AnswerMeta, includeUsage: boolean, tokensPerChunk = TOKENS_PER_CHUNK): string[] {
+export function streamEvents(
+  gen: Generation,
+  meta: AnswerMeta,
+  includeUsage: boolean,
+  tokensPerChunk = TOKENS_PER_CHUNK,
+): string[] {
   const head = `data: {"id":"${meta.id}","object":"chat.completion.chunk","created":${meta.created},"model":${JSON.stringify(meta.model)},"choices":[`;
   const choice = (delta: string, finish: string | null) =>
     finish === null

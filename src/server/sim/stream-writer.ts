@@ -13,7 +13,13 @@ import { DONE_EVENT, malformedEvent } from "./sse.js";
 const CHUNKS_BEFORE_FAULT = 2;
 
 /** `dropAt` > 0: a dropped stream is cut after the role chunk and that many token chunks. */
-export function faultyEvents(events: string[], meta: AnswerMeta, af: AnswerFaults, format: ErrorFormat, dropAt = 0): string[] {
+export function faultyEvents(
+  events: string[],
+  meta: AnswerMeta,
+  af: AnswerFaults,
+  format: ErrorFormat,
+  dropAt = 0,
+): string[] {
   if (af.dropMidStream) return events.slice(0, dropAt > 0 ? 1 + dropAt : CHUNKS_BEFORE_FAULT);
   if (af.streamError) {
     // As vLLM: the error as a data event, then [DONE] all the same.

@@ -57,7 +57,13 @@ describe("row formatting", () => {
   });
 
   test("names vision images by id with the extension of their bytes", () => {
-    const row = { id: "test_Art_Theory_1", image: { bytes: JPEG, path: "x.png" }, options: "['a', 'b']", answer: "B", subject: "Art Theory" };
+    const row = {
+      id: "test_Art_Theory_1",
+      image: { bytes: JPEG, path: "x.png" },
+      options: "['a', 'b']",
+      answer: "B",
+      subject: "Art Theory",
+    };
     const f = formatVisionRow(row, "test_Art_Theory_1")!;
     expect(f.record).toEqual({
       problem: "\n\nA) a\nB) b",

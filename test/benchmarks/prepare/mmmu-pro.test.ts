@@ -30,7 +30,10 @@ async function readJsonl(path: string): Promise<Row[]> {
 async function sourceRows(folder: string): Promise<Map<string, Row>> {
   const out = new Map<string, Row>();
   for (const name of (await readdir(join(REPO_DIR, folder))).sort()) {
-    const rows = await parquetReadObjects({ file: await asyncBufferFromFile(join(REPO_DIR, folder, name)), utf8: false });
+    const rows = await parquetReadObjects({
+      file: await asyncBufferFromFile(join(REPO_DIR, folder, name)),
+      utf8: false,
+    });
     for (const r of rows) out.set(r.id as string, r);
   }
   return out;
@@ -78,7 +81,15 @@ describe("prepareMmmuPro against the fake hub", () => {
     const source = await sourceRows("vision");
     expect(rows.map((r) => r.id)).toEqual([...source.keys()]);
     for (const row of rows) {
-      expect(Object.keys(row)).toEqual(["problem", "image_path", "expected_answer", "subset_for_metrics", "id", "options", "subject"]);
+      expect(Object.keys(row)).toEqual([
+        "problem",
+        "image_path",
+        "expected_answer",
+        "subset_for_metrics",
+        "id",
+        "options",
+        "subject",
+      ]);
       const src = source.get(row.id as string)!;
       const options = row.options as string[];
       expect(Array.isArray(options)).toBe(true);
@@ -181,11 +192,16 @@ describe("prepareMmmuPro against the fake hub", () => {
   test("matches the shipped fixtures/data folders (regenerate with fixtures/scripts/regenerate.mjs)", async () => {
     for (const dir of ["mmmu-pro", "mmmu-pro-standard-10"]) {
       const shipped = join("fixtures", "data", dir);
-      expect(await readFile(join(shipped, "test.jsonl"), "utf8")).toBe(await readFile(join(dataDir, dir, "test.jsonl"), "utf8"));
+      expect(await readFile(join(shipped, "test.jsonl"), "utf8")).toBe(
+        await readFile(join(dataDir, dir, "test.jsonl"), "utf8"),
+      );
       const names = (await readdir(join(shipped, "images"))).sort();
       expect(names).toEqual((await readdir(join(dataDir, dir, "images"))).sort());
       for (const n of names) {
-        const same = Buffer.compare(await readFile(join(shipped, "images", n)), await readFile(join(dataDir, dir, "images", n)));
+        const same = Buffer.compare(
+          await readFile(join(shipped, "images", n)),
+          await readFile(join(dataDir, dir, "images", n)),
+        );
         expect(same, n).toBe(0);
       }
     }
@@ -194,7 +210,9 @@ describe("prepareMmmuPro against the fake hub", () => {
 
 describe("prepareMmmuPro failures", () => {
   test("rejects an unknown config with a message listing the known ones", async () => {
-    const err = await prepareMmmuPro({ dataDir: "/nonexistent", config: "standard-7" as "vision", env: env() }).catch((e) => e);
+    const err = await prepareMmmuPro({ dataDir: "/nonexistent", config: "standard-7" as "vision", env: env() }).catch(
+      (e) => e,
+    );
     expect(err).toMatchObject({ code: "VLM_E_USAGE" });
     expect(err.message).toMatch(/vision.*standard-10.*standard-4.*all/);
     expect(hub.requests.some((r) => r.path.includes("standard-7"))).toBe(false);
@@ -211,10 +229,18 @@ describe("prepareMmmuPro failures", () => {
     const out = await mkdtemp(join(tmpdir(), "vlmpipe-badout-"));
     try {
       await cp(HUB_ROOT, root, { recursive: true });
-      await writeFile(join(root, "datasets/MMMU/MMMU_Pro/vision/test-00001-of-00002.parquet"), "not a parquet file at all");
+      await writeFile(
+        join(root, "datasets/MMMU/MMMU_Pro/vision/test-00001-of-00002.parquet"),
+        "not a parquet file at all",
+      );
       const broken = await startFakeHub({ root });
       try {
-        const err = await prepareMmmuPro({ dataDir: out, env: { HF_ENDPOINT: broken.url }, log: () => {}, retry: FAST }).catch((e) => e);
+        const err = await prepareMmmuPro({
+          dataDir: out,
+          env: { HF_ENDPOINT: broken.url },
+          log: () => {},
+          retry: FAST,
+        }).catch((e) => e);
         expect(err).toMatchObject({ code: "VLM_E_DATA" });
         expect(err.message).toMatch(/test-00001-of-00002\.parquet: not a readable parquet file/);
         await expect(stat(join(out, "mmmu-pro", "test.jsonl"))).rejects.toThrow();
@@ -235,7 +261,11 @@ describe("prepareMmmuPro failures", () => {
       await rm(join(root, "datasets/MMMU/MMMU_Pro/vision/test-00001-of-00002.parquet"));
       const half = await startFakeHub({ root });
       try {
-        const err = await prepareMmmuPro({ dataDir: join(root, "out"), env: { HF_ENDPOINT: half.url }, log: () => {} }).catch((e) => e);
+        const err = await prepareMmmuPro({
+          dataDir: join(root, "out"),
+          env: { HF_ENDPOINT: half.url },
+          log: () => {},
+        }).catch((e) => e);
         expect(err).toMatchObject({ code: "VLM_E_DATA" });
         expect(err.message).toMatch(/lists 1 of 2 test shards/);
       } finally {

@@ -26,7 +26,12 @@ afterEach(() => {
 
 /** A program with only prepare_data, its output captured, errors thrown instead of exiting. */
 function cli(env: Record<string, string | undefined> = {}) {
-  for (const [k, v] of Object.entries({ HF_ENDPOINT: hub.url, HF_TOKEN: TOKEN, NEMO_SKILLS_DATA_DIR: undefined, ...env })) {
+  for (const [k, v] of Object.entries({
+    HF_ENDPOINT: hub.url,
+    HF_TOKEN: TOKEN,
+    NEMO_SKILLS_DATA_DIR: undefined,
+    ...env,
+  })) {
     vi.stubEnv(k, v);
   }
   const out = { stdout: "", stderr: "" };
@@ -84,7 +89,10 @@ describe("vlmpipe prepare_data", () => {
   });
 
   test("requires --data_dir unless NEMO_SKILLS_DATA_DIR is set", async () => {
-    await expect(cli().run("mmmu-pro")).rejects.toMatchObject({ code: "VLM_E_USAGE", message: expect.stringMatching(/--data_dir/) });
+    await expect(cli().run("mmmu-pro")).rejects.toMatchObject({
+      code: "VLM_E_USAGE",
+      message: expect.stringMatching(/--data_dir/),
+    });
     const withEnv = cli({ NEMO_SKILLS_DATA_DIR: dataDir });
     await withEnv.run("mmmu-pro", "--config", "vision");
     expect(withEnv.ctx.exitCode).toBe(0);
@@ -93,10 +101,23 @@ describe("vlmpipe prepare_data", () => {
   test("describes every flag with its default in --help", () => {
     const { program } = cli();
     const help = program.commands[0]!.helpInformation().replace(/\s+/g, " ");
-    for (const s of ["--data_dir <dir>", "unless $NEMO_SKILLS_DATA_DIR is set", "--config <name>", "(default: the benchmark's first)",
-      "mmmu-pro: vision -> mmmu-pro/", "mmmu: validation|dev|test", "--revision <rev>", '(default: "main")', "--repo <owner/name>",
-      "mmmu-pro: MMMU/MMMU_Pro", "chartqa: HuggingFaceM4/ChartQA", "docvqa: lmms-lab/DocVQA", "--cache_dir <dir>", "--hub_url <url>",
-      "--progress_seconds <s>"]) {
+    for (const s of [
+      "--data_dir <dir>",
+      "unless $NEMO_SKILLS_DATA_DIR is set",
+      "--config <name>",
+      "(default: the benchmark's first)",
+      "mmmu-pro: vision -> mmmu-pro/",
+      "mmmu: validation|dev|test",
+      "--revision <rev>",
+      '(default: "main")',
+      "--repo <owner/name>",
+      "mmmu-pro: MMMU/MMMU_Pro",
+      "chartqa: HuggingFaceM4/ChartQA",
+      "docvqa: lmms-lab/DocVQA",
+      "--cache_dir <dir>",
+      "--hub_url <url>",
+      "--progress_seconds <s>",
+    ]) {
       expect(help).toContain(s);
     }
   });
