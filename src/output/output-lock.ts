@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { open, readFile, stat, unlink, utimes } from "node:fs/promises";
+import { link, open, readdir, readFile, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
+import path from "node:path";
 import { UsageError } from "../errors.js";
 
 /**
@@ -55,6 +56,7 @@ export async function acquireOutputLock(output: string, opts: LockOptions = {}):
     token: randomUUID(),
     command: process.argv.slice(2, 3).join(" ") || undefined,
   };
+  await removeDeadTemporaries(file);
   // A few rounds: a lock can vanish between our create and our read (its owner ended).
   for (let round = 0; round < 20; round++) {
     if (await createExclusive(file, `${JSON.stringify(owner)}\n`)) return held(file, owner, staleSeconds, opts);
@@ -76,22 +78,44 @@ export async function acquireOutputLock(output: string, opts: LockOptions = {}):
 
 type SeenLock = { owner?: LockOwner; id: string; mtimeMs: number };
 
-/** O_EXCL create: true when this call made the file. Other errors (EACCES, EROFS...) are thrown. */
+/**
+ * Creates `file` with `text` in it, or returns false when it exists. The text is written to a
+ * file of this process's own first and then hard-linked into place (link fails on an existing
+ * name, on local and NFS file systems alike), so the file never exists empty: a run killed at
+ * any point leaves either no lock or a whole one naming its pid. Other errors (EACCES, EROFS...)
+ * are thrown.
+ */
 async function createExclusive(file: string, text: string): Promise<boolean> {
-  let fh;
-  try {
-    fh = await open(file, "wx");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw e;
-  }
+  const own = `${file}.tmp-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const fh = await open(own, "wx");
   try {
     await fh.writeFile(text);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  return true;
+  try {
+    await link(own, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  } finally {
+    await unlink(own).catch(ignoreMissing);
+  }
+}
+
+/** Removes `<lock>.tmp-<host>-<pid>-<id>` files (and claims' ones) left by runs of this host that died. */
+async function removeDeadTemporaries(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const host = hostname();
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /\.tmp-(.+)-(\d+)-[0-9a-f]{8}$/.exec(name);
+    if (m && m[1] === host && !pidAlive(Number(m[2]))) await unlink(path.join(dir, name)).catch(ignoreMissing);
+  }
 }
 
 /** The lock as it is now; undefined when it is gone. `id` names this very lock (its token). */
@@ -117,11 +141,16 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
+/** A lock file still empty this long after its creation was left by a run killed while creating it. */
+const HALF_WRITTEN_SECONDS = 2;
+
 /** Why a lock is a dead run's, or undefined when its owner may be alive. */
 function staleReason(lock: SeenLock, staleSeconds: number): string | undefined {
   const o = lock.owner;
   if (o && o.host === hostname() && !pidAlive(o.pid)) return `its process is gone`;
   const age = (Date.now() - lock.mtimeMs) / 1000;
+  // Created but never written: its run was killed in between (a live one writes at once).
+  if (!o && age > HALF_WRITTEN_SECONDS) return `it was never written (its run died while creating it)`;
   // The heartbeat also covers a recycled pid on this host and owners on other hosts.
   if (age > staleSeconds) return `no heartbeat for ${Math.round(age)}s (limit ${staleSeconds}s)`;
   return undefined;

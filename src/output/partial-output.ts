@@ -88,14 +88,16 @@ export async function readPartial(asyncFile: string, keepTorn = false): Promise<
 /** Temporary files of a finalize that was killed half-way: garbage, since the async file remains. */
 export async function removeStaleTemporaries(paths: OutputPaths): Promise<void> {
   const dir = path.dirname(path.resolve(paths.output));
-  const prefix = `${path.basename(paths.output)}.tmp-`;
+  // The output's and the row digests' (the run holding the lock is the only writer: any left is garbage).
+  const prefixes = [`${path.basename(paths.output)}.tmp-`, `${path.basename(paths.digests)}.tmp-`];
   let names: string[] = [];
   try {
     names = await readdir(dir);
   } catch {
     return;
   }
-  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(path.join(dir, n), { force: true })));
+  const stale = names.filter((n) => prefixes.some((p) => n.startsWith(p)));
+  await Promise.all(stale.map((n) => rm(path.join(dir, n), { force: true })));
 }
 
 /**

@@ -1,9 +1,16 @@
-import { appendFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatAsyncLine, readLineInfo } from "../../src/output/async-lines.js";
-import { exists, finalizeOutput, outputPaths, readPartial, reopenFinished } from "../../src/output/partial-output.js";
+import {
+  exists,
+  finalizeOutput,
+  outputPaths,
+  readPartial,
+  removeStaleTemporaries,
+  reopenFinished,
+} from "../../src/output/partial-output.js";
 import { checkSameRun, type RunSpec } from "../../src/output/run-spec.js";
 
 async function tmp() {
@@ -11,6 +18,16 @@ async function tmp() {
 }
 
 describe("the partial output file", () => {
+  it("removes what a finalize killed half-way left: the output's and the row digests' temporary files", async () => {
+    const dir = await tmp();
+    const out = path.join(dir, "output.jsonl");
+    const left = ["output.jsonl.tmp-123", "output.jsonl.row-digests.tmp-456"];
+    const kept = ["output.jsonl-async", "output.jsonl.spec.json", "other.jsonl.tmp-789"];
+    for (const f of [...left, ...kept]) await writeFile(path.join(dir, f), "x");
+    await removeStaleTemporaries(outputPaths(out));
+    expect((await readdir(dir)).sort()).toEqual([...kept].sort());
+  });
+
   it("reads position and status from a line's tail, even with a huge generation", () => {
     const ok = Buffer.from(formatAsyncLine({ q: "x" }, { generation: "y".repeat(100_000) }, 42).trimEnd());
     expect(readLineInfo(ok)).toMatchObject({ position: 42, failed: false });
