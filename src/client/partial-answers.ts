@@ -168,35 +168,60 @@ export class RowAnswer implements ChatOptions {
     return this.saved.tokens > 0 || this.reset;
   }
 
-  /** Sends the row's request(s) and returns the whole answer. */
-  async chat(client: ChatClient, signal: AbortSignal): Promise<PartialResult> {
+  /**
+   * Sends the row's request(s) and returns the whole answer. The first attempt goes without an
+   * async function around it and its result (a fresh object per call) is completed in place:
+   * one row in thousands a second, and a spread or an extra async frame per row cost ~15% of
+   * the client's CPU on short streamed answers (docs/performance.md, "Figures behind the code").
+   */
+  chat(client: ChatClient, signal: AbortSignal): Promise<PartialResult> {
     this.signal = signal;
-    let request = this.nextRequest();
-    let attempts = 0;
+    const request = this.nextRequest();
+    return client.chat(request, this).then(
+      (r) => this.finished(r, 0),
+      (e: unknown) => this.afterFailure(e, client, signal, 0),
+    );
+  }
+
+  /** The whole answer of a successful attempt; `earlier`: attempts of earlier requests. */
+  private finished(r: ChatResult, earlier: number): PartialResult {
+    const whole = (this.continuing ? joinAnswer(this.before, r, this.stream?.tokensSoFar() ?? 0) : r) as PartialResult;
+    this.stream = undefined;
+    this.owner.ended(this, true);
+    whole.attempts = earlier + r.attempts;
+    whole.continuedAt = this.continuedAt;
+    whole.restarted = this.restarted;
+    return whole;
+  }
+
+  /** A failed request: a refused continuation restarts once from scratch; anything else fails the row. */
+  private async afterFailure(
+    e: unknown,
+    client: ChatClient,
+    signal: AbortSignal,
+    earlier: number,
+  ): Promise<PartialResult> {
+    let attempts = earlier;
     for (;;) {
-      try {
-        const r = await client.chat(request, this);
-        attempts += r.attempts;
-        const whole = this.continuing ? joinAnswer(this.before, r, this.stream?.tokensSoFar() ?? 0) : r;
-        this.owner.ended(this, true);
-        return { ...whole, attempts, continuedAt: this.continuedAt, restarted: this.restarted };
-      } catch (e) {
-        const err = e instanceof VlmError ? e : new VlmError(ErrorCodes.INTERNAL, String(e));
-        attempts += err.attempts ?? 1;
-        // A refused continuation: once from scratch, and no more continuations this run.
-        if (this.continuing && err.status === 400 && !this.restarted && !signal.aborted) {
-          this.owner.refuse(err);
-          this.restarted = true;
-          this.owner.counts.restarts++;
-          this.restart();
-          request = this.original;
+      const err = e instanceof VlmError ? e : new VlmError(ErrorCodes.INTERNAL, String(e));
+      attempts += err.attempts ?? 1;
+      // A refused continuation: once from scratch, and no more continuations this run.
+      if (this.continuing && err.status === 400 && !this.restarted && !signal.aborted) {
+        this.owner.refuse(err);
+        this.restarted = true;
+        this.owner.counts.restarts++;
+        this.restart();
+        try {
+          return this.finished(await client.chat(this.original, this), attempts);
+        } catch (next) {
+          e = next;
           continue;
         }
-        // The failed attempt's text stays in its stream, for the next save.
-        this.owner.ended(this, false);
-        err.attempts = attempts;
-        throw err;
       }
+      // The failed attempt's text stays in its stream, for the next save.
+      this.owner.ended(this, false);
+      err.attempts = attempts;
+      throw err;
     }
   }
 
