@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { type Dispatcher, Pool, ProxyAgent } from "undici";
+import type { Dispatcher } from "undici";
+import { loadUndici, type Undici } from "../net/undici.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { endpointUrl } from "./endpoint-url.js";
 import { Http1Pool, type RequestController, type ResponseHandler } from "./http1-pool.js";
@@ -53,7 +54,12 @@ export function createTransport(opts: TransportOptions): ChatClient {
   const own = url.protocol === "http:" && !proxy;
   const send = own
     ? http1Sender(url, path, headers, opts.connections)
-    : undiciSender(url, path, headers, undiciDispatcher(url, opts.connections, proxy));
+    : undiciSender(
+        url,
+        path,
+        headers,
+        loadUndici().then((u) => undiciDispatcher(u, url, opts.connections, proxy)),
+      );
   // vlmpipe's pool writes a request's head and pieces in one corked writev: its first piece
   // needs no image bytes copied in front (request-body.ts, FIRST_WRITE; undici needs them).
   const bodies = createBodyEncoder(undefined, own ? 0 : FIRST_WRITE);
@@ -98,31 +104,52 @@ function http1Sender(url: URL, path: string, headers: Record<string, string>, co
  * when it sends one (undici's threshold), else 4 s: vLLM (uvicorn) closes idle connections
  * after 5 s without a hint, and a request sent on a socket as the server closes it fails.
  */
-function undiciDispatcher(url: URL, connections: number, proxy: URL | undefined): Dispatcher {
+function undiciDispatcher(
+  { Pool, ProxyAgent }: Undici,
+  url: URL,
+  connections: number,
+  proxy: URL | undefined,
+): Dispatcher {
   const keepAlive = { keepAliveTimeout: 4000, keepAliveTimeoutThreshold: 1000, keepAliveMaxTimeout: 600_000 };
   if (!proxy) return new Pool(url.origin, { connections, pipelining: 1, ...keepAlive });
   return new ProxyAgent({ uri: proxy.href, proxyTunnel: false, connections, pipelining: 1, ...keepAlive });
 }
 
-function undiciSender(url: URL, path: string, headers: Record<string, string>, pool: Dispatcher): Sender {
+/** What a call that never reached a pool is told (nothing to abort). */
+const NO_CONTROLLER: RequestController = { abort() {} };
+
+/** undici is loaded on first use (net/undici.ts): requests made before it is ready wait for it. */
+function undiciSender(url: URL, path: string, headers: Record<string, string>, loading: Promise<Dispatcher>): Sender {
+  let pool: Dispatcher | undefined;
+  void loading.then((p) => {
+    pool = p;
+  });
+  const send = (pool: Dispatcher, body: EncodedBody["body"], length: number, waitMs: number, call: Call) =>
+    pool.dispatch(
+      {
+        origin: url.origin,
+        path,
+        method: "POST",
+        // Pieces (a body with images) are sent as they are: undici needs their total length.
+        // undici documents Iterable bodies (docs/api/Dispatcher.md, DispatchOptions.body);
+        // its TypeScript types do not list them yet.
+        headers: Array.isArray(body) ? { ...headers, "content-length": String(length) } : headers,
+        body: body as string | Buffer, // (pieces: see above)
+        headersTimeout: waitMs,
+        bodyTimeout: waitMs,
+      },
+      call as Dispatcher.DispatchHandler,
+    );
   return {
-    dispatch: (body, length, waitMs, call) =>
-      pool.dispatch(
-        {
-          origin: url.origin,
-          path,
-          method: "POST",
-          // Pieces (a body with images) are sent as they are: undici needs their total length.
-          // undici documents Iterable bodies (docs/api/Dispatcher.md, DispatchOptions.body);
-          // its TypeScript types do not list them yet.
-          headers: Array.isArray(body) ? { ...headers, "content-length": String(length) } : headers,
-          body: body as string | Buffer, // (pieces: see above)
-          headersTimeout: waitMs,
-          bodyTimeout: waitMs,
-        },
-        call as Dispatcher.DispatchHandler,
-      ),
-    close: () => pool.close(),
+    dispatch(body, length, waitMs, call) {
+      if (pool) send(pool, body, length, waitMs, call);
+      else
+        loading.then(
+          (p) => send(p, body, length, waitMs, call),
+          (e: unknown) => call.onResponseError(NO_CONTROLLER, e as Error),
+        );
+    },
+    close: async () => (await loading).close(),
   };
 }
 

@@ -3,8 +3,9 @@
  * @huggingface/hub, and an undici GET that follows the hub's redirects itself so that the
  * token goes to the hub's origin and never to the CDN the hub redirects to.
  */
-import { request, type Dispatcher } from "undici";
-import { netDispatcher } from "../net/proxy-dispatcher.js";
+import type { Dispatcher } from "undici";
+import { netDispatcher } from "../net/net-dispatcher.js";
+import { loadUndici } from "../net/undici.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import type { HubConfig } from "./config.js";
 import {
@@ -43,7 +44,7 @@ export function retryingFetch(opts: RetryingFetchOptions = {}): typeof fetch {
         const res = await fetch(input, {
           ...init,
           signal: opts.signal ?? init?.signal,
-          dispatcher: netDispatcher(),
+          dispatcher: await netDispatcher(),
         } as unknown as RequestInit);
         if (!isRetryableStatus(res.status) || failures >= retry.retries) return res;
         await res.body?.cancel();
@@ -87,11 +88,12 @@ export async function getFollowingRedirects(url: string, opts: GetOptions): Prom
     if (opts.hub.accessToken && current.origin === hubOrigin) {
       headers.authorization = `Bearer ${opts.hub.accessToken}`;
     }
+    const { request } = await loadUndici();
     const res = await request(current, {
       method: "GET",
       headers,
       signal: opts.signal,
-      dispatcher: opts.dispatcher ?? netDispatcher(),
+      dispatcher: opts.dispatcher ?? (await netDispatcher()),
       bodyTimeout: opts.bodyTimeoutMs ?? 60_000,
       headersTimeout: 60_000,
     });

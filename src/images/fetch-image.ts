@@ -1,5 +1,6 @@
-import { interceptors, request, type Dispatcher } from "undici";
-import { netDispatcher } from "../net/proxy-dispatcher.js";
+import type { Dispatcher } from "undici";
+import { netDispatcher } from "../net/net-dispatcher.js";
+import { loadUndici } from "../net/undici.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 import type { ImageOptions } from "./options.js";
@@ -8,10 +9,12 @@ export type FetchOptions = Pick<ImageOptions, "fetch_timeout" | "fetch_max_bytes
 
 // One agent for all image downloads: keep-alive across rows, redirects followed (image CDNs
 // redirect a lot), proxies from the environment (each hop routed on its own). Made on first
-// use so importing this module opens nothing.
-let agent: Dispatcher | undefined;
-function defaultDispatcher(): Dispatcher {
-  agent ??= netDispatcher().compose(interceptors.redirect({ maxRedirections: 5 }));
+// use so importing this module loads and opens nothing.
+let agent: Promise<Dispatcher> | undefined;
+function defaultDispatcher(): Promise<Dispatcher> {
+  agent ??= Promise.all([netDispatcher(), loadUndici()]).then(([d, { interceptors }]) =>
+    d.compose(interceptors.redirect({ maxRedirections: 5 })),
+  );
   return agent;
 }
 
@@ -43,7 +46,7 @@ export async function fetchImage(
       await sleep(wait, signal, () => aborted(label));
     }
     try {
-      return await fetchOnce(url, label, options, signal, dispatcher ?? defaultDispatcher());
+      return await fetchOnce(url, label, options, signal, dispatcher ?? (await defaultDispatcher()));
     } catch (e) {
       if (!(e instanceof VlmError) || !e.retryable) throw e;
       lastError = e;
@@ -84,6 +87,7 @@ async function fetchOnce(
   };
   let res: Dispatcher.ResponseData;
   try {
+    const { request } = await loadUndici();
     res = await request(url, {
       method: "GET",
       dispatcher,

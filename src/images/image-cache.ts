@@ -24,6 +24,8 @@ export interface ImageCache {
    * A failed `make()` is not kept: the next request tries again.
    */
   get(key: string, make: () => Promise<string>): Promise<string>;
+  /** The value for `key` when it is in memory now (a hit, LRU order refreshed), else undefined. */
+  peek?(key: string): string | undefined;
   stats(): ImageCacheStats;
   clear(): void;
 }
@@ -64,15 +66,20 @@ export function createImageCache(options: Pick<ImageOptions, "cache_bytes">): Im
     }
   }
 
+  function peek(key: string): string | undefined {
+    const cached = entries.get(key);
+    if (cached === undefined) return undefined;
+    hits++;
+    entries.delete(key);
+    entries.set(key, cached);
+    return cached;
+  }
+
   return {
+    peek,
     get(key, make) {
-      const cached = entries.get(key);
-      if (cached !== undefined) {
-        hits++;
-        entries.delete(key);
-        entries.set(key, cached);
-        return Promise.resolve(cached);
-      }
+      const cached = peek(key);
+      if (cached !== undefined) return Promise.resolve(cached);
       const pending = inflight.get(key);
       if (pending) {
         hits++;

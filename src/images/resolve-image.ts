@@ -8,7 +8,8 @@ import { type DiskImageCache, isLastingImageError } from "./disk-cache.js";
 import type { ImageCache } from "./image-cache.js";
 import { type ImageOptions, withoutCacheSettings } from "./options.js";
 import { prepareImage } from "./prepare-image.js";
-import { type FileStat, StatWindow } from "./stat-window.js";
+import { RecentRefs } from "./recent-refs.js";
+import { type FileStat, STAT_WINDOW_MS, StatWindow } from "./stat-window.js";
 
 /** The two file-system calls resolveImage makes; injectable for tests and virtual file systems. */
 export type ImageFs = {
@@ -77,11 +78,26 @@ export async function resolveImage(ref: string, ctx: ResolveContext): Promise<st
 
   const fs = ctx.fs ?? nodeFs;
   const file = localPath(ref, ctx.baseDir);
-  const st = await statLocal(fs, file, ref, ctx);
+  const { at, st } = await statLocal(fs, file, ref, ctx);
   const key = `file\0${file}\0${st.size}\0${st.mtimeMs}\0${opts}`;
+  if (ctx.cache) windowsOf(ctx.cache, ctx).refs.remember(refKey(ref, ctx), at, key);
   return cached(ctx, key, () =>
     checkOnce(ctx, key, async () => ({ bytes: await readLocal(fs, file, ref), label: file }), false),
   );
+}
+
+/**
+ * The URL for `ref` when it is known now, without any I/O or promise: an http(s) URL passed
+ * through as it is, or a local file resolved within its stat window whose data URL the cache
+ * still holds (the same answer resolveImage would give). Otherwise undefined: resolveImage
+ * does the work. Rows whose images were all resolved moments ago then skip the async step.
+ */
+export function resolveImageNow(ref: string, ctx: ResolveContext): string | undefined {
+  if (/^https?:\/\//i.test(ref)) return ctx.options.fetch ? undefined : ref;
+  const cache = ctx.cache;
+  if (!cache?.peek || /^data:/i.test(ref)) return undefined;
+  const key = windowsOf(cache, ctx).refs.key(refKey(ref, ctx), performance.now());
+  return key === undefined ? undefined : cache.peek(key);
 }
 
 /**
@@ -150,23 +166,37 @@ function localPath(ref: string, baseDir: string): string {
   return path.resolve(baseDir, ref);
 }
 
-// One StatWindow per run's cache: the window is as long-lived as the cache keys it feeds.
-const statWindows = new WeakMap<ImageCache, StatWindow>();
+// One StatWindow (and the refs resolved within it) per run's cache: they are as long-lived as
+// the cache keys they feed.
+const windows = new WeakMap<ImageCache, { stats: StatWindow; refs: RecentRefs }>();
 
-function statOf(fs: ImageFs, file: string, ctx: ResolveContext): Promise<FileStat> {
-  if (!ctx.cache) return fs.stat(file);
-  let w = statWindows.get(ctx.cache);
-  if (!w) statWindows.set(ctx.cache, (w = new StatWindow(ctx.statWindowMs)));
-  return w.get(file, (f) => fs.stat(f));
+function windowsOf(cache: ImageCache, ctx: ResolveContext): { stats: StatWindow; refs: RecentRefs } {
+  let w = windows.get(cache);
+  if (!w) {
+    const ms = ctx.statWindowMs ?? STAT_WINDOW_MS;
+    windows.set(cache, (w = { stats: new StatWindow(ms), refs: new RecentRefs(ms) }));
+  }
+  return w;
+}
+
+/** What RecentRefs knows a local reference by: the same text means another file under another folder. */
+function refKey(ref: string, ctx: ResolveContext): string {
+  return `${ctx.baseDir}\0${optionsKey(ctx.options)}\0${ref}`;
+}
+
+function statOf(fs: ImageFs, file: string, ctx: ResolveContext): { at: number; stat: Promise<FileStat> } {
+  if (!ctx.cache) return { at: performance.now(), stat: fs.stat(file) };
+  return windowsOf(ctx.cache, ctx).stats.get(file, (f) => fs.stat(f));
 }
 
 async function statLocal(fs: ImageFs, file: string, ref: string, ctx: ResolveContext) {
   try {
-    const st = await statOf(fs, file, ctx);
+    const { at, stat } = statOf(fs, file, ctx);
+    const st = await stat;
     if (st.isDirectory()) throw new VlmError(ErrorCodes.IMAGE_READ, `image path is a directory: ${file}`);
     // A FIFO or device would block or never end a read.
     if (!st.isFile()) throw new VlmError(ErrorCodes.IMAGE_READ, `image path is not a regular file: ${file}`);
-    return st;
+    return { at, st };
   } catch (e) {
     throw fsError(e, file, ref);
   }

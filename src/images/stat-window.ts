@@ -19,10 +19,11 @@ export class StatWindow {
 
   constructor(private readonly windowMs = STAT_WINDOW_MS) {}
 
-  get(file: string, stat: (file: string) => Promise<FileStat>): Promise<FileStat> {
+  /** The file's stat, and when it was taken (performance.now()). */
+  get(file: string, stat: (file: string) => Promise<FileStat>): { at: number; stat: Promise<FileStat> } {
     const now = performance.now();
     const hit = this.files.get(file);
-    if (hit && now - hit.at < this.windowMs) return hit.stat;
+    if (hit && now - hit.at < this.windowMs) return hit;
     if (hit)
       this.files.delete(file); // re-inserted below, as the newest
     else if (this.files.size >= MAX_FILES) this.files.delete(this.files.keys().next().value as string);
@@ -32,6 +33,6 @@ export class StatWindow {
     p.catch(() => {
       if (this.files.get(file) === entry) this.files.delete(file);
     });
-    return p;
+    return entry;
   }
 }

@@ -14,6 +14,8 @@ export type ConcurrentMapOptions = {
   stats?: ConcurrencyStats;
   /** Rows the stage has nothing to do for: passed on at once, without a call (or a promise). */
   skip?: (sample: Sample) => boolean;
+  /** The row's result when it is known at once (undefined: not known, make the call): passed on without a call. */
+  now?: (sample: Sample) => Sample | undefined;
 };
 
 /**
@@ -50,6 +52,11 @@ export function concurrentMap(
       const start = (sample: Sample) => {
         if (sample.error || opts.skip?.(sample)) {
           subscriber.next(sample);
+          return;
+        }
+        const known = opts.now?.(sample);
+        if (known) {
+          subscriber.next(known);
           return;
         }
         active++;

@@ -1,5 +1,5 @@
 import type { OperatorFunction } from "rxjs";
-import { type ResolveContext, resolveImage } from "../images/resolve-image.js";
+import { type ResolveContext, resolveImage, resolveImageNow } from "../images/resolve-image.js";
 import type { ContentPart, Sample } from "../types.js";
 import { concurrentMap } from "./concurrent-map.js";
 
@@ -30,9 +30,28 @@ export function resolveImages(opts: ResolveImagesOptions): OperatorFunction<Samp
       );
       return { ...s, messages };
     },
-    // Text-only rows (no image part at all) skip the async step.
-    { stage: "resolveImages", limit: concurrency, skip: (s) => !hasImage(s) },
+    // Text-only rows, and rows whose images are all known at once, skip the async step.
+    { stage: "resolveImages", limit: concurrency, skip: (s) => !hasImage(s), now: (s) => resolvedNow(s, ctx) },
   );
+}
+
+/** The row with its images resolved, when resolveImageNow knows them all; else undefined. */
+function resolvedNow(s: Sample, ctx: Omit<ResolveContext, "signal">): Sample | undefined {
+  const messages = s.messages!.slice();
+  for (let j = 0; j < messages.length; j++) {
+    const m = messages[j]!;
+    if (typeof m.content === "string") continue;
+    const content = m.content.slice();
+    for (let i = 0; i < content.length; i++) {
+      const p = content[i]!;
+      if (p.type !== "image_url") continue;
+      const url = resolveImageNow(p.image_url.url, ctx);
+      if (url === undefined) return undefined;
+      content[i] = { ...p, image_url: { ...p.image_url, url } };
+    }
+    messages[j] = { ...m, content };
+  }
+  return { ...s, messages };
 }
 
 async function resolvePart(p: ContentPart, ctx: ResolveContext): Promise<ContentPart> {

@@ -1,6 +1,5 @@
-import { request } from "undici";
 import { endpointUrl } from "../client/endpoint-url.js";
-import { netDispatcher } from "../net/proxy-dispatcher.js";
+import { getText } from "../net/get-text.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 
@@ -21,14 +20,12 @@ export async function waitForServer(opts: {
   let lastError = "";
   for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
     try {
-      const res = await request(endpointUrl(opts.baseUrl, "models"), {
+      const res = await getText(endpointUrl(opts.baseUrl, "models").href, {
         headers,
         signal: opts.signal,
-        headersTimeout: 10_000,
-        bodyTimeout: 10_000,
-        dispatcher: netDispatcher(),
+        timeoutMs: 10_000,
       });
-      const text = await res.body.text();
+      const text = res.text;
       if (res.statusCode === 401 || res.statusCode === 403) {
         throw new UsageError(
           `the server at ${opts.baseUrl} refused our key (HTTP ${res.statusCode}): set --api_key or OPENAI_API_KEY`,

@@ -2,8 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import path from "node:path";
-import { request } from "undici";
-import { netDispatcher } from "../net/proxy-dispatcher.js";
+import { getText } from "../net/get-text.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 import { guardedCommand } from "./launch-guard.js";
@@ -190,13 +189,7 @@ async function waitHealthy(
 
 async function healthy(url: string, signal: AbortSignal | undefined): Promise<boolean> {
   try {
-    const res = await request(`${url}/health`, {
-      signal,
-      headersTimeout: 5000,
-      bodyTimeout: 5000,
-      dispatcher: netDispatcher(),
-    });
-    await res.body.dump();
+    const res = await getText(`${url}/health`, { signal, timeoutMs: 5000 });
     return res.statusCode === 200;
   } catch {
     return false;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCodes } from "../../src/errors.js";
 import { createImageCache } from "../../src/images/image-cache.js";
 import { ImageOptionsSchema, normalizeSteps } from "../../src/images/options.js";
-import { type ImageFs, resolveImage } from "../../src/images/resolve-image.js";
+import { type ImageFs, resolveImage, resolveImageNow } from "../../src/images/resolve-image.js";
 import { sniffImageFormat, sniffImageMime } from "../../src/images/sniff-mime.js";
 import { opts, received } from "./helpers.js";
 
@@ -87,6 +87,46 @@ describe("resolveImage", () => {
     await resolveImage("changing.png", { baseDir: dir, options: opts(), fs });
     await resolveImage("changing.png", { baseDir: dir, options: opts(), fs });
     expect(stats).toBe(2);
+  });
+
+  it("knows an image at once (resolveImageNow) within its stat window, as resolveImage would answer", async () => {
+    const file = path.join(dir, "known.png");
+    await writeFile(file, png);
+    let calls = 0;
+    const fs: ImageFs = {
+      stat: (f) => {
+        calls++;
+        return stat(f);
+      },
+      readFile: (f) => {
+        calls++;
+        return readFile(f);
+      },
+    };
+    const ctx = { baseDir: dir, options: opts(), cache: createImageCache(opts()), fs, statWindowMs: 1e9 };
+    // Never resolved: not known. http(s) passes through as it is (unless downloads are on); data: URLs are not known at once.
+    expect(resolveImageNow("known.png", ctx)).toBeUndefined();
+    expect(resolveImageNow("https://example.org/a.png", ctx)).toBe("https://example.org/a.png");
+    expect(resolveImageNow("https://example.org/a.png", { ...ctx, options: opts({ fetch: true }) })).toBeUndefined();
+    const url = await resolveImage("known.png", ctx);
+    const before = calls;
+    // The very string the cache holds (request bodies find its encoded bytes by it), no file-system call.
+    expect(resolveImageNow("known.png", ctx)).toBe(url);
+    expect(resolveImageNow(file, ctx)).toBeUndefined(); // another reference: resolved the long way first
+    expect(calls).toBe(before);
+    // Another folder or other image options: another image.
+    expect(resolveImageNow("known.png", { ...ctx, baseDir: tmpdir() })).toBeUndefined();
+    expect(resolveImageNow("known.png", { ...ctx, options: opts({ max_pixels: 100 }) })).toBeUndefined();
+    // Out of the cache (cleared, or evicted): not known, whatever the window says.
+    ctx.cache.clear();
+    expect(resolveImageNow("known.png", ctx)).toBeUndefined();
+
+    // A window that has always passed: never known at once, so a changed file is read again.
+    const none = { ...ctx, cache: createImageCache(opts()), statWindowMs: 0 };
+    await resolveImage("known.png", none);
+    expect(resolveImageNow("known.png", none)).toBeUndefined();
+    // Without a cache: nothing is remembered.
+    expect(resolveImageNow("known.png", { baseDir: dir, options: opts(), fs })).toBeUndefined();
   });
 
   it("fails with ABORTED when the signal has already fired", async () => {

@@ -33,6 +33,31 @@ describe("concurrentMap", () => {
     });
   });
 
+  it("passes on a result known at once (`now`) without a call, and calls for the others", async () => {
+    const called: number[] = [];
+    const out = await lastValueFrom(
+      of(...Array.from({ length: 6 }, (_, i) => sample(i))).pipe(
+        concurrentMap(
+          async (s) => {
+            called.push(s.index);
+            return { ...s, out: { by: "call" } };
+          },
+          { stage: "test", limit: 2, now: (s) => (s.index % 2 === 0 ? { ...s, out: { by: "now" } } : undefined) },
+        ),
+        toArray(),
+      ),
+    );
+    expect(called).toEqual([1, 3, 5]);
+    expect(Object.fromEntries(out.map((s) => [s.index, s.out.by]))).toEqual({
+      0: "now",
+      1: "call",
+      2: "now",
+      3: "call",
+      4: "now",
+      5: "call",
+    });
+  });
+
   it("aborts the calls in flight when the subscriber goes away, and only then", async () => {
     const signals: AbortSignal[] = [];
     const rows = new Subject<Sample>();

@@ -5,10 +5,10 @@
  * so outcomes are cached by a cheap key of the URL and concurrent checks share one promise.
  */
 import sharp from "sharp";
-import { request } from "undici";
 import { SimRequestError } from "./error-body.js";
 import { sampledKey } from "./hash.js";
 import { errorMessage } from "../../errors.js";
+import { loadUndici } from "../../net/undici.js";
 
 const CACHE_MAX = 4096;
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -44,6 +44,7 @@ async function checkDataUrl(url: string): Promise<string | undefined> {
 
 async function checkLocalHttp(url: string): Promise<string | undefined> {
   try {
+    const { request } = await loadUndici();
     const res = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 });
     const buf = Buffer.from(await res.body.arrayBuffer());
     if (res.statusCode !== 200) return `Failed to fetch image from ${url}: HTTP ${res.statusCode}`;

@@ -1,5 +1,6 @@
+// Loaded on first use (net-dispatcher.ts): importing it loads undici.
 import { Agent, Dispatcher, ProxyAgent } from "undici";
-import { proxyFor, readProxyEnv, type ProxySettings } from "./proxy-env.js";
+import { proxyFor, type ProxySettings } from "./proxy-env.js";
 
 /** undici options for the connections a router opens (directly or through a proxy). */
 export type RouterOptions = Agent.Options;
@@ -57,15 +58,4 @@ export class ProxyRouter extends Dispatcher {
     if (callback) void p.then(callback);
     else return p;
   }
-}
-
-let shared: ProxyRouter | undefined;
-
-/**
- * The process's dispatcher for set-up requests, image and hub downloads: proxies from the
- * environment as it is when first asked. Made on first use so importing opens nothing.
- */
-export function netDispatcher(): ProxyRouter {
-  shared ??= new ProxyRouter(readProxyEnv(), { connections: 16 });
-  return shared;
 }
