@@ -1,4 +1,4 @@
-import { type FileHandle, open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { DIGEST_KEY, finalLineParts, type LineInfo, lineInfoAt, POSITION_KEY } from "./async-lines.js";
 import { ChunkWriter } from "./chunk-writer.js";
