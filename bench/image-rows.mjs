@@ -146,7 +146,13 @@ function startStub() {
       resolve({
         url: m.url,
         stop: () =>
-          new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", r), child.kill("SIGTERM")))),
+          new Promise((r) => {
+            if (child.exitCode !== null) r();
+            else {
+              child.once("exit", r);
+              child.kill("SIGTERM");
+            }
+          }),
       }),
     );
   });

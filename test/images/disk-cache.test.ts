@@ -34,7 +34,13 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 /** The real file system, counting reads. */
 function countingFs() {
   const counts = { readFile: 0 };
-  const fs: ImageFs = { stat: (f) => stat(f), readFile: (f) => (counts.readFile++, readFile(f)) };
+  const fs: ImageFs = {
+    stat: (f) => stat(f),
+    readFile: (f) => {
+      counts.readFile++;
+      return readFile(f);
+    },
+  };
   return { fs, counts };
 }
 

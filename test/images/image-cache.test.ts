@@ -30,8 +30,14 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 function countingFs() {
   const counts = { stat: 0, readFile: 0 };
   const fs: ImageFs = {
-    stat: (f) => (counts.stat++, stat(f)),
-    readFile: (f) => (counts.readFile++, readFile(f)),
+    stat: (f) => {
+      counts.stat++;
+      return stat(f);
+    },
+    readFile: (f) => {
+      counts.readFile++;
+      return readFile(f);
+    },
   };
   return { fs, counts };
 }

@@ -35,8 +35,14 @@ describe("vlmpipe sim-server", () => {
   it("takes snake_case and kebab-case flags, writes only to stderr, and stops on SIGTERM", async () => {
     const err: string[] = [];
     const out: string[] = [];
-    vi.spyOn(process.stderr, "write").mockImplementation((s) => (err.push(String(s)), true));
-    vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
+    vi.spyOn(process.stderr, "write").mockImplementation((s) => {
+      err.push(String(s));
+      return true;
+    });
+    vi.spyOn(process.stdout, "write").mockImplementation((s) => {
+      out.push(String(s));
+      return true;
+    });
     const run = program().parseAsync(
       [
         "sim-server",
