@@ -293,7 +293,7 @@ describe("sim-server reasoning and error formats", () => {
     const sim = await startSimServer({ answer_rows: ROWS, reasoning: "think" });
     try {
       const msg = JSON.parse((await post(sim.url, userText(QUESTION, { temperature: 0 }))).text).choices[0].message;
-      expect(msg.content).toMatch(/^<think>\nLet me work[^]*\n<\/think>\n\nLooking at/);
+      expect(msg.content).toMatch(/^<think>\nLet me work[\s\S]*\n<\/think>\n\nLooking at/);
       expect(msg.reasoning).toBeNull();
       expect(answerLetter(msg.content)).toBe("C");
       const cut = JSON.parse((await post(sim.url, userText(QUESTION, { max_tokens: 6 }))).text).choices[0];
