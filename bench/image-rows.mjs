@@ -18,8 +18,8 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { requestBodies, writeBodies } from "./bodies.mjs";
-import { AUTOCANNON_DRIVER, writeRows } from "./throughput.mjs";
 import { bin, measure, median, root, round } from "./lib.mjs";
+import { AUTOCANNON_DRIVER, writeRows } from "./throughput.mjs";
 
 const PROMPT = "vlm/mmmu-pro";
 const CONCURRENCY = 64;

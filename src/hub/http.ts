@@ -3,21 +3,21 @@
  * @huggingface/hub, and an undici GET that follows the hub's redirects itself so that the
  * token goes to the hub's origin and never to the CDN the hub redirects to.
  */
-import { request, type Dispatcher } from "undici";
-import { netDispatcher } from "../net/proxy-dispatcher.js";
+import { type Dispatcher, request } from "undici";
 import { ErrorCodes, VlmError } from "../errors.js";
+import { netDispatcher } from "../net/proxy-dispatcher.js";
+import { sleep } from "../util/sleep.js";
 import type { HubConfig } from "./config.js";
 import {
-  DEFAULT_RETRY,
+  abortError,
   backoffDelay,
+  DEFAULT_RETRY,
   describeFailure,
   isRetryableStatus,
   isTransientNetworkError,
   parseRetryAfter,
-  abortError,
   type RetryOptions,
 } from "./retry.js";
-import { sleep } from "../util/sleep.js";
 
 export const USER_AGENT = "vlmpipe (+@huggingface/hub; undici)";
 

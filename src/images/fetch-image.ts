@@ -1,6 +1,6 @@
-import { interceptors, request, type Dispatcher } from "undici";
-import { netDispatcher } from "../net/proxy-dispatcher.js";
+import { type Dispatcher, interceptors, request } from "undici";
 import { ErrorCodes, VlmError } from "../errors.js";
+import { netDispatcher } from "../net/proxy-dispatcher.js";
 import { sleep } from "../util/sleep.js";
 import type { ImageOptions } from "./options.js";
 

@@ -1,5 +1,5 @@
 import { Agent, Dispatcher, ProxyAgent } from "undici";
-import { proxyFor, readProxyEnv, type ProxySettings } from "./proxy-env.js";
+import { type ProxySettings, proxyFor, readProxyEnv } from "./proxy-env.js";
 
 /** undici options for the connections a router opens (directly or through a proxy). */
 export type RouterOptions = Agent.Options;

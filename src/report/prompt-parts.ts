@@ -1,6 +1,6 @@
+import type { RunSpec } from "../output/run-spec.js";
 import { type LoadedPrompt, loadPromptConfig } from "../prompts/load-prompt-config.js";
 import { createRenderer } from "../prompts/render.js";
-import type { RunSpec } from "../output/run-spec.js";
 import type { PromptPart } from "./types.js";
 
 /** A row's prompt as the model saw it: text and image parts (indexes into `refs`, the image references). */

@@ -1,7 +1,7 @@
 import { request } from "undici";
 import { endpointUrl } from "../client/endpoint-url.js";
-import { netDispatcher } from "../net/proxy-dispatcher.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
+import { netDispatcher } from "../net/proxy-dispatcher.js";
 import { sleep } from "../util/sleep.js";
 
 /**

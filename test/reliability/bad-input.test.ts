@@ -1,8 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
-import { spawnSync } from "node:child_process";
 import { binPath, spawnCli, waitExit } from "../helpers/bin.js";
 import { cli, parseLines, png, tempDir } from "../helpers/dataset.js";
 

@@ -1,8 +1,8 @@
 import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { registerSimServer, runSimServer } from "../../src/cli/sim-server.js";
-import type { SimServer } from "../../src/server/sim/sim-server.js";
 import { SimServerOptionsSchema } from "../../src/server/sim/options.js";
+import type { SimServer } from "../../src/server/sim/sim-server.js";
 import { get } from "./sim-helpers.js";
 
 function program(): Command {

@@ -2,8 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimServer, type SimServer } from "../../src/server/sim/sim-server.js";
-import { QUESTION, answerLetter, get, pngDataUrl, post, sseData, userText, withImages } from "./sim-helpers.js";
+import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
+import { answerLetter, get, pngDataUrl, post, QUESTION, sseData, userText, withImages } from "./sim-helpers.js";
 
 const ROWS = [{ id: "q1", problem: QUESTION, expected_answer: "C" }];
 

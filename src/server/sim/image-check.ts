@@ -6,9 +6,9 @@
  */
 import sharp from "sharp";
 import { request } from "undici";
+import { errorMessage } from "../../errors.js";
 import { SimRequestError } from "./error-body.js";
 import { sampledKey } from "./hash.js";
-import { errorMessage } from "../../errors.js";
 
 const CACHE_MAX = 4096;
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
