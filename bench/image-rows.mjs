@@ -18,8 +18,8 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { requestBodies, writeBodies } from "./bodies.mjs";
-import { AUTOCANNON_DRIVER, writeRows } from "./throughput.mjs";
 import { bin, measure, median, root, round } from "./lib.mjs";
+import { AUTOCANNON_DRIVER, writeRows } from "./throughput.mjs";
 
 const PROMPT = "vlm/mmmu-pro";
 const CONCURRENCY = 64;
@@ -146,7 +146,13 @@ function startStub() {
       resolve({
         url: m.url,
         stop: () =>
-          new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", r), child.kill("SIGTERM")))),
+          new Promise((r) => {
+            if (child.exitCode !== null) r();
+            else {
+              child.once("exit", r);
+              child.kill("SIGTERM");
+            }
+          }),
       }),
     );
   });

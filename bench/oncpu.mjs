@@ -60,7 +60,7 @@ export async function benchOnCpu({ rows = 60_000, concurrency = 64, stream = fal
         data,
         process.execPath,
         "--perf-basic-prof",
-        bin,
+        process.env.VLMPIPE_BIN ?? bin,
         "generate",
         "--input_file",
         input,

@@ -11,8 +11,9 @@
 //    them as it sends them, cut streams included) and the wall time of the whole loop.
 //
 //   node bench/resume-partial.mjs [--rows 512] [--concurrency 512] [--tokens 300] [--delay 100] [--repeats 2]
-import { mkdir, rm, writeFile } from "node:fs/promises";
+
 import { spawn } from "node:child_process";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { bin, measure, root, round, startSimProc } from "./lib.mjs";
 

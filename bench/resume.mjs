@@ -6,7 +6,7 @@
 // the difference is what skipping the done rows costs.
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, stat, truncate } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { bin, dist, measure, peakRssMb, root, round, startSimProc } from "./lib.mjs";
@@ -52,7 +52,7 @@ export async function benchResume({
     // file is replaced by the synthetic one.
     await measure(process.execPath, [...args, "--overwrite", "++max_samples=1"]);
     await Promise.all([output, `${output}.done`].map((f) => rm(f, { force: true })));
-    const asyncBytes = await writePartial(asyncFile, input, rows - remaining);
+    const asyncBytes = await writePartial(asyncFile, rows - remaining);
     log(`resume: partial file ${round(asyncBytes / 2 ** 20, 0)} MB, ${rows - remaining} lines`);
 
     const wc = [];
@@ -169,7 +169,7 @@ async function writeInput(file, n) {
  * `done` lines as vlmpipe writes them (formatAsyncLine, with row digests), for input rows 0..done-1 in a
  * completion order: each block of 64 rows finishes shuffled, as concurrent requests do.
  */
-async function writePartial(file, input, done) {
+async function writePartial(file, done) {
   const { formatAsyncLine } = await import(pathToFileURL(path.join(dist, "output/async-lines.js")).href);
   // Each line carries its input row's digest, as a run writes it: the resume checks every one.
   const { rowDigest } = await import(pathToFileURL(path.join(dist, "output/row-digest.js")).href);

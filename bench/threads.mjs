@@ -4,11 +4,12 @@
 // every 20 ms until the run exits (the last sample of each thread counts).
 //
 //   node bench/threads.mjs [rows=30000] [concurrency=64]
+
+import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { spawn } from "node:child_process";
 import { bin, round, startSimProc, statCpuSeconds } from "./lib.mjs";
 import { writeRows } from "./throughput.mjs";
 

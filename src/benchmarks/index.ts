@@ -5,7 +5,7 @@
 import { chartqa, chartqaPreparer } from "./chartqa/index.js";
 import { docvqa, docvqaPreparer } from "./docvqa/index.js";
 import { mmmu, mmmuPreparer } from "./mmmu/index.js";
-import { mmmuPro, mmmuProPreparer, mmmuProStandard10, mmmuProStandard4 } from "./mmmu-pro/index.js";
+import { mmmuPro, mmmuProPreparer, mmmuProStandard4, mmmuProStandard10 } from "./mmmu-pro/index.js";
 import type { Benchmark, Preparer } from "./types.js";
 
 export type { Benchmark, Preparer } from "./types.js";

@@ -17,9 +17,9 @@ import { runJob } from "../cluster/run-job.js";
 import { PARENT_PID_ENV } from "../cluster/settings.js";
 import { deepMerge } from "../config/overrides.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
+import { jsonReporter, PROGRESS_JSON_ENV } from "../progress/reporter.js";
 import { type CliContext, Exit } from "./context.js";
 import { addEvalFlags, type EvalFlags, evalSettings } from "./eval.js";
-import { PROGRESS_JSON_ENV, jsonReporter } from "../progress/reporter.js";
 import { installInterrupts } from "./interrupt.js";
 
 type JobFlags = EvalFlags & {

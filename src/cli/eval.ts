@@ -1,22 +1,22 @@
 import path from "node:path";
 import { type Command, Option } from "commander";
+import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { loadClusterConfig } from "../cluster/config.js";
+import { dataFile } from "../cluster/eval-run.js";
 import { runLocalEval } from "../cluster/local-executor.js";
 import type { EvalSettings, ServerSpec } from "../cluster/settings.js";
 import { runSlurmEval } from "../cluster/slurm-executor.js";
 import { UsageError } from "../errors.js";
 import { checkOutputDir } from "../output/check-output-path.js";
+import { createReporter } from "../progress/reporter.js";
 import { parseBenchmarks } from "../run/benchmark-spec.js";
 import { firstRequest } from "../run/dry-run.js";
-import { dataFile } from "../cluster/eval-run.js";
-import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { simulatorIdentity } from "../run/run-setup.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
-import { secondsFlag } from "./numeric-flags.js";
-import { createReporter } from "../progress/reporter.js";
 import { installInterrupts } from "./interrupt.js";
+import { secondsFlag } from "./numeric-flags.js";
 import { addSimFlags, type SimFlags } from "./sim-in-process.js";
 
 /** The flags that describe an eval, shared by `eval` and its hidden per-job commands. */

@@ -1,16 +1,16 @@
 import { type Command, Option } from "commander";
+import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { UsageError } from "../errors.js";
 import { loadPipeline } from "../pipelines/pipeline.js";
 import { createReporter } from "../progress/reporter.js";
-import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { type GenerateRunOptions, runGenerate } from "../run/generate-run.js";
+import { simulatorIdentity } from "../run/run-setup.js";
 import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
-import { secondsFlag, wholeAtLeast } from "./numeric-flags.js";
 import { installInterrupts } from "./interrupt.js";
+import { secondsFlag, wholeAtLeast } from "./numeric-flags.js";
 import { addSimFlags, type SimFlags, startInProcessSim } from "./sim-in-process.js";
-import { simulatorIdentity } from "../run/run-setup.js";
 
 type RunFlags = SimFlags & {
   input_file: string;

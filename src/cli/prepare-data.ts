@@ -4,10 +4,10 @@
  * Progress and the summary go to stderr; stdout stays empty. Ctrl-C stops at once: partial
  * downloads resume on the next run and test.jsonl is only ever written whole.
  */
-import { Option, type Command } from "commander";
-import { UsageError, isVlmError, ErrorCodes } from "../errors.js";
+import { type Command, Option } from "commander";
+import { getPreparer, PREPARERS } from "../benchmarks/index.js";
+import { ErrorCodes, isVlmError, UsageError } from "../errors.js";
 import { DEFAULT_HUB_URL } from "../hub/config.js";
-import { PREPARERS, getPreparer } from "../benchmarks/index.js";
 import { type CliContext, Exit } from "./context.js";
 import { installInterrupts } from "./interrupt.js";
 

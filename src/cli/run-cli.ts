@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
-import { parseOverrides, splitOverrides } from "../config/overrides.js";
 import { overrideTypo } from "../config/override-typos.js";
+import { parseOverrides, splitOverrides } from "../config/overrides.js";
 import { isVlmError, UsageError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { type CliContext, Exit } from "./context.js";

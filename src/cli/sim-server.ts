@@ -4,10 +4,10 @@
  * accepted); the schema holds the defaults and its messages name the flag.
  * It writes one line to stderr when listening and nothing to stdout.
  */
-import { Option, type Command } from "commander";
+import { type Command, Option } from "commander";
 import { UsageError } from "../errors.js";
-import { SimServerOptionsSchema, type SimServerOptionsInput } from "../server/sim/options.js";
-import { startSimServer, type SimServer } from "../server/sim/sim-server.js";
+import { type SimServerOptionsInput, SimServerOptionsSchema } from "../server/sim/options.js";
+import { type SimServer, startSimServer } from "../server/sim/sim-server.js";
 
 /** [value placeholder, description] per flag; "" = a boolean switch. */
 const HELP: Record<string, [string, string]> = {

@@ -432,7 +432,7 @@ class Connection {
     if (!ex) return this.destroy();
     if (err === null && this.inBody && readsToEnd(this.parser)) {
       // An answer with neither a length nor chunks ends with its socket.
-      let ret: void | Error;
+      let ret: unknown; // finish() gives undefined or an Error, or throws
       try {
         ret = this.parser.finish();
       } catch (e) {

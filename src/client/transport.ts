@@ -1,14 +1,14 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
-import { loadUndici, type Undici } from "../net/undici.js";
 import { ErrorCodes, VlmError } from "../errors.js";
+import { type ProxySettings, proxyFor, readProxyEnv } from "../net/proxy-env.js";
+import { loadUndici, type Undici } from "../net/undici.js";
 import { endpointUrl } from "./endpoint-url.js";
-import { Http1Pool, type RequestController, type ResponseHandler } from "./http1-pool.js";
 import { httpError, transportError } from "./http-error.js";
+import { Http1Pool, type RequestController, type ResponseHandler } from "./http1-pool.js";
 import { parseCompletion } from "./parse-completion.js";
-import { StreamAccumulator } from "./stream-accumulator.js";
-import { proxyFor, readProxyEnv, type ProxySettings } from "../net/proxy-env.js";
 import { createBodyEncoder, type EncodedBody, FIRST_WRITE } from "./request-body.js";
+import { StreamAccumulator } from "./stream-accumulator.js";
 import type { ChatClient, ChatOptions, ChatRequest, ChatResult } from "./types.js";
 
 export type TransportOptions = {

@@ -1,10 +1,10 @@
 import path from "node:path";
+import type { EvalType } from "../benchmarks/eval-types.js";
+import { UsageError } from "../errors.js";
+import type { Metrics } from "../metrics/types.js";
 import type { LocalClusterConfig } from "./config.js";
 import { runLocalEval } from "./local-executor.js";
 import type { ServerSpec } from "./settings.js";
-import { UsageError } from "../errors.js";
-import type { Metrics } from "../metrics/types.js";
-import type { EvalType } from "../benchmarks/eval-types.js";
 
 export { dataFile, readDataRows, runOverrides } from "./eval-inputs.js";
 

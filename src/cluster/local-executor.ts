@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { PROGRESS_JSON_ENV, type ProgressReporter, RemoteProgress } from "../progress/reporter.js";
 import { ErrorCodes, errorMessage, UsageError, VlmError } from "../errors.js";
 import type { Metrics } from "../metrics/types.js";
+import { PROGRESS_JSON_ENV, type ProgressReporter, RemoteProgress } from "../progress/reporter.js";
 import { signalGroup, trackProcessGroup, untrackProcessGroup } from "../server/launch-reaper.js";
 import { cliEntry } from "./cli-entry.js";
 import type { LocalClusterConfig } from "./config.js";
-import { stringEnv, serverLogFile, startServers } from "./local-servers.js";
+import { serverLogFile, startServers, stringEnv } from "./local-servers.js";
 import { clearMergedForRerun, finishEval } from "./merge.js";
 import { describeJob, type EvalJob, type EvalPlan, pendingJobs, planEval } from "./plan.js";
 import { runJob } from "./run-job.js";

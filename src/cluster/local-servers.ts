@@ -1,8 +1,8 @@
 import path from "node:path";
 import { UsageError } from "../errors.js";
-import { launchServer } from "../server/launch-server.js";
 import { serverCommand, serverExecutable } from "../server/launch-command.js";
 import { freePort } from "../server/launch-port.js";
+import { launchServer } from "../server/launch-server.js";
 import { startSimServer } from "../server/sim/sim-server.js";
 import type { ClusterConfig } from "./config.js";
 import { readDataRows } from "./eval-inputs.js";

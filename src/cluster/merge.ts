@@ -1,12 +1,12 @@
 import { open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { getBenchmark } from "../benchmarks/index.js";
-import { summarizeResults } from "../metrics/summarize-results.js";
 import { errorMessage } from "../errors.js";
-import { writeReport } from "../report/write-report.js";
+import { summarizeResults } from "../metrics/summarize-results.js";
 import type { Metrics } from "../metrics/types.js";
 import { allOutputFiles, exists, outputPaths } from "../output/partial-output.js";
 import { readSpec, writeSpec } from "../output/run-spec.js";
+import { writeReport } from "../report/write-report.js";
 import { majorityByAnswerOf, maxSamplesOf } from "./eval-inputs.js";
 import { countFailedRows, outputState } from "./output-state.js";
 import type { EvalPlan, SeedPlan } from "./plan.js";

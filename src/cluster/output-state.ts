@@ -1,5 +1,5 @@
-import { readSpec } from "../output/run-spec.js";
 import { exists, outputPaths } from "../output/partial-output.js";
+import { readSpec } from "../output/run-spec.js";
 import { scanLines } from "../output/scan-lines.js";
 
 /**

@@ -1,13 +1,13 @@
 import path from "node:path";
 import { UsageError } from "../errors.js";
-import { type BenchmarkRun, outputName, parseBenchmarks } from "../run/benchmark-spec.js";
+import { inspectOutput, type OutputStanding } from "../output/open-output.js";
 import { countRows } from "../progress/count-rows.js";
+import { type BenchmarkRun, outputName, parseBenchmarks } from "../run/benchmark-spec.js";
+import { setUpRun } from "../run/run-setup.js";
 import { chunkFileName, chunkRanges } from "./chunks.js";
 import { dataFile, maxSamplesOf } from "./eval-inputs.js";
-import { inspectOutput, type OutputStanding } from "../output/open-output.js";
-import { setUpRun } from "../run/run-setup.js";
-import { specRowRange } from "./output-state.js";
 import { jobRunOptions } from "./job-options.js";
+import { specRowRange } from "./output-state.js";
 import type { EvalSettings } from "./settings.js";
 
 export type ChunkRef = { index: number; count: number; start: number; end: number };

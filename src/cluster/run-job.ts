@@ -5,7 +5,6 @@ import type { ProgressReporter } from "../progress/reporter.js";
 import { runGenerate } from "../run/generate-run.js";
 import { jobRunOptions } from "./job-options.js";
 import { describeJob, type EvalJob, type EvalPlan } from "./plan.js";
-import { ErrorCodes, VlmError } from "../errors.js";
 
 export type JobIo = {
   /** OpenAI base URLs the job's requests are spread over. */

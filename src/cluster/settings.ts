@@ -1,6 +1,6 @@
-import type { SimFlags } from "../server/sim/in-process.js";
 import type { EvalType } from "../benchmarks/eval-types.js";
 import type { LaunchableServer } from "../server/launch-command.js";
+import type { SimFlags } from "../server/sim/in-process.js";
 
 /** Set by the local executor for its job processes: the eval's pid (a job stops when it is gone). */
 export const PARENT_PID_ENV = "VLMPIPE_PARENT_PID";

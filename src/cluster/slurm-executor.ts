@@ -10,6 +10,7 @@ import type { SlurmClusterConfig } from "./config.js";
 import { clearMergedForRerun, finishEval } from "./merge.js";
 import { countFailedRows } from "./output-state.js";
 import { describeJob, type EvalJob, type EvalPlan, pendingJobs, planEval } from "./plan.js";
+import type { EvalSettings } from "./settings.js";
 import {
   type CommandRunner,
   finalStates,
@@ -20,7 +21,6 @@ import {
   scancel,
 } from "./slurm-commands.js";
 import { renderGenerationScript, renderMergeScript, type ScriptContext } from "./slurm-script.js";
-import type { EvalSettings } from "./settings.js";
 
 export type SlurmEvalOptions = {
   config: SlurmClusterConfig;

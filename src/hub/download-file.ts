@@ -14,26 +14,26 @@
  * (`writable.abort(error.message)`), losing the status a retry decision needs. The resolve
  * URL it downloads from (`/{type}s/{repo}/resolve/{rev}/{path}`) is the same one used here.
  */
-import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { type FileHandle, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { ErrorCodes, VlmError } from "../errors.js";
+import { sleep } from "../util/sleep.js";
 import type { HubConfig } from "./config.js";
 import { fmtSeconds, getFollowingRedirects, headerValue } from "./http.js";
 import { encodePath, type HubFile, type RepoType } from "./list-files.js";
-import { createProgress, stderrLog, type Progress } from "./progress.js";
+import { createProgress, type Progress, stderrLog } from "./progress.js";
 import {
-  DEFAULT_RETRY,
   abortError,
   backoffDelay,
+  DEFAULT_RETRY,
   describeFailure,
   isRetryable,
   isRetryableStatus,
   parseRetryAfter,
   type RetryOptions,
 } from "./retry.js";
-import { sleep } from "../util/sleep.js";
 import { verifyFile } from "./verify.js";
 
 export type DownloadHubFileOptions = {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Dispatcher } from "undici";
 import { UsageError } from "../errors.js";
 import type { HubConfig } from "./config.js";
-import { downloadHubFile, type DownloadResult } from "./download-file.js";
+import { type DownloadResult, downloadHubFile } from "./download-file.js";
 import type { HubFile, RepoType } from "./list-files.js";
 import { createProgress, stderrLog } from "./progress.js";
 import type { RetryOptions } from "./retry.js";

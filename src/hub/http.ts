@@ -4,21 +4,21 @@
  * token goes to the hub's origin and never to the CDN the hub redirects to.
  */
 import type { Dispatcher } from "undici";
+import { ErrorCodes, VlmError } from "../errors.js";
 import { netDispatcher } from "../net/net-dispatcher.js";
 import { loadUndici } from "../net/undici.js";
-import { ErrorCodes, VlmError } from "../errors.js";
+import { sleep } from "../util/sleep.js";
 import type { HubConfig } from "./config.js";
 import {
-  DEFAULT_RETRY,
+  abortError,
   backoffDelay,
+  DEFAULT_RETRY,
   describeFailure,
   isRetryableStatus,
   isTransientNetworkError,
   parseRetryAfter,
-  abortError,
   type RetryOptions,
 } from "./retry.js";
-import { sleep } from "../util/sleep.js";
 
 export const USER_AGENT = "vlmpipe (+@huggingface/hub; undici)";
 

@@ -1,11 +1,11 @@
-export { DEFAULT_HUB_URL, hubConfigFromEnv, normalizeHubUrl, type HubConfig } from "./config.js";
-export { listHubFiles, type HubFile, type ListHubFilesOptions, type RepoType } from "./list-files.js";
+export { DEFAULT_HUB_URL, type HubConfig, hubConfigFromEnv, normalizeHubUrl } from "./config.js";
 export {
-  downloadHubFile,
-  resolveUrl,
   type DownloadHubFileOptions,
   type DownloadResult,
+  downloadHubFile,
+  resolveUrl,
 } from "./download-file.js";
-export { downloadHubFiles, localPathFor, type DownloadHubFilesOptions, type LocalHubFile } from "./download-files.js";
-export { createProgress, fmtBytes, stderrLog, type Progress, type FileProgress } from "./progress.js";
+export { type DownloadHubFilesOptions, downloadHubFiles, type LocalHubFile, localPathFor } from "./download-files.js";
+export { type HubFile, type ListHubFilesOptions, listHubFiles, type RepoType } from "./list-files.js";
+export { createProgress, type FileProgress, fmtBytes, type Progress, stderrLog } from "./progress.js";
 export { DEFAULT_RETRY, type RetryOptions } from "./retry.js";

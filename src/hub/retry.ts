@@ -3,7 +3,7 @@
  * Kept apart from the transport (undici's habit): the listing wraps fetch with it, the
  * download loop uses the same pieces but counts only failures that made no progress.
  */
-import { ErrorCodes, VlmError, errorMessage } from "../errors.js";
+import { ErrorCodes, errorMessage, VlmError } from "../errors.js";
 
 export type RetryOptions = {
   /** Failed attempts tolerated before giving up (so at most retries + 1 tries in a row). */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ErrorCodes, type ErrorCode } from "../errors.js";
+import { type ErrorCode, ErrorCodes } from "../errors.js";
 
 /** What checking an image decided, as remembered on disk. */
 export type ImageVerdict =

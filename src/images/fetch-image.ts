@@ -1,7 +1,7 @@
 import type { Dispatcher } from "undici";
+import { ErrorCodes, VlmError } from "../errors.js";
 import { netDispatcher } from "../net/net-dispatcher.js";
 import { loadUndici } from "../net/undici.js";
-import { ErrorCodes, VlmError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 import type { ImageOptions } from "./options.js";
 

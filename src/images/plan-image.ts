@@ -1,4 +1,4 @@
-import { normalizeSteps, type ImageOptions } from "./options.js";
+import { type ImageOptions, normalizeSteps } from "./options.js";
 import type { ImageInfo } from "./probe-image.js";
 
 export type OutputFormat = "png" | "jpeg" | "webp";

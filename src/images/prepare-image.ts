@@ -1,10 +1,10 @@
 import type sharp from "sharp";
-import { loadSharp, type Sharp } from "./sharp-lib.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { BmpError, bmpToSharp, decodeBmp } from "./bmp.js";
 import type { ImageFormat, ImageOptions } from "./options.js";
-import { planImage, type ImagePlan, type OutputFormat } from "./plan-image.js";
-import { HEIC_HINT, probeImage, sharpMessage, type ImageInfo } from "./probe-image.js";
+import { type ImagePlan, type OutputFormat, planImage } from "./plan-image.js";
+import { HEIC_HINT, type ImageInfo, probeImage, sharpMessage } from "./probe-image.js";
+import { loadSharp, type Sharp } from "./sharp-lib.js";
 import { MIME_OF_FORMAT } from "./sniff-mime.js";
 
 /** An image ready to send: its bytes, mime type and what was done to it. */

@@ -1,8 +1,8 @@
 import type sharp from "sharp";
-import { loadSharp } from "./sharp-lib.js";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { BmpError, readBmpHeader } from "./bmp.js";
 import type { ImageFormat } from "./options.js";
+import { loadSharp } from "./sharp-lib.js";
 import { sniffImageFormat } from "./sniff-mime.js";
 
 /** What the header says about an image; no pixel has been decoded yet. */

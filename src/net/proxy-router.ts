@@ -1,6 +1,6 @@
 // Loaded on first use (net-dispatcher.ts): importing it loads undici.
 import { Agent, Dispatcher, ProxyAgent } from "undici";
-import { proxyFor, type ProxySettings } from "./proxy-env.js";
+import { type ProxySettings, proxyFor } from "./proxy-env.js";
 
 /** undici options for the connections a router opens (directly or through a proxy). */
 export type RouterOptions = Agent.Options;

@@ -1,4 +1,4 @@
-import { type OperatorFunction, map } from "rxjs";
+import { map, type OperatorFunction } from "rxjs";
 import type { Sample } from "../types.js";
 
 const SINGLE_LETTER_RE = /^[A-Za-z]$/;

@@ -1,5 +1,5 @@
 import { UsageError } from "../errors.js";
-import { rowDigest, type RowDigests } from "./row-digest.js";
+import { type RowDigests, rowDigest } from "./row-digest.js";
 import { isBlankLine, scanLineRanges, startsWithBom } from "./scan-lines.js";
 
 export type InputRowsCheck = {

@@ -1,6 +1,5 @@
 import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { scanLines } from "./scan-lines.js";
 import { checkInputRows, type RowStart } from "./input-rows.js";
 import {
   allOutputFiles,
@@ -13,7 +12,8 @@ import {
   reopenFinished,
 } from "./partial-output.js";
 import { PositionSet } from "./position-set.js";
-import { checkSameRun, readSpec, type RunSpec, writeSpec } from "./run-spec.js";
+import { checkSameRun, type RunSpec, readSpec, writeSpec } from "./run-spec.js";
+import { scanLines } from "./scan-lines.js";
 
 export type OutputIdentity = {
   outputFile: string;

@@ -1,10 +1,10 @@
-import { type FileHandle, open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { DIGEST_KEY, finalLineParts, type LineInfo, lineInfoAt, POSITION_KEY } from "./async-lines.js";
 import { ChunkWriter } from "./chunk-writer.js";
 import { PositionSet } from "./position-set.js";
-import { digestAt, digestHex, RowDigests } from "./row-digest.js";
 import { useRangesInOrder } from "./ranges-in-order.js";
+import { digestAt, digestHex, RowDigests } from "./row-digest.js";
 import { scanLineRanges, scanLines } from "./scan-lines.js";
 
 export type OutputPaths = { output: string; async: string; done: string; spec: string; digests: string };

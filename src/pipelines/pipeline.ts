@@ -4,13 +4,13 @@ import path from "node:path";
 import { type OperatorFunction, pipe } from "rxjs";
 import YAML from "yaml";
 import { z } from "zod";
+import type { EvalType } from "../benchmarks/eval-types.js";
 import { formatZodError } from "../config/generation-config.js";
 import { UsageError } from "../errors.js";
 import { packageRoot } from "../paths.js";
 import { type LoadedPrompt, loadPromptConfig } from "../prompts/load-prompt-config.js";
-import type { EvalType } from "../benchmarks/eval-types.js";
 import type { Sample } from "../types.js";
-import { type StageContext, type StageName, STAGES } from "./stages.js";
+import { STAGES, type StageContext, type StageName } from "./stages.js";
 
 type StageEntry = string | Record<string, unknown>;
 

@@ -4,7 +4,7 @@ import type { BenchmarkOutputs } from "../metrics/locate.js";
 import { LineSource } from "../metrics/read-lines.js";
 import { toRecord } from "../metrics/record.js";
 import type { GroupMetrics, ModeMetrics } from "../metrics/types.js";
-import { readSpec, type RunSpec } from "../output/run-spec.js";
+import { type RunSpec, readSpec } from "../output/run-spec.js";
 import { promptBuilder } from "./prompt-parts.js";
 import { TokenHistogram, wilsonInterval } from "./stats.js";
 import { answerText, clipText } from "./text.js";

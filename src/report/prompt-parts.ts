@@ -1,6 +1,6 @@
-import { loadPromptConfig } from "../prompts/load-prompt-config.js";
-import { createRenderer } from "../prompts/render.js";
 import type { RunSpec } from "../output/run-spec.js";
+import { type LoadedPrompt, loadPromptConfig } from "../prompts/load-prompt-config.js";
+import { createRenderer } from "../prompts/render.js";
 import type { PromptPart } from "./types.js";
 
 /** A row's prompt as the model saw it: text and image parts (indexes into `refs`, the image references). */
@@ -30,7 +30,7 @@ export async function promptBuilder(spec: RunSpec | null): Promise<PromptBuilder
 
 async function specRenderer(spec: RunSpec | null): Promise<PromptBuilder | undefined> {
   if (!spec || typeof spec.prompt_config !== "string") return undefined;
-  let loaded;
+  let loaded: LoadedPrompt;
   try {
     loaded = await loadPromptConfig(spec.prompt_config);
   } catch {

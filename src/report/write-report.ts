@@ -1,4 +1,4 @@
-import { stat, mkdir, rename, writeFile, rm } from "node:fs/promises";
+import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { formatZodError } from "../config/generation-config.js";

@@ -1,4 +1,4 @@
-import { type Benchmark, BENCHMARKS, getBenchmark } from "../benchmarks/index.js";
+import { BENCHMARKS, type Benchmark, getBenchmark } from "../benchmarks/index.js";
 import { UsageError } from "../errors.js";
 
 export type BenchmarkRun = { benchmark: Benchmark; seeds: number[] | null };

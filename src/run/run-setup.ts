@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
+import type { EvalType } from "../benchmarks/eval-types.js";
 import { type GenerationConfig, parseGenerationConfig } from "../config/generation-config.js";
 import { deepMerge } from "../config/overrides.js";
 import { UsageError } from "../errors.js";
@@ -9,7 +10,6 @@ import { type LoadedPipeline, mainPrompt, standardPipeline } from "../pipelines/
 import { inferenceOf } from "../pipelines/stages.js";
 import type { LoadedPrompt } from "../prompts/load-prompt-config.js";
 import { VERSION } from "../version.js";
-import type { EvalType } from "../benchmarks/eval-types.js";
 
 /** What a run is made of, from its options alone (no file but the prompt config is read, nothing is sent). */
 export type RunSetup = {

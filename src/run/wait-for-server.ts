@@ -1,6 +1,6 @@
 import { endpointUrl } from "../client/endpoint-url.js";
-import { getText } from "../net/get-text.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
+import { getText } from "../net/get-text.js";
 import { sleep } from "../util/sleep.js";
 
 /**

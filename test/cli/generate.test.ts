@@ -96,7 +96,7 @@ describe("vlmpipe generate", () => {
     const content = body.messages[0]?.content as { type: string; image_url?: { url: string } }[];
     expect(content.map((p) => p.type)).toEqual(["image_url", "text"]);
     expect(content[0]?.image_url?.url).toMatch(/^data:image\/png;base64,/);
-    const sent = Buffer.from((content[0]?.image_url?.url as string).split(",")[1] as string, "base64");
+    const sent = Buffer.from(content[0]!.image_url!.url.split(",")[1] as string, "base64");
     expect(sent.equals(await readFile(path.join(dir, "images", "q0.png")))).toBe(true);
   });
 
@@ -142,7 +142,7 @@ describe("vlmpipe generate", () => {
     // The https URL is passed through; the simulator, having no network, rejects it as a 400.
     expect(lines[2]?.error).toMatchObject({ stage: "generate", code: "VLM_E_HTTP", status: 400 });
     expect(lines[4]?.error).toMatchObject({ stage: "resolveImages", code: "VLM_E_IMAGE_NOT_FOUND" });
-    expect((lines[4]?.error as { message: string }).message).toContain(path.join(d, "missing.png"));
+    expect((lines[4]!.error as { message: string }).message).toContain(path.join(d, "missing.png"));
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(
       /2 failed \((VLM_E_HTTP x1, VLM_E_IMAGE_NOT_FOUND x1|VLM_E_IMAGE_NOT_FOUND x1, VLM_E_HTTP x1)\)/,
@@ -224,7 +224,7 @@ describe("vlmpipe generate", () => {
     await cli(["generate", "--input_file", input, "--output_file", out, ...base()]);
     const lines = parseLines(await readFile(out, "utf8"));
     expect(lines[1]?.error).toMatchObject({ stage: "renderPrompt", code: "VLM_E_MISSING_FIELD" });
-    expect((lines[1]?.error as { message: string }).message).toMatch(/"problem" but row 1 has none/);
+    expect((lines[1]!.error as { message: string }).message).toMatch(/"problem" but row 1 has none/);
   });
 
   it("refuses to resume with other settings unless --overwrite", async () => {

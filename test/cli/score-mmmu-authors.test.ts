@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { MMMU_DISCIPLINES, disciplineOf } from "../../src/benchmarks/mmmu/subjects.js";
+import { disciplineOf, MMMU_DISCIPLINES } from "../../src/benchmarks/mmmu/subjects.js";
 import { repoRoot } from "../helpers/bin.js";
 import { cli, parseLines, tempDir } from "../helpers/dataset.js";
 

@@ -9,7 +9,7 @@ import { Http1Error, Http1Pool, type Http1Request, type RequestController } from
 // Every server here is a real loopback one: node:http for well-behaved answers, raw node:net
 // sockets for the ones a well-behaved server would never send.
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

@@ -5,6 +5,14 @@ import { parseCompletion } from "../../src/client/parse-completion.js";
 import { StreamAccumulator } from "../../src/client/stream-accumulator.js";
 import { ErrorCodes, VlmError } from "../../src/errors.js";
 
+/** A stream event's JSON as the reference reads it: a chunk or an error. */
+type StreamEvent = {
+  error?: unknown;
+  usage?: unknown;
+  choices?: { delta?: Delta; message?: Delta; finish_reason?: string | null }[];
+};
+type Delta = { content?: string; reasoning?: string; reasoning_content?: string };
+
 /**
  * The reference: JSON.parse of every chunk, as the accumulator read streams before its fast
  * paths. Every stream below must give the same result, or the same error, both ways.
@@ -28,7 +36,7 @@ class Reference {
       this.done = true;
       return;
     }
-    let j: any;
+    let j: StreamEvent;
     try {
       j = JSON.parse(data);
     } catch {

@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createClient } from "../../src/client/create-client.js";
-import { FIRST_WRITE, createBodyEncoder } from "../../src/client/request-body.js";
+import { createBodyEncoder, FIRST_WRITE } from "../../src/client/request-body.js";
 import type { ChatRequest } from "../../src/client/types.js";
 import { ServerSchema } from "../../src/config/generation-config.js";
 

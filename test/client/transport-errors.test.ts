@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ErrorCodes } from "../../src/errors.js";
 import { transportError } from "../../src/client/http-error.js";
 import { Http1Error } from "../../src/client/http1-pool.js";
+import { ErrorCodes } from "../../src/errors.js";
 
 describe("transportError", () => {
   it("maps each of the own HTTP/1.1 pool's codes to a vlmpipe code, retryable", () => {

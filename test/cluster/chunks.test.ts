@@ -3,8 +3,8 @@ import path from "node:path";
 import { lastValueFrom, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { chunkFileName, chunkRanges } from "../../src/cluster/chunks.js";
-import { countRows } from "../../src/progress/count-rows.js";
 import { readRows } from "../../src/operators/read-rows.js";
+import { countRows } from "../../src/progress/count-rows.js";
 import { tempDir } from "../helpers/dataset.js";
 
 describe("chunks", () => {

@@ -1,13 +1,13 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { readDataRows } from "../../src/cluster/eval-inputs.js";
+import { runEval } from "../../src/cluster/eval-run.js";
 import { finishEval, mergeChunks } from "../../src/cluster/merge.js";
 import { findJob, pendingJobs, planEval } from "../../src/cluster/plan.js";
 import { runJob } from "../../src/cluster/run-job.js";
 import type { EvalSettings } from "../../src/cluster/settings.js";
 import { startSimServer } from "../../src/server/sim/sim-server.js";
-import { runEval } from "../../src/cluster/eval-run.js";
-import { readDataRows } from "../../src/cluster/eval-inputs.js";
 import { repoRoot } from "../helpers/bin.js";
 import { parseLines, tempDir } from "../helpers/dataset.js";
 

@@ -105,7 +105,7 @@ describe("sbatch scripts", () => {
       "  4) JOB=(--job_benchmark mmmu-pro --job_seed 1 --job_chunk 1) ;;  # mmmu-pro rs1 chunk 1/3 (rows 20-40)",
     );
     expect(script).toMatch(
-      /#   vllm serve Qwen\/Qwen2\.5-VL-7B-Instruct --port <free port> --tensor-parallel-size 8 --served-model-name Qwen\/Qwen2\.5-VL-7B-Instruct --max-model-len 128000 --limit-mm-per-prompt\.video 0\n/,
+      /# {3}vllm serve Qwen\/Qwen2\.5-VL-7B-Instruct --port <free port> --tensor-parallel-size 8 --served-model-name Qwen\/Qwen2\.5-VL-7B-Instruct --max-model-len 128000 --limit-mm-per-prompt\.video 0\n/,
     );
     const exec = script.split("\n").find((l) => l.startsWith("exec vlmpipe eval_job "))!;
     const words = splitShellWords(exec.replace(' "${JOB[@]}"', ""));
@@ -370,7 +370,7 @@ describe("runSlurmEval", () => {
     const text = written.join("");
     expect(text.match(/^#!\/bin\/bash$/gm)).toHaveLength(2);
     expect(text).toMatch(
-      /# ==== .*-merge\.sbatch  \(sbatch --parsable --dependency=afterok:<generation job ids> --kill-on-invalid-dep=yes /,
+      /# ==== .*-merge\.sbatch {2}\(sbatch --parsable --dependency=afterok:<generation job ids> --kill-on-invalid-dep=yes /,
     );
   });
 
@@ -423,7 +423,7 @@ describe("runSlurmEval", () => {
     }).catch((e: Error) => e);
     expect(calls).toContainEqual(["scancel", "51"]);
     expect((err as Error).message).toMatch(
-      /the merge job 51 ended CANCELLED:\n  job 50_1 \(mmmu-pro greedy chunk 1\/2 \(rows 30-60\)\): FAILED exit 1:0; logs: .*-50_1\.out, .*mmmu-pro-output_chunk_1\.log/,
+      /the merge job 51 ended CANCELLED:\n {2}job 50_1 \(mmmu-pro greedy chunk 1\/2 \(rows 30-60\)\): FAILED exit 1:0; logs: .*-50_1\.out, .*mmmu-pro-output_chunk_1\.log/,
     );
     expect((err as Error).message).not.toMatch(/job 50_0/);
     expect(logs.join("\n")).toMatch(/slurm: generation 2 running; merge job pending/);

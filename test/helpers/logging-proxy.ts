@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import net, { type AddressInfo } from "node:net";
 
 export type ProxyLogEntry = { method: string; target: string; auth?: string };

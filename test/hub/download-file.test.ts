@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { VlmError } from "../../src/errors.js";
-import { downloadHubFile, type DownloadHubFileOptions } from "../../src/hub/download-file.js";
-import { listHubFiles, type HubFile } from "../../src/hub/list-files.js";
+import { type DownloadHubFileOptions, downloadHubFile } from "../../src/hub/download-file.js";
+import { type HubFile, listHubFiles } from "../../src/hub/list-files.js";
 import { createProgress } from "../../src/hub/progress.js";
-import { startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
+import { type FakeHub, startFakeHub } from "../helpers/fake-hub.js";
 
 const TOKEN = "hf_fakeTokenForLoopbackTests0123";
 const REPO = "acme/shards";

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { hubConfigFromEnv } from "../../src/hub/config.js";
 import { listHubFiles } from "../../src/hub/list-files.js";
-import { backoffDelay, parseRetryAfter } from "../../src/hub/retry.js";
 import { createProgress, fmtBytes } from "../../src/hub/progress.js";
-import { startFakeHub, type FakeHub } from "../helpers/fake-hub.js";
+import { backoffDelay, parseRetryAfter } from "../../src/hub/retry.js";
+import { type FakeHub, startFakeHub } from "../helpers/fake-hub.js";
 
 const ROOT = "fixtures/hub";
 const REPO = "MMMU/MMMU_Pro";

@@ -1,9 +1,9 @@
-import { describe, expect, it } from "vitest";
 import sharp from "sharp";
+import { describe, expect, it } from "vitest";
 import { bmp24 } from "../../fixtures/images/catalogue.mjs";
+import { ErrorCodes } from "../../src/errors.js";
 import { BmpError, bmpToSharp, decodeBmp as decodeRaw, readBmpHeader } from "../../src/images/bmp.js";
 import { prepareImage } from "../../src/images/prepare-image.js";
-import { ErrorCodes } from "../../src/errors.js";
 import { opts, received } from "./helpers.js";
 
 /** A BMP from parts: the 14-byte file header is computed, `dib` is the DIB header as given. */

@@ -1,6 +1,6 @@
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCodes } from "../../src/errors.js";
 import { createDiskImageCache } from "../../src/images/disk-cache.js";
 import { createImageCache } from "../../src/images/image-cache.js";
-import { resolveImage, type ImageFs } from "../../src/images/resolve-image.js";
 import type { ImageOptions } from "../../src/images/options.js";
+import { type ImageFs, resolveImage } from "../../src/images/resolve-image.js";
 import { opts, received } from "./helpers.js";
 
 let dir: string;
@@ -34,7 +34,13 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 /** The real file system, counting reads. */
 function countingFs() {
   const counts = { readFile: 0 };
-  const fs: ImageFs = { stat: (f) => stat(f), readFile: (f) => (counts.readFile++, readFile(f)) };
+  const fs: ImageFs = {
+    stat: (f) => stat(f),
+    readFile: (f) => {
+      counts.readFile++;
+      return readFile(f);
+    },
+  };
   return { fs, counts };
 }
 

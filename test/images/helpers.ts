@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import { ImageOptionsSchema, type ImageOptions } from "../../src/images/options.js";
+import { type ImageOptions, ImageOptionsSchema } from "../../src/images/options.js";
 
 /** Parsed options: the schema's defaults plus `over`. */
 export function opts(over: Record<string, unknown> = {}): ImageOptions {

@@ -1,11 +1,11 @@
-import { readFile, stat, mkdtemp, rm, writeFile, utimes } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCodes } from "../../src/errors.js";
 import { createImageCache } from "../../src/images/image-cache.js";
-import { resolveImage, type ImageFs } from "../../src/images/resolve-image.js";
+import { type ImageFs, resolveImage } from "../../src/images/resolve-image.js";
 import { opts } from "./helpers.js";
 
 let dir: string;
@@ -30,8 +30,14 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 function countingFs() {
   const counts = { stat: 0, readFile: 0 };
   const fs: ImageFs = {
-    stat: (f) => (counts.stat++, stat(f)),
-    readFile: (f) => (counts.readFile++, readFile(f)),
+    stat: (f) => {
+      counts.stat++;
+      return stat(f);
+    },
+    readFile: (f) => {
+      counts.readFile++;
+      return readFile(f);
+    },
   };
   return { fs, counts };
 }

@@ -62,7 +62,13 @@ describe("resolveImage", () => {
       .png()
       .toBuffer();
     let stats = 0;
-    const fs: ImageFs = { stat: (f) => (stats++, stat(f)), readFile: (f) => readFile(f) };
+    const fs: ImageFs = {
+      stat: (f) => {
+        stats++;
+        return stat(f);
+      },
+      readFile: (f) => readFile(f),
+    };
     const dataUrl = (b: Buffer) => `data:image/png;base64,${b.toString("base64")}`;
 
     // A window longer than the test: one stat for every row, and a change inside it not yet seen.

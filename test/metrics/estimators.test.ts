@@ -71,6 +71,8 @@ describe("RunStatisticsAccumulator", () => {
         [1, 0],
         [0, 1],
       ],
+      // Upstream's expected std as Python printed it, like every value in this table (it happens to be sqrt(1/2)).
+      // biome-ignore lint/suspicious/noApproximativeNumericConstant: upstream's expected value, copied as printed
       { 2: [0.5, 0, 0.7071067811865476, 0] },
     ],
     [

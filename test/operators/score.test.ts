@@ -1,6 +1,6 @@
 import { firstValueFrom, from, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
-import { pyEquals, score, type ScoreOptions } from "../../src/operators/score.js";
+import { pyEquals, type ScoreOptions, score } from "../../src/operators/score.js";
 import type { Sample } from "../../src/types.js";
 
 async function run(samples: Sample[], opts?: ScoreOptions): Promise<Sample[]> {

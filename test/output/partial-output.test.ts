@@ -161,7 +161,7 @@ describe("the partial output file", () => {
       checkSameRun(older, { ...withImage, generation: { ...withImage.generation, image: { encode: "png" } } }, "o"),
     ).toThrow(/generation/);
     expect(() => checkSameRun(spec, { ...spec, model: "b", inference: { temperature: 0.7 } }, "o.jsonl")).toThrow(
-      /o\.jsonl holds rows of a different run[\s\S]*model: was "a", now "b"\n  inference\.temperature: was 0, now 0\.7\n[\s\S]*--overwrite/,
+      /o\.jsonl holds rows of a different run[\s\S]*model: was "a", now "b"\n {2}inference\.temperature: was 0, now 0\.7\n[\s\S]*--overwrite/,
     );
   });
 });

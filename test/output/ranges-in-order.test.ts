@@ -1,5 +1,5 @@
-import { mkdtemp, open, writeFile } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
+import { mkdtemp, open, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";

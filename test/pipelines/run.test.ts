@@ -1,19 +1,19 @@
+import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { filter, lastValueFrom, map, toArray } from "rxjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createClient,
-  generate,
+  extractAnswer,
   GenerationConfigSchema,
+  generate,
   loadPromptConfig,
   readRows,
   renderPrompt,
   resolveImages,
   score,
-  extractAnswer,
 } from "../../src/index.js";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
 import { repoRoot } from "../helpers/bin.js";

@@ -1,8 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
-import { spawnSync } from "node:child_process";
 import { binPath, spawnCli, waitExit } from "../helpers/bin.js";
 import { cli, parseLines, png, tempDir } from "../helpers/dataset.js";
 
@@ -95,7 +95,7 @@ describe("bad input", () => {
     // (On the first row it stops the run before any request: test/reliability/silent-mistakes.test.ts.)
     const r = await runRows("noimgfield", `${good(0)}\n${JSON.stringify({ problem: "q" })}\n`);
     expect(r.rows[1]?.error).toMatchObject({ stage: "renderPrompt", code: "VLM_E_MISSING_FIELD" });
-    expect((r.rows[1]?.error as { message: string }).message).toMatch(/row 1 has no field "image_path"/);
+    expect((r.rows[1]!.error as { message: string }).message).toMatch(/row 1 has no field "image_path"/);
   });
 
   it("an image path to a directory", async () => {

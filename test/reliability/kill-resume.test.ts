@@ -1,4 +1,4 @@
-import { appendFile, copyFile, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";

@@ -136,7 +136,7 @@ describe("generate: the input rows of a rerun", () => {
     const r = await cli(args(file, out, "++inference.temperature=0.5", "++inference.top_p=0.9"));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /holds rows of a different run[^\n]*\n  inference\.temperature: was 0, now 0\.5\n  inference\.top_p: was [^\n]+, now 0\.9\n[^\n]*--overwrite/,
+      /holds rows of a different run[^\n]*\n {2}inference\.temperature: was 0, now 0\.5\n {2}inference\.top_p: was [^\n]+, now 0\.9\n[^\n]*--overwrite/,
     );
     expect(r.stderr).not.toMatch(/model:|prompt_hash:/);
   });
@@ -175,7 +175,7 @@ describe("eval: finished jobs, chunks and partial files", () => {
     expect(a.code, a.stderr).toBe(0);
     const b = await cli(evalArgs(out, "--model", "other", "--sim_accuracy", "0.1"));
     expect(b.code).toBe(2);
-    expect(b.stderr).toMatch(/model: was "sim", now "other"\n  simulator\.accuracy: was 0\.7, now 0\.1\n/);
+    expect(b.stderr).toMatch(/model: was "sim", now "other"\n {2}simulator\.accuracy: was 0\.7, now 0\.1\n/);
     expect(b.stderr).toMatch(/--overwrite \(or --rerun_done\)/);
     expect(b.stdout).not.toMatch(/pass@1/);
     const c = await cli(evalArgs(out, "--model", "sim", "--sim_accuracy", "0.7", "++inference.temperature=0.3"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TokenHistogram, niceTicks, niceWidth, wilsonInterval } from "../../src/report/stats.js";
+import { niceTicks, niceWidth, TokenHistogram, wilsonInterval } from "../../src/report/stats.js";
 
 describe("wilsonInterval", () => {
   it("gives the Wilson score interval at 95% (statsmodels' proportion_confint method='wilson')", () => {

@@ -11,7 +11,7 @@ import { jsonForScript } from "../../src/report/text.js";
 import type { ReportImage, ReportLine, ReportRow } from "../../src/report/types.js";
 import { writeReport } from "../../src/report/write-report.js";
 import { tempDir } from "../helpers/dataset.js";
-import { XSS, makeBenchmark } from "./helpers.js";
+import { makeBenchmark, XSS } from "./helpers.js";
 
 type Client = { runs: string[]; images: string; rows: ReportRow[]; lines: ReportLine[] };
 

@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startSimServer } from "../../src/server/sim/sim-server.js";
 import { createAnswerBook, lettersInText } from "../../src/server/sim/answer-book.js";
+import { startSimServer } from "../../src/server/sim/sim-server.js";
 import { answerLetter, post, userText } from "./sim-helpers.js";
 
 const LETTERS = ["A", "B", "C", "D", "E"];

@@ -1,8 +1,8 @@
 import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { registerSimServer, runSimServer } from "../../src/cli/sim-server.js";
-import type { SimServer } from "../../src/server/sim/sim-server.js";
 import { SimServerOptionsSchema } from "../../src/server/sim/options.js";
+import type { SimServer } from "../../src/server/sim/sim-server.js";
 import { get } from "./sim-helpers.js";
 
 function program(): Command {
@@ -35,8 +35,14 @@ describe("vlmpipe sim-server", () => {
   it("takes snake_case and kebab-case flags, writes only to stderr, and stops on SIGTERM", async () => {
     const err: string[] = [];
     const out: string[] = [];
-    vi.spyOn(process.stderr, "write").mockImplementation((s) => (err.push(String(s)), true));
-    vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
+    vi.spyOn(process.stderr, "write").mockImplementation((s) => {
+      err.push(String(s));
+      return true;
+    });
+    vi.spyOn(process.stdout, "write").mockImplementation((s) => {
+      out.push(String(s));
+      return true;
+    });
     const run = program().parseAsync(
       [
         "sim-server",

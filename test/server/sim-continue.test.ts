@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
-import { QUESTION, post, sseData, userText } from "./sim-helpers.js";
+import { post, QUESTION, sseData, userText } from "./sim-helpers.js";
 
 type Chunk = {
   choices: { delta: { content?: string; reasoning?: string }; finish_reason: string | null }[];

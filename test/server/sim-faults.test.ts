@@ -1,7 +1,7 @@
 import { request } from "undici";
 import { describe, expect, it } from "vitest";
 import { startSimServer } from "../../src/server/sim/sim-server.js";
-import { QUESTION, post, sseData, userText } from "./sim-helpers.js";
+import { post, QUESTION, sseData, userText } from "./sim-helpers.js";
 
 const streamBody = userText(QUESTION, { stream: true, stream_options: { include_usage: true } });
 

@@ -1,6 +1,7 @@
 /** Client-side helpers for the simulator tests: plain undici, as a real client would do it. */
-import { request } from "undici";
+
 import sharp from "sharp";
+import { request } from "undici";
 
 export type Reply = { status: number; headers: Record<string, string | string[] | undefined>; text: string };
 

@@ -2,8 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimServer, type SimServer } from "../../src/server/sim/sim-server.js";
-import { QUESTION, answerLetter, get, pngDataUrl, post, sseData, userText, withImages } from "./sim-helpers.js";
+import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
+import { answerLetter, get, pngDataUrl, post, QUESTION, sseData, userText, withImages } from "./sim-helpers.js";
 
 const ROWS = [{ id: "q1", problem: QUESTION, expected_answer: "C" }];
 
@@ -293,7 +293,7 @@ describe("sim-server reasoning and error formats", () => {
     const sim = await startSimServer({ answer_rows: ROWS, reasoning: "think" });
     try {
       const msg = JSON.parse((await post(sim.url, userText(QUESTION, { temperature: 0 }))).text).choices[0].message;
-      expect(msg.content).toMatch(/^<think>\nLet me work[^]*\n<\/think>\n\nLooking at/);
+      expect(msg.content).toMatch(/^<think>\nLet me work[\s\S]*\n<\/think>\n\nLooking at/);
       expect(msg.reasoning).toBeNull();
       expect(answerLetter(msg.content)).toBe("C");
       const cut = JSON.parse((await post(sim.url, userText(QUESTION, { max_tokens: 6 }))).text).choices[0];

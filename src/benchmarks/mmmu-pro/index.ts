@@ -1,5 +1,5 @@
 import type { Benchmark, Preparer } from "../types.js";
-import { prepareMmmuPro, type MmmuProConfig } from "./prepare.js";
+import { type MmmuProConfig, prepareMmmuPro } from "./prepare.js";
 
 const common = { split: "test.jsonl", evalType: "multichoice" } as const;
 

@@ -13,21 +13,21 @@ import { mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { z } from "zod";
 import { ErrorCodes, UsageError, VlmError } from "../../errors.js";
-import { hubConfigFromEnv, normalizeHubUrl, type HubConfig } from "../../hub/config.js";
+import { type HubConfig, hubConfigFromEnv, normalizeHubUrl } from "../../hub/config.js";
 import { downloadHubFiles } from "../../hub/download-files.js";
-import { listHubFiles, type HubFile } from "../../hub/list-files.js";
+import { type HubFile, listHubFiles } from "../../hub/list-files.js";
 import { stderrLog } from "../../hub/progress.js";
 import type { RetryOptions } from "../../hub/retry.js";
 import { AtomicLineWriter, writeFileAtomic } from "../shared/atomic-file.js";
 import { readParquetRowGroups } from "../shared/parquet-rows.js";
 import {
-  STANDARD_COLUMNS,
-  STANDARD_OPTIONAL_COLUMNS,
-  VISION_COLUMNS,
+  type Formatted,
   formatStandardRow,
   formatVisionRow,
+  STANDARD_COLUMNS,
+  STANDARD_OPTIONAL_COLUMNS,
   safeStem,
-  type Formatted,
+  VISION_COLUMNS,
 } from "./rows.js";
 
 export const MMMU_PRO_CONFIGS = {

@@ -1,6 +1,6 @@
+import type { Extracted } from "../eval-types.js";
 import { rowRng } from "../mmmu-pro/official-parser.js";
 import { parsePythonStringList } from "../shared/python-literal.js";
-import type { Extracted } from "../eval-types.js";
 import { judgeMultiChoice, judgeOpen, parseMultiChoice, parseOpen } from "./official-eval.js";
 
 /**

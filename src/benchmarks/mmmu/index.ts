@@ -1,5 +1,5 @@
 import type { Benchmark, Preparer } from "../types.js";
-import { MMMU_SPLITS, prepareMmmu, type MmmuSplit } from "./prepare.js";
+import { MMMU_SPLITS, type MmmuSplit, prepareMmmu } from "./prepare.js";
 import { disciplineOf } from "./subjects.js";
 
 /** MMMU validation (900 questions, 30 subjects), scored with the authors' parser. */

@@ -3,7 +3,7 @@
  * dev / validation / test shards) -> <data_dir>/mmmu/<split>.jsonl + images/, every subject's
  * rows in one file, `subset_for_metrics` = the subject.
  */
-import { prepareSplits, safeStem, type HubSourceOptions, type PreparedSplit } from "../shared/hub-prepare.js";
+import { type HubSourceOptions, type PreparedSplit, prepareSplits, safeStem } from "../shared/hub-prepare.js";
 import { formatMmmuRow, MMMU_COLUMNS, MMMU_OPTIONAL_COLUMNS } from "./rows.js";
 import { MMMU_SUBJECTS } from "./subjects.js";
 

@@ -3,9 +3,10 @@
  * then renamed (atomic on one filesystem). A killed prepare leaves a `.tmp-*` file behind,
  * never a test.jsonl that looks complete but is not.
  */
+
+import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { open, rename, rm, writeFile } from "node:fs/promises";
-import { once } from "node:events";
 
 function tmpName(path: string): string {
   return `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;

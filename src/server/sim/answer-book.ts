@@ -6,8 +6,8 @@
  * whose window appears in the request are checked with `includes`.
  */
 import { readFile } from "node:fs/promises";
-import { UsageError, errorMessage } from "../../errors.js";
-import { AnswerRowSchema, type AnswerRow } from "./options.js";
+import { errorMessage, UsageError } from "../../errors.js";
+import { type AnswerRow, AnswerRowSchema } from "./options.js";
 
 export type BookEntry = {
   /** What the deterministic draws hash: the id when there is one, else the problem. */

@@ -4,8 +4,9 @@
  * sampling salt), so greedy runs repeat exactly and different sampling seeds differ.
  * The text's length depends on the question only, so token statistics are non-trivial.
  */
+
+import { type BookEntry, letterRange, lettersInText } from "./answer-book.js";
 import { hash32, prng, unit } from "./hash.js";
-import { letterRange, lettersInText, type BookEntry } from "./answer-book.js";
 
 export type AnswerChoice = {
   /** The option letter, or an open question's answer text. */

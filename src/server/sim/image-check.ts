@@ -5,10 +5,10 @@
  * so outcomes are cached by a cheap key of the URL and concurrent checks share one promise.
  */
 import sharp from "sharp";
-import { SimRequestError } from "./error-body.js";
-import { sampledKey } from "./hash.js";
 import { errorMessage } from "../../errors.js";
 import { loadUndici } from "../../net/undici.js";
+import { SimRequestError } from "./error-body.js";
+import { sampledKey } from "./hash.js";
 
 const CACHE_MAX = 4096;
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);

@@ -7,36 +7,37 @@
  *   // POST `${sim.url}/v1/chat/completions` ...
  *   await sim.close();
  */
+
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomBytes } from "node:crypto";
-import { ErrorCodes, VlmError, errorMessage } from "../../errors.js";
+import { ErrorCodes, errorMessage, VlmError } from "../../errors.js";
+import { createAnswerBook, loadAnswerRows } from "./answer-book.js";
+import { chooseAnswer, composeText, questionKey } from "./compose-answer.js";
+import { prefixTokens } from "./continuation.js";
+import { errorBody, SimRequestError } from "./error-body.js";
+import { answerFaults, earlyFault } from "./faults.js";
+import { buildGeneration } from "./generation.js";
+import { readBody, Sleeper, sendJson } from "./http-io.js";
+import { createImageChecker } from "./image-check.js";
+import { modelsListBody } from "./models-list.js";
 import {
-  parseFaultPatch,
-  parseSimServerOptions,
   FAULT_KEYS,
   type FaultOptions,
   type FaultPatch,
+  type OptionNamer,
+  parseFaultPatch,
+  parseSimServerOptions,
   type SimServerOptions,
   type SimServerOptionsInput,
-  type OptionNamer,
 } from "./options.js";
-import { createAnswerBook, loadAnswerRows } from "./answer-book.js";
-import { chooseAnswer, composeText, questionKey } from "./compose-answer.js";
-import { buildGeneration } from "./generation.js";
-import { prefixTokens } from "./continuation.js";
-import { SimRequestError, errorBody } from "./error-body.js";
-import { createImageChecker } from "./image-check.js";
-import { validateChatRequest, type ChatRequest } from "./validate-request.js";
-import { completionBody, type AnswerMeta } from "./respond.js";
+import { createBodyParser } from "./parse-body.js";
+import { type AnswerMeta, completionBody } from "./respond.js";
 import { streamEvents } from "./sse.js";
 import { faultyEvents, writeStream } from "./stream-writer.js";
-import { modelsListBody } from "./models-list.js";
-import { answerFaults, earlyFault } from "./faults.js";
-import { Sleeper, readBody, sendJson } from "./http-io.js";
-import { createBodyParser } from "./parse-body.js";
+import { type ChatRequest, validateChatRequest } from "./validate-request.js";
 
-export type { SimServerOptionsInput, SimServerOptions, FaultPatch } from "./options.js";
+export type { FaultPatch, SimServerOptions, SimServerOptionsInput } from "./options.js";
 
 export type SimServerStats = {
   /** Chat completion requests received. */

@@ -5,7 +5,7 @@
  * `choices: []` (and drops null fields). The last token's delta carries the finish reason.
  */
 import type { Generation } from "./generation.js";
-import { reasoningKeys, type AnswerMeta } from "./respond.js";
+import { type AnswerMeta, reasoningKeys } from "./respond.js";
 
 /** Tokens per content chunk: enough chunks for a client's SSE parser to be exercised. */
 const TOKENS_PER_CHUNK = 4;

@@ -3,7 +3,7 @@
  * chunks, an error event inside the 200, a line that is not JSON, a stall, a latency.
  */
 import type { ServerResponse } from "node:http";
-import { streamErrorJson, type ErrorFormat } from "./error-body.js";
+import { type ErrorFormat, streamErrorJson } from "./error-body.js";
 import type { AnswerFaults } from "./faults.js";
 import type { Sleeper } from "./http-io.js";
 import type { AnswerMeta } from "./respond.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EVAL_TYPES } from "../../../src/benchmarks/eval-types.js";
 import { relaxedAccuracy, relaxedCorrect } from "../../../src/benchmarks/chartqa/relaxed-accuracy.js";
+import { EVAL_TYPES } from "../../../src/benchmarks/eval-types.js";
 
 // ChartQA (Masry et al. 2022, section 5.1): "an answer is correct if it is within 5% of the gold
 // answer. For non-numeric answers, we still need an exact match."

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { evaluateMmmu } from "../../../src/benchmarks/mmmu/evaluate.js";
-import { MMMU_DISCIPLINES, disciplineOf } from "../../../src/benchmarks/mmmu/subjects.js";
+import { disciplineOf, MMMU_DISCIPLINES } from "../../../src/benchmarks/mmmu/subjects.js";
 
 // The MMMU authors' published example outputs (see the README there) and their own parser's
 // reading of each row (fixtures/parity/make-mmmu-authors-parse.py).

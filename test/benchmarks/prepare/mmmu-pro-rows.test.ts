@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
+import { formatStandardRow, formatVisionRow, mcqProblem, safeStem } from "../../../src/benchmarks/mmmu-pro/rows.js";
 import { imageExt, imageExtFromBytes } from "../../../src/benchmarks/shared/image-ext.js";
 import { parsePythonStringList } from "../../../src/benchmarks/shared/python-literal.js";
-import { formatStandardRow, formatVisionRow, mcqProblem, safeStem } from "../../../src/benchmarks/mmmu-pro/rows.js";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]);
 const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 0]);

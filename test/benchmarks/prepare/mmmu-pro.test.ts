@@ -1,10 +1,10 @@
-import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { prepareMmmuPro, type PreparedConfig } from "../../../src/benchmarks/mmmu-pro/prepare.js";
-import { startFakeHub, type FakeHub } from "../../helpers/fake-hub.js";
+import { type PreparedConfig, prepareMmmuPro } from "../../../src/benchmarks/mmmu-pro/prepare.js";
+import { type FakeHub, startFakeHub } from "../../helpers/fake-hub.js";
 
 const HUB_ROOT = "fixtures/hub";
 const REPO_DIR = join(HUB_ROOT, "datasets", "MMMU", "MMMU_Pro");

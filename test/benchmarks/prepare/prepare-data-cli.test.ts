@@ -1,12 +1,12 @@
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { Command } from "commander";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
-import { registerPrepareData } from "../../../src/cli/prepare-data.js";
 import type { CliContext } from "../../../src/cli/context.js";
-import { startFakeHub, type FakeHub } from "../../helpers/fake-hub.js";
+import { registerPrepareData } from "../../../src/cli/prepare-data.js";
+import { type FakeHub, startFakeHub } from "../../helpers/fake-hub.js";
 
 const TOKEN = "hf_cliTokenNeverPrinted";
 let hub: FakeHub;

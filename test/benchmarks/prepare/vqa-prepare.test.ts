@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { getPreparer } from "../../../src/benchmarks/index.js";
 import type { PreparedSplit } from "../../../src/benchmarks/shared/hub-prepare.js";
-import { startFakeHub, type FakeHub } from "../../helpers/fake-hub.js";
+import { type FakeHub, startFakeHub } from "../../helpers/fake-hub.js";
 
 // The fake hub serves fixtures/hub: stand-ins for MMMU/MMMU, HuggingFaceM4/ChartQA and
 // lmms-lab/DocVQA in their real layout and schema (fixtures/scripts/make-vqa-hubs.mjs).
