@@ -43,8 +43,8 @@ export type Http1PoolOptions = {
 
 export type Http1Request = {
   path: string;
-  /** JSON text (sent as UTF-8), one buffer, or pieces sent one after another (a body with images). */
-  body: string | Buffer | readonly Buffer[];
+  /** JSON text (sent as UTF-8), one buffer, or pieces (text or bytes) sent one after another (a body with images). */
+  body: string | Buffer | readonly (string | Buffer)[];
   /** The body's length in bytes. */
   length: number;
   /** ms from sending to the answer's headers. */
@@ -356,9 +356,20 @@ class Connection {
     if (typeof req.body === "string") s.write(this.pool.head(req.path, req.length) + req.body);
     else {
       s.cork();
-      s.write(this.pool.head(req.path, req.length), "latin1");
-      if (Buffer.isBuffer(req.body)) s.write(req.body);
-      else for (const piece of req.body) s.write(piece);
+      const head = this.pool.head(req.path, req.length);
+      if (Buffer.isBuffer(req.body)) {
+        s.write(head, "latin1");
+        s.write(req.body);
+      } else {
+        // A first piece of text goes with the head, in one string (the head is ASCII).
+        const first = req.body[0];
+        if (typeof first === "string") s.write(head + first);
+        else {
+          s.write(head, "latin1");
+          if (first) s.write(first);
+        }
+        for (let i = 1; i < req.body.length; i++) s.write(req.body[i]!);
+      }
       s.uncork();
     }
   }

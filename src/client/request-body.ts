@@ -19,7 +19,9 @@ import type { ChatRequest } from "./types.js";
  * 64 KB a request avoids it (bench/throughput.mjs).
  * vlmpipe's own HTTP/1.1 pool writes the head and all pieces in one corked writev, so its
  * encoder asks for no first write (firstWrite 0): no copy at all, the image's literal is sent
- * as the very buffer that is cached (bench/image-rows.mjs measures the difference).
+ * as the very buffer that is cached (bench/image-rows.mjs measures the difference), and the
+ * JSON text around it stays text (no Buffer made of it; the pool writes the first piece with
+ * the request's head).
  */
 export type EncodedBody = {
   /**
@@ -28,7 +30,7 @@ export type EncodedBody = {
    * that took 10-18% less client CPU a request than the head and a Buffer of the body
    * written together (a corked writev), and 7-9% less of the simulator's.
    */
-  body: string | Buffer | Buffer[];
+  body: string | Buffer | (string | Buffer)[];
   length: number;
 };
 
@@ -62,8 +64,11 @@ export function createBodyEncoder(maxBytes = 64 * 2 ** 20, firstWrite = FIRST_WR
   function literal(url: string): Buffer | null {
     const hit = literals.get(url);
     if (hit !== undefined) {
-      literals.delete(url);
-      literals.set(url, hit);
+      // Recency matters once evictions may come; far under the bound a row skips the Map's reorder.
+      if (bytes > maxBytes / 2) {
+        literals.delete(url);
+        literals.set(url, hit);
+      }
       return hit;
     }
     const buf = SAFE_DATA_URL.test(url) ? Buffer.from(`"${url}"`, "latin1") : null;
@@ -107,17 +112,25 @@ export function createBodyEncoder(maxBytes = 64 * 2 ** 20, firstWrite = FIRST_WR
       }
       const text = JSON.stringify({ ...request, messages });
       // The placeholders appear in order, each as its JSON literal ("\u0000<nonce>:<i>").
-      const pieces: Buffer[] = [];
+      // Text pieces as strings for the own pool (firstWrite 0), as bytes for undici.
+      const asText = firstWrite === 0;
+      const pieces: (string | Buffer)[] = [];
+      let length = 0;
+      const pushText = (t: string) => {
+        pieces.push(asText ? t : Buffer.from(t));
+        length += Buffer.byteLength(t);
+      };
       let from = 0;
       for (let i = 0; i < spliced.length; i++) {
         const mark = JSON.stringify(`\u0000${nonce}:${i}`);
         const at = text.indexOf(mark, from);
-        pieces.push(Buffer.from(text.slice(from, at)), spliced[i]!);
+        pushText(text.slice(from, at));
+        pieces.push(spliced[i]!);
+        length += spliced[i]!.length;
         from = at + mark.length;
       }
-      pieces.push(Buffer.from(text.slice(from)));
-      const length = pieces.reduce((n, b) => n + b.length, 0);
-      return { body: firstWrite > 0 ? withFullFirstPiece(pieces, firstWrite) : pieces, length };
+      pushText(text.slice(from));
+      return { body: asText ? pieces : withFullFirstPiece(pieces as Buffer[], firstWrite), length };
     },
   };
 }

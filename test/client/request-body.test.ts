@@ -7,7 +7,10 @@ import type { ChatRequest } from "../../src/client/types.js";
 import { ServerSchema } from "../../src/config/generation-config.js";
 
 const image = `data:image/png;base64,${Buffer.alloc(60_000, 7).toString("base64")}`;
-const bytes = (b: string | Buffer | Buffer[]) => (typeof b === "string" ? b : Buffer.concat([b].flat()).toString());
+const bytes = (b: string | Buffer | (string | Buffer)[]) =>
+  typeof b === "string"
+    ? b
+    : Buffer.concat([b].flat().map((x) => (typeof x === "string" ? Buffer.from(x) : x))).toString();
 
 describe("the request body encoder", () => {
   it("sends exactly the bytes JSON.stringify would, with images spliced in", () => {
@@ -96,10 +99,12 @@ describe("the request body encoder", () => {
     const b = enc.encode(r);
     expect(bytes(a.body)).toBe(JSON.stringify(r));
     expect(a.length).toBe(Buffer.byteLength(JSON.stringify(r)));
-    const [pa, pb] = [a.body as Buffer[], b.body as Buffer[]];
+    const [pa, pb] = [a.body as (string | Buffer)[], b.body as (string | Buffer)[]];
     expect(pa).toHaveLength(3);
     expect(pa[1]).toBe(pb[1]);
     expect(pa[1]!.length).toBe(big.length + 2);
+    // The JSON text around the image stays text: no Buffer is made of it.
+    expect([typeof pa[0], typeof pa[2]]).toEqual(["string", "string"]);
   });
 
   it("keeps working when its cache is smaller than one image", () => {
@@ -138,9 +143,11 @@ describe("the request body encoder", () => {
       messages: [
         {
           role: "user",
+          // Text that is not ASCII on both sides of the image: content-length counts bytes.
           content: [
+            { type: "text", text: "¿qué muestra? 図を見て" },
             { type: "image_url", image_url: { url: image } },
-            { type: "text", text: "q" },
+            { type: "text", text: "q — é" },
           ],
         },
       ],
