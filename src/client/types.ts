@@ -41,6 +41,7 @@ export type ChatOptions = {
 };
 
 export interface ChatClient {
+  /** One answer; a fresh result object per call (the retry layer and in-flight answers complete it in place). */
   chat(request: ChatRequest, opts?: ChatOptions): Promise<ChatResult>;
   close(): Promise<void>;
 }
