@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { ErrorCodes, VlmError } from "../../errors.js";
+import { type Formatted as HubFormatted, type ImageOut, safeStem } from "../shared/hub-prepare.js";
 import { imageExt } from "../shared/image-ext.js";
 import { parsePythonStringList } from "../shared/python-literal.js";
 
@@ -51,8 +52,8 @@ export const VISION_COLUMNS = ["id", "image", "options", "answer", "subject"];
 export const STANDARD_COLUMNS = ["id", "question", "options", "answer", "subject"];
 export const STANDARD_OPTIONAL_COLUMNS = ["explanation", "img_type", "topic_difficulty", ...imageColumns];
 
-export type ImageOut = { relPath: string; bytes: Uint8Array };
-export type Formatted = { record: Record<string, unknown>; images: ImageOut[]; warnings: string[] };
+/** Formatted with its warnings always there (rows add to them; prepare adds duplicate ids'). */
+type Formatted = HubFormatted & { warnings: string[] };
 
 /** As NeMo-Skills' get_mcq_fields: "A) first\nB) second..." after the question. */
 export function mcqProblem(question: string, options: string[]): string {
@@ -64,10 +65,7 @@ export function subsetForMetrics(subject: string): string {
   return subject.replaceAll(" ", "_");
 }
 
-/** A file name stem from a row id: ids are like "test_Art_Theory_12", but do not trust them. */
-export function safeStem(id: string): string {
-  return id.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "_";
-}
+export { safeStem };
 
 function parseOptions(options: string | string[], id: string): string[] {
   if (Array.isArray(options)) return options;

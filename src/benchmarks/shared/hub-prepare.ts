@@ -54,6 +54,8 @@ export type RowContext = {
 export type SplitJob = {
   /** Log prefix, e.g. "mmmu validation". */
   label: string;
+  /** Named after the prefix in the summary line ("[mmmu-pro] vision: 60 rows, ..."), when the label is shared. */
+  name?: string;
   /** Repo folders whose shards are read, in this order ("" = the repo root). */
   folders: readonly string[];
   /** The shards' split name: `<split>-00000-of-00002[-<hash>].parquet`. */
@@ -63,6 +65,8 @@ export type SplitJob = {
   /** <dataDir>/<outDir>/<outFile> */
   outDir: string;
   outFile: string;
+  /** What the summary line calls the rows `format` left out (default "rows skipped"). */
+  skippedAs?: string;
   /** Row -> record and images; null leaves the row out (counted as skipped). */
   format: (row: Record<string, unknown>, ctx: RowContext) => Formatted | null;
 };
@@ -78,7 +82,10 @@ export type PreparedSplit = {
   warnings: string[];
 };
 
-/** Prepares each job in turn from one listing of the repo. */
+/**
+ * Prepares each job in turn. A job of one folder lists that folder alone; a job of several
+ * (MMMU's 30 subjects) lists the repo once, recursively. Listings are shared between jobs.
+ */
 export async function prepareSplits(options: HubSourceOptions, jobs: readonly SplitJob[]): Promise<PreparedSplit[]> {
   const { env, log = stderrLog, progressIntervalMs, retry, signal, ...data } = options;
   const parsed = HubSourceSchema.safeParse(data);
@@ -88,10 +95,20 @@ export async function prepareSplits(options: HubSourceOptions, jobs: readonly Sp
   const hub: HubConfig = opts.hubUrl ? { ...fromEnv, hubUrl: normalizeHubUrl(opts.hubUrl) } : fromEnv;
   const cacheDir = opts.cacheDir ?? join(opts.dataDir, ".hub-cache");
   const common = { repo: opts.repo, revision: opts.revision, hub, retry, log, signal };
-  const listing = await listHubFiles({ ...common, recursive: true });
+  const listings = new Map<string, Promise<HubFile[]>>();
+  const listing = (folder: string | undefined): Promise<HubFile[]> => {
+    const key = folder ?? "\0whole repo";
+    let l = listings.get(key);
+    if (!l) {
+      l = listHubFiles(folder === undefined ? { ...common, recursive: true } : { ...common, path: folder });
+      listings.set(key, l);
+    }
+    return l;
+  };
   const out: PreparedSplit[] = [];
   for (const job of jobs) {
-    const shards = job.folders.flatMap((folder) => findShards(listing, folder, job.split, opts.repo, opts.revision));
+    const files = await listing(job.folders.length === 1 ? job.folders[0] : undefined);
+    const shards = job.folders.flatMap((folder) => findShards(files, folder, job.split, opts.repo, opts.revision));
     const local = await downloadHubFiles({ ...common, files: shards, cacheDir, progressIntervalMs });
     out.push(await writeSplit(job, local, opts.dataDir, log, signal));
   }
@@ -156,8 +173,9 @@ async function writeSplit(
   }
   for (const w of result.warnings.slice(0, 5)) log(`[${job.label}] warning: ${w}`);
   if (result.warnings.length > 5) log(`[${job.label}] ... and ${result.warnings.length - 5} more warnings`);
-  const skipped = result.skippedRows ? `, ${result.skippedRows} rows skipped` : "";
-  log(`[${job.label}] ${result.rows} rows, ${result.images} images -> ${jsonl}${skipped}`);
+  const skipped = result.skippedRows ? `, ${result.skippedRows} ${job.skippedAs ?? "rows skipped"}` : "";
+  const name = job.name ? `${job.name}: ` : "";
+  log(`[${job.label}] ${name}${result.rows} rows, ${result.images} images -> ${jsonl}${skipped}`);
   return result;
 }
 
