@@ -1,6 +1,6 @@
 import type { OperatorFunction } from "rxjs";
 import { type ResolveContext, resolveImage, resolveImageNow } from "../images/resolve-image.js";
-import type { ContentPart, Sample } from "../types.js";
+import type { Sample } from "../types.js";
 import { concurrentMap } from "./concurrent-map.js";
 
 export type ResolveImagesOptions = Omit<ResolveContext, "signal"> & {
@@ -17,27 +17,30 @@ export type ResolveImagesOptions = Omit<ResolveContext, "signal"> & {
  */
 export function resolveImages(opts: ResolveImagesOptions): OperatorFunction<Sample, Sample> {
   const { concurrency = 8, ...ctx } = opts;
+  const known = (ref: string) => resolveImageNow(ref, ctx);
   return concurrentMap(
     async (s, signal) => {
-      if (!s.messages) return s;
       const rowCtx = { ...ctx, signal };
-      const messages = await Promise.all(
-        s.messages.map(async (m) =>
-          typeof m.content === "string"
-            ? m
-            : { ...m, content: await Promise.all(m.content.map((p) => resolvePart(p, rowCtx))) },
-        ),
-      );
-      return { ...s, messages };
+      const urls = await Promise.all(imageRefs(s).map((ref) => resolveImage(ref, rowCtx)));
+      return withImageUrls(s, (_, k) => urls[k]) as Sample;
     },
     // Text-only rows, and rows whose images are all known at once, skip the async step.
-    { stage: "resolveImages", limit: concurrency, skip: (s) => !hasImage(s), now: (s) => resolvedNow(s, ctx) },
+    {
+      stage: "resolveImages",
+      limit: concurrency,
+      skip: (s) => !hasImage(s),
+      now: (s) => withImageUrls(s, known),
+    },
   );
 }
 
-/** The row with its images resolved, when resolveImageNow knows them all; else undefined. */
-function resolvedNow(s: Sample, ctx: Omit<ResolveContext, "signal">): Sample | undefined {
+/**
+ * The row with the URL of its k-th image part (in message order) replaced by `urlOf(url, k)`;
+ * undefined as soon as that is undefined. Messages with text content are kept as they are.
+ */
+function withImageUrls(s: Sample, urlOf: (url: string, k: number) => string | undefined): Sample | undefined {
   const messages = s.messages!.slice();
+  let k = 0;
   for (let j = 0; j < messages.length; j++) {
     const m = messages[j]!;
     if (typeof m.content === "string") continue;
@@ -45,7 +48,7 @@ function resolvedNow(s: Sample, ctx: Omit<ResolveContext, "signal">): Sample | u
     for (let i = 0; i < content.length; i++) {
       const p = content[i]!;
       if (p.type !== "image_url") continue;
-      const url = resolveImageNow(p.image_url.url, ctx);
+      const url = urlOf(p.image_url.url, k++);
       if (url === undefined) return undefined;
       content[i] = { ...p, image_url: { ...p.image_url, url } };
     }
@@ -54,9 +57,14 @@ function resolvedNow(s: Sample, ctx: Omit<ResolveContext, "signal">): Sample | u
   return { ...s, messages };
 }
 
-async function resolvePart(p: ContentPart, ctx: ResolveContext): Promise<ContentPart> {
-  if (p.type !== "image_url") return p;
-  return { ...p, image_url: { ...p.image_url, url: await resolveImage(p.image_url.url, ctx) } };
+/** The URLs of the row's image parts, in message order. */
+function imageRefs(s: Sample): string[] {
+  const refs: string[] = [];
+  for (const m of s.messages ?? []) {
+    if (typeof m.content === "string") continue;
+    for (const p of m.content) if (p.type === "image_url") refs.push(p.image_url.url);
+  }
+  return refs;
 }
 
 function hasImage(s: Sample): boolean {
