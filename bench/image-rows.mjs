@@ -18,10 +18,9 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { requestBodies, writeBodies } from "./bodies.mjs";
-import { bin, measure, median, root, round } from "./lib.mjs";
+import { generateArgs, measure, median, PROMPT, root, round } from "./lib.mjs";
 import { AUTOCANNON_DRIVER, writeRows } from "./throughput.mjs";
 
-const PROMPT = "vlm/mmmu-pro";
 const CONCURRENCY = 64;
 
 /**
@@ -107,23 +106,8 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
 }
 
 async function runVlmpipe(url, input, output) {
-  // prettier-ignore
   return measure(process.execPath, [
-    process.env.VLMPIPE_BIN ?? bin,
-    "generate",
-    "--input_file",
-    input,
-    "--output_file",
-    output,
-    "--prompt_config",
-    PROMPT,
-    "--model",
-    "sim",
-    "--server_address",
-    `${url}/v1`,
-    "--max_concurrent_requests",
-    String(CONCURRENCY),
-    "--quiet",
+    ...generateArgs({ input, output, url, concurrency: CONCURRENCY }),
     "--overwrite",
     "++server.stream=false",
   ]);

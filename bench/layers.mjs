@@ -17,7 +17,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { requestBodies, writeBodies } from "./bodies.mjs";
-import { bin, median, root, round, startSimProc, windowRates } from "./lib.mjs";
+import { generateArgs, median, root, round, startSimProc, windowRates } from "./lib.mjs";
 import { AUTOCANNON_DRIVER, writeRows } from "./throughput.mjs";
 
 const LAYERS = ["autocannon", "undici", "discard", "sse", "transport", "vlmpipe"];
@@ -54,21 +54,7 @@ export async function benchLayers({ rows = 40_000, reps = 5, concurrency = 64, l
       sse: driver("sse"),
       transport: driver("transport"),
       vlmpipe: [
-        bin,
-        "generate",
-        "--input_file",
-        input,
-        "--output_file",
-        path.join(dir, "out.jsonl"),
-        "--prompt_config",
-        "vlm/mmmu-pro",
-        "--model",
-        "sim",
-        "--server_address",
-        `${sim.url}/v1`,
-        "--max_concurrent_requests",
-        c,
-        "--quiet",
+        ...generateArgs({ input, output: path.join(dir, "out.jsonl"), url: sim.url, concurrency: c }),
         "--overwrite",
         "++server.stream=true",
       ],

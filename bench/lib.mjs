@@ -205,3 +205,31 @@ export function table(rows) {
     ...rows.map((r) => line(cols.map((c) => r[c]))),
   ].join("\n");
 }
+
+/** The prompt config every bench renders its rows with. */
+export const PROMPT = "vlm/mmmu-pro";
+
+/**
+ * The arguments (after node's) of `vlmpipe generate` over the bench's rows against a server at
+ * `url` (the simulator or a stub, serving model `sim`), quietly; VLMPIPE_BIN measures another
+ * build. Flags a bench needs beyond these (`--overwrite`, `++...`) follow them.
+ */
+export function generateArgs({ input, output, url, concurrency }) {
+  return [
+    process.env.VLMPIPE_BIN ?? bin,
+    "generate",
+    "--input_file",
+    input,
+    "--output_file",
+    output,
+    "--prompt_config",
+    PROMPT,
+    "--model",
+    "sim",
+    "--server_address",
+    `${url}/v1`,
+    "--max_concurrent_requests",
+    String(concurrency),
+    "--quiet",
+  ];
+}

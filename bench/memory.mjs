@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
-import { bin, measure, root, round, startSimProc } from "./lib.mjs";
+import { generateArgs, measure, root, round, startSimProc } from "./lib.mjs";
 
 export async function benchMemory({ small = 10_000, large = 200_000, latencyMs = 1000, concurrency = 64, dir } = {}) {
   dir ??= path.join(tmpdir(), `vlmpipe-bench-mem-${process.pid}`);
@@ -39,25 +39,7 @@ export async function benchMemory({ small = 10_000, large = 200_000, latencyMs =
       const gc = gcTrace();
       const r = await measure(
         process.execPath,
-        [
-          "--trace-gc",
-          bin,
-          "generate",
-          "--input_file",
-          input,
-          "--output_file",
-          out,
-          "--prompt_config",
-          "vlm/mmmu-pro",
-          "--model",
-          "sim",
-          "--server_address",
-          `${sim.url}/v1`,
-          "--max_concurrent_requests",
-          String(concurrency),
-          "--quiet",
-          "--overwrite",
-        ],
+        ["--trace-gc", ...generateArgs({ input, output: out, url: sim.url, concurrency }), "--overwrite"],
         // --trace-gc writes to stdout; vlmpipe writes its rows to the output file.
         { stdout: "pipe", onStdout: gc.feed },
       );

@@ -12,7 +12,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { bin, round, startSimProc } from "./lib.mjs";
+import { generateArgs, round, startSimProc } from "./lib.mjs";
 import { writeRows } from "./throughput.mjs";
 
 /** The parts, matched against each sample's stack frames (perf script's symbol names). */
@@ -60,21 +60,7 @@ export async function benchOnCpu({ rows = 60_000, concurrency = 64, stream = fal
         data,
         process.execPath,
         "--perf-basic-prof",
-        process.env.VLMPIPE_BIN ?? bin,
-        "generate",
-        "--input_file",
-        input,
-        "--output_file",
-        path.join(dir, "out.jsonl"),
-        "--prompt_config",
-        "vlm/mmmu-pro",
-        "--model",
-        "sim",
-        "--server_address",
-        `${sim.url}/v1`,
-        "--max_concurrent_requests",
-        String(concurrency),
-        "--quiet",
+        ...generateArgs({ input, output: path.join(dir, "out.jsonl"), url: sim.url, concurrency }),
         "--overwrite",
         `++server.stream=${stream}`,
       ],

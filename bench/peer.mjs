@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
-import { bin, measure, root, round, startSimProc } from "./lib.mjs";
+import { generateArgs, measure, root, round, startSimProc } from "./lib.mjs";
 
 const PROMPTFOO = path.join(root, "bench", ".peers", "node_modules", "promptfoo", "dist", "src", "main.js");
 // prompts/vlm/mmmu-pro.yaml's user text, so both tools send the same words.
@@ -73,21 +73,7 @@ module.exports = ({ vars }) => [
     for (let r = 0; r < repeats; r++) {
       for (const stream of [true, false]) {
         const v = await measure(process.execPath, [
-          bin,
-          "generate",
-          "--input_file",
-          input,
-          "--output_file",
-          path.join(dir, "vlmpipe-out.jsonl"),
-          "--prompt_config",
-          "vlm/mmmu-pro",
-          "--model",
-          "sim",
-          "--server_address",
-          `${sim.url}/v1`,
-          "--max_concurrent_requests",
-          String(concurrency),
-          "--quiet",
+          ...generateArgs({ input, output: path.join(dir, "vlmpipe-out.jsonl"), url: sim.url, concurrency }),
           "--overwrite",
           `++server.stream=${stream}`,
         ]);

@@ -15,7 +15,7 @@
 import { spawn } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { bin, measure, root, round, startSimProc } from "./lib.mjs";
+import { generateArgs, measure, root, round, startSimProc } from "./lib.mjs";
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,21 +49,7 @@ await writeFile(input, lines.join("\n") + "\n");
 const sim = await startSimProc({ answer_tokens: tokens, token_delay_ms: delayMs });
 
 const args = (out, enabled, minTokens = 256) => [
-  bin,
-  "generate",
-  "--input_file",
-  input,
-  "--output_file",
-  out,
-  "--prompt_config",
-  "vlm/mmmu-pro",
-  "--model",
-  "sim",
-  "--server_address",
-  `${sim.url}/v1`,
-  "--max_concurrent_requests",
-  String(concurrency),
-  "--quiet",
+  ...generateArgs({ input, output: out, url: sim.url, concurrency }),
   `++resume_partial.enabled=${enabled}`,
   `++resume_partial.min_tokens=${minTokens}`,
 ];

@@ -9,7 +9,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir, rename, rm, stat, truncate } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { bin, dist, measure, peakRssMb, root, round, startSimProc } from "./lib.mjs";
+import { dist, generateArgs, measure, peakRssMb, root, round, startSimProc } from "./lib.mjs";
 
 /**
  * @param {{ dir: string, rows?: number, remaining?: number, repeats?: number, log?: (s: string) => void,
@@ -31,23 +31,7 @@ export async function benchResume({
   await writeInput(input, rows);
   const sim = await startSimProc({ latency_ms: 0 });
   try {
-    const args = [
-      bin,
-      "generate",
-      "--input_file",
-      input,
-      "--output_file",
-      output,
-      "--prompt_config",
-      "vlm/mmmu-pro",
-      "--model",
-      "sim",
-      "--server_address",
-      `${sim.url}/v1`,
-      "--max_concurrent_requests",
-      "64",
-      "--quiet",
-    ];
+    const args = [...generateArgs({ input, output, url: sim.url, concurrency: 64 })];
     // A short real run writes the run's spec file (what a resume checks), then the partial
     // file is replaced by the synthetic one.
     await measure(process.execPath, [...args, "--overwrite", "++max_samples=1"]);

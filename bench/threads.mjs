@@ -10,7 +10,7 @@ import { readdirSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { bin, round, startSimProc, statCpuSeconds } from "./lib.mjs";
+import { generateArgs, round, startSimProc, statCpuSeconds } from "./lib.mjs";
 import { writeRows } from "./throughput.mjs";
 
 export async function benchThreads({ rows = 30_000, concurrency = 64 } = {}) {
@@ -22,24 +22,7 @@ export async function benchThreads({ rows = 30_000, concurrency = 64 } = {}) {
   const window = sim.window(rows);
   const child = spawn(
     process.execPath,
-    [
-      bin,
-      "generate",
-      "--input_file",
-      input,
-      "--output_file",
-      path.join(dir, "out.jsonl"),
-      "--prompt_config",
-      "vlm/mmmu-pro",
-      "--model",
-      "sim",
-      "--server_address",
-      `${sim.url}/v1`,
-      "--max_concurrent_requests",
-      String(concurrency),
-      "--quiet",
-      "--overwrite",
-    ],
+    [...generateArgs({ input, output: path.join(dir, "out.jsonl"), url: sim.url, concurrency }), "--overwrite"],
     { stdio: "ignore" },
   );
   const threads = new Map();

@@ -14,9 +14,8 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { requestBodies, writeBodies } from "./bodies.mjs";
-import { bin, cpuBetween, measure, median, root, round, startSimProc, windowRates } from "./lib.mjs";
+import { cpuBetween, generateArgs, measure, median, PROMPT, root, round, startSimProc, windowRates } from "./lib.mjs";
 
-const PROMPT = "vlm/mmmu-pro";
 export const AUTOCANNON_DRIVER = path.join(root, "bench", "peers", "autocannon-driver.mjs");
 
 /**
@@ -159,25 +158,7 @@ async function runVlmpipe(sim, input, output, n, concurrency, stream) {
   const window = sim.window(n);
   const r = await measure(
     process.execPath,
-    [
-      process.env.VLMPIPE_BIN ?? bin,
-      "generate",
-      "--input_file",
-      input,
-      "--output_file",
-      output,
-      "--prompt_config",
-      PROMPT,
-      "--model",
-      "sim",
-      "--server_address",
-      `${sim.url}/v1`,
-      "--max_concurrent_requests",
-      String(concurrency),
-      "--quiet",
-      "--overwrite",
-      `++server.stream=${stream}`,
-    ],
+    [...generateArgs({ input, output, url: sim.url, concurrency }), "--overwrite", `++server.stream=${stream}`],
     { traceCpu: true },
   );
   return figures(r, await window, n);
