@@ -33,6 +33,21 @@ await build({
         }));
       },
     },
+    {
+      // zod's namespace of ~60 error-message locales (~360 KB, a quarter of what the CLI
+      // compiles at start-up) cannot be tree-shaken; vlmpipe uses English, which zod imports
+      // on its own.
+      name: "zod-english-only",
+      setup(b) {
+        b.onResolve({ filter: /\/locales\/index\.js$/ }, (a) =>
+          /[\\/]zod[\\/]/.test(a.importer) ? { path: "zod-locales", namespace: "zod-english-only" } : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: "zod-english-only" }, () => ({
+          contents: `export { default as en } from ${JSON.stringify(path.join(root, "node_modules", "zod", "v4", "locales", "en.js"))};`,
+          resolveDir: root,
+        }));
+      },
+    },
   ],
   // CommonJS packages in the bundle (commander, yaml) require Node's builtins.
   banner: {
