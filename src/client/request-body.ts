@@ -45,15 +45,21 @@ const MIN_SPLICE = 16 * 1024;
  * (its MSS is 65,483 bytes) and undici's socket highWaterMark.
  */
 export const FIRST_WRITE = 64 * 1024;
-// What resolveImage produces: a mime type and base64, no character JSON would escape.
-const SAFE_DATA_URL = /^data:[\w.+-]+\/[\w.+-]+;base64,[A-Za-z0-9+/]*={0,2}$/;
+/**
+ * A character that keeps a string from being its own JSON literal between quotes: one that
+ * JSON.stringify escapes (quote, backslash, control characters) or one that is not ASCII (the
+ * literal is written as one byte a character). A data URL from resolveImage (a mime type and
+ * base64) has none. One character class, searched: ~4x faster than matching the whole URL
+ * against a data URL pattern, which showed as ~1 ms an image at start-up.
+ */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
 
 /**
  * @param maxBytes data URL literals kept (least recently used out first)
  * @param firstWrite bytes the first piece of a spliced body holds at least (0: as they come)
  */
 export function createBodyEncoder(maxBytes = 64 * 2 ** 20, firstWrite = FIRST_WRITE): BodyEncoder {
-  // Data URL -> its JSON literal as bytes (null: not safe to splice), least recently used
+  // Data URL -> its JSON literal as bytes (null: it needs escapes, left to JSON.stringify), least recently used
   // first (Map order). The key is the string itself: V8 caches a string's hash, and the image
   // cache hands out the same string object for every row that uses an image.
   const literals = new Map<string, Buffer | null>();
@@ -71,7 +77,7 @@ export function createBodyEncoder(maxBytes = 64 * 2 ** 20, firstWrite = FIRST_WR
       }
       return hit;
     }
-    const buf = SAFE_DATA_URL.test(url) ? Buffer.from(`"${url}"`, "latin1") : null;
+    const buf = NEEDS_ESCAPE.test(url) ? null : jsonLiteral(url);
     if (buf && buf.length <= maxBytes) {
       literals.set(url, buf);
       bytes += buf.length;
@@ -133,6 +139,15 @@ export function createBodyEncoder(maxBytes = 64 * 2 ** 20, firstWrite = FIRST_WR
       return { body: asText ? pieces : withFullFirstPiece(pieces as Buffer[], firstWrite), length };
     },
   };
+}
+
+/** `"url"` as bytes: one copy of the string (no quoted string built first and copied again). */
+function jsonLiteral(url: string): Buffer {
+  const buf = Buffer.allocUnsafe(url.length + 2);
+  buf[0] = 0x22;
+  buf.write(url, 1, "latin1");
+  buf[url.length + 1] = 0x22;
+  return buf;
 }
 
 /**

@@ -34,6 +34,16 @@ describe("the request body encoder", () => {
       },
       // Not a base64 data URL: left to JSON.stringify, escapes and all.
       { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: `${image}"\\` } }] }] },
+      // Each kind of character that is not its own JSON byte: escaped, control, DEL, non-ASCII,
+      // a lone surrogate; and one long URL that is (not base64, spliced as it is).
+      ...['"', "\\", "\n", "\u0000", "\u001f", "\u007f", "\u00e9", "\u2028", "\ud83d", "\ud83d\ude00", "-_~%20"].map(
+        (c): ChatRequest => ({
+          model: "m",
+          messages: [
+            { role: "user", content: [{ type: "image_url", image_url: { url: `${image.slice(0, 30_000)}${c}x` } }] },
+          ],
+        }),
+      ),
     ];
     for (const r of requests) {
       const { body, length } = enc.encode(r);
