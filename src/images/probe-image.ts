@@ -1,7 +1,9 @@
 import type sharp from "sharp";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { BmpError, readBmpHeader } from "./bmp.js";
+import { readJpegHeader } from "./jpeg-header.js";
 import type { ImageFormat } from "./options.js";
+import { readPngHeader } from "./png-header.js";
 import { loadSharp } from "./sharp-lib.js";
 import { sniffImageFormat } from "./sniff-mime.js";
 
@@ -40,7 +42,8 @@ export async function probeImage(bytes: Buffer, label: string, maxInputPixels: n
       `${label}: not an image (the bytes are not PNG, JPEG, GIF, WebP, BMP, TIFF, AVIF or HEIC; they start with ${JSON.stringify(preview(bytes))})`,
     );
   }
-  const info = format === "bmp" ? bmpInfo(bytes, label) : await sharpInfo(bytes, format, label);
+  const info =
+    format === "bmp" ? bmpInfo(bytes, label) : (ownHeader(bytes, format) ?? (await sharpInfo(bytes, format, label)));
   if (!(info.width > 0 && info.height > 0)) {
     throw new VlmError(
       ErrorCodes.IMAGE_DECODE,
@@ -55,6 +58,19 @@ export async function probeImage(bytes: Buffer, label: string, maxInputPixels: n
     );
   }
   return info;
+}
+
+/**
+ * PNG and JPEG headers are read here, without sharp, so that a run whose images are all PNG,
+ * JPEG or BMP and go out as they are (with verify: header; decode still decodes with sharp)
+ * never loads it: sharp and libvips cost ~80 ms and tens of MB before the first request. The
+ * readers give exactly sharpInfo's answer, or null for anything unusual or malformed, which
+ * sharp then reads, or refuses with its own message as before.
+ */
+function ownHeader(bytes: Buffer, format: ImageFormat): ImageInfo | null {
+  if (format === "png") return readPngHeader(bytes);
+  if (format === "jpeg") return readJpegHeader(bytes);
+  return null;
 }
 
 function bmpInfo(bytes: Buffer, label: string): ImageInfo {
@@ -79,7 +95,8 @@ function bmpInfo(bytes: Buffer, label: string): ImageInfo {
   }
 }
 
-async function sharpInfo(bytes: Buffer, sniffed: ImageFormat, label: string): Promise<ImageInfo> {
+/** The header as sharp reads it: every format but BMP, and the PNG/JPEG files the readers leave to it. */
+export async function sharpInfo(bytes: Buffer, sniffed: ImageFormat, label: string): Promise<ImageInfo> {
   let m: sharp.Metadata;
   try {
     // No pixel limit here: the header is read either way, and our own check below gives a

@@ -18,3 +18,8 @@ export function loadSharp(): Promise<Sharp> {
   });
   return loading;
 }
+
+/** Whether loadSharp has been called in this process (the header readers exist to avoid it). */
+export function sharpLoaded(): boolean {
+  return loading !== undefined;
+}

@@ -1,0 +1,85 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prepareImage } from "../../src/images/prepare-image.js";
+import { probeImage } from "../../src/images/probe-image.js";
+import { sharpLoaded } from "../../src/images/sharp-lib.js";
+import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
+import { repoRoot, spawnCli, waitExit } from "../helpers/bin.js";
+import { makeDataset, tempDir } from "../helpers/dataset.js";
+import { opts } from "./helpers.js";
+
+// PNG and JPEG headers are read without sharp (png-header.ts, jpeg-header.ts): probing them
+// must not load it. This file imports the sharp package itself only to make test images;
+// sharpLoaded() says whether vlmpipe's own loader (loadSharp) ran, in this test file's fresh
+// module graph.
+
+describe("sharp stays unloaded", () => {
+  it("for PNG and JPEG probes and kept images with verify: header; a GIF loads it", async () => {
+    const base = () => sharp({ create: { width: 8, height: 6, channels: 3, background: "#c83" } });
+    const png = await base().png().toBuffer();
+    const jpeg = await base().withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const gif = await base().gif().toBuffer();
+
+    expect(sharpLoaded()).toBe(false);
+    expect(await probeImage(png, "a.png", 1e9)).toMatchObject({ format: "png", width: 8 });
+    expect(await probeImage(jpeg, "a.jpg", 1e9)).toMatchObject({ format: "jpeg", orientation: 6 });
+    expect(await prepareImage(png, "a.png", opts({ verify: "header" }))).toMatchObject({ changed: false });
+    expect(await prepareImage(jpeg, "a.jpg", opts({ verify: "header" }))).toMatchObject({ changed: false });
+    expect(sharpLoaded()).toBe(false);
+
+    await probeImage(gif, "a.gif", 1e9);
+    expect(sharpLoaded()).toBe(true);
+  });
+});
+
+// The same end to end: the built CLI under the import tracer (see test/net/lazy-undici.test.ts).
+describe("a generate run over PNG rows", () => {
+  const hook = path.join(repoRoot, "test", "helpers", "trace-imports.mjs");
+  let sim: SimServer;
+  let dir: string;
+  let input: string;
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    const data = await makeDataset(dir, 3, { images: true });
+    input = data.file;
+    sim = await startSimServer({ model: "sim", answer_rows: data.rows as never, accuracy: 1 });
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  async function packagesImported(name: string, extra: string[]) {
+    const trace = path.join(dir, `${name}.imports`);
+    await writeFile(trace, "");
+    const child = spawnCli(
+      [
+        "generate",
+        "--input_file",
+        input,
+        "--output_file",
+        path.join(dir, `${name}.jsonl`),
+        "--prompt_config",
+        "vlm/mmmu-pro",
+        "--model",
+        "sim",
+        "--server_address",
+        `${sim.url}/v1`,
+        "--quiet",
+        ...extra,
+      ],
+      { env: { NODE_OPTIONS: `--import=${hook}`, TRACE_IMPORTS: trace, NO_PROXY: "", no_proxy: "" } },
+    );
+    const r = await waitExit(child);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    return new Set((await readFile(trace, "utf8")).split("\n").filter(Boolean));
+  }
+
+  it("does not import sharp with verify: header, and does with verify: decode (which decodes with it)", async () => {
+    expect((await packagesImported("header", ["++image.verify=header"])).has("sharp")).toBe(false);
+    expect((await packagesImported("decode", [])).has("sharp")).toBe(true); // the trace sees sharp
+  });
+});
