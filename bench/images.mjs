@@ -94,7 +94,7 @@ export async function benchImages({ dist, count = 40, concurrency = 4, seeds = 4
     };
 
     // A real 4-seed eval of the same images (simulator in process, one job per seed, one
-    // after another): how many were checked with sharp, and where the rest came from.
+    // after another): how many were checked, and where the rest came from.
     const cache = await fourSeedEval(dist, dir, files, seeds);
 
     const rate = (x) => x.imagesPerSecond;
@@ -132,7 +132,7 @@ export async function benchImages({ dist, count = 40, concurrency = 4, seeds = 4
 /**
  * `vlmpipe eval --benchmarks mmmu-pro:<seeds>` over rows that each show one of `files`, read
  * back from each job's log line "images: N resolved: M from memory, D from the disk cache,
- * C checked with sharp".
+ * C checked".
  */
 async function fourSeedEval(dist, dir, files, seeds) {
   const { runCli } = await import(pathToFileURL(path.join(dist, "cli/run-cli.js")).href);
@@ -174,7 +174,7 @@ async function fourSeedEval(dist, dir, files, seeds) {
   const jobs = [];
   for (let seed = 0; seed < seeds; seed++) {
     const log = await readFile(path.join(outDir, "eval-logs", `mmmu-pro-output-rs${seed}.log`), "utf8");
-    const m = /images: (\d+) resolved: (\d+) from memory, (\d+) from the disk cache, (\d+) checked with sharp/.exec(
+    const m = /images: (\d+) resolved: (\d+) from memory, (\d+) from the disk cache, (\d+) checked.exec(
       log,
     );
     if (!m) throw new Error(`no images line in the rs${seed} log`);

@@ -3,6 +3,7 @@ import { ErrorCodes, VlmError } from "../errors.js";
 import { BmpError, bmpToSharp, decodeBmp } from "./bmp.js";
 import type { ImageFormat, ImageOptions } from "./options.js";
 import { type ImagePlan, type OutputFormat, planImage } from "./plan-image.js";
+import { pngDecodeProblem } from "./png-verify.js";
 import { HEIC_HINT, type ImageInfo, probeImage, sharpMessage } from "./probe-image.js";
 import { loadSharp, type Sharp } from "./sharp-lib.js";
 import { MIME_OF_FORMAT } from "./sniff-mime.js";
@@ -54,13 +55,25 @@ export async function prepareImage(bytes: Buffer, label: string, options: ImageO
 
 /**
  * Decodes every pixel once without keeping them, so a truncated or corrupt file fails here as
- * PIL would fail it in the server. The tiny resize lets JPEG and WebP decode at 1/8 scale
+ * PIL would fail it in the server. A PNG's image data is inflated with node's zlib and its
+ * scanlines checked (png-verify.ts): no sharp for it. The tiny resize lets JPEG and WebP decode at 1/8 scale
  * (entropy data is still read to the end, so truncation is still caught) and keeps memory
  * flat: libvips streams the image through the shrink.
  */
 async function verifyDecode(bytes: Buffer, info: ImageInfo, label: string, o: ImageOptions): Promise<void> {
   if (info.format === "bmp") {
     bmpPixels(bytes, label);
+    return;
+  }
+  if (info.format === "png") {
+    const problem = await pngDecodeProblem(bytes);
+    if (problem) {
+      const hint = problem.truncated ? " (the file is truncated)" : "";
+      throw new VlmError(
+        ErrorCodes.IMAGE_DECODE,
+        `${label}: cannot decode png ${info.width}x${info.height}: ${problem.reason}${hint}`,
+      );
+    }
     return;
   }
   // HEIC (HEVC) is kept only on request; sharp's prebuilt libvips has no HEVC decoder, so its

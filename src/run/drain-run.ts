@@ -51,16 +51,17 @@ export function logRunEnd(
 }
 
 /** Where this run's images came from: "images: 120 resolved: 90 from memory, 30 from the disk
- *  cache, 0 checked with sharp". Undefined for a run without images. */
+ *  cache, 0 checked" (checked: read, checked and, if need be, converted in this process).
+ *  Undefined for a run without images. */
 function imageSummary(memory: ImageCache, disk: DiskImageCache | undefined): string | undefined {
   const m = memory.stats();
   const total = m.hits + m.misses;
   if (total === 0) return undefined;
-  if (!disk) return `images: ${total} resolved: ${m.hits} from memory, ${m.misses} checked with sharp`;
+  if (!disk) return `images: ${total} resolved: ${m.hits} from memory, ${m.misses} checked`;
   const d = disk.stats();
   const failedWrites = d.writeErrors ? `; ${d.writeErrors} could not be stored (${d.firstWriteError})` : "";
   return (
     `images: ${total} resolved: ${m.hits} from memory, ${d.hits} from the disk cache, ` +
-    `${d.misses} checked with sharp (cache ${disk.dir}${failedWrites})`
+    `${d.misses} checked (cache ${disk.dir}${failedWrites})`
   );
 }

@@ -10,8 +10,8 @@ import { repoRoot, spawnCli, waitExit } from "../helpers/bin.js";
 import { makeDataset, tempDir } from "../helpers/dataset.js";
 import { opts } from "./helpers.js";
 
-// PNG and JPEG headers are read without sharp (png-header.ts, jpeg-header.ts): probing them
-// must not load it. This file imports the sharp package itself only to make test images;
+// PNG and JPEG headers are read without sharp (png-header.ts, jpeg-header.ts), and a PNG's
+// decode check inflates it with node's zlib (png-verify.ts): none of these may load sharp. This file imports the sharp package itself only to make test images;
 // sharpLoaded() says whether vlmpipe's own loader (loadSharp) ran, in this test file's fresh
 // module graph.
 
@@ -27,6 +27,8 @@ describe("sharp stays unloaded", () => {
     expect(await probeImage(jpeg, "a.jpg", 1e9)).toMatchObject({ format: "jpeg", orientation: 6 });
     expect(await prepareImage(png, "a.png", opts({ verify: "header" }))).toMatchObject({ changed: false });
     expect(await prepareImage(jpeg, "a.jpg", opts({ verify: "header" }))).toMatchObject({ changed: false });
+    // A PNG's decode check is node's zlib (png-verify.ts).
+    expect(await prepareImage(png, "a.png", opts({ verify: "decode" }))).toMatchObject({ changed: false });
     expect(sharpLoaded()).toBe(false);
 
     await probeImage(gif, "a.gif", 1e9);
@@ -78,8 +80,9 @@ describe("a generate run over PNG rows", () => {
     return new Set((await readFile(trace, "utf8")).split("\n").filter(Boolean));
   }
 
-  it("does not import sharp with verify: header, and does with verify: decode (which decodes with it)", async () => {
+  it("does not import sharp to check and send PNGs (verify: decode or header), and does to re-encode them", async () => {
+    expect((await packagesImported("decode", [])).has("sharp")).toBe(false);
     expect((await packagesImported("header", ["++image.verify=header"])).has("sharp")).toBe(false);
-    expect((await packagesImported("decode", [])).has("sharp")).toBe(true); // the trace sees sharp
+    expect((await packagesImported("jpeg", ["++image.encode=jpeg"])).has("sharp")).toBe(true); // the trace sees sharp
   });
 });
