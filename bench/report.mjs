@@ -167,7 +167,7 @@ export function renderTable(r) {
     const c = i.cache_4_seeds;
     add(
       "5 images",
-      `4-seed eval (job per seed): checked with sharp`,
+      `4-seed eval (job per seed): checked`,
       `${c.checked_with_sharp} of ${c.requests}`,
       `${c.distinct_images} distinct images`,
       `hit rate ${c.hit_rate}`,

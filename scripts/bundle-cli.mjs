@@ -3,7 +3,8 @@
 //
 // Why: Node 20 loads ES modules one file at a time with no compile cache; the CLI's ~230
 // modules (zod alone is 95, rxjs's CommonJS build ~400) took ~0.3 s of CPU before the first
-// request. One file per command cuts that (docs/performance.md, "Start-up").
+// request. One file per command cuts that (docs/performance.md, "Figures behind the
+// code").
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
