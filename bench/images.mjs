@@ -174,9 +174,7 @@ async function fourSeedEval(dist, dir, files, seeds) {
   const jobs = [];
   for (let seed = 0; seed < seeds; seed++) {
     const log = await readFile(path.join(outDir, "eval-logs", `mmmu-pro-output-rs${seed}.log`), "utf8");
-    const m = /images: (\d+) resolved: (\d+) from memory, (\d+) from the disk cache, (\d+) checked/.exec(
-      log,
-    );
+    const m = /images: (\d+) resolved: (\d+) from memory, (\d+) from the disk cache, (\d+) checked/.exec(log);
     if (!m) throw new Error(`no images line in the rs${seed} log`);
     const [resolved, memory, disk, checked] = m.slice(1).map(Number);
     jobs.push({ resolved, memory, disk, checked });

@@ -109,13 +109,9 @@ describe("vlmpipe eval", () => {
       return lines[0] as string;
     };
     // The jobs run one after another (one server); 12 rows, one image each.
-    expect(await imagesLine(0)).toMatch(
-      /images: 12 resolved: 0 from memory, 0 from the disk cache, 12 checked/,
-    );
+    expect(await imagesLine(0)).toMatch(/images: 12 resolved: 0 from memory, 0 from the disk cache, 12 checked/);
     for (const seed of [1, 2, 3]) {
-      expect(await imagesLine(seed)).toMatch(
-        /images: 12 resolved: 0 from memory, 12 from the disk cache, 0 checked/,
-      );
+      expect(await imagesLine(seed)).toMatch(/images: 12 resolved: 0 from memory, 12 from the disk cache, 0 checked/);
     }
     expect(await readdir(path.join(out, "image-cache"))).not.toHaveLength(0);
 
