@@ -1,3 +1,4 @@
+import { crc32 } from "./crc32.js";
 import { exifOrientation } from "./exif-orientation.js";
 import type { ImageInfo } from "./probe-image.js";
 
@@ -149,21 +150,4 @@ function type(b: Uint8Array, at: number): string {
 
 function ascii(b: Uint8Array, at: number, n: number): string {
   return String.fromCharCode(...b.subarray(at, at + n));
-}
-
-let table: Uint32Array | undefined;
-
-/** CRC-32 of b[from..to) as PNG computes it (zlib.crc32 is Node >= 20.15 only). */
-function crc32(b: Uint8Array, from: number, to: number): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = from; i < to; i++) c = table[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }

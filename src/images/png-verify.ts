@@ -1,4 +1,5 @@
 import { createInflate } from "node:zlib";
+import { crc32 } from "./crc32.js";
 
 /**
  * Why a PNG would not decode, or null when it would. What `verify: decode` checks for a PNG,
@@ -160,22 +161,4 @@ function inflateScanlines(idat: Buffer[], rows: Rows[]): Promise<PngProblem | nu
     if (size > 0) inflate.write(group.length === 1 ? group[0]! : Buffer.concat(group, size));
     inflate.end();
   });
-}
-
-// CRC-32 (ISO 3309, as PNG uses it). Node 20's zlib has no crc32 (it came in Node 22.2), and
-// only the small chunks before the image data are checked.
-const CRC_TABLE = (() => {
-  const t = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c;
-  }
-  return t;
-})();
-
-function crc32(b: Buffer, from: number, to: number): number {
-  let c = -1;
-  for (let i = from; i < to; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
 }
