@@ -1,13 +1,11 @@
-import { readFile, writeFile } from "node:fs/promises";
-import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prepareImage } from "../../src/images/prepare-image.js";
 import { probeImage } from "../../src/images/probe-image.js";
 import { sharpLoaded } from "../../src/images/sharp-lib.js";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
-import { repoRoot, spawnCli, waitExit } from "../helpers/bin.js";
 import { makeDataset, tempDir } from "../helpers/dataset.js";
+import { importsOfGenerate } from "../helpers/imports-of-run.js";
 import { opts } from "./helpers.js";
 
 // PNG and JPEG headers are read without sharp (png-header.ts, jpeg-header.ts), and a PNG's
@@ -36,9 +34,8 @@ describe("sharp stays unloaded", () => {
   });
 });
 
-// The same end to end: the built CLI under the import tracer (see test/net/lazy-undici.test.ts).
+// The same end to end: the built CLI under the import tracer (helpers/imports-of-run.ts).
 describe("a generate run over PNG rows", () => {
-  const hook = path.join(repoRoot, "test", "helpers", "trace-imports.mjs");
   let sim: SimServer;
   let dir: string;
   let input: string;
@@ -53,32 +50,8 @@ describe("a generate run over PNG rows", () => {
     await sim?.close();
   });
 
-  async function packagesImported(name: string, extra: string[]) {
-    const trace = path.join(dir, `${name}.imports`);
-    await writeFile(trace, "");
-    const child = spawnCli(
-      [
-        "generate",
-        "--input_file",
-        input,
-        "--output_file",
-        path.join(dir, `${name}.jsonl`),
-        "--prompt_config",
-        "vlm/mmmu-pro",
-        "--model",
-        "sim",
-        "--server_address",
-        `${sim.url}/v1`,
-        "--quiet",
-        ...extra,
-      ],
-      { env: { NODE_OPTIONS: `--import=${hook}`, TRACE_IMPORTS: trace, NO_PROXY: "", no_proxy: "" } },
-    );
-    const r = await waitExit(child);
-    expect(r.stderr).not.toMatch(/error/i);
-    expect(r.code).toBe(0);
-    return new Set((await readFile(trace, "utf8")).split("\n").filter(Boolean));
-  }
+  const packagesImported = (name: string, args: string[]) =>
+    importsOfGenerate({ dir, name, input, url: sim.url, args });
 
   it("does not import sharp to check and send PNGs (verify: decode or header), and does to re-encode them", async () => {
     expect((await packagesImported("decode", [])).has("sharp")).toBe(false);
