@@ -9,9 +9,9 @@ import { importsOfGenerate } from "../helpers/imports-of-run.js";
 import { opts } from "./helpers.js";
 
 // PNG and JPEG headers are read without sharp (png-header.ts, jpeg-header.ts), and a PNG's
-// decode check inflates it with node's zlib (png-verify.ts): none of these may load sharp. This file imports the sharp package itself only to make test images;
-// sharpLoaded() says whether vlmpipe's own loader (loadSharp) ran, in this test file's fresh
-// module graph.
+// decode check inflates it with node's zlib (png-verify.ts): none of these may load sharp.
+// This file imports the sharp package itself only to make test images; sharpLoaded() says
+// whether vlmpipe's own loader (loadSharp) ran, in this test file's fresh module graph.
 
 describe("sharp stays unloaded", () => {
   it("for PNG and JPEG probes and kept images with verify: header; a GIF loads it", async () => {
