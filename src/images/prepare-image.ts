@@ -56,9 +56,9 @@ export async function prepareImage(bytes: Buffer, label: string, options: ImageO
 /**
  * Decodes every pixel once without keeping them, so a truncated or corrupt file fails here as
  * PIL would fail it in the server. A PNG's image data is inflated with node's zlib and its
- * scanlines checked (png-verify.ts): no sharp for it. The tiny resize lets JPEG and WebP decode at 1/8 scale
- * (entropy data is still read to the end, so truncation is still caught) and keeps memory
- * flat: libvips streams the image through the shrink.
+ * scanlines checked (png-verify.ts): no sharp for it. For the rest, sharp: the tiny resize lets
+ * JPEG and WebP decode at 1/8 scale (entropy data is still read to the end, so truncation is
+ * still caught) and keeps memory flat: libvips streams the image through the shrink.
  */
 async function verifyDecode(bytes: Buffer, info: ImageInfo, label: string, o: ImageOptions): Promise<void> {
   if (info.format === "bmp") {

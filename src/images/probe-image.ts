@@ -61,11 +61,11 @@ export async function probeImage(bytes: Buffer, label: string, maxInputPixels: n
 }
 
 /**
- * PNG and JPEG headers are read here, without sharp, so that a run whose images are all PNG,
- * JPEG or BMP and go out as they are (with verify: header; decode still decodes with sharp)
- * never loads it: sharp and libvips cost ~80 ms and tens of MB before the first request. The
- * readers give exactly sharpInfo's answer, or null for anything unusual or malformed, which
- * sharp then reads, or refuses with its own message as before.
+ * PNG and JPEG headers are read here, without sharp, so that a run whose images go out as they
+ * are never loads it when they are PNGs (verify: decode checks those with zlib), or PNG, JPEG
+ * and BMP with verify: header: sharp and libvips cost ~80 ms and tens of MB before the first
+ * request. The readers give exactly sharpInfo's answer, or null for anything unusual or
+ * malformed, which sharp then reads, or refuses with its own message as before.
  */
 function ownHeader(bytes: Buffer, format: ImageFormat): ImageInfo | null {
   if (format === "png") return readPngHeader(bytes);
