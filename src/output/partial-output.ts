@@ -1,11 +1,13 @@
 import { open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { DIGEST_KEY, finalLineParts, type LineInfo, lineInfoAt, POSITION_KEY } from "./async-lines.js";
+import { DIGEST_KEY, finalLineParts, lineInfoAt, POSITION_KEY } from "./async-lines.js";
 import { ChunkWriter } from "./chunk-writer.js";
+import { LineIndex } from "./line-index.js";
 import { PositionSet } from "./position-set.js";
 import { useRangesInOrder } from "./ranges-in-order.js";
 import { digestAt, digestHex, RowDigests } from "./row-digest.js";
 import { scanLineRanges, scanLines } from "./scan-lines.js";
+import type { WrittenLines } from "./written-lines.js";
 
 export type OutputPaths = { output: string; async: string; done: string; spec: string; digests: string };
 
@@ -104,20 +106,15 @@ export async function removeStaleTemporaries(paths: OutputPaths): Promise<void> 
  * Puts the async file's lines back in input order into `<out>` (the last line of each position
  * wins: a retried row replaces its error), touches `<out>.done` and removes the async file.
  * Written to a temporary file and renamed, so a kill at any point leaves either the async file
- * to resume from or the complete output.
+ * to resume from or the complete output. `written`: this run's lines and where they went; only
+ * the part of the file before them is read back (all of it when the file's size says another
+ * writer added to it).
  */
-export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number; failed: number }> {
-  const index = new LineIndex();
-  // Small buffers throughout: this runs at the very end of a run, on top of whatever the run
-  // left on the heap, and larger buffers used to set the run's peak RSS.
-  await scanLineRanges(
-    paths.async,
-    (buf, start, end, offset) => {
-      const info = lineInfoAt(buf, start, end);
-      if (info) index.set(info.position, offset, end - start, info);
-    },
-    FINALIZE_BUFFER_BYTES,
-  );
+export async function finalizeOutput(
+  paths: OutputPaths,
+  written?: WrittenLines,
+): Promise<{ rows: number; failed: number }> {
+  const index = await indexLines(paths.async, written);
   await writeDigests(paths, index);
   const tmp = `${paths.output}.tmp-${process.pid}`;
   const src = await open(paths.async, "r");
@@ -148,6 +145,26 @@ export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number
   return { rows, failed };
 }
 
+/** Where the latest line of each position is in the async file. */
+async function indexLines(file: string, written: WrittenLines | undefined): Promise<LineIndex> {
+  const known = written !== undefined && (await stat(file)).size === written.to;
+  if (known && written.from === 0) return written.index;
+  const index = new LineIndex();
+  // Small buffers throughout: this runs at the very end of a run, on top of whatever the run
+  // left on the heap, and larger buffers used to set the run's peak RSS.
+  await scanLineRanges(
+    file,
+    (buf, start, end, offset) => {
+      const info = lineInfoAt(buf, start, end);
+      if (info) index.set(info.position, offset, end - start, info);
+    },
+    FINALIZE_BUFFER_BYTES,
+    known ? written.from : undefined,
+  );
+  if (known) index.overlay(written.index);
+  return index;
+}
+
 /**
  * `<out>.row-digests`: the digest of each output line's input row, in output order ("--------"
  * for a line without one), written before the output is renamed into place. None when no line has
@@ -156,23 +173,10 @@ export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number
 async function writeDigests(paths: OutputPaths, index: LineIndex): Promise<void> {
   // One buffer of 9 bytes a row, not a string per row: this runs at the very end of a run,
   // on top of its memory (a million strings joined raised finalize's peak RSS by ~90 MB).
-  let rows = 0;
-  let any = false;
-  for (const e of index.entries()) {
-    rows++;
-    if (e.info.digest >= 0) any = true;
-  }
-  if (!any) {
+  const buf = index.digestLines();
+  if (!buf) {
     await rm(paths.digests, { force: true });
     return;
-  }
-  const buf = Buffer.allocUnsafe(rows * 9);
-  let at = 0;
-  for (const e of index.entries()) {
-    if (e.info.digest >= 0) buf.write(digestHex(e.info.digest), at, "latin1");
-    else buf.write("--------", at, "latin1");
-    buf[at + 8] = 0x0a;
-    at += 9;
   }
   const tmp = `${paths.digests}.tmp-${process.pid}`;
   await writeFile(tmp, buf);
@@ -201,79 +205,6 @@ function putParts(out: ChunkWriter, parts: readonly Buffer[]): Promise<void> | u
 
 /** Read, scan and write buffers of finalizeOutput: 1 MB reads cost a 700 MB file ~700 syscalls each way. */
 const FINALIZE_BUFFER_BYTES = 1 << 20;
-
-type IndexEntry = { offset: number; length: number; info: LineInfo };
-
-/**
- * Where the latest line of each position is in the async file. Positions are dense from 0, so
- * they index typed arrays (17 bytes a row) instead of a Map of objects (an order of magnitude
- * more): finalising a million-row run no longer costs a large heap at its very end. Odd positions (lines
- * from other writers) go to a Map beside them.
- */
-class LineIndex {
-  private offsets = new Float64Array(0);
-  private lengths = new Int32Array(0);
-  private bodyEnds = new Int32Array(0);
-  /** 0: no line; 1: a line; 2: a failed line. */
-  private flags = new Uint8Array(0);
-  private readonly digests = new RowDigests();
-  private readonly odd = new Map<number, IndexEntry>();
-  private static readonly DENSE_LIMIT = 2 ** 28;
-
-  set(position: number, offset: number, length: number, info: LineInfo): void {
-    if (!Number.isInteger(position) || position < 0 || position >= LineIndex.DENSE_LIMIT) {
-      this.odd.set(position, { offset, length, info });
-      return;
-    }
-    if (position >= this.flags.length) this.grow(position + 1);
-    this.offsets[position] = offset;
-    this.lengths[position] = length;
-    this.bodyEnds[position] = info.bodyEnd;
-    this.flags[position] = info.failed ? 2 : 1;
-    this.digests.set(position, info.digest);
-  }
-
-  get(position: number): IndexEntry | undefined {
-    const f = this.flags[position];
-    if (!f || !Number.isInteger(position)) return this.odd.get(position);
-    return {
-      offset: this.offsets[position]!,
-      length: this.lengths[position]!,
-      info: { position, failed: f === 2, bodyEnd: this.bodyEnds[position]!, digest: this.digests.get(position) },
-    };
-  }
-
-  /** The line of every position, positions ascending. */
-  *entries(): Generator<IndexEntry> {
-    for (const p of this.positions()) yield this.get(p)!;
-  }
-
-  /** Every position with a line, ascending. */
-  *positions(): Generator<number> {
-    const odd = [...this.odd.keys()].sort((a, b) => a - b);
-    let k = 0;
-    for (let p = 0; p < this.flags.length; p++) {
-      if (this.flags[p] === 0) continue;
-      while (k < odd.length && odd[k]! < p) yield odd[k++]!;
-      yield p;
-    }
-    while (k < odd.length) yield odd[k++]!;
-  }
-
-  private grow(min: number): void {
-    const n = Math.max(min, 2 * this.flags.length, 1024);
-    this.offsets = grown(this.offsets, new Float64Array(n));
-    this.lengths = grown(this.lengths, new Int32Array(n));
-    this.bodyEnds = grown(this.bodyEnds, new Int32Array(n));
-    this.flags = grown(this.flags, new Uint8Array(n));
-  }
-}
-
-/** `to` holding `from`'s values first. */
-function grown<T extends Float64Array | Int32Array | Uint8Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
-}
 
 /**
  * A finished output with failed rows is turned back into an async file (positions = line
