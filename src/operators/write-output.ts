@@ -2,7 +2,6 @@ import { Observable, type OperatorFunction } from "rxjs";
 import { formatAsyncLine } from "../output/async-lines.js";
 import { rowText } from "../output/row-source.js";
 import type { LineSink } from "../output/sinks.js";
-import type { WrittenLines } from "../output/written-lines.js";
 import type { Sample } from "../types.js";
 
 /**
@@ -10,17 +9,12 @@ import type { Sample } from "../types.js";
  * its source line; what the run added; `error` for a failed row; `_row_digest` when
  * the sample has a digest; `_async_position` = its index) in completion order, and passes it
  * on once written: a slow sink slows the whole chain (rows hold their flow permit until then). The sink keeps lines in arrival order and may
- * batch those that arrive together into one write. `written` (the sink's file's): told of each
- * line in the order it goes to the sink, so that finalize knows where this run's lines are.
+ * batch those that arrive together into one write.
  *
  *   rows.pipe(..., writeOutput(await fileSink("out.jsonl-async")))
  */
-export function writeOutput(sink: LineSink, written?: WrittenLines): OperatorFunction<Sample, Sample> {
-  return writeLines(sink, (s) => {
-    const line = formatAsyncLine(s.row, s.out, s.index, s.error, rowText(s), s.digest);
-    written?.add(line, s.index, s.error, s.digest);
-    return line;
-  });
+export function writeOutput(sink: LineSink): OperatorFunction<Sample, Sample> {
+  return writeLines(sink, (s) => formatAsyncLine(s.row, s.out, s.index, s.error, rowText(s), s.digest));
 }
 
 /**

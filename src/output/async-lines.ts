@@ -30,7 +30,9 @@ export function formatAsyncLine(
 ): string {
   const withDigest = digest !== undefined && digest >= 0;
   if (Number.isInteger(index)) {
-    const line = joined(row, out, error, tailOf(index, withDigest ? digest : -1), text);
+    const position = `"${POSITION_KEY}":${index}`;
+    const tail = withDigest ? `"${DIGEST_KEY}":"${digestHex(digest)}",${position}` : position;
+    const line = joined(row, out, error, tail, text);
     if (line !== undefined) return line;
   }
   const obj: Record<string, unknown> = { ...row, ...out };
@@ -41,32 +43,6 @@ export function formatAsyncLine(
   if (withDigest) obj[DIGEST_KEY] = digestHex(digest);
   obj[POSITION_KEY] = index;
   return JSON.stringify(obj) + "\n";
-}
-
-/** The last fields of an async line: `"_row_digest":"hhhhhhhh","_async_position":N` (no digest when -1). */
-function tailOf(index: number, digest: number): string {
-  const position = `"${POSITION_KEY}":${index}`;
-  return digest >= 0 ? `"${DIGEST_KEY}":"${digestHex(digest)}",${position}` : position;
-}
-
-/**
- * What lineInfoAt reads back from the line formatAsyncLine made of these values (`bytes`: its
- * UTF-8 length), known without reading it: the line ends with the tail formatAsyncLine put
- * there. A line without other fields (`{<tail>}`) gets bodyEnd -1, as lineInfoAt gives it, and
- * is parsed whole when finalized. `failed` is whether the row has an error.
- */
-export function asyncLineInfo(
-  line: string,
-  bytes: number,
-  index: number,
-  error: unknown,
-  digest: number | undefined,
-): LineInfo {
-  const d = digest !== undefined && digest >= 0 ? digest : -1;
-  // The tail is ASCII: its length in characters is its length in bytes.
-  const end = `,${tailOf(index, d)}}\n`;
-  const bodyEnd = Number.isInteger(index) && line.endsWith(end) ? bytes - end.length : -1;
-  return { position: index, failed: error !== undefined && error !== null, bodyEnd, digest: d };
 }
 
 /** `{...row, ...out}`, then `error` when given, as one JSON line (`vlmpipe score`'s lines). */

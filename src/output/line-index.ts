@@ -42,14 +42,6 @@ export class LineIndex {
     };
   }
 
-  /** Every line of `later` replaces this index's line of the same position. */
-  overlay(later: LineIndex): void {
-    for (const p of later.positions()) {
-      const e = later.get(p)!;
-      this.set(p, e.offset, e.length, e.info);
-    }
-  }
-
   /** The line of every position, positions ascending. */
   *entries(): Generator<IndexEntry> {
     for (const p of this.positions()) yield this.get(p)!;

@@ -7,7 +7,6 @@ import { PositionSet } from "./position-set.js";
 import { useRangesInOrder } from "./ranges-in-order.js";
 import { digestAt, digestHex, RowDigests } from "./row-digest.js";
 import { scanLineRanges, scanLines } from "./scan-lines.js";
-import type { WrittenLines } from "./written-lines.js";
 
 export type OutputPaths = { output: string; async: string; done: string; spec: string; digests: string };
 
@@ -106,15 +105,20 @@ export async function removeStaleTemporaries(paths: OutputPaths): Promise<void> 
  * Puts the async file's lines back in input order into `<out>` (the last line of each position
  * wins: a retried row replaces its error), touches `<out>.done` and removes the async file.
  * Written to a temporary file and renamed, so a kill at any point leaves either the async file
- * to resume from or the complete output. `written`: this run's lines and where they went; only
- * the part of the file before them is read back (all of it when the file's size says another
- * writer added to it).
+ * to resume from or the complete output.
  */
-export async function finalizeOutput(
-  paths: OutputPaths,
-  written?: WrittenLines,
-): Promise<{ rows: number; failed: number }> {
-  const index = await indexLines(paths.async, written);
+export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number; failed: number }> {
+  const index = new LineIndex();
+  // Small buffers throughout: this runs at the very end of a run, on top of whatever the run
+  // left on the heap, and larger buffers used to set the run's peak RSS.
+  await scanLineRanges(
+    paths.async,
+    (buf, start, end, offset) => {
+      const info = lineInfoAt(buf, start, end);
+      if (info) index.set(info.position, offset, end - start, info);
+    },
+    FINALIZE_BUFFER_BYTES,
+  );
   await writeDigests(paths, index);
   const tmp = `${paths.output}.tmp-${process.pid}`;
   const src = await open(paths.async, "r");
@@ -143,26 +147,6 @@ export async function finalizeOutput(
   await writeFile(paths.done, "");
   await rm(paths.async, { force: true });
   return { rows, failed };
-}
-
-/** Where the latest line of each position is in the async file. */
-async function indexLines(file: string, written: WrittenLines | undefined): Promise<LineIndex> {
-  const known = written !== undefined && (await stat(file)).size === written.to;
-  if (known && written.from === 0) return written.index;
-  const index = new LineIndex();
-  // Small buffers throughout: this runs at the very end of a run, on top of whatever the run
-  // left on the heap, and larger buffers used to set the run's peak RSS.
-  await scanLineRanges(
-    file,
-    (buf, start, end, offset) => {
-      const info = lineInfoAt(buf, start, end);
-      if (info) index.set(info.position, offset, end - start, info);
-    },
-    FINALIZE_BUFFER_BYTES,
-    known ? written.from : undefined,
-  );
-  if (known) index.overlay(written.index);
-  return index;
 }
 
 /**

@@ -18,21 +18,17 @@ export function scanLines(file: string, visit: LineVisitor): Promise<{ validByte
  * scanLines without a Buffer object per line: the visitor gets the read buffer and the line's
  * bounds. Resume reads a million-line partial file this way (see readPartial). Reads go into
  * two buffers of `chunkBytes` each (large reads for resume's speed; finalize, which runs on
- * top of a whole run's memory, passes smaller ones). `endByte`: read only the file's bytes
- * before it.
+ * top of a whole run's memory, passes smaller ones).
  */
 export async function scanLineRanges(
   file: string,
   visit: LineRangeVisitor,
   chunkBytes = 4 << 20,
-  endByte = Infinity,
 ): Promise<{ validBytes: number; tail: Buffer }> {
   const fh = await open(file, "r");
   // Two buffers in turn: the next read runs (in the thread pool) while this one is scanned.
   const buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
-  // Bytes read so far: each read starts where the last one ended (reads never overlap).
-  let readBytes = 0;
-  const readInto = (b: Buffer) => fh.read(b, 0, Math.max(0, Math.min(b.length, endByte - readBytes)), readBytes);
+  const readInto = (b: Buffer) => fh.read(b, 0, b.length, null);
   let turn = 0;
   let reading = readInto(buffers[0]);
   try {
@@ -41,7 +37,6 @@ export async function scanLineRanges(
     for (;;) {
       const { bytesRead, buffer: chunk } = await reading;
       if (bytesRead === 0) break;
-      readBytes += bytesRead;
       turn ^= 1;
       reading = readInto(turn ? buffers[1] : buffers[0]);
       const buf = chunk.subarray(0, bytesRead);

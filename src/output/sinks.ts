@@ -9,20 +9,13 @@ export interface LineSink {
   close(): Promise<void>;
 }
 
-/** A file's sink: lines go to its end, in the order given. */
-export interface FileSink extends LineSink {
-  /** The file's size when the sink opened it: where the first line goes. */
-  readonly startSize: number;
-}
-
 /**
  * Appends to a file, whole lines per write(), so a kill leaves at most one torn last line.
  * Data is flushed to disk (fdatasync) at most every `syncMs` and on close: a power cut loses
  * at most that interval's rows, which resume redoes.
  */
-export async function fileSink(path: string, syncMs = 2000): Promise<FileSink> {
+export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
   const fh: FileHandle = await open(path, "a");
-  const startSize = (await fh.stat()).size;
   let dirty = false;
   // Lines wait for the next write in a batch (writes start at most every WRITE_GAP_MS, see
   // there); still only whole lines per write. A batch's lines share one promise.
@@ -41,7 +34,7 @@ export async function fileSink(path: string, syncMs = 2000): Promise<FileSink> {
       try {
         const text = b.lines.join("");
         const { bytesWritten } = await fh.write(text);
-        // Only a full disk writes less: the lines would be torn, and the offsets of the next ones wrong.
+        // Only a full disk writes less: the last line would be torn, and later lines glued to it.
         if (bytesWritten !== Buffer.byteLength(text))
           throw new Error(`${path}: wrote ${bytesWritten} of ${Buffer.byteLength(text)} bytes (is the disk full?)`);
         dirty = true;
@@ -65,7 +58,6 @@ export async function fileSink(path: string, syncMs = 2000): Promise<FileSink> {
   timer.unref();
 
   return {
-    startSize,
     write(line) {
       if (failure) return Promise.reject(failure);
       if (!batch) {

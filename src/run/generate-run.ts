@@ -15,7 +15,6 @@ import { claimOutput } from "../output/claim-output.js";
 import { type OpenedOutput, openOutput } from "../output/open-output.js";
 import { exists, finalizeOutput } from "../output/partial-output.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
-import { WrittenLines } from "../output/written-lines.js";
 import { buildPipeline, type LoadedPipeline, mainPrompt } from "../pipelines/pipeline.js";
 import type { StageContext } from "../pipelines/stages.js";
 import { countRows } from "../progress/count-rows.js";
@@ -192,10 +191,7 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
       digests: !toStdout,
       from: output?.resumeAt,
     });
-    const file = output ? await fileSink(output.paths.async) : undefined;
-    const sink: LineSink = file ?? streamSink(opts.stdout ?? process.stdout);
-    // Where this run's lines go, so that finalize need not read them back.
-    const written = file ? new WrittenLines(file.startSize) : undefined;
+    const sink: LineSink = output ? await fileSink(output.paths.async) : streamSink(opts.stdout ?? process.stdout);
     const imageCache = createImageCache(image);
     const imageDisk = image.cache_dir === null ? undefined : createDiskImageCache(image.cache_dir);
     const stageContext: StageContext = {
@@ -219,7 +215,7 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
       prompts: pipeline.prompts,
       partial,
     };
-    const chain = pipe(buildPipeline(pipeline, stageContext), writeOutput(sink, written), flow.releaseEach<Sample>());
+    const chain = pipe(buildPipeline(pipeline, stageContext), writeOutput(sink), flow.releaseEach<Sample>());
     const reporter = opts.progress ?? lineReporter(log, opts.progressSeconds ?? 0);
     const shown = reporter.start(opts.label ?? path.basename(opts.outputFile), stats, () =>
       rowsToDo(opts, config.max_samples, done.size),
@@ -230,7 +226,7 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
     });
     await sink.close();
     const complete = !interrupted && !stop.aborted;
-    if (complete && output) await finalizeOutput(output.paths, written);
+    if (complete && output) await finalizeOutput(output.paths);
     const failures = await failureLines(stats, opts.inputFile, opts.rowRange);
     logRunEnd(log, {
       stats,
