@@ -35,8 +35,9 @@ export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
         const text = b.lines.join("");
         const { bytesWritten } = await fh.write(text);
         // Only a full disk writes less: the last line would be torn, and later lines glued to it.
-        if (bytesWritten !== Buffer.byteLength(text))
-          throw new Error(`${path}: wrote ${bytesWritten} of ${Buffer.byteLength(text)} bytes (is the disk full?)`);
+        const bytes = Buffer.byteLength(text);
+        if (bytesWritten !== bytes)
+          throw new Error(`${path}: wrote ${bytesWritten} of ${bytes} bytes (is the disk full?)`);
         dirty = true;
         b.resolve();
       } catch (e) {

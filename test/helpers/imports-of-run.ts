@@ -1,7 +1,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
+import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
 import { repoRoot, spawnCli, waitExit } from "./bin.js";
+import { makeDataset, tempDir } from "./dataset.js";
 
 const hook = path.join(repoRoot, "test", "helpers", "trace-imports.mjs");
 
@@ -42,4 +44,27 @@ export async function importsOfGenerate(o: {
   expect(r.stderr).not.toMatch(/error/i);
   expect(r.code).toBe(0);
   return new Set((await readFile(trace, "utf8")).split("\n").filter(Boolean));
+}
+
+/**
+ * importsOfGenerate over three image rows against a simulator, both set up before the calling
+ * file's tests and the simulator closed after them: `(name, { args, env })` traces one run.
+ */
+export function tracedGenerateRuns(): (
+  name: string,
+  more?: { args?: string[]; env?: NodeJS.ProcessEnv },
+) => Promise<Set<string>> {
+  let sim: SimServer | undefined;
+  let dir = "";
+  let input = "";
+  beforeAll(async () => {
+    dir = await tempDir();
+    const data = await makeDataset(dir, 3, { images: true });
+    input = data.file;
+    sim = await startSimServer({ model: "sim", answer_rows: data.rows as never, accuracy: 1 });
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+  return (name, more = {}) => importsOfGenerate({ dir, name, input, url: sim!.url, ...more });
 }

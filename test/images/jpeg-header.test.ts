@@ -6,7 +6,7 @@ import {
   editJpeg,
   expectLeftToSharp,
   expectSame,
-  mutants,
+  mutantsAgreeWithSharp,
   orientationTiff,
   type Segments,
   sharpJpeg,
@@ -314,13 +314,6 @@ describe("mutated JPEG (seeded): the reader never throws, and when it answers, s
       await sharpJpeg({ progressive: true }),
       await sharp(rgb).withMetadata({ orientation: 6 }).jpeg().toBuffer(),
     ];
-    let answered = 0;
-    await mutants(seeds, 1500, false, async (bytes) => {
-      const ours = readJpegHeader(bytes);
-      if (ours === null) return;
-      answered++;
-      expect(ours).toEqual(await sharpInfo(bytes, "jpeg", "x"));
-    });
-    expect(answered).toBeGreaterThan(100);
+    expect(await mutantsAgreeWithSharp(seeds, 1500, "jpeg")).toBeGreaterThan(100);
   });
 });

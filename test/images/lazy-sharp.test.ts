@@ -1,11 +1,9 @@
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { prepareImage } from "../../src/images/prepare-image.js";
 import { probeImage } from "../../src/images/probe-image.js";
 import { sharpLoaded } from "../../src/images/sharp-lib.js";
-import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
-import { makeDataset, tempDir } from "../helpers/dataset.js";
-import { importsOfGenerate } from "../helpers/imports-of-run.js";
+import { tracedGenerateRuns } from "../helpers/imports-of-run.js";
 import { opts } from "./helpers.js";
 
 // PNG and JPEG headers are read without sharp (png-header.ts, jpeg-header.ts), and a PNG's
@@ -36,26 +34,11 @@ describe("sharp stays unloaded", () => {
 
 // The same end to end: the built CLI under the import tracer (helpers/imports-of-run.ts).
 describe("a generate run over PNG rows", () => {
-  let sim: SimServer;
-  let dir: string;
-  let input: string;
-
-  beforeAll(async () => {
-    dir = await tempDir();
-    const data = await makeDataset(dir, 3, { images: true });
-    input = data.file;
-    sim = await startSimServer({ model: "sim", answer_rows: data.rows as never, accuracy: 1 });
-  });
-  afterAll(async () => {
-    await sim?.close();
-  });
-
-  const packagesImported = (name: string, args: string[]) =>
-    importsOfGenerate({ dir, name, input, url: sim.url, args });
+  const packagesImported = tracedGenerateRuns();
 
   it("does not import sharp to check and send PNGs (verify: decode or header), and does to re-encode them", async () => {
-    expect((await packagesImported("decode", [])).has("sharp")).toBe(false);
-    expect((await packagesImported("header", ["++image.verify=header"])).has("sharp")).toBe(false);
-    expect((await packagesImported("jpeg", ["++image.encode=jpeg"])).has("sharp")).toBe(true); // the trace sees sharp
+    expect((await packagesImported("decode")).has("sharp")).toBe(false);
+    expect((await packagesImported("header", { args: ["++image.verify=header"] })).has("sharp")).toBe(false);
+    expect((await packagesImported("jpeg", { args: ["++image.encode=jpeg"] })).has("sharp")).toBe(true); // the trace sees sharp
   });
 });

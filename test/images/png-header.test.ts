@@ -9,7 +9,7 @@ import {
   expectSame,
   idat,
   ihdr,
-  mutants,
+  mutantsAgreeWithSharp,
   orientationTiff,
   PNG_SIGNATURE,
   pngFile,
@@ -338,13 +338,6 @@ describe("mutated PNG (seeded): the reader never throws, and when it answers, sh
         chunk("eXIf", orientationTiff(3)),
       ]),
     ];
-    let answered = 0;
-    await mutants(seeds, 1500, true, async (bytes) => {
-      const ours = readPngHeader(bytes);
-      if (ours === null) return;
-      answered++;
-      expect(ours).toEqual(await sharpInfo(bytes, "png", "x"));
-    });
-    expect(answered).toBeGreaterThan(100);
+    expect(await mutantsAgreeWithSharp(seeds, 1500, "png")).toBeGreaterThan(100);
   });
 });
