@@ -12,11 +12,20 @@ export interface LineSink {
 /**
  * Appends to a file, whole lines per write(), so a kill leaves at most one torn last line.
  * Data is flushed to disk (fdatasync) at most every `syncMs` and on close: a power cut loses
- * at most that interval's rows, which resume redoes.
+ * at most that interval's rows (and those of a flush still under way), which resume redoes.
+ * `openFile` opens the file for appending (node's `open` unless given).
  */
-export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
-  const fh: FileHandle = await open(path, "a");
+export async function fileSink(
+  path: string,
+  syncMs = 2000,
+  openFile: (path: string) => Promise<FileHandle> = (p) => open(p, "a"),
+): Promise<LineSink> {
+  const fh = await openFile(path);
   let dirty = false;
+  // A flush runs beside the writes, not before the next one: rows wait for their line's write
+  // (they hold flow permits until then), and a flush can take a while, more so on a busy or
+  // network filesystem, during which the whole run would stand still (docs/performance.md).
+  let syncing: Promise<void> | null = null;
   // Lines wait for the next write in a batch (writes start at most every WRITE_GAP_MS, see
   // there); still only whole lines per write. A batch's lines share one promise.
   let batch: Batch | null = null;
@@ -49,12 +58,14 @@ export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
   };
 
   const timer = setInterval(() => {
-    if (!dirty || writing) return;
+    if (!dirty || syncing) return;
     dirty = false;
-    writing = fh
+    syncing = fh
       .datasync()
       .catch(() => undefined)
-      .then(flush);
+      .then(() => {
+        syncing = null;
+      });
   }, syncMs);
   timer.unref();
 
@@ -72,6 +83,7 @@ export async function fileSink(path: string, syncMs = 2000): Promise<LineSink> {
     async close() {
       clearInterval(timer);
       while (writing) await writing;
+      await syncing;
       await fh.datasync().catch(() => undefined);
       await fh.close();
     },
