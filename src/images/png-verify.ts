@@ -149,16 +149,17 @@ function inflateScanlines(idat: Buffer[], rows: Rows[]): Promise<PngProblem | nu
     );
     let group: Buffer[] = [];
     let size = 0;
+    const writeGroup = () => {
+      inflate.write(group.length === 1 ? group[0]! : Buffer.concat(group, size));
+      group = [];
+      size = 0;
+    };
     for (const part of idat) {
       group.push(part);
       size += part.length;
-      if (size >= PIECE) {
-        inflate.write(group.length === 1 ? part : Buffer.concat(group, size));
-        group = [];
-        size = 0;
-      }
+      if (size >= PIECE) writeGroup();
     }
-    if (size > 0) inflate.write(group.length === 1 ? group[0]! : Buffer.concat(group, size));
+    if (size > 0) writeGroup();
     inflate.end();
   });
 }

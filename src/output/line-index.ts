@@ -1,5 +1,5 @@
 import type { LineInfo } from "./async-lines.js";
-import { RowDigests } from "./row-digest.js";
+import { putDigestHex, RowDigests } from "./row-digest.js";
 
 export type IndexEntry = { offset: number; length: number; info: LineInfo };
 
@@ -78,7 +78,7 @@ export class LineIndex {
     let at = 0;
     const put = (d: number) => {
       if (d < 0) buf.write("--------", at, "latin1");
-      else for (let s = 28; s >= 0; s -= 4) buf[at + 7 - s / 4] = HEX[(d >>> s) & 15]!;
+      else putDigestHex(buf, at, d);
       buf[at + 8] = 0x0a;
       at += 9;
     };
@@ -98,8 +98,6 @@ export class LineIndex {
     this.flags = grown(this.flags, new Uint8Array(n));
   }
 }
-
-const HEX = Buffer.from("0123456789abcdef", "latin1");
 
 /** `to` holding `from`'s values first. */
 function grown<T extends Float64Array | Int32Array | Uint8Array>(from: T, to: T): T {

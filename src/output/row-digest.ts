@@ -44,6 +44,13 @@ export function digestHex(d: number): string {
   return d.toString(16).padStart(8, "0");
 }
 
+/** digestHex written into `buf[at, at + 8)` (no string made: finalize writes one a row). */
+export function putDigestHex(buf: Uint8Array, at: number, d: number): void {
+  for (let i = 0; i < 8; i++) buf[at + i] = HEX[(d >>> (28 - 4 * i)) & 15]!;
+}
+
+const HEX = Buffer.from("0123456789abcdef", "latin1");
+
 /** digestHex read back from `buf[at, at + 8)`; -1 when those are not 8 lowercase hex digits. */
 export function digestAt(buf: Uint8Array, at: number): number {
   let d = 0;
