@@ -200,6 +200,10 @@ export function renderTable(r) {
   const md = [
     `Run of ${r.date.slice(0, 10)}, ${r.mode} mode, ${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, ` +
       `load average ${r.machine.loadavg_at_start[0]} at start, ${r.machine.loadavg_at_end?.[0]} at end (a shared machine).`,
+    ...(r.reruns ?? []).map(
+      (x) =>
+        `Re-run on ${x.date.slice(0, 10)} (${x.mode} mode, load average ${x.machine.loadavg_at_start[0]} at start): ${x.sections.join(", ")}.`,
+    ),
     "",
     `| ${head.join(" | ")} |`,
     `|${head.map(() => "---").join("|")}|`,

@@ -1,7 +1,8 @@
 // `npm run bench [-- --full] [-- section ...]`: each section measures side by side on this
 // machine and reports ratios; results go to bench/results.json, a Markdown table to
 // bench/results.md and stdout (docs/performance.md's "Last run" is that table).
-// Sections: throughput imagerows memory resume scoring images peer (default: all).
+// Sections: throughput imagerows memory resume scoring images peer (default: all). Naming
+// some re-runs those and keeps the saved results of the others.
 // Quick mode (default) scales the slow parts down so the suite takes ~15 minutes; --full uses
 // the figures of the targets (1-second latency for the memory runs: the 200k run alone then
 // takes ~55 minutes). Every scaled figure says so in the table.
@@ -9,7 +10,7 @@
 // project's dependencies.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { root } from "./lib.mjs";
@@ -85,11 +86,30 @@ for (const name of run) {
   results[name].section_seconds = Math.round((Date.now() - t0) / 1000);
 }
 results.machine.loadavg_at_end = os.loadavg().map((x) => +x.toFixed(2));
-const table = renderTable(results);
-await writeFile(path.join(root, "bench", "results.json"), JSON.stringify(results, null, 2) + "\n");
+const saved = await mergeIntoSaved(results);
+const table = renderTable(saved);
+await writeFile(path.join(root, "bench", "results.json"), JSON.stringify(saved, null, 2) + "\n");
 await writeFile(path.join(root, "bench", "results.md"), table);
 for (const d of ["throughput", "peer", "scoring"]) await rm(path.join(out, d), { recursive: true, force: true });
 console.log(table);
+
+/**
+ * A run of some sections replaces those sections in the saved results and keeps the others
+ * (each re-run is listed with its date, mode and machine load); a run of all starts afresh.
+ */
+async function mergeIntoSaved(fresh) {
+  if (!wanted.length) return fresh;
+  let saved;
+  try {
+    saved = JSON.parse(await readFile(path.join(root, "bench", "results.json"), "utf8"));
+  } catch {
+    return fresh;
+  }
+  const rerun = { sections: run, date: fresh.date, mode: fresh.mode, machine: fresh.machine };
+  const merged = { ...saved, reruns: [...(saved.reruns ?? []), rerun] };
+  for (const name of run) merged[name] = fresh[name];
+  return merged;
+}
 
 /** autocannon and promptfoo, into bench/.peers (not package.json): CI stays lean. */
 function installPeers() {

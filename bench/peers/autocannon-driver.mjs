@@ -22,6 +22,10 @@ const result = await autocannon({
   pipelining: 1,
   amount: Number(amount),
   timeout: 120,
+  // autocannon notices that its last response is in only at its next sample tick (1 s by
+  // default), so its process ran on for up to a second after the work: whole-process
+  // comparisons (bench/image-rows.mjs) counted that second against autocannon.
+  sampleInt: 10,
   method: "POST",
   headers: { "content-type": "application/json" },
   // One body: sent as is every time (autocannon builds the request once). Several: each
