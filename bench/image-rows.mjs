@@ -67,8 +67,8 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
       await runVlmpipe(stub.url, p.input, path.join(dir, "out.jsonl"), Math.min(p.n, 2000));
       const passes = [];
       for (let r = 0; r < rounds; r++) {
-        const v = () => runVlmpipe(stub.url, p.input, path.join(dir, "out.jsonl"));
-        const a = () => runAutocannon(stub.url, bodiesFile, p.n);
+        const v = () => stub.phases(p.n, () => runVlmpipe(stub.url, p.input, path.join(dir, "out.jsonl")));
+        const a = () => stub.phases(p.n, () => runAutocannon(stub.url, bodiesFile, p.n));
         const pair = r % 2 === 0 ? { v: await v(), a: await a() } : { a: await a(), v: await v() };
         passes.push({ ...pair, load: os.loadavg()[0] });
       }
@@ -89,6 +89,10 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
         vlmpipe_peak_rss_mb: round(Math.max(...passes.map((x) => x.v.peakMb)), 0),
         autocannon_peak_rss_mb: round(Math.max(...passes.map((x) => x.a.peakMb)), 0),
         load_average: passes.map((x) => round(x.load, 1)),
+        // Where each tool's wall time goes (medians, ms): spawn to the first answer, the first
+        // tenth of the answers, the other nine tenths, the last answer to the process's exit.
+        vlmpipe_phases_ms: medianPhases(passes.map((x) => x.v.phases)),
+        autocannon_phases_ms: medianPhases(passes.map((x) => x.a.phases)),
       };
       c.met = c.ratio >= 0.9 && (!p.rssTarget || c.vlmpipe_peak_rss_mb <= 150);
       log(`image rows ${p.name}: ${JSON.stringify(c)}`);
@@ -125,13 +129,37 @@ async function runAutocannon(url, bodiesFile, n) {
   return r;
 }
 
+function medianPhases(list) {
+  const keys = ["to_first_answer", "first_tenth", "other_nine_tenths", "last_answer_to_exit"];
+  return Object.fromEntries(keys.map((k) => [k, round(median(list.map((p) => p[k])), 0)]));
+}
+
 function startStub() {
   const child = fork(path.join(root, "bench", "stub-proc.mjs"), [], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  /** Runs `pass` (a tool's whole process, n answers) and adds when its answers went out. */
+  const phases = async (n, pass) => {
+    child.send({ expect: n });
+    const spawned = Date.now();
+    const r = await pass();
+    const exited = Date.now();
+    child.send({ marks: true });
+    const { marks: m } = await new Promise((res) => child.once("message", res));
+    return {
+      ...r,
+      phases: {
+        to_first_answer: m.first - spawned,
+        first_tenth: m.tenth - m.first,
+        other_nine_tenths: m.last - m.tenth,
+        last_answer_to_exit: exited - m.last,
+      },
+    };
+  };
   return new Promise((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`stub-proc exited ${code}`)));
     child.once("message", (m) =>
       resolve({
         url: m.url,
+        phases,
         stop: () =>
           new Promise((r) => {
             if (child.exitCode !== null) r();

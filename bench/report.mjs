@@ -13,6 +13,12 @@ const cpu = (c, tool) =>
 const rate = (c, tool) =>
   `${n(c[`${tool}_rows_per_s`])} rows/s steady (whole window ${n(c[`${tool}_whole_window_rows_per_s`])}, first tenth ${n(c[`${tool}_first_tenth_rows_per_s`])})`;
 
+// A whole-process pass's wall time by phase (medians, ms), when the run recorded them.
+const phases = (p) =>
+  p
+    ? `; ms to the first answer ${p.to_first_answer}, first tenth ${p.first_tenth}, the rest ${p.other_nine_tenths}, last answer to exit ${p.last_answer_to_exit}`
+    : "";
+
 export function renderTable(r) {
   const rows = [];
   const add = (section, measure, vlmpipe, peer, ratio, target, met) =>
@@ -38,8 +44,8 @@ export function renderTable(r) {
       add(
         "1b image rows",
         `${n(c.rows)} rows, ${c.case} (${c.image_kb} KB), c=${c.concurrency}, no stream, whole processes`,
-        `${n(Math.max(...c.vlmpipe_rows_per_s))} rows/s best pass (CPU ${c.vlmpipe_cpu_ms_per_row} ms/row, RSS ${c.vlmpipe_peak_rss_mb} MB)`,
-        `autocannon ${n(Math.max(...c.autocannon_rows_per_s))} rows/s (CPU ${c.autocannon_cpu_ms_per_row} ms/row, RSS ${c.autocannon_peak_rss_mb} MB)`,
+        `${n(Math.max(...c.vlmpipe_rows_per_s))} rows/s best pass (CPU ${c.vlmpipe_cpu_ms_per_row} ms/row, RSS ${c.vlmpipe_peak_rss_mb} MB${phases(c.vlmpipe_phases_ms)})`,
+        `autocannon ${n(Math.max(...c.autocannon_rows_per_s))} rows/s (CPU ${c.autocannon_cpu_ms_per_row} ms/row, RSS ${c.autocannon_peak_rss_mb} MB${phases(c.autocannon_phases_ms)})`,
         `${c.ratio}x (median of ${c.paired_ratios.length} paired passes, ${rng}; load ${c.load_average.join("/")})`,
         c.image_kb < 500 ? ">= 0.9x, RSS <= 150 MB" : ">= 0.9x",
         c.met,

@@ -25,6 +25,26 @@ const answer = response(
 const models = response(json({ object: "list", data: [{ id: "sim", object: "model", max_model_len: 32768 }] }));
 const HEAD_END = Buffer.from("\r\n\r\n");
 
+// When a pass's chat answers go out (ms since the epoch): the first, the tenth of `expect`,
+// the last; the parent sends {expect: n} before a pass and {marks: true} after it.
+let expect = 0;
+let answered = 0;
+let marks = {};
+process.on("message", (m) => {
+  if (m.expect) {
+    expect = m.expect;
+    answered = 0;
+    marks = {};
+  } else if (m.marks) process.send?.({ marks });
+});
+function answerChat(socket) {
+  answered++;
+  if (answered === 1) marks.first = Date.now();
+  if (answered === Math.ceil(expect / 10)) marks.tenth = Date.now();
+  if (answered === expect) marks.last = Date.now();
+  socket.write(answer);
+}
+
 const server = net.createServer((socket) => {
   socket.setNoDelay(true);
   let head = Buffer.alloc(0); // the head read so far (bodies are skipped, never kept)
@@ -37,7 +57,10 @@ const server = net.createServer((socket) => {
         const n = Math.min(skip, chunk.length - at);
         skip -= n;
         at += n;
-        if (skip === 0) socket.write(isGet ? models : answer);
+        if (skip === 0) {
+          if (isGet) socket.write(models);
+          else answerChat(socket);
+        }
         continue;
       }
       head = head.length ? Buffer.concat([head, chunk.subarray(at)]) : chunk.subarray(at);
@@ -53,7 +76,10 @@ const server = net.createServer((socket) => {
       isGet = text.startsWith("GET ");
       const m = /\r\ncontent-length:\s*(\d+)/i.exec(text);
       skip = m ? Number(m[1]) : 0;
-      if (skip === 0) socket.write(isGet ? models : answer);
+      if (skip === 0) {
+        if (isGet) socket.write(models);
+        else answerChat(socket);
+      }
     }
   });
   socket.on("error", () => {});
