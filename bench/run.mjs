@@ -106,7 +106,11 @@ async function mergeIntoSaved(fresh) {
     return fresh;
   }
   const rerun = { sections: run, date: fresh.date, mode: fresh.mode, machine: fresh.machine };
-  const merged = { ...saved, reruns: [...(saved.reruns ?? []), rerun] };
+  // Each section's latest re-run only: an earlier one of the same section no longer shows.
+  const earlier = (saved.reruns ?? [])
+    .map((x) => ({ ...x, sections: x.sections.filter((s) => !run.includes(s)) }))
+    .filter((x) => x.sections.length > 0);
+  const merged = { ...saved, reruns: [...earlier, rerun] };
   for (const name of run) merged[name] = fresh[name];
   return merged;
 }
