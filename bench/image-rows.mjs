@@ -64,13 +64,16 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
       // An untimed pass of each tool warms the stub and the page cache (node, the tools' own
       // files, the images): the first timed pass is then no colder than the others.
       await runAutocannon(stub.url, bodiesFile, Math.min(p.n, 2000));
+      await runTransport(stub.url, bodiesFile, Math.min(p.n, 2000));
       await runVlmpipe(stub.url, p.input, path.join(dir, "out.jsonl"), Math.min(p.n, 2000));
       const passes = [];
       for (let r = 0; r < rounds; r++) {
         const v = () => stub.phases(p.n, () => runVlmpipe(stub.url, p.input, path.join(dir, "out.jsonl")));
         const a = () => stub.phases(p.n, () => runAutocannon(stub.url, bodiesFile, p.n));
         const pair = r % 2 === 0 ? { v: await v(), a: await a() } : { a: await a(), v: await v() };
-        passes.push({ ...pair, load: os.loadavg()[0] });
+        // vlmpipe's transport alone on the same body, for where the gap sits (no verdict).
+        const t = await stub.phases(p.n, () => runTransport(stub.url, bodiesFile, p.n));
+        passes.push({ ...pair, t, load: os.loadavg()[0] });
       }
       const rate = (x) => p.n / x.seconds;
       const ratios = passes.map((x) => rate(x.v) / rate(x.a));
@@ -93,6 +96,9 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
         // tenth of the answers, the other nine tenths, the last answer to the process's exit.
         vlmpipe_phases_ms: medianPhases(passes.map((x) => x.v.phases)),
         autocannon_phases_ms: medianPhases(passes.map((x) => x.a.phases)),
+        transport_rows_per_s: passes.map((x) => round(rate(x.t), 0)),
+        transport_ratio: round(median(passes.map((x) => rate(x.t) / rate(x.a))), 3),
+        transport_phases_ms: medianPhases(passes.map((x) => x.t.phases)),
       };
       c.met = c.ratio >= 0.9 && (!p.rssTarget || c.vlmpipe_peak_rss_mb <= 150);
       log(`image rows ${p.name}: ${JSON.stringify(c)}`);
@@ -127,6 +133,19 @@ async function runAutocannon(url, bodiesFile, n) {
   const out = JSON.parse(r.stdout);
   if (out.non2xx || out.errors) throw new Error(`autocannon: ${out.non2xx} non-2xx answers, ${out.errors} errors`);
   return r;
+}
+
+/**
+ * vlmpipe's transport alone (bench/layers-driver.mjs, `transport`: request encoding with the
+ * image literal, the HTTP/1.1 pool, the answer's parse) sending the same body: no rows read,
+ * no prompt, no output file.
+ */
+async function runTransport(url, bodiesFile, n) {
+  return measure(
+    process.execPath,
+    [path.join(root, "bench", "layers-driver.mjs"), url, bodiesFile, String(CONCURRENCY), String(n), "transport"],
+    { stdout: "pipe" },
+  );
 }
 
 function medianPhases(list) {

@@ -50,6 +50,16 @@ export function renderTable(r) {
         c.image_kb < 500 ? ">= 0.9x, RSS <= 150 MB" : ">= 0.9x",
         c.met,
       );
+      if (c.transport_rows_per_s)
+        add(
+          "1b image rows",
+          "same body, vlmpipe's transport alone (no rows read, no prompt, no output)",
+          `${n(Math.max(...c.transport_rows_per_s))} rows/s best pass${phases(c.transport_phases_ms).replace(/^; /, " (")})`,
+          "autocannon, as above",
+          `${c.transport_ratio}x`,
+          "report",
+          undefined,
+        );
     }
   }
   if (r.memory) {
