@@ -13,10 +13,10 @@ const cpu = (c, tool) =>
 const rate = (c, tool) =>
   `${n(c[`${tool}_rows_per_s`])} rows/s steady (whole window ${n(c[`${tool}_whole_window_rows_per_s`])}, first tenth ${n(c[`${tool}_first_tenth_rows_per_s`])})`;
 
-// A whole-process pass's wall time by phase (medians, ms), when the run recorded them.
-const phases = (p) =>
+// A whole-process pass's wall time by phase (medians, ms) after `sep`, when the run recorded them.
+const phases = (p, sep = "; ") =>
   p
-    ? `; ms to the first answer ${p.to_first_answer}, first tenth ${p.first_tenth}, the rest ${p.other_nine_tenths}, last answer to exit ${p.last_answer_to_exit}`
+    ? `${sep}ms to the first answer ${p.to_first_answer}, first tenth ${p.first_tenth}, the rest ${p.other_nine_tenths}, last answer to exit ${p.last_answer_to_exit}`
     : "";
 
 export function renderTable(r) {
@@ -54,7 +54,7 @@ export function renderTable(r) {
         add(
           "1b image rows",
           "same body, vlmpipe's transport alone (no rows read, no prompt, no output)",
-          `${n(Math.max(...c.transport_rows_per_s))} rows/s best pass${phases(c.transport_phases_ms).replace(/^; /, " (")})`,
+          `${n(Math.max(...c.transport_rows_per_s))} rows/s best pass (${phases(c.transport_phases_ms, "")})`,
           "autocannon, as above",
           `${c.transport_ratio}x`,
           "report",

@@ -37,7 +37,11 @@ process.on("message", (m) => {
     marks = {};
   } else if (m.marks) process.send?.({ marks });
 });
-function answerChat(socket) {
+function reply(socket, isGet) {
+  if (isGet) {
+    socket.write(models);
+    return;
+  }
   answered++;
   if (answered === 1) marks.first = Date.now();
   if (answered === Math.ceil(expect / 10)) marks.tenth = Date.now();
@@ -57,10 +61,7 @@ const server = net.createServer((socket) => {
         const n = Math.min(skip, chunk.length - at);
         skip -= n;
         at += n;
-        if (skip === 0) {
-          if (isGet) socket.write(models);
-          else answerChat(socket);
-        }
+        if (skip === 0) reply(socket, isGet);
         continue;
       }
       head = head.length ? Buffer.concat([head, chunk.subarray(at)]) : chunk.subarray(at);
@@ -76,10 +77,7 @@ const server = net.createServer((socket) => {
       isGet = text.startsWith("GET ");
       const m = /\r\ncontent-length:\s*(\d+)/i.exec(text);
       skip = m ? Number(m[1]) : 0;
-      if (skip === 0) {
-        if (isGet) socket.write(models);
-        else answerChat(socket);
-      }
+      if (skip === 0) reply(socket, isGet);
     }
   });
   socket.on("error", () => {});

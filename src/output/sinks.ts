@@ -41,12 +41,12 @@ export async function fileSink(
       batch = null;
       lastStart = performance.now();
       try {
-        const text = b.lines.join("");
-        const { bytesWritten } = await fh.write(text);
+        // Encoded once here (a string write would encode it, and its length another pass).
+        const bytes = Buffer.from(b.lines.join(""));
+        const { bytesWritten } = await fh.write(bytes);
         // Only a full disk writes less: the last line would be torn, and later lines glued to it.
-        const bytes = Buffer.byteLength(text);
-        if (bytesWritten !== bytes)
-          throw new Error(`${path}: wrote ${bytesWritten} of ${bytes} bytes (is the disk full?)`);
+        if (bytesWritten !== bytes.length)
+          throw new Error(`${path}: wrote ${bytesWritten} of ${bytes.length} bytes (is the disk full?)`);
         dirty = true;
         b.resolve();
       } catch (e) {

@@ -179,7 +179,6 @@ export function sharpJpeg(options: sharp.JpegOptions = {}, space?: string): Prom
 
 // ---- mutants ----
 
-/** Seeded mutants of `seeds`: bit flips, byte sets, cuts, insertions, deletions, repeats. */
 /**
  * `count` seeded mutants of `seeds` (see mutants): the reader must never throw, and where it
  * answers, its answer must be sharp's. Returns how many it answered.
@@ -195,6 +194,7 @@ export async function mutantsAgreeWithSharp(seeds: Buffer[], count: number, form
   return answered;
 }
 
+/** Seeded mutants of `seeds`: bit flips, byte sets, cuts, insertions, deletions, repeats. */
 async function mutants(
   seeds: Buffer[],
   count: number,
