@@ -144,6 +144,29 @@ export class Http1Pool {
     return this.closed;
   }
 
+  /**
+   * Sends a corked request's bytes at the end of this turn of the event loop, together with the
+   * others started in it. Why: each writev of an image body copies ~100 KB or more through the
+   * CPU's caches, so a writev between two rows' work left the next row's code and data cold;
+   * the rows finished in one turn (a socket read often finishes several) now do their work
+   * first and their writes after, back to back: 6-11% less main-thread CPU and 6-9% less wall
+   * time on 20,000 rows over 20 ~100 KB images (bench/image-rows.mjs). A request waits at most
+   * until the turn's end, microseconds, while the run's other rows keep the server busy.
+   * Text bodies go out at once: deferring them saved nothing measurable.
+   */
+  uncorkSoon(socket: net.Socket): void {
+    this.corked.push(socket);
+    if (this.corked.length === 1) setImmediate(this.uncorkAll);
+  }
+
+  private corked: net.Socket[] = [];
+  private readonly uncorkAll = (): void => {
+    const sockets = this.corked;
+    this.corked = [];
+    // A socket destroyed meanwhile has dropped its buffered writes; uncork is then a no-op.
+    for (const s of sockets) s.uncork();
+  };
+
   /** The request line and headers, up to the end of the head. */
   head(path: string, length: number): string {
     return `POST ${path}${this.headTail}${length}\r\n\r\n`;
@@ -370,7 +393,7 @@ class Connection {
         }
         for (let i = 1; i < req.body.length; i++) s.write(req.body[i]!);
       }
-      s.uncork();
+      this.pool.uncorkSoon(s);
     }
   }
 

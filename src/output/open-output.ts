@@ -55,6 +55,8 @@ export type OpenedOutput = {
   done: ReadonlySet<number>;
   /** Where the first row not done starts in the input (every row before it is done), when the input was checked. */
   resumeAt?: RowStart;
+  /** The async file holds no line: every line of it will be this run's (InOrderCopy). */
+  fresh: boolean;
   /** After the run: a run that wrote no row takes its spec and empty partial file away again. */
   close(): Promise<void>;
 };
@@ -83,7 +85,7 @@ export async function openOutput(
   if (standing.state === "complete") {
     const flags = o.overrideFlags ?? "--overwrite";
     o.log(`vlmpipe: ${o.outputFile} is already complete (delete it or pass ${flags} to redo it)`);
-    return { paths, complete: true, done: new Set(), close: async () => undefined };
+    return { paths, complete: true, done: new Set(), fresh: false, close: async () => undefined };
   }
   let state = partial;
   if (standing.state === "failed-rows" || standing.state === "grown") {
@@ -105,7 +107,8 @@ export async function openOutput(
     created: prev?.created ?? o.spec.created,
     input_bytes: o.spec.input_bytes ?? prev?.input_bytes ?? null,
   });
-  return { paths, complete: false, done: state?.done ?? new Set(), resumeAt, close };
+  const fresh = (state?.lines ?? 0) === 0 && (await sizeOf(paths.async)) === 0;
+  return { paths, complete: false, done: state?.done ?? new Set(), resumeAt, fresh, close };
 }
 
 /** inspectOutput's work; also hands over the partial file's state it read. */

@@ -2,6 +2,7 @@ import { open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/pr
 import path from "node:path";
 import { DIGEST_KEY, finalLineParts, lineInfoAt, POSITION_KEY } from "./async-lines.js";
 import { ChunkWriter } from "./chunk-writer.js";
+import type { InOrderCopy } from "./in-order-copy.js";
 import { LineIndex } from "./line-index.js";
 import { PositionSet } from "./position-set.js";
 import { useRangesInOrder } from "./ranges-in-order.js";
@@ -105,9 +106,20 @@ export async function removeStaleTemporaries(paths: OutputPaths): Promise<void> 
  * Puts the async file's lines back in input order into `<out>` (the last line of each position
  * wins: a retried row replaces its error), touches `<out>.done` and removes the async file.
  * Written to a temporary file and renamed, so a kill at any point leaves either the async file
- * to resume from or the complete output.
+ * to resume from or the complete output. With `copy` (a fresh run's InOrderCopy) that file was
+ * written during the run, and only put in place here when it holds every line.
  */
-export async function finalizeOutput(paths: OutputPaths): Promise<{ rows: number; failed: number }> {
+export async function finalizeOutput(
+  paths: OutputPaths,
+  copy?: InOrderCopy,
+): Promise<{ rows: number; failed: number }> {
+  // The run's in-order copy, when it covered every line: already the output (a rename, no pass).
+  const copied = await copy?.finish();
+  if (copied) {
+    await writeFile(paths.done, "");
+    await rm(paths.async, { force: true });
+    return copied;
+  }
   const index = new LineIndex();
   // Small buffers throughout: this runs at the very end of a run, on top of whatever the run
   // left on the heap, and larger buffers used to set the run's peak RSS.

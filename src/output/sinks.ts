@@ -13,12 +13,15 @@ export interface LineSink {
  * Appends to a file, whole lines per write(), so a kill leaves at most one torn last line.
  * Data is flushed to disk (fdatasync) at most every `syncMs` and on close: a power cut loses
  * at most that interval's rows (and those of a flush still under way), which resume redoes.
- * `openFile` opens the file for appending (node's `open` unless given).
+ * `openFile` opens the file for appending (node's `open` unless given). `afterWrite` is given
+ * the bytes of each write once they are in the file (whole lines, in file order), before the
+ * next write starts (generate's in-order copy, in-order-copy.ts).
  */
 export async function fileSink(
   path: string,
   syncMs = 2000,
   openFile: (path: string) => Promise<FileHandle> = (p) => open(p, "a"),
+  afterWrite?: (bytes: Buffer) => Promise<void>,
 ): Promise<LineSink> {
   const fh = await openFile(path);
   let dirty = false;
@@ -49,6 +52,7 @@ export async function fileSink(
           throw new Error(`${path}: wrote ${bytesWritten} of ${bytes.length} bytes (is the disk full?)`);
         dirty = true;
         b.resolve();
+        if (afterWrite) await afterWrite(bytes);
       } catch (e) {
         failure = e;
         b.reject(e);

@@ -12,6 +12,7 @@ import { readRows } from "../operators/read-rows.js";
 import { runFeedback } from "../operators/run-feedback.js";
 import { writeOutput } from "../operators/write-output.js";
 import { claimOutput } from "../output/claim-output.js";
+import { InOrderCopy } from "../output/in-order-copy.js";
 import { type OpenedOutput, openOutput } from "../output/open-output.js";
 import { exists, finalizeOutput } from "../output/partial-output.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
@@ -177,6 +178,7 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
     overwrite: opts.overwrite,
     log,
   });
+  let copy: InOrderCopy | undefined;
   try {
     if (!opts.client) await waitForServers(addresses, opts, config.server.wait_timeout, log);
 
@@ -191,7 +193,12 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
       digests: !toStdout,
       from: output?.resumeAt,
     });
-    const sink: LineSink = output ? await fileSink(output.paths.async) : streamSink(opts.stdout ?? process.stdout);
+    // A fresh run's lines are also put in input order as they come, so its end is a rename.
+    const inOrder = output?.fresh ? await InOrderCopy.open(output.paths) : undefined;
+    copy = inOrder;
+    const sink: LineSink = output
+      ? await fileSink(output.paths.async, undefined, undefined, inOrder && ((bytes) => inOrder.take(bytes)))
+      : streamSink(opts.stdout ?? process.stdout);
     const imageCache = createImageCache(image);
     const imageDisk = image.cache_dir === null ? undefined : createDiskImageCache(image.cache_dir);
     const stageContext: StageContext = {
@@ -226,7 +233,7 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
     });
     await sink.close();
     const complete = !interrupted && !stop.aborted;
-    if (complete && output) await finalizeOutput(output.paths);
+    if (complete && output) await finalizeOutput(output.paths, copy);
     const failures = await failureLines(stats, opts.inputFile, opts.rowRange);
     logRunEnd(log, {
       stats,
@@ -245,6 +252,8 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
       outputFile: opts.outputFile,
     };
   } finally {
+    // (After a finished finalize the copy is in place and this does nothing.)
+    await copy?.discard();
     await partial?.close();
     await clients.close();
     await output?.close();

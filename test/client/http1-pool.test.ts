@@ -154,6 +154,24 @@ describe("Http1Pool against a node:http server", () => {
     expect(raw.requests[0]).toContain("content-length: 14\r\n");
   });
 
+  it("sends the pieces of requests started in one turn at its end: one aborted before then sends nothing", async () => {
+    const raw = await rawServer((s, _n, text) => s.write(ok(text.slice(text.indexOf("\r\n\r\n") + 4))));
+    const p = pool(raw.url, { connections: 3 });
+    const image = Buffer.alloc(200_000, 0x41);
+    const body = (i: number) => [Buffer.from(`{"i":${i},"x":"`), image, Buffer.from('"}')];
+    // Three sockets connected and idle first, so nothing waits for a connect.
+    await Promise.all([send(p, "{}"), send(p, "{}"), send(p, "{}")]);
+    raw.requests.length = 0;
+    let second: RequestController | undefined;
+    const sent = [send(p, body(1)), send(p, body(2), { onController: (c) => (second = c) }), send(p, body(3))];
+    second?.abort(new Error("not wanted"));
+    const [a, b, c] = await Promise.allSettled(sent);
+    expect(b).toMatchObject({ status: "rejected", reason: { message: "not wanted" } });
+    expect(a).toMatchObject({ status: "fulfilled", value: { body: `{"i":1,"x":"${"A".repeat(200_000)}"}` } });
+    expect(c).toMatchObject({ status: "fulfilled", value: { body: `{"i":3,"x":"${"A".repeat(200_000)}"}` } });
+    expect(raw.requests.map((t) => /"i":(\d)/.exec(t)?.[1]).sort()).toEqual(["1", "3"]);
+  });
+
   it("sends a text body as UTF-8, its length in bytes", async () => {
     // (The raw server reads latin1: the body's bytes, decoded here as UTF-8.)
     const raw = await rawServer((s, _n, text) =>
