@@ -33,6 +33,9 @@ export class InOrderCopy {
   private failed = 0;
   private anyDigest = false;
   private broken = false;
+  private closed = false;
+  /** The copy is in place as the output (discard then leaves it). */
+  private placed = false;
   /** One row's digest line, filled in place for each (ChunkWriter.put copies it). */
   private readonly scratch = Buffer.alloc(9, 0x0a);
 
@@ -168,8 +171,6 @@ export class InOrderCopy {
     await Promise.all([rm(this.tmp, { force: true }), rm(this.digestsTmp, { force: true })]);
   }
 
-  private closed = false;
-  private placed = false;
   private async closeFiles(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
