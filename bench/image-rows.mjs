@@ -6,6 +6,8 @@
 //   vlmpipe's own operators) 20,000 times, built once (with a body per request, autocannon
 //   spends more CPU rebuilding requests than the wire takes: 226-502 rows/s here);
 // - one 1 MB PNG in every row (as the throughput section's image rows).
+// Beside them, with no verdict: vlmpipe's transport alone on the same body, and a hand-written
+// client doing only a row's necessary work (bench/floor-client.mjs) over the same rows.
 // Rows/s here are whole-process (rows / wall seconds from spawn to exit), start-up included for
 // both tools. Rounds take turns, who goes first alternating; the verdict is the median of the
 // rounds' paired ratios. Peak RSS is the kernel's VmHWM of vlmpipe's process.
@@ -40,6 +42,11 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
         n: rows,
         imageKb: round(small.reduce((s, b) => s + b, 0) / small.length / 1024, 0),
         input: await writeRows(path.join(dir, "rows-small.jsonl"), rows, (i) => `images/img-${i % 20}.png`),
+        warmInput: await writeRows(
+          path.join(dir, "warm-small.jsonl"),
+          Math.min(rows, 2000),
+          (i) => `images/img-${i % 20}.png`,
+        ),
         bodies: 1,
         rssTarget: true,
       },
@@ -48,6 +55,7 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
         n: bigRows,
         imageKb: round(big / 1024, 0),
         input: await writeRows(path.join(dir, "rows-big.jsonl"), bigRows, () => "images/big.png"),
+        warmInput: await writeRows(path.join(dir, "warm-big.jsonl"), Math.min(bigRows, 2000), () => "images/big.png"),
         bodies: 1,
       },
     ];
@@ -66,6 +74,7 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
       await runAutocannon(stub.url, bodiesFile, Math.min(p.n, 2000));
       await runTransport(stub.url, bodiesFile, Math.min(p.n, 2000));
       await runVlmpipe(stub.url, p.input, path.join(dir, "out.jsonl"), Math.min(p.n, 2000));
+      await runFloor(stub.url, bodiesFile, p.warmInput, path.join(dir, "floor.jsonl"));
       const passes = [];
       for (let r = 0; r < rounds; r++) {
         const v = () => stub.phases(p.n, () => runVlmpipe(stub.url, p.input, path.join(dir, "out.jsonl")));
@@ -73,7 +82,9 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
         const pair = r % 2 === 0 ? { v: await v(), a: await a() } : { a: await a(), v: await v() };
         // vlmpipe's transport alone on the same body, for where the gap sits (no verdict).
         const t = await stub.phases(p.n, () => runTransport(stub.url, bodiesFile, p.n));
-        passes.push({ ...pair, t, load: os.loadavg()[0] });
+        // The floor: a client doing only what a row needs (no verdict).
+        const f = await stub.phases(p.n, () => runFloor(stub.url, bodiesFile, p.input, path.join(dir, "floor.jsonl")));
+        passes.push({ ...pair, t, f, load: os.loadavg()[0] });
       }
       const rate = (x) => p.n / x.seconds;
       const ratios = passes.map((x) => rate(x.v) / rate(x.a));
@@ -99,6 +110,9 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
         transport_rows_per_s: passes.map((x) => round(rate(x.t), 0)),
         transport_ratio: round(median(passes.map((x) => rate(x.t) / rate(x.a))), 3),
         transport_phases_ms: medianPhases(passes.map((x) => x.t.phases)),
+        floor_rows_per_s: passes.map((x) => round(rate(x.f), 0)),
+        floor_ratio: round(median(passes.map((x) => rate(x.f) / rate(x.a))), 3),
+        floor_phases_ms: medianPhases(passes.map((x) => x.f.phases)),
       };
       c.met = c.ratio >= 0.9 && (!p.rssTarget || c.vlmpipe_peak_rss_mb <= 150);
       log(`image rows ${p.name}: ${JSON.stringify(c)}`);
@@ -144,6 +158,15 @@ async function runTransport(url, bodiesFile, n) {
   return measure(
     process.execPath,
     [path.join(root, "bench", "layers-driver.mjs"), url, bodiesFile, String(CONCURRENCY), String(n), "transport"],
+    { stdout: "pipe" },
+  );
+}
+
+/** bench/floor-client.mjs over the same rows, the first row's body as its template. */
+async function runFloor(url, bodiesFile, input, output) {
+  return measure(
+    process.execPath,
+    [path.join(root, "bench", "floor-client.mjs"), url, bodiesFile, input, output, String(CONCURRENCY)],
     { stdout: "pipe" },
   );
 }

@@ -60,6 +60,16 @@ export function renderTable(r) {
           "report",
           undefined,
         );
+      if (c.floor_rows_per_s)
+        add(
+          "1b image rows",
+          "same rows, a hand-written client doing only a row's necessary work (bench/floor-client.mjs)",
+          `${n(Math.max(...c.floor_rows_per_s))} rows/s best pass (${phases(c.floor_phases_ms, "")})`,
+          "autocannon, as above",
+          `${c.floor_ratio}x`,
+          "report",
+          undefined,
+        );
     }
   }
   if (r.memory) {
