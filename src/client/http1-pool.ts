@@ -149,8 +149,8 @@ export class Http1Pool {
    * others started in it. Why: each writev of an image body copies ~100 KB or more through the
    * CPU's caches, so a writev between two rows' work left the next row's code and data cold;
    * the rows finished in one turn (a socket read often finishes several) now do their work
-   * first and their writes after, back to back: 6-11% less main-thread CPU and 6-9% less wall
-   * time on 20,000 rows over 20 ~100 KB images (bench/image-rows.mjs). A request waits at most
+   * first and their writes after, back to back: 6-13% less main-thread CPU and 4-9% less wall
+   * time on 20,000 rows over 20 ~100 KB images (three A/B runs, docs/performance.md). A request waits at most
    * until the turn's end, microseconds, while the run's other rows keep the server busy.
    * Text bodies go out at once: deferring them saved nothing measurable.
    */
