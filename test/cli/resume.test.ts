@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
@@ -95,6 +95,8 @@ describe("resume", () => {
     const lines = parseLines(text);
     expect(new Set(lines.map((l) => l._async_position)).size).toBe(lines.length);
     expect(lines.length).toBeLessThan(N);
+    // The in-order copy of the stopped run is gone with it; the async file is the record.
+    expect((await readdir(path.dirname(out))).filter((f) => f.includes(".tmp-"))).toEqual([]);
     const again = await cli(args(out));
     expect(again.code, again.stderr).toBe(0);
     expect(parseLines(await readFile(out, "utf8")).map((l) => l.id)).toEqual(data.rows.map((r) => r.id));
