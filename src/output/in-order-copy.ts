@@ -27,7 +27,9 @@ export const MAX_HELD_BYTES = 16 * 2 ** 20;
  */
 export class InOrderCopy {
   private next = 0;
-  private readonly held = new Map<number, { line: Buffer; digest: number }>();
+  private readonly held = new Map<number, { parts: readonly Buffer[]; memory: ArrayBufferLike; digest: number }>();
+  /** The memory held lines are views of, with how many each; its bytes are what heldBytes counts. */
+  private readonly memory = new Map<ArrayBufferLike, number>();
   private heldBytes = 0;
   private rows = 0;
   private failed = 0;
@@ -112,10 +114,13 @@ export class InOrderCopy {
     if (info.digest >= 0) this.anyDigest = true;
     const parts = finalLineParts(batch.subarray(start, end), info);
     if (p !== this.next) {
-      // Copied: a view would keep the whole batch's buffer alive while it waits.
-      const line = Buffer.concat(parts as Buffer[]);
-      this.held.set(p, { line, digest: info.digest });
-      this.heldBytes += line.length;
+      // Held as views of its batch (no copy a line): what is counted is the memory a held line
+      // keeps alive, its batch's whole ArrayBuffer (a small batch's is node's shared 8 KB pool).
+      const memory = batch.buffer;
+      this.held.set(p, { parts, memory, digest: info.digest });
+      const n = this.memory.get(memory) ?? 0;
+      this.memory.set(memory, n + 1);
+      if (n === 0) this.heldBytes += memory.byteLength;
       if (this.heldBytes > this.maxHeldBytes) this.giveUp();
       return;
     }
@@ -124,8 +129,12 @@ export class InOrderCopy {
     this.next++;
     for (let h = this.held.get(this.next); h !== undefined; h = this.held.get(this.next)) {
       this.held.delete(this.next);
-      this.heldBytes -= h.line.length;
-      ready.push(h.line);
+      const n = this.memory.get(h.memory) as number;
+      if (n === 1) {
+        this.memory.delete(h.memory);
+        this.heldBytes -= h.memory.byteLength;
+      } else this.memory.set(h.memory, n - 1);
+      for (const part of h.parts) ready.push(part);
       digests.push(h.digest);
       this.next++;
     }
@@ -134,6 +143,7 @@ export class InOrderCopy {
   private giveUp(): void {
     this.broken = true;
     this.held.clear();
+    this.memory.clear();
     this.heldBytes = 0;
   }
 

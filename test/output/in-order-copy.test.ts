@@ -136,6 +136,21 @@ describe("InOrderCopy: the output put in order during a fresh run", () => {
     expect(kept.output).toBe(held.output);
   });
 
+  it("counts against its bound the memory a held line keeps alive, not just the line", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "vlmpipe-inorder-"));
+    const copy = await InOrderCopy.open(outputPaths(path.join(dir, "out.jsonl")), 64 * 1024);
+    // 20 short lines, each a view of its own 8 KB buffer (as node's pool hands out small ones):
+    // 2 KB of lines, 160 KB kept alive while row 0 is missing.
+    for (let i = 1; i <= 20; i++) {
+      const text = Buffer.from(line(i).text);
+      const own = Buffer.alloc(8192);
+      text.copy(own);
+      await copy.take(own.subarray(0, text.length));
+    }
+    expect(copy.intact).toBe(false);
+    await copy.discard();
+  });
+
   it("is not used when a position never came (a gap), nor for a line that is not ours", async () => {
     const gap = await bothWays([0, 2, 3].map((i) => line(i)));
     expect(gap.intact).toBe(true);
