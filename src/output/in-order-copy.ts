@@ -5,8 +5,9 @@ import type { OutputPaths } from "./partial-output.js";
 import { putDigestHex } from "./row-digest.js";
 
 /**
- * Lines held back waiting for an earlier position, at most: past this the copy gives up (a
- * slow row holding back a long run of later ones) and the run ends with the full finalize.
+ * Memory kept alive by lines held back waiting for an earlier position, at most: past this the
+ * copy gives up (a slow row holding back a long run of later ones) and the run ends with the
+ * full finalize.
  */
 export const MAX_HELD_BYTES = 16 * 2 ** 20;
 
@@ -17,8 +18,8 @@ export const MAX_HELD_BYTES = 16 * 2 ** 20;
  *
  * It is fed every batch of lines right after the batch is written to the async file, and
  * writes each line's final form (finalLineParts, as finalize makes it) to `<out>.tmp-<pid>`
- * as soon as every earlier position has been written; lines that arrive early wait in memory
- * (MAX_HELD_BYTES). The row digests go to `<out>.row-digests.tmp-<pid>` in the same order.
+ * as soon as every earlier position has been written; lines that arrive early wait in memory,
+ * as views of their batches (MAX_HELD_BYTES). The row digests go to `<out>.row-digests.tmp-<pid>` in the same order.
  * It only covers a run whose async file started empty, where each position is written once:
  * a position seen twice, a line not of ours, a failed write or too much held back makes it
  * give up quietly, and `finish` then says so (null) and the caller finalizes as before. The
