@@ -50,26 +50,21 @@ export function renderTable(r) {
         c.image_kb < 500 ? ">= 0.9x, RSS <= 150 MB" : ">= 0.9x",
         c.met,
       );
-      if (c.transport_rows_per_s)
+      // Beside the verdict, for where the gap sits: the same body through vlmpipe's transport
+      // alone, and the same rows through a client doing only a row's necessary work.
+      const beside = (what, tool) =>
+        c[`${tool}_rows_per_s`] &&
         add(
           "1b image rows",
-          "same body, vlmpipe's transport alone (no rows read, no prompt, no output)",
-          `${n(Math.max(...c.transport_rows_per_s))} rows/s best pass (${phases(c.transport_phases_ms, "")})`,
+          what,
+          `${n(Math.max(...c[`${tool}_rows_per_s`]))} rows/s best pass (${phases(c[`${tool}_phases_ms`], "")})`,
           "autocannon, as above",
-          `${c.transport_ratio}x`,
+          `${c[`${tool}_ratio`]}x`,
           "report",
           undefined,
         );
-      if (c.floor_rows_per_s)
-        add(
-          "1b image rows",
-          "same rows, a hand-written client doing only a row's necessary work (bench/floor-client.mjs)",
-          `${n(Math.max(...c.floor_rows_per_s))} rows/s best pass (${phases(c.floor_phases_ms, "")})`,
-          "autocannon, as above",
-          `${c.floor_ratio}x`,
-          "report",
-          undefined,
-        );
+      beside("same body, vlmpipe's transport alone (no rows read, no prompt, no output)", "transport");
+      beside("same rows, a hand-written client doing only a row's necessary work (bench/floor-client.mjs)", "floor");
     }
   }
   if (r.memory) {

@@ -2,7 +2,7 @@ import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { finalLineParts, lineInfoAt } from "./async-lines.js";
 import { ChunkWriter } from "./chunk-writer.js";
 import type { OutputPaths } from "./partial-output.js";
-import { putDigestHex } from "./row-digest.js";
+import { DIGEST_LINE_BYTES, putDigestLine } from "./row-digest.js";
 
 /**
  * Memory kept alive by lines held back waiting for an earlier position, at most: past this the
@@ -40,7 +40,7 @@ export class InOrderCopy {
   /** The copy is in place as the output (discard then leaves it). */
   private placed = false;
   /** One row's digest line, filled in place for each (ChunkWriter.put copies it). */
-  private readonly scratch = Buffer.alloc(9, 0x0a);
+  private readonly scratch = Buffer.alloc(DIGEST_LINE_BYTES);
 
   private constructor(
     private readonly paths: OutputPaths,
@@ -94,8 +94,7 @@ export class InOrderCopy {
         if (full) await full;
       }
       for (const d of digests) {
-        if (d < 0) this.scratch.write("--------", 0, "latin1");
-        else putDigestHex(this.scratch, 0, d);
+        putDigestLine(this.scratch, 0, d);
         // (put copies the scratch, also when it first writes the buffer out.)
         const full = this.digests.out.put(this.scratch);
         if (full) await full;

@@ -1,5 +1,5 @@
 import type { LineInfo } from "./async-lines.js";
-import { putDigestHex, RowDigests } from "./row-digest.js";
+import { DIGEST_LINE_BYTES, putDigestLine, RowDigests } from "./row-digest.js";
 
 export type IndexEntry = { offset: number; length: number; info: LineInfo };
 
@@ -74,13 +74,11 @@ export class LineIndex {
       if (!any && this.digests.get(p) >= 0) any = true;
     }
     if (!any) return null;
-    const buf = Buffer.allocUnsafe(rows * 9);
+    const buf = Buffer.allocUnsafe(rows * DIGEST_LINE_BYTES);
     let at = 0;
     const put = (d: number) => {
-      if (d < 0) buf.write("--------", at, "latin1");
-      else putDigestHex(buf, at, d);
-      buf[at + 8] = 0x0a;
-      at += 9;
+      putDigestLine(buf, at, d);
+      at += DIGEST_LINE_BYTES;
     };
     if (this.odd.size === 0) {
       for (let p = 0; p < this.flags.length; p++) if (this.flags[p] !== 0) put(this.digests.get(p));

@@ -51,6 +51,16 @@ export function putDigestHex(buf: Uint8Array, at: number, d: number): void {
 
 const HEX = Buffer.from("0123456789abcdef", "latin1");
 
+/** Bytes a line of `<out>.row-digests` takes: 8 hex digits (or "--------": none) and "\n". */
+export const DIGEST_LINE_BYTES = 9;
+
+/** One line of `<out>.row-digests` into `buf[at, at + DIGEST_LINE_BYTES)`: d's hex, or "--------" when d < 0. */
+export function putDigestLine(buf: Buffer, at: number, d: number): void {
+  if (d < 0) buf.write("--------", at, "latin1");
+  else putDigestHex(buf, at, d);
+  buf[at + 8] = 0x0a;
+}
+
 /** digestHex read back from `buf[at, at + 8)`; -1 when those are not 8 lowercase hex digits. */
 export function digestAt(buf: Uint8Array, at: number): number {
   let d = 0;
