@@ -1,3 +1,4 @@
+import path from "node:path";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -7,6 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // 2-core machines: two test files at once keeps loopback servers responsive.
     maxWorkers: 2,
+    // The CLIs that tests spawn keep their compile cache in the checkout, not the user's home.
+    env: { VLMPIPE_COMPILE_CACHE_DIR: path.resolve("node_modules", ".cache", "vlmpipe-compile-cache") },
     // In CI a JSON report lets .ci/run print vitest's own counts.
     reporters: process.env.VLMPIPE_TEST_REPORT
       ? ["default", ["json", { outputFile: process.env.VLMPIPE_TEST_REPORT }]]

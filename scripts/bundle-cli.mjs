@@ -1,23 +1,28 @@
-// Bundles the CLI (src/cli/main.ts) into dist/cli/main.js, its lazily loaded commands into
-// dist/cli/chunks/: what `vlmpipe` runs. tsc's per-module dist/ stays the library.
+// Bundles the CLI (src/cli/run-cli.ts and every command it loads) into one CommonJS file,
+// dist/cli/vlmpipe.cjs, which tsc's dist/cli/main.js loads with a V8 code cache
+// (src/cli/compile-cache.ts): what `vlmpipe` runs. tsc's per-module dist/ stays the library.
 //
 // Why: Node 20 loads ES modules one file at a time with no compile cache; the CLI's ~230
 // modules (zod alone is 95, rxjs's CommonJS build ~400) took ~0.3 s of CPU before the first
-// request. One file per command cuts that (docs/performance.md, "Figures behind the
-// code").
+// request. One file cuts that, and one CommonJS file can be compiled through `vm.Script`,
+// which takes a code cache (docs/performance.md, "Figures behind the code"). Commands stay
+// lazily evaluated: esbuild turns `await import("./generate.js")` into a call that runs the
+// module's top level on first use.
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
+// The ES-module chunks earlier builds wrote.
+await rm(path.join(root, "dist", "cli", "chunks"), { recursive: true, force: true });
+
 await build({
-  entryPoints: { main: path.join(root, "src", "cli", "main.ts") },
-  outdir: path.join(root, "dist", "cli"),
-  chunkNames: "chunks/[name]-[hash]",
+  entryPoints: [path.join(root, "src", "cli", "run-cli.ts")],
+  outfile: path.join(root, "dist", "cli", "vlmpipe.cjs"),
   bundle: true,
-  splitting: true,
-  format: "esm",
+  format: "cjs",
   platform: "node",
   target: "node20",
   // Native code (sharp), and what is loaded only on demand from the installed package
@@ -50,10 +55,13 @@ await build({
       },
     },
   ],
-  // CommonJS packages in the bundle (commander, yaml) require Node's builtins.
-  banner: {
-    js: 'import { createRequire as __vlmpipeRequire } from "node:module"; const require = __vlmpipeRequire(import.meta.url);',
-  },
+  // `import()` of what stays outside (undici, sharp; both CommonJS) as `require`: code run by
+  // `vm.Script` has no loader for dynamic imports.
+  supported: { "dynamic-import": false },
+  // The modules' `import.meta.url` (paths.ts finds the package's root from it): the bundle's own.
+  define: { "import.meta.url": "__vlmpipeImportMetaUrl" },
+  // "use strict" first: ES modules are strict, and esbuild's own directive would come after.
+  banner: { js: '"use strict";\nvar __vlmpipeImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   legalComments: "none",
   logLevel: "warning",
 });

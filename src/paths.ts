@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 /**
  * The package's root folder (holding package.json, prompts/, pipelines/, fixtures/): the
  * nearest folder above this module with a package.json. This module runs from src/, from
- * tsc's dist/ and from the bundled CLI's dist/cli/ and dist/cli/chunks/.
+ * tsc's dist/ and from the bundled CLI's dist/cli/vlmpipe.cjs.
  */
 export const packageRoot = findRoot(path.dirname(fileURLToPath(import.meta.url)));
 

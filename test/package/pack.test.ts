@@ -21,7 +21,7 @@ const ALLOWED = [
   /^LICENSE$/,
   /^CHANGELOG\.md$/,
   /^docs\/.+\.md$/,
-  /^dist\/.+\.(js|d\.ts|js\.map|d\.ts\.map)$/,
+  /^dist\/.+\.(js|cjs|d\.ts|js\.map|d\.ts\.map)$/,
   /^src\/.+\.ts$/,
   /^prompts\/.+\.yaml$/,
   /^pipelines\/.+\.yaml$/,
@@ -33,6 +33,8 @@ const REQUIRED = [
   "README.md",
   "LICENSE",
   "dist/cli/main.js",
+  // The CLI proper, which main.js loads (scripts/bundle-cli.mjs).
+  "dist/cli/vlmpipe.cjs",
   "dist/index.js",
   "dist/index.d.ts",
   // The README's links into docs/ resolve in an installed package too.
