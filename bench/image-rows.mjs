@@ -20,7 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { requestBodies, writeBodies } from "./bodies.mjs";
-import { generateArgs, measure, median, PROMPT, root, round } from "./lib.mjs";
+import { generateArgs, measure, median, PROMPT, root, round, statCpuSeconds } from "./lib.mjs";
 import { AUTOCANNON_DRIVER, writeRows } from "./throughput.mjs";
 
 const CONCURRENCY = 64;
@@ -87,6 +87,7 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
         passes.push({ ...pair, t, f, load: os.loadavg()[0] });
       }
       const rate = (x) => p.n / x.seconds;
+      const msPerRow = (seconds) => round(median(seconds.map((c) => (1000 * c) / p.n)), 3);
       const ratios = passes.map((x) => rate(x.v) / rate(x.a));
       const c = {
         case: p.name,
@@ -98,8 +99,16 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
         paired_ratios: ratios.map((x) => round(x, 3)),
         vlmpipe_rows_per_s: passes.map((x) => round(rate(x.v), 0)),
         autocannon_rows_per_s: passes.map((x) => round(rate(x.a), 0)),
-        vlmpipe_cpu_ms_per_row: round(median(passes.map((x) => (1000 * x.v.cpuSeconds) / p.n)), 3),
-        autocannon_cpu_ms_per_row: round(median(passes.map((x) => (1000 * x.a.cpuSeconds) / p.n)), 3),
+        vlmpipe_cpu_ms_per_row: msPerRow(passes.map((x) => x.v.cpuSeconds)),
+        autocannon_cpu_ms_per_row: msPerRow(passes.map((x) => x.a.cpuSeconds)),
+        // The same server work whoever sends: the tools differ by their own CPU, on two cores
+        // they share with it.
+        stub_cpu_ms_per_row: {
+          vlmpipe: msPerRow(passes.map((x) => x.v.stubCpuSeconds)),
+          autocannon: msPerRow(passes.map((x) => x.a.stubCpuSeconds)),
+          transport: msPerRow(passes.map((x) => x.t.stubCpuSeconds)),
+          floor: msPerRow(passes.map((x) => x.f.stubCpuSeconds)),
+        },
         vlmpipe_peak_rss_mb: round(Math.max(...passes.map((x) => x.v.peakMb)), 0),
         autocannon_peak_rss_mb: round(Math.max(...passes.map((x) => x.a.peakMb)), 0),
         load_average: passes.map((x) => round(x.load, 1)),
@@ -110,9 +119,11 @@ export async function benchImageRows({ dir, rows = 20_000, bigRows = 2_000, roun
         transport_rows_per_s: passes.map((x) => round(rate(x.t), 0)),
         transport_ratio: round(median(passes.map((x) => rate(x.t) / rate(x.a))), 3),
         transport_phases_ms: medianPhases(passes.map((x) => x.t.phases)),
+        transport_cpu_ms_per_row: msPerRow(passes.map((x) => x.t.cpuSeconds)),
         floor_rows_per_s: passes.map((x) => round(rate(x.f), 0)),
         floor_ratio: round(median(passes.map((x) => rate(x.f) / rate(x.a))), 3),
         floor_phases_ms: medianPhases(passes.map((x) => x.f.phases)),
+        floor_cpu_ms_per_row: msPerRow(passes.map((x) => x.f.cpuSeconds)),
       };
       c.met = c.ratio >= 0.9 && (!p.rssTarget || c.vlmpipe_peak_rss_mb <= 150);
       log(`image rows ${p.name}: ${JSON.stringify(c)}`);
@@ -181,13 +192,16 @@ function startStub() {
   /** Runs `pass` (a tool's whole process, n answers) and adds when its answers went out. */
   const phases = async (n, pass) => {
     child.send({ expect: n });
+    const stubCpu0 = statCpuSeconds(`/proc/${child.pid}/stat`);
     const spawned = Date.now();
     const r = await pass();
     const exited = Date.now();
+    const stubCpuSeconds = statCpuSeconds(`/proc/${child.pid}/stat`) - stubCpu0;
     child.send({ marks: true });
     const { marks: m } = await new Promise((res) => child.once("message", res));
     return {
       ...r,
+      stubCpuSeconds,
       phases: {
         to_first_answer: m.first - spawned,
         first_tenth: m.tenth - m.first,

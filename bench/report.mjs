@@ -41,11 +41,13 @@ export function renderTable(r) {
   if (r.imagerows) {
     for (const c of r.imagerows.cases) {
       const rng = `${Math.min(...c.paired_ratios)}-${Math.max(...c.paired_ratios)}x`;
+      // The server's CPU a row during each tool's passes (results from before it was measured lack it).
+      const server = (tool) => (c.stub_cpu_ms_per_row ? `, server ${c.stub_cpu_ms_per_row[tool]}` : "");
       add(
         "1b image rows",
         `${n(c.rows)} rows, ${c.case} (${c.image_kb} KB), c=${c.concurrency}, no stream, whole processes`,
-        `${n(Math.max(...c.vlmpipe_rows_per_s))} rows/s best pass (CPU ${c.vlmpipe_cpu_ms_per_row} ms/row, RSS ${c.vlmpipe_peak_rss_mb} MB${phases(c.vlmpipe_phases_ms)})`,
-        `autocannon ${n(Math.max(...c.autocannon_rows_per_s))} rows/s (CPU ${c.autocannon_cpu_ms_per_row} ms/row, RSS ${c.autocannon_peak_rss_mb} MB${phases(c.autocannon_phases_ms)})`,
+        `${n(Math.max(...c.vlmpipe_rows_per_s))} rows/s best pass (CPU ${c.vlmpipe_cpu_ms_per_row} ms/row${server("vlmpipe")}, RSS ${c.vlmpipe_peak_rss_mb} MB${phases(c.vlmpipe_phases_ms)})`,
+        `autocannon ${n(Math.max(...c.autocannon_rows_per_s))} rows/s (CPU ${c.autocannon_cpu_ms_per_row} ms/row${server("autocannon")}, RSS ${c.autocannon_peak_rss_mb} MB${phases(c.autocannon_phases_ms)})`,
         `${c.ratio}x (median of ${c.paired_ratios.length} paired passes, ${rng}; load ${c.load_average.join("/")})`,
         c.image_kb < 500 ? ">= 0.9x, RSS <= 150 MB" : ">= 0.9x",
         c.met,
@@ -57,7 +59,7 @@ export function renderTable(r) {
         add(
           "1b image rows",
           what,
-          `${n(Math.max(...c[`${tool}_rows_per_s`]))} rows/s best pass (${phases(c[`${tool}_phases_ms`], "")})`,
+          `${n(Math.max(...c[`${tool}_rows_per_s`]))} rows/s best pass (${c[`${tool}_cpu_ms_per_row`] ? `CPU ${c[`${tool}_cpu_ms_per_row`]} ms/row${c.stub_cpu_ms_per_row?.[tool] ? server(tool) : ""}, ` : ""}${phases(c[`${tool}_phases_ms`], "")})`,
           "autocannon, as above",
           `${c[`${tool}_ratio`]}x`,
           "report",
