@@ -17,7 +17,8 @@ import vm from "node:vm";
  *
  * One file per command (`generate`, `eval`, ...), as each runs different code; its name holds
  * a hash of the bundle's bytes (V8 itself checks only the source's length, so an edited bundle
- * of the same length would otherwise run stale bytecode), V8's version and the architecture.
+ * of the same length would otherwise run stale bytecode) and of node's flags, V8's version and
+ * the architecture.
  */
 
 /** How the bundle was compiled: no cache wanted, none found, used, or rejected by V8. */
@@ -61,9 +62,14 @@ export function commandKey(args: readonly string[]): string {
   return args.some((a) => a === "--help" || a === "-h") ? `${name}-help` : name;
 }
 
-/** The cache file's name for a bundle's bytes and a command. */
+/**
+ * The cache file's name for a bundle's bytes and a command, under this process's node flags:
+ * V8 rejects a cache made under other flags (`--max-old-space-size` is one), so runs with and
+ * without them would otherwise keep rewriting one file.
+ */
 export function cacheFileName(bundle: Buffer, command: string): string {
-  const id = createHash("sha256").update(bundle).digest("hex").slice(0, 16);
+  const flags = JSON.stringify([process.execArgv, process.env.NODE_OPTIONS ?? ""]);
+  const id = createHash("sha256").update(bundle).update(flags).digest("hex").slice(0, 16);
   return `${command}.${id}.v8-${process.versions.v8}.${process.arch}.bin`;
 }
 

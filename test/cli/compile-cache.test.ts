@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cacheFileName, commandKey, compileCacheDir } from "../../src/cli/compile-cache.js";
+import { commandKey, compileCacheDir } from "../../src/cli/compile-cache.js";
 import { binPath, repoRoot, spawnCli, waitExit } from "../helpers/bin.js";
 
 let dir: string;
@@ -43,7 +43,10 @@ const cacheFiles = () => readdirSync(cacheDir).sort();
  * loadBundle (the built module) in a process of its own, as the CLI uses it: in one process V8
  * compiles the same source once, so a second load there would never consult the cache.
  */
-function load(command: string, opts: { cacheDir?: string | null; file?: string; save?: boolean } = {}): Loaded {
+function load(
+  command: string,
+  opts: { cacheDir?: string | null; file?: string; save?: boolean; nodeFlags?: string[] } = {},
+): Loaded {
   const module = pathToFileURL(path.join(repoRoot, "dist", "cli", "compile-cache.js")).href;
   const script = `
     const { loadBundle } = await import(${JSON.stringify(module)});
@@ -54,9 +57,8 @@ function load(command: string, opts: { cacheDir?: string | null; file?: string; 
   `;
   const dirArg = opts.cacheDir === null ? "" : (opts.cacheDir ?? cacheDir);
   const args = [opts.file ?? bundle, dirArg, command, opts.save === false ? "" : "save"];
-  return JSON.parse(
-    execFileSync(process.execPath, ["--input-type=module", "-e", script, ...args], { encoding: "utf8" }),
-  );
+  const node = [...(opts.nodeFlags ?? []), "--input-type=module", "-e", script];
+  return JSON.parse(execFileSync(process.execPath, [...node, ...args], { encoding: "utf8" }));
 }
 
 describe("loadBundle", () => {
@@ -77,7 +79,7 @@ describe("loadBundle", () => {
   it("writes the cache after a run without one, then uses it and leaves it as it is", () => {
     expect(load("generate")!.status).toBe("none");
     const [file] = cacheFiles();
-    expect(file).toBe(cacheFileName(readFileSync(bundle), "generate"));
+    expect(file).toMatch(/^generate\.[0-9a-f]{16}\.v8-.+\.bin$/);
     expect(statSync(path.join(cacheDir, file!)).mode & 0o777).toBe(0o600);
     expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
     const written = readFileSync(path.join(cacheDir, file!));
@@ -105,6 +107,14 @@ describe("loadBundle", () => {
     writeBundle(51);
     expect(load("generate")).toMatchObject({ status: "none", answer: 52 });
     expect(load("generate")).toMatchObject({ status: "used", answer: 52 });
+  });
+
+  it("keeps one cache per set of node flags (V8 rejects a cache made under others)", () => {
+    load("generate");
+    expect(load("generate", { nodeFlags: ["--max-old-space-size=300"] })!.status).toBe("none");
+    expect(load("generate", { nodeFlags: ["--max-old-space-size=300"] })!.status).toBe("used");
+    expect(load("generate")!.status).toBe("used");
+    expect(cacheFiles()).toHaveLength(2);
   });
 
   it("keeps one cache per command", () => {
