@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { fileURLToPath } from "node:url";
 import { commandKey, compileCacheDir, loadBundle } from "./compile-cache.js";
+import { Exit } from "./context.js";
 import type * as RunCliModule from "./run-cli.js";
 
 // The CLI proper is one CommonJS bundle beside this file (scripts/bundle-cli.mjs), loaded with
@@ -11,9 +12,10 @@ const bundle = loadBundle<typeof RunCliModule>(
   compileCacheDir(),
   commandKey(args),
 );
-// The cache is written after a successful run only: a failed command (a typo, bad options)
-// would keep the bytecode of its error path.
-if (bundle) process.on("exit", (code) => code === 0 && bundle.saveIfMissed());
+// The cache is written after a command that ran whole (done, or done with some rows failed):
+// one that stopped early (a typo, bad options, no server) would keep only the bytecode of its
+// error path.
+if (bundle) process.on("exit", (code) => (code === Exit.OK || code === Exit.ROWS_FAILED) && bundle.saveIfMissed());
 const { runCli } = bundle?.exports ?? (await import("./run-cli.js"));
 
 const code = await runCli(args, { handleSignals: true });

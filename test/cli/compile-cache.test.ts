@@ -6,7 +6,9 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { commandKey, compileCacheDir } from "../../src/cli/compile-cache.js";
+import { startSimServer } from "../../src/server/sim/sim-server.js";
 import { binPath, repoRoot, spawnCli, waitExit } from "../helpers/bin.js";
+import { png } from "../helpers/dataset.js";
 
 let dir: string;
 let cacheDir: string;
@@ -193,5 +195,35 @@ describe("the built CLI", () => {
     rmSync(cacheDir, { recursive: true });
     expect((await run(["--version"], { VLMPIPE_COMPILE_CACHE: "0", ...env })).code).toBe(0);
     expect(readdirSync(dir)).not.toContain("cache");
+  });
+
+  it("writes one after a run with failed rows (exit 3): the command ran whole", async () => {
+    const sim = await startSimServer({ model: "sim" });
+    try {
+      const input = path.join(dir, "rows.jsonl");
+      writeFileSync(path.join(dir, "ok.png"), await png());
+      writeFileSync(input, `${JSON.stringify({ problem: "q0", image_path: "ok.png" })}\n{"problem": "broken\n`);
+      const r = await run(
+        [
+          "generate",
+          "--input_file",
+          input,
+          "--output_file",
+          path.join(dir, "out.jsonl"),
+          "--prompt_config",
+          "vlm/mmmu-pro",
+          "--model",
+          "sim",
+          "--server_address",
+          `${sim.url}/v1`,
+          "--quiet",
+        ],
+        { VLMPIPE_COMPILE_CACHE_DIR: cacheDir },
+      );
+      expect(r.code, r.stderr).toBe(3);
+      expect(cacheFiles()).toEqual([expect.stringMatching(/^generate\./)]);
+    } finally {
+      await sim.close();
+    }
   });
 });
