@@ -27,7 +27,7 @@ export type CacheStatus = "off" | "none" | "used" | "rejected";
 export type LoadedBundle<T> = {
   exports: T;
   status: CacheStatus;
-  /** Writes the cache when none was used; call once the command succeeded. Never throws. */
+  /** Writes the cache when none was used; call once the command went through. Never throws. */
   saveIfMissed(): void;
 };
 
@@ -90,7 +90,7 @@ export function loadBundle<T>(
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-  // esbuild escapes non-ASCII in strings but not in comments or regular expressions.
+  // The build makes the bundle ASCII (a one-byte string for V8); a hand-edited one may not be.
   const source = bytes.toString(isAscii(bytes) ? "latin1" : "utf8");
   const cacheFile = cacheDir === undefined ? undefined : path.join(cacheDir, cacheFileName(bytes, command));
   let cachedData: Buffer | undefined;
@@ -98,7 +98,7 @@ export function loadBundle<T>(
     try {
       cachedData = readFileSync(cacheFile);
     } catch {
-      // None yet (or unreadable): compiled as without a cache, written after a successful run.
+      // None yet (or unreadable): compiled as without a cache, written after the run.
     }
   }
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n});`, {
