@@ -8,7 +8,7 @@ import vm from "node:vm";
 
 /**
  * Loads the CLI's CommonJS bundle (dist/cli/vlmpipe.cjs) through `vm.Script` with a V8 code
- * cache: the bytecode of the functions a command ran, kept from its last successful run.
+ * cache: the bytecode of the functions a command ran, kept from its first run that went through.
  *
  * Why: Node 20 keeps no compile cache (Node 22's `module.enableCompileCache` does this), and
  * compiling the bundle's code took ~50 ms of each start (`generate --help` 288 -> 241 ms,
