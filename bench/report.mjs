@@ -42,7 +42,7 @@ export function renderTable(r) {
     for (const c of r.imagerows.cases) {
       const rng = `${Math.min(...c.paired_ratios)}-${Math.max(...c.paired_ratios)}x`;
       // The server's CPU a row during each tool's passes (results from before it was measured lack it).
-      const server = (tool) => (c.stub_cpu_ms_per_row ? `, server ${c.stub_cpu_ms_per_row[tool]}` : "");
+      const server = (tool) => (c.stub_cpu_ms_per_row?.[tool] ? `, server ${c.stub_cpu_ms_per_row[tool]}` : "");
       add(
         "1b image rows",
         `${n(c.rows)} rows, ${c.case} (${c.image_kb} KB), c=${c.concurrency}, no stream, whole processes`,
@@ -59,7 +59,7 @@ export function renderTable(r) {
         add(
           "1b image rows",
           what,
-          `${n(Math.max(...c[`${tool}_rows_per_s`]))} rows/s best pass (${c[`${tool}_cpu_ms_per_row`] ? `CPU ${c[`${tool}_cpu_ms_per_row`]} ms/row${c.stub_cpu_ms_per_row?.[tool] ? server(tool) : ""}, ` : ""}${phases(c[`${tool}_phases_ms`], "")})`,
+          `${n(Math.max(...c[`${tool}_rows_per_s`]))} rows/s best pass (${c[`${tool}_cpu_ms_per_row`] ? `CPU ${c[`${tool}_cpu_ms_per_row`]} ms/row${server(tool)}, ` : ""}${phases(c[`${tool}_phases_ms`], "")})`,
           "autocannon, as above",
           `${c[`${tool}_ratio`]}x`,
           "report",

@@ -1,6 +1,15 @@
 import { isAscii } from "node:buffer";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -125,10 +134,19 @@ describe("loadBundle", () => {
     expect(cacheFiles()).toHaveLength(2);
   });
 
-  it("runs on when the cache cannot be written (a file where its folder should be)", () => {
+  it("runs on when the cache cannot be written, and leaves no temporary file", () => {
+    // A file where its folder should be: nothing can be written at all.
     writeFileSync(cacheDir, "");
     expect(load("generate")).toMatchObject({ status: "none", answer: 42 });
-    expect(readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
+    rmSync(cacheDir);
+    // A folder (not empty) where the cache file should be: the temporary file is written, the
+    // rename onto it fails, and the temporary file must go.
+    load("generate");
+    const [file] = cacheFiles();
+    rmSync(path.join(cacheDir, file!));
+    mkdirSync(path.join(cacheDir, file!, "x"), { recursive: true });
+    expect(load("generate")).toMatchObject({ status: "none", answer: 42 });
+    expect(cacheFiles().filter((f) => f.includes(".tmp-"))).toEqual([]);
   });
 
   it("deletes the command's files of other bundles untouched for 30 days when it writes one", () => {
