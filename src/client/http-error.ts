@@ -1,4 +1,5 @@
 import { type ErrorCode, ErrorCodes, VlmError } from "../errors.js";
+import { proxyAuthRefusal } from "../net/proxy-errors.js";
 import { Http1Error } from "./http1-pool.js";
 
 // vLLM's messages for a prompt that does not fit (several versions' wordings).
@@ -108,6 +109,10 @@ export function transportError(e: unknown, signal?: AbortSignal): VlmError {
       retryable: true,
       cause: e,
     });
+  }
+  const refusal = proxyAuthRefusal(e);
+  if (refusal) {
+    return new VlmError(ErrorCodes.CONNECTION, `the proxy refused us: ${refusal}`, { retryable: false, cause: e });
   }
   const message = `request failed: ${err.message ?? String(e)}`;
   return new VlmError(ErrorCodes.CONNECTION, message, { retryable: true, cause: e });

@@ -1,5 +1,6 @@
 import type { Dispatcher } from "undici";
 import { readProxyEnv } from "./proxy-env.js";
+import { loadUndici } from "./undici.js";
 
 let shared: Promise<Dispatcher> | undefined;
 
@@ -9,8 +10,9 @@ let shared: Promise<Dispatcher> | undefined;
  * (see undici.ts), so importing this module loads and opens nothing.
  */
 export function netDispatcher(): Promise<Dispatcher> {
-  shared ??= import("./proxy-router.js").then(
-    ({ ProxyRouter }) => new ProxyRouter(readProxyEnv(), { connections: 16 }),
-  );
+  // Through loadUndici: undici set up as everywhere else (its SOCKS5 warning, see undici.ts).
+  shared ??= loadUndici()
+    .then(() => import("./proxy-router.js"))
+    .then(({ ProxyRouter }) => new ProxyRouter(readProxyEnv(), { connections: 16 }));
   return shared;
 }

@@ -11,7 +11,9 @@ import { UsageError } from "../errors.js";
  * - `no_proxy`, else `NO_PROXY`: entries split on commas or spaces; `*` bypasses every host;
  *   `example.com`, `.example.com` and `*.example.com` match that host and its subdomains;
  *   `host:port` only that port; IP addresses exactly, `10.0.0.0/8` (and IPv6 prefixes) by range.
- * A proxy URL without a scheme is http:// (curl's default). Its credentials are used
+ * A proxy URL without a scheme is http:// (curl's default); socks5:// and socks5h:// are SOCKS5,
+ * the host name resolved by the proxy for both (undici's way; curl resolves it locally for
+ * socks5://); SOCKS4 (socks4://, socks4a://, and socks://, SOCKS4 in curl) is refused. Its credentials are used
  * (Proxy-Authorization) and never shown: see redactProxy.
  */
 export type ProxySettings = {
@@ -100,8 +102,16 @@ function proxyUrl(value: string): URL {
       "a proxy variable (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) is not a URL, e.g. http://proxy:3128",
     );
   }
-  if (!["http:", "https:", "socks5:", "socks:"].includes(u.protocol)) {
-    throw new UsageError(`proxy ${redactProxy(u)}: only http://, https:// and socks5:// proxies are supported`);
+  if (["socks4:", "socks4a:", "socks:"].includes(u.protocol)) {
+    // curl reads socks:// as SOCKS4; undici speaks SOCKS5 only.
+    throw new UsageError(`proxy ${redactProxy(u)}: SOCKS4 proxies are not supported; use socks5:// or socks5h://`);
+  }
+  // undici sends the host name to a SOCKS5 proxy to resolve (socks5h:// in curl) either way.
+  if (u.protocol === "socks5h:") u.protocol = "socks5:";
+  if (!["http:", "https:", "socks5:"].includes(u.protocol)) {
+    throw new UsageError(
+      `proxy ${redactProxy(u)}: only http://, https://, socks5:// and socks5h:// proxies are supported`,
+    );
   }
   return u;
 }

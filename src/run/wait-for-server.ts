@@ -1,6 +1,8 @@
 import { endpointUrl } from "../client/endpoint-url.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { getText } from "../net/get-text.js";
+import { proxyFor, readProxyEnv, redactProxy } from "../net/proxy-env.js";
+import { proxyAuthRefusal } from "../net/proxy-errors.js";
 import { sleep } from "../util/sleep.js";
 
 /**
@@ -47,6 +49,14 @@ export async function waitForServer(opts: {
     } catch (e) {
       if (e instanceof UsageError) throw e;
       if (opts.signal?.aborted) throw e;
+      const refusal = proxyAuthRefusal(e);
+      const proxy = refusal && proxyFor(endpointUrl(opts.baseUrl, "models"), readProxyEnv());
+      if (refusal && proxy) {
+        throw new UsageError(
+          `the proxy ${redactProxy(proxy)} refused us (${refusal}) on the way to ${opts.baseUrl}: ` +
+            "check the user and password in HTTP_PROXY, HTTPS_PROXY or ALL_PROXY, or list the host in NO_PROXY",
+        );
+      }
       lastError = (e as { code?: string }).code ?? (e as Error).message;
     }
     if (Date.now() + delay > deadline) break;

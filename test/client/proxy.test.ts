@@ -8,6 +8,7 @@ import sharp from "sharp";
 import { afterEach, describe, expect, it } from "vitest";
 import { repoRoot, spawnCli, waitExit } from "../helpers/bin.js";
 import { loggingProxy } from "../helpers/logging-proxy.js";
+import { socks5Proxy } from "../helpers/socks5-proxy.js";
 
 // Every connection vlmpipe opens goes through the proxy the environment names (curl's and
 // httpx's rules): the start-up check (GET /v1/models), the chat requests, image downloads and
@@ -140,8 +141,10 @@ describe("proxies from the environment", () => {
       [row(0)],
       ["++server.wait_timeout=1"],
     );
-    expect(r.code).not.toBe(0);
-    expect(proxy.log.length).toBeGreaterThan(0);
+    // At once, as a usage error naming the proxy (not "is the server running?" after the wait).
+    expect(r.code).toBe(2);
+    expect(proxy.log).toHaveLength(1);
+    expect(r.stderr).toContain(`the proxy http://127.0.0.1:${proxy.port} refused us (HTTP 407`);
     expect(r.stdout + r.stderr).not.toContain("wr0ng");
   });
 
@@ -202,5 +205,62 @@ describe("proxies from the environment", () => {
       `GET ${hub.base}/api/datasets/x`,
       `GET ${hub.base}/datasets/x/resolve/main/f`,
     ]);
+  });
+
+  it("goes through a SOCKS5 proxy from ALL_PROXY (socks5://, with its credentials, never shown) for plain http", async () => {
+    const proxy = await socks5Proxy("user:s0cks");
+    closers.push(proxy.close);
+    const api = await origin();
+    const r = await generate(api.base, { ALL_PROXY: `socks5://user:s0cks@127.0.0.1:${proxy.port}` }, [row(0), row(1)]);
+    expect(r.lines.map((l) => l.error)).toEqual([undefined, undefined]);
+    expect(r.code).toBe(0);
+    // The start-up check and the chat requests' connections, all to the server.
+    expect(proxy.log.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(proxy.log.map((e) => `${e.user} ${e.target}`))).toEqual(new Set([`user 127.0.0.1:${api.port}`]));
+    expect(r.stdout + r.stderr).not.toContain("s0cks");
+    // undici's "SOCKS5 proxy support is experimental" warning is not passed on.
+    expect(r.stderr).not.toContain("Warning");
+  });
+
+  it("tunnels https through a socks5h:// proxy, the certificate checked end to end", async () => {
+    const proxy = await socks5Proxy();
+    closers.push(proxy.close);
+    const api = await origin(true);
+    const r = await generate(
+      api.base,
+      { https_proxy: `socks5h://127.0.0.1:${proxy.port}`, NODE_EXTRA_CA_CERTS: path.join(tls, "localhost.crt") },
+      [row(0)],
+    );
+    expect(r.lines.map((l) => l.error)).toEqual([undefined]);
+    expect(new Set(proxy.log.map((e) => e.target))).toEqual(new Set([`127.0.0.1:${api.port}`]));
+  });
+
+  it("fails the set-up with a refused SOCKS5 password, without printing it", async () => {
+    const proxy = await socks5Proxy("user:right");
+    closers.push(proxy.close);
+    const api = await origin();
+    const r = await generate(
+      api.base,
+      { ALL_PROXY: `socks5://user:wr0ng@127.0.0.1:${proxy.port}` },
+      [row(0)],
+      ["++server.wait_timeout=1"],
+    );
+    expect(r.code).toBe(2);
+    expect(proxy.log).toEqual([]);
+    expect(r.stderr).toContain(
+      `the proxy socks5://127.0.0.1:${proxy.port} refused us (SOCKS5 user name or password refused)`,
+    );
+    expect(r.stdout + r.stderr).not.toContain("wr0ng");
+  });
+
+  it("refuses SOCKS4 proxies (socks4://, socks4a://, socks://, SOCKS4 in curl) by name, before any connection", async () => {
+    const api = await origin();
+    for (const scheme of ["socks4", "socks4a", "socks"]) {
+      const r = await generate(api.base, { ALL_PROXY: `${scheme}://user:s3cret@127.0.0.1:1080` }, [row(0)]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${scheme}://127.0.0.1:1080`);
+      expect(r.stderr).toContain("SOCKS4");
+      expect(r.stdout + r.stderr).not.toContain("s3cret");
+    }
   });
 });
