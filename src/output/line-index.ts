@@ -42,6 +42,18 @@ export class LineIndex {
     };
   }
 
+  /**
+   * The first position with no line below the last one that has a line, or undefined when
+   * positions 0..n-1 all have theirs. An output is line i = row i, so one with a hole cannot
+   * be put in order.
+   */
+  firstGap(): number | undefined {
+    let last = this.flags.length - 1;
+    while (last >= 0 && this.flags[last] === 0) last--;
+    for (let p = 0; p < last; p++) if (this.flags[p] === 0) return p;
+    return undefined;
+  }
+
   /** The line of every position, positions ascending. */
   *entries(): Generator<IndexEntry> {
     for (const p of this.positions()) yield this.get(p)!;

@@ -105,6 +105,7 @@ export async function removeStaleTemporaries(paths: OutputPaths): Promise<void> 
 /**
  * Puts the async file's lines back in input order into `<out>` (the last line of each position
  * wins: a retried row replaces its error), touches `<out>.done` and removes the async file.
+ * When a row below the last one done has no line (`gapAt`), nothing is written or removed.
  * Written to a temporary file and renamed, so a kill at any point leaves either the async file
  * to resume from or the complete output. With `copy` (a fresh run's InOrderCopy) that file was
  * written during the run, and only put in place here when it holds every line.
@@ -112,7 +113,7 @@ export async function removeStaleTemporaries(paths: OutputPaths): Promise<void> 
 export async function finalizeOutput(
   paths: OutputPaths,
   copy?: InOrderCopy,
-): Promise<{ rows: number; failed: number }> {
+): Promise<{ rows: number; failed: number; gapAt?: number }> {
   // The run's in-order copy, when it covered every line: already the output (a rename, no pass).
   const copied = await copy?.finish();
   if (copied) {
@@ -131,6 +132,10 @@ export async function finalizeOutput(
     },
     FINALIZE_BUFFER_BYTES,
   );
+  // Rows done past a gap (a run killed with rows in flight, then finished under a smaller
+  // ++max_samples): the output would put later rows in the gap's lines. Left as it is.
+  const gapAt = index.firstGap();
+  if (gapAt !== undefined) return { rows: 0, failed: 0, gapAt };
   await writeDigests(paths, index);
   const tmp = `${paths.output}.tmp-${process.pid}`;
   const src = await open(paths.async, "r");

@@ -233,7 +233,8 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
     });
     await sink.close();
     const complete = !interrupted && !stop.aborted;
-    if (complete && output) await finalizeOutput(output.paths, copy);
+    const gapAt = complete && output ? (await finalizeOutput(output.paths, copy)).gapAt : undefined;
+    if (gapAt !== undefined && output) throw heldBackByGap(output.paths, gapAt, config.max_samples);
     const failures = await failureLines(stats, opts.inputFile, opts.rowRange);
     logRunEnd(log, {
       stats,
@@ -288,4 +289,18 @@ async function rowsToDo(
   if (opts.inputFile === "-") return undefined;
   const n = await countRows(opts.inputFile);
   return Math.max(0, (maxSamples >= 0 ? Math.min(n, maxSamples) : n) - alreadyDone);
+}
+
+/**
+ * The rows asked for are done, but the partial file also holds rows past them, from an earlier
+ * run killed with rows in flight, with a row missing between: finished, the output would put
+ * later rows on the missing ones' lines, so it stays partial.
+ */
+function heldBackByGap(paths: { async: string }, gapAt: number, maxSamples: number): VlmError {
+  return new VlmError(
+    ErrorCodes.OUTPUT,
+    `the rows asked for are done, but ${paths.async} also holds rows past ++max_samples=${maxSamples} ` +
+      `from an earlier run, and row ${gapAt + 1} before them has no line yet: the output stays partial, ` +
+      "so that no row lands on another's line. Run again without ++max_samples (or with a larger one) to finish it",
+  );
 }

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
@@ -100,5 +100,33 @@ describe("resume", () => {
     const again = await cli(args(out));
     expect(again.code, again.stderr).toBe(0);
     expect(parseLines(await readFile(out, "utf8")).map((l) => l.id)).toEqual(data.rows.map((r) => r.id));
+  });
+
+  it("never finishes an output with a row missing below rows done (an earlier kill, then a smaller ++max_samples)", async () => {
+    const out = path.join(dir, "gap", "output.jsonl");
+    const child = spawnCli(args(out));
+    const exit = waitExit(child);
+    await untilLines(`${out}-async`, 45, child);
+    child.kill("SIGINT");
+    expect((await exit).code).toBe(130);
+    // Rows 20-24 were in flight when the first run was killed: they have no line.
+    const kept = (await readFile(`${out}-async`, "utf8"))
+      .split("\n")
+      .filter((l) => l && !(Number(JSON.parse(l)._async_position) >= 20 && Number(JSON.parse(l)._async_position) < 25));
+    await writeFile(`${out}-async`, `${kept.join("\n")}\n`);
+    const before = await readFile(`${out}-async`, "utf8");
+
+    // Rows 0-14 are all done: a run of them alone would finish the output with row 25 on line 21.
+    const capped = await cli([...args(out), "++max_samples=15"]);
+    expect(capped.code).toBe(1);
+    expect(capped.stderr).toContain("also holds rows past ++max_samples=15");
+    expect(capped.stderr).toContain("row 21 before them has no line yet");
+    await expect(stat(out)).rejects.toThrow();
+    await expect(stat(`${out}.done`)).rejects.toThrow();
+    expect(await readFile(`${out}-async`, "utf8")).toBe(before);
+
+    const full = await cli(args(out));
+    expect(full.code, full.stderr).toBe(0);
+    expect(parseLines(await readFile(out, "utf8")).map((r) => r.id)).toEqual(data.rows.map((r) => r.id));
   });
 });
