@@ -152,10 +152,15 @@ describe("InOrderCopy: the output put in order during a fresh run", () => {
   });
 
   it("is not used when a position never came (a gap), nor for a line that is not ours", async () => {
+    // A gap below rows done: no output either way (line i must be row i), the async file kept.
     const gap = await bothWays([0, 2, 3].map((i) => line(i)));
     expect(gap.intact).toBe(true);
-    expect(gap.counts).toEqual({ rows: 3, failed: 1 });
-    expect(gap.output).toBe(gap.plainOutput);
+    expect(gap.counts).toEqual({ rows: 0, failed: 0, gapAt: 1 });
+    expect(gap.plainCounts).toEqual({ rows: 0, failed: 0, gapAt: 1 });
+    expect(gap.output).toBeNull();
+    expect(gap.plainOutput).toBeNull();
+    expect(gap.files).toContain("out.jsonl-async");
+    expect(gap.files).not.toContain("out.jsonl.done");
     const foreign = await bothWays([line(0), { position: -1, text: '{"a":1}\n' }, line(1)]);
     expect(foreign.intact).toBe(false);
     expect(foreign.output).toBe(foreign.plainOutput);
