@@ -12,7 +12,7 @@ import {
   reopenFinished,
 } from "./partial-output.js";
 import { PositionSet } from "./position-set.js";
-import { checkSameRun, type RunSpec, readSpec, writeSpec } from "./run-spec.js";
+import { checkSameRun, type RunSpec, readBindingSpec, readSpec, writeSpec } from "./run-spec.js";
 import { scanLines } from "./scan-lines.js";
 
 export type OutputIdentity = {
@@ -125,7 +125,8 @@ async function look(
   // A spec binds only an output that holds a row: a run that stopped before its first row
   // (wrong model, no server) must not block its corrected rerun.
   if (!finished && !partial) return { standing: { state: "absent", rows: 0, appended: 0 } };
-  const prev = finished || (partial && partial.lines > 0) ? await readSpec(paths.spec) : null;
+  const prev =
+    finished || (partial && partial.lines > 0) ? await readBindingSpec(paths.spec, o.outputFile, flags) : null;
   if (prev) checkSameRun(prev, o.spec, o.outputFile, flags);
   const checkable = o.inputFile !== "-" && (await exists(o.inputFile));
   const max = o.maxSamples !== undefined && o.maxSamples >= 0 ? o.maxSamples : Infinity;

@@ -87,11 +87,12 @@ export async function readPartial(asyncFile: string, keepTorn = false): Promise<
   return state;
 }
 
-/** Temporary files of a finalize that was killed half-way: garbage, since the async file remains. */
+/** Temporary files of a finalize or spec write that was killed half-way: garbage, since the async file remains. */
 export async function removeStaleTemporaries(paths: OutputPaths): Promise<void> {
   const dir = path.dirname(path.resolve(paths.output));
-  // The output's and the row digests' (the run holding the lock is the only writer: any left is garbage).
-  const prefixes = [`${path.basename(paths.output)}.tmp-`, `${path.basename(paths.digests)}.tmp-`];
+  // The output's, the row digests' and the spec's (the run holding the lock is the only writer:
+  // any left is garbage).
+  const prefixes = [paths.output, paths.digests, paths.spec].map((f) => `${path.basename(f)}.tmp-`);
   let names: string[] = [];
   try {
     names = await readdir(dir);

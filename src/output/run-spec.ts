@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { open, readFile, rename } from "node:fs/promises";
 import diff from "microdiff";
 import { UsageError } from "../errors.js";
 import { withoutCacheSettings } from "../images/options.js";
@@ -27,6 +27,7 @@ export type RunSpec = {
 /** Keys compared on resume; the rest (times, paths, sizes, version) is informational. */
 const COMPARED = ["model", "prompt_hash", "inference", "generation", "simulator"] as const;
 
+/** The spec, or null when there is none or it cannot be read (for reports and listings). */
 export async function readSpec(file: string): Promise<RunSpec | null> {
   try {
     return JSON.parse(await readFile(file, "utf8")) as RunSpec;
@@ -35,8 +36,50 @@ export async function readSpec(file: string): Promise<RunSpec | null> {
   }
 }
 
+/**
+ * The spec that binds an output holding rows: null when there is none (an output of another
+ * tool, or of a version before specs); a spec that is there but empty or not JSON refuses the
+ * run, since the settings of the rows already written could not be checked.
+ */
+export async function readBindingSpec(
+  file: string,
+  outputFile: string,
+  overrideFlags: string,
+): Promise<RunSpec | null> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw e;
+  }
+  try {
+    const spec = JSON.parse(text) as unknown;
+    if (spec && typeof spec === "object" && !Array.isArray(spec)) return spec as RunSpec;
+  } catch {
+    // reported below
+  }
+  throw new UsageError(
+    `${file} is ${text.trim() ? "not a run spec (JSON)" : "empty"}, so the settings of the rows ${outputFile} ` +
+      `holds cannot be checked against this run's. Use ${overrideFlags} to discard them and start over, ` +
+      `or delete ${file} to resume without the settings check (the rows are still checked against the input).`,
+  );
+}
+
+/**
+ * Written to a temporary file, flushed and renamed: a kill or a crash leaves the previous spec
+ * or the new one, never an empty one (which could not bind the rows written under it).
+ */
 export async function writeSpec(file: string, spec: RunSpec): Promise<void> {
-  await writeFile(file, JSON.stringify(spec, null, 2) + "\n");
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fh = await open(tmp, "w");
+  try {
+    await fh.writeFile(JSON.stringify(spec, null, 2) + "\n");
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
 }
 
 /**
@@ -45,9 +88,13 @@ export async function writeSpec(file: string, spec: RunSpec): Promise<void> {
  */
 export function specDifferences(prev: RunSpec, next: RunSpec): string[] {
   // Specs written by earlier builds kept image.cache_bytes (cache settings are not compared)
-  // and had no simulator key (read as null).
+  // and had no simulator key (read as null). Specs before eval_config was recorded (it is compared since) are read as having this run's.
   const image = prev.generation?.image as Record<string, unknown> | undefined;
-  const old = image ? { ...prev, generation: { ...prev.generation, image: withoutCacheSettings(image) } } : prev;
+  const generation = { ...prev.generation };
+  if (image) generation.image = withoutCacheSettings(image);
+  if (prev.generation && !("eval_config" in prev.generation) && next.generation && "eval_config" in next.generation)
+    generation.eval_config = next.generation.eval_config;
+  const old = prev.generation ? { ...prev, generation } : prev;
   const pick = (s: RunSpec) => Object.fromEntries(COMPARED.map((k) => [k, s[k] ?? null]));
   return diff(pick(old), pick(next)).map((d) => {
     const was = d.type === "CREATE" ? "(not set)" : shown(d.oldValue);

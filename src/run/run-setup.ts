@@ -57,6 +57,9 @@ export async function setUpRun(opts: RunSetupOptions): Promise<RunSetup> {
     inference: comparableInference(config),
     generation: {
       eval_type: opts.evalType ?? null,
+      // The settings that decide a row's predicted_answer and symbolic_correct (majority_by_answer
+      // only changes the metrics computed later).
+      eval_config: opts.evalType ? rowScoring(config.eval_config) : null,
       parse_reasoning: config.parse_reasoning,
       end_reasoning_string: config.end_reasoning_string,
       system_message: config.system_message ?? null,
@@ -70,6 +73,10 @@ export async function setUpRun(opts: RunSetupOptions): Promise<RunSetup> {
     created: new Date().toISOString(),
   };
   return { config, pipeline, image, concurrency: config.max_concurrent_requests ?? opts.maxConcurrentRequests, spec };
+}
+
+function rowScoring({ majority_by_answer: _, ...rest }: GenerationConfig["eval_config"]): Record<string, unknown> {
+  return rest;
 }
 
 /**

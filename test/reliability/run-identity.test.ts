@@ -141,6 +141,34 @@ describe("generate: the input rows of a rerun", () => {
     expect(r.stderr).not.toMatch(/model:|prompt_hash:/);
   });
 
+  it("refuses other scoring settings (++eval_config) for rows scored as they were made", async () => {
+    const file = await input("score-in.jsonl", lines().slice(0, 10));
+    const out = path.join(dir, "score", "output.jsonl");
+    expect((await cli(args(file, out))).code).toBe(0);
+    const r = await cli(args(file, out, "++eval_config.normalize_expected_answer=true"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\n {2}generation\.eval_config\.normalize_expected_answer: was false, now true\n/);
+    // majority_by_answer changes only the metrics computed later: not the rows.
+    const m = await cli(args(file, out, "++eval_config.majority_by_answer=true"));
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.stderr).toContain("already complete");
+  });
+
+  it("refuses to resume when the spec of the rows written is empty or not JSON, naming both ways out", async () => {
+    const file = await input("spec-in.jsonl", lines());
+    const out = path.join(dir, "spec", "output.jsonl");
+    await partialRun(file, out, 20);
+    for (const text of ["", '{"model": "sim", ']) {
+      await writeFile(`${out}.spec.json`, text);
+      const before = sim.stats.chat;
+      const r = await cli(args(file, out, "++inference.temperature=0.7"));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${out}.spec.json is ${text ? "not a run spec (JSON)" : "empty"}`);
+      expect(r.stderr).toMatch(/--overwrite to discard them[\s\S]*or delete [^\n]*spec\.json to resume without/);
+      expect(sim.stats.chat).toBe(before);
+    }
+  });
+
   it("leaves nothing that blocks the corrected command when a run stops before its first row", async () => {
     const file = await input("start-in.jsonl", lines().slice(0, 10));
     const out = path.join(dir, "start", "output.jsonl");
