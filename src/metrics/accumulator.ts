@@ -13,7 +13,7 @@ import type { GroupMetrics, ModeMetrics } from "./types.js";
  * - majority@k (k >= 2): see majorityScore, over the first k runs;
  * - no_answer: pass@k: all first k runs have no answer; avg-of-k: their share; majority@k: all none;
  * - num_entries (rows), avg_tokens (mean over rows of the mean over runs, truncated),
- *   gen_seconds (last end - first start, truncated).
+ *   gen_seconds (last end - first start, truncated; a row's end times count only when it has a start time).
  * Beyond NeMo-Skills (which has no failed rows): a run whose line carries vlmpipe's own error object
  * is a wrong answer and no answer (it stays in the denominator, so numbers compare with NeMo-Skills'),
  * and `num_errors` counts such lines; `extractor_disagreement` is the share of lines with both
@@ -53,14 +53,16 @@ export class MetricsAccumulator {
     this.total++;
 
     let tokens = 0;
+    let rowStart = Number.POSITIVE_INFINITY;
+    let rowEnd = Number.NEGATIVE_INFINITY;
     const scores = new Array<number>(n);
     const answers = new Array<string | null>(n);
     let correct = 0;
     for (let i = 0; i < n; i++) {
       const r = records[i]!;
       if (r.tokens !== undefined) tokens += r.tokens;
-      if (r.start !== undefined && r.start < this.minStart) this.minStart = r.start;
-      if (r.end !== undefined && r.end > this.maxEnd) this.maxEnd = r.end;
+      if (r.start !== undefined && r.start < rowStart) rowStart = r.start;
+      if (r.end !== undefined && r.end > rowEnd) rowEnd = r.end;
       if (r.correct !== null && !r.errored) this.hasScore = true;
       if (r.errored) this.numErrors++;
       if (r.answerMultichoice != null && r.answerOfficial != null) {
@@ -70,6 +72,12 @@ export class MetricsAccumulator {
       scores[i] = r.correct === true ? 1 : 0;
       answers[i] = r.answer;
       correct += scores[i]!;
+    }
+    // As NeMo-Skills' try/except: a row with no start time counts neither its start nor its
+    // end; a row with starts but no end counts its start.
+    if (rowStart < Number.POSITIVE_INFINITY) {
+      this.minStart = Math.min(this.minStart, rowStart);
+      this.maxEnd = Math.max(this.maxEnd, rowEnd);
     }
     this.tokenSum += tokens / n;
     this.anls.update(

@@ -18,7 +18,7 @@ const SEED_OUTPUT_RE = /^output-rs\d.*\.jsonl$/;
  * Where results are, the way NeMo-Skills' summarize_results looks (in this order):
  * `<dir>/output*jsonl` (dir is one benchmark), `<dir>/eval-results/<benchmark>/`, `<dir>/<benchmark>/`.
  * Returns the folder that holds the benchmarks (metrics.json goes there by default) and each
- * benchmark's outputs, sorted by name; folders whose name contains "-logs" are skipped.
+ * benchmark's outputs, sorted by name; hidden folders and those whose name contains "-logs" are skipped.
  */
 export function locateBenchmarks(
   resultsDir: string,
@@ -32,7 +32,8 @@ export function locateBenchmarks(
   } else {
     if (isDir(join(resultsDir, "eval-results"))) root = join(resultsDir, "eval-results");
     dirs = readdirSync(root)
-      .filter((n) => !n.includes("-logs") && isDir(join(root, n)))
+      // glob("*") in NeMo-Skills: hidden folders (.ipynb_checkpoints, .git) are not benchmarks.
+      .filter((n) => !n.startsWith(".") && !n.includes("-logs") && isDir(join(root, n)))
       .map((n) => join(root, n));
     if (root === resultsDir && !dirs.some(hasOutputs)) {
       throw new UsageError(`${resultsDir} holds no eval-results/ folder and no <benchmark>/output*.jsonl files`);

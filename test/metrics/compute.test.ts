@@ -231,6 +231,17 @@ describe("computeMetrics on NeMo-Skills' own output files", () => {
   });
 });
 
+describe("gen_seconds, as NeMo-Skills' try/except reads the times", () => {
+  it("leaves out a row's end times when the row has no start time, and keeps a start without an end", async () => {
+    const f = write("times/output.jsonl", [
+      { symbolic_correct: true, predicted_answer: "A", generation_start_time: 100, generation_end_time: 110 },
+      { symbolic_correct: false, predicted_answer: "B", generation_end_time: 5000 },
+      { symbolic_correct: false, predicted_answer: "B", generation_start_time: 50 },
+    ]);
+    expect((await computeMetrics([f]))._all_!["pass@1"]!.gen_seconds).toBe(60);
+  });
+});
+
 describe("computeMetrics on broken inputs", () => {
   it("refuses files with different row counts", async () => {
     const a = write("uneven/output-rs0.jsonl", [{ symbolic_correct: true }, { symbolic_correct: true }]);

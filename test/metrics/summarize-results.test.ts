@@ -22,7 +22,7 @@ const line = (ok: boolean, subset?: string) => ({
   ...(subset ? { subset_for_metrics: subset } : {}),
 });
 
-// <out>/eval-results/{mmmu-pro (2 seeds, subsets), gsm (greedy)} and <out>/eval-logs/
+// <out>/eval-results/{mmmu-pro (2 seeds, subsets), gsm (greedy), hidden folders} and <out>/eval-logs/
 const out = path.join(root, "run");
 write(path.join(out, "eval-results/mmmu-pro/output-rs0.jsonl"), [line(true, "Art"), line(false, "Bio")]);
 write(path.join(out, "eval-results/mmmu-pro/output-rs1.jsonl"), [line(true, "Art"), line(true, "Bio")]);
@@ -30,6 +30,10 @@ writeFileSync(path.join(out, "eval-results/mmmu-pro/output-rs1.jsonl-async"), "{
 write(path.join(out, "eval-results/mmmu-pro/output-rs0_chunk_0.jsonl"), [line(false)]);
 write(path.join(out, "eval-results/gsm/output.jsonl"), [line(true), line(false)]);
 mkdirSync(path.join(out, "eval-results/gsm-logs"), { recursive: true });
+// Hidden folders are not benchmarks (NeMo-Skills lists with glob("*")): Jupyter's, with a copy
+// of an output in it, and an empty one.
+write(path.join(out, "eval-results/.ipynb_checkpoints/output-checkpoint.jsonl"), [line(true)]);
+mkdirSync(path.join(out, "eval-results/.cache"), { recursive: true });
 mkdirSync(path.join(out, "eval-logs"), { recursive: true });
 
 function cli(): { program: Command; printed: () => string } {
