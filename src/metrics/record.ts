@@ -1,3 +1,4 @@
+import { judgementVerdict } from "../benchmarks/shared/judgement.js";
 import { ErrorCodes } from "../errors.js";
 
 /**
@@ -7,6 +8,11 @@ import { ErrorCodes } from "../errors.js";
 export type RowRecord = {
   /** symbolic_correct; null when the line has none. An errored line is wrong (false). */
   correct: boolean | null;
+  /**
+   * The verdict of the line's `judgement` (an LLM judge's text) as NeMo-Skills reads it: a text
+   * without one is wrong (false); null when the line has no `judgement`. An errored line is wrong.
+   */
+  judge: boolean | null;
   /** predicted_answer as a vote key; null = no answer (also for an errored line). */
   answer: string | null;
   /** num_generated_tokens, when a number. */
@@ -40,6 +46,7 @@ export function toRecord(line: Record<string, unknown>): RowRecord {
 
   const rec: RowRecord = {
     correct: errored ? false : verdict(line.symbolic_correct),
+    judge: errored ? false : "judgement" in line ? judgementVerdict(String(line.judgement)) === true : null,
     answer: errored ? null : answerKey(line.predicted_answer),
     reasoningTokens,
     answerTokens,

@@ -1,4 +1,5 @@
 import type { OperatorFunction } from "rxjs";
+import { judgementVerdict } from "../benchmarks/shared/judgement.js";
 import type { ChatClient } from "../client/types.js";
 import { createRenderer } from "../prompts/render.js";
 import type { PromptConfig } from "../prompts/schema.js";
@@ -12,9 +13,13 @@ export type JudgeOptions = Omit<RequestSettings, "extraBody"> & {
   prompt: PromptConfig;
   /** Where the judge's text goes (NeMo-Skills: `judgement`). */
   outputKey?: string;
-  /** A regex whose first group is the verdict, e.g. `Judgement: (Yes|No)`. */
-  verdictPattern: string;
-  /** The verdict that means correct (case-insensitive). */
+  /**
+   * A regex whose first group is the verdict, its last match read, e.g. `Verdict: (Correct|Wrong)`
+   * (an opt-in). Without it, the verdict is read as NeMo-Skills reads `judgement`: the first
+   * "Judgement:" (or "**Judgement**:") followed by yes or no (judgementVerdict).
+   */
+  verdictPattern?: string;
+  /** With verdictPattern: the verdict that means correct (case-insensitive). */
   correctVerdict?: string;
   concurrency: number | (() => number);
 };
@@ -22,28 +27,32 @@ export type JudgeOptions = Omit<RequestSettings, "extraBody"> & {
 /**
  * A second model call per row: an LLM judge for open answers. Sets `out[outputKey]` to the
  * judge's text and `out.judge_correct` to true/false from the verdict, or null when the judge's
- * text has no verdict. Records VLM_E_MISSING_FIELD / VLM_E_HTTP / ... like generate.
+ * text has no verdict (NeMo-Skills' metrics, which read `judgement` itself, count that as wrong). Records VLM_E_MISSING_FIELD / VLM_E_HTTP / ... like generate.
  *
- *   rows.pipe(..., generate(...), judge({ client, model: "judge", prompt, verdictPattern: "Judgement: (Yes|No)", ... }))
+ *   rows.pipe(..., generate(...), judge({ client, model: "judge", prompt, ... }))
  */
 export function judge(opts: JudgeOptions): OperatorFunction<Sample, Sample> {
   const render = createRenderer(opts.prompt);
-  const verdict = new RegExp(opts.verdictPattern, "gi");
   const key = opts.outputKey ?? "judgement";
-  const correct = (opts.correctVerdict ?? "yes").toLowerCase();
+  const verdictOf = opts.verdictPattern ? patternVerdict(opts.verdictPattern, opts.correctVerdict) : judgementVerdict;
   return concurrentMap(
     async (s, signal) => {
       const messages = render({ ...s.row, ...s.out }, s.index);
       const r = await opts.client.chat(buildRequest(messages, { ...opts, extraBody: opts.prompt.extra_body }), {
         signal,
       });
-      const matches = [...r.content.matchAll(verdict)];
-      const last = matches.at(-1)?.[1];
-      return {
-        ...s,
-        out: { ...s.out, [key]: r.content, judge_correct: last === undefined ? null : last.toLowerCase() === correct },
-      };
+      return { ...s, out: { ...s.out, [key]: r.content, judge_correct: verdictOf(r.content) } };
     },
     { stage: "judge", limit: opts.concurrency },
   );
+}
+
+/** The last match's first group, compared with `correct` (case-insensitive); null without a match. */
+function patternVerdict(pattern: string, correct = "yes"): (text: string) => boolean | null {
+  const verdict = new RegExp(pattern, "gi");
+  const want = correct.toLowerCase();
+  return (text) => {
+    const last = [...text.matchAll(verdict)].at(-1)?.[1];
+    return last === undefined ? null : last.toLowerCase() === want;
+  };
 }

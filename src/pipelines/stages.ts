@@ -130,7 +130,9 @@ export const STAGES = {
         /** Judge server; default: the run's server(s). */
         server_address: z.string().optional(),
         output_key: z.string().default("judgement"),
-        verdict_pattern: z.string().default("Judgement: (Yes|No)"),
+        /** Opt-in: a regex whose first group is the verdict (its last match); default NeMo-Skills' "Judgement: yes/no". */
+        verdict_pattern: z.string().optional(),
+        /** With verdict_pattern: the verdict that means correct. */
         correct_verdict: z.string().default("Yes"),
         /** The judge's sampling settings (greedy by default), over the run's. */
         inference: InferenceSchema.partial().default({ temperature: 0 }),

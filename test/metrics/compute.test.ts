@@ -231,6 +231,57 @@ describe("computeMetrics on NeMo-Skills' own output files", () => {
   });
 });
 
+describe("judged rows, as NeMo-Skills' MathMetrics scores them", () => {
+  it("reads judge_correct from `judgement`, adds both_correct and any_correct, and their statistics", async () => {
+    const rows = [
+      { predicted_answer: "A", symbolic_correct: true, judgement: "Judgement: No" },
+      { predicted_answer: "B", symbolic_correct: false, judgement: "**Judgement**: yes, it matches" },
+      // The first verdict counts; a text without one is judged wrong.
+      { predicted_answer: "C", symbolic_correct: true, judgement: "Judgement: Yes\nJudgement: No" },
+      { predicted_answer: "D", symbolic_correct: false, judgement: "I cannot tell.", judge_correct: true },
+    ];
+    const m = await computeMetrics([write("judged/output-rs0.jsonl", rows), write("judged/output-rs1.jsonl", rows)]);
+    const p = m._all_!;
+    expect(Object.keys(p["pass@2"]!)).toEqual([
+      "num_entries",
+      "symbolic_correct",
+      "judge_correct",
+      "both_correct",
+      "any_correct",
+      "no_answer",
+      "num_errors",
+    ]);
+    expect(p["pass@2"]).toMatchObject({ symbolic_correct: 50, judge_correct: 50, both_correct: 25, any_correct: 75 });
+    expect(p["majority@2"]).toMatchObject({
+      symbolic_correct: 50,
+      judge_correct: 50,
+      both_correct: 25,
+      any_correct: 75,
+    });
+    const avg = p["pass@1[avg-of-2]"]!;
+    expect(Object.keys(avg).filter((k) => k.endsWith("_statistics"))).toEqual([
+      "reasoning_tokens_statistics",
+      "answer_tokens_statistics",
+      "symbolic_correct_statistics",
+      "judge_correct_statistics",
+      "both_correct_statistics",
+      "any_correct_statistics",
+    ]);
+    expect((avg.judge_correct_statistics as Record<string, number>).avg).toBeCloseTo(0.5, 12);
+  });
+
+  it("shows judge_correct alone for judged rows without symbolic_correct (vlmpipe's judge pipeline)", async () => {
+    const f = write("judge-only/output.jsonl", [
+      { predicted_answer: null, generation: "x", judgement: "Judgement: Yes", judge_correct: true },
+      { predicted_answer: null, generation: "y", judgement: "Judgement: No", judge_correct: false },
+    ]);
+    const p = (await computeMetrics([f]))._all_!["pass@1"]!;
+    expect(p.judge_correct).toBe(50);
+    expect(p).not.toHaveProperty("symbolic_correct");
+    expect(p).not.toHaveProperty("both_correct");
+  });
+});
+
 describe("gen_seconds, as NeMo-Skills' try/except reads the times", () => {
   it("leaves out a row's end times when the row has no start time, and keeps a start without an end", async () => {
     const f = write("times/output.jsonl", [
