@@ -1,3 +1,4 @@
+import { isRunError } from "../output/async-lines.js";
 import { exists, outputPaths } from "../output/partial-output.js";
 import { readSpec } from "../output/run-spec.js";
 import { scanLines } from "../output/scan-lines.js";
@@ -19,7 +20,7 @@ export async function outputState(file: string): Promise<OutputState> {
 
 const ERROR_KEY = Buffer.from('"error":');
 
-/** Lines of a finished output whose row failed (an `error` field that is not null). */
+/** Lines of a finished output whose row failed (a run's error record, isRunError). */
 export async function countFailedRows(file: string): Promise<number> {
   if (!(await exists(file))) return 0;
   let failed = 0;
@@ -27,7 +28,7 @@ export async function countFailedRows(file: string): Promise<number> {
     if (line.indexOf(ERROR_KEY) < 0) return;
     try {
       const j = JSON.parse(line.toString("utf8")) as Record<string, unknown>;
-      if (j.error != null) failed++;
+      if (isRunError(j.error)) failed++;
     } catch {
       // not a row of ours
     }

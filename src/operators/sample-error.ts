@@ -16,7 +16,16 @@ export function withError(sample: Sample, stage: string, e: unknown): Sample {
   return { ...sample, error: err };
 }
 
-// Error lines stay small: resume reads a line's status from its tail.
+/** Bytes a message takes at most in a line, JSON-escaped: resume looks for the error object in a line's last 4 KB. */
+const MAX_MESSAGE_BYTES = 2000;
+
+// Error lines stay small: resume reads a line's status from its tail (async-lines.ts), so the
+// bound is on the message's bytes as written (a character may take up to 6), not its length.
 function clip(m: string): string {
-  return m.length > 2000 ? `${m.slice(0, 2000)}...` : m;
+  if (m.length <= MAX_MESSAGE_BYTES / 6) return m;
+  let s = m.length > MAX_MESSAGE_BYTES ? m.slice(0, MAX_MESSAGE_BYTES) : m;
+  while (Buffer.byteLength(JSON.stringify(s)) > MAX_MESSAGE_BYTES) s = s.slice(0, Math.floor(s.length * 0.8));
+  // (A cut between the two halves of a surrogate pair would leave half a character.)
+  if (/[\ud800-\udbff]$/.test(s)) s = s.slice(0, -1);
+  return s === m ? m : `${s}...`;
 }

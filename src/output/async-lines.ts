@@ -14,7 +14,9 @@ const DIGEST_TAIL = Buffer.from(`,"${DIGEST_KEY}":"`);
 const DIGEST_MARK = DIGEST_TAIL.subarray(1);
 /** `,"_row_digest":"hhhhhhhh"`: a fixed length, found by its place before TAIL. */
 const DIGEST_PART = DIGEST_TAIL.length + 9;
-const ERROR_MARK = Buffer.from(`"error":{"stage":`);
+/** How a run's error record starts (withError: a stage name, then a code; isRunError). */
+const ERROR_MARK = Buffer.from(`"error":{"stage":"`);
+const CODE_MARK = Buffer.from(`","code":"`);
 
 /**
  * `text`: the row's JSON as read (see row-source.ts), written instead of serialising the row.
@@ -36,10 +38,13 @@ export function formatAsyncLine(
     if (line !== undefined) return line;
   }
   const obj: Record<string, unknown> = { ...row, ...out };
-  delete obj.error;
   delete obj[DIGEST_KEY];
   delete obj[POSITION_KEY];
-  if (error !== undefined) obj.error = error;
+  // Our error goes last (resume finds it there); a row's own `error` field is data and stays.
+  if (error !== undefined) {
+    delete obj.error;
+    obj.error = error;
+  }
   if (withDigest) obj[DIGEST_KEY] = digestHex(digest);
   obj[POSITION_KEY] = index;
   return JSON.stringify(obj) + "\n";
@@ -140,8 +145,22 @@ export function lineInfoAt(buf: Buffer, start: number, end: number): LineInfo | 
   // reads a million of them). Otherwise the object starts with "stage"; look for it only in
   // the last part of the line, where we put it.
   if (buf[body - 1] !== 0x7d /* } */) return { position, failed: false, bodyEnd: body - start, digest };
-  const errAt = buf.subarray(Math.max(start, body - 4096), body).indexOf(ERROR_MARK);
-  return { position, failed: errAt >= 0, bodyEnd: body - start, digest };
+  const from = Math.max(start, body - 4096);
+  const errAt = buf.subarray(from, body).indexOf(ERROR_MARK);
+  // The stage is a short name: its code follows within a few bytes.
+  const failed =
+    errAt >= 0 && buf.subarray(from + errAt + ERROR_MARK.length, from + errAt + 64).indexOf(CODE_MARK) >= 0;
+  return { position, failed, bodyEnd: body - start, digest };
+}
+
+/**
+ * Whether a line's `error` is a run's failure record (`{stage, code, message, ...}`, withError in
+ * sample-error.ts) rather than a field of the input row, which is data as any other.
+ */
+export function isRunError(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  const r = e as { stage?: unknown; code?: unknown };
+  return typeof r.stage === "string" && typeof r.code === "string";
 }
 
 /**
@@ -160,7 +179,7 @@ function slowInfo(line: Buffer): LineInfo | null {
     if (typeof j !== "object" || j === null || typeof j[POSITION_KEY] !== "number") return null;
     const hex = j[DIGEST_KEY];
     const digest = typeof hex === "string" && hex.length === 8 ? digestAt(Buffer.from(hex), 0) : -1;
-    return { position: j[POSITION_KEY] as number, failed: j.error != null, bodyEnd: -1, digest };
+    return { position: j[POSITION_KEY] as number, failed: isRunError(j.error), bodyEnd: -1, digest };
   } catch {
     return null;
   }

@@ -1,5 +1,6 @@
 import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
+import { isRunError } from "./async-lines.js";
 import { checkInputRows, type RowStart } from "./input-rows.js";
 import {
   allOutputFiles,
@@ -172,7 +173,7 @@ async function look(
 
 const ERROR_KEY = Buffer.from('"error":');
 
-/** Lines of a finished output, and which of them are failed rows (an `error` that is not null). */
+/** Lines of a finished output, and which of them are failed rows (a run's error record, isRunError). */
 async function finishedRows(file: string): Promise<{ rows: number; failed: Set<number> }> {
   let rows = 0;
   const failed = new PositionSet();
@@ -180,7 +181,7 @@ async function finishedRows(file: string): Promise<{ rows: number; failed: Set<n
     const i = rows++;
     if (line.indexOf(ERROR_KEY) < 0) return;
     try {
-      if ((JSON.parse(line.toString("utf8")) as Record<string, unknown>).error != null) failed.add(i);
+      if (isRunError((JSON.parse(line.toString("utf8")) as Record<string, unknown>).error)) failed.add(i);
     } catch {
       // not a row of ours
     }

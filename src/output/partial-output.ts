@@ -1,6 +1,6 @@
 import { open, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { DIGEST_KEY, finalLineParts, lineInfoAt, POSITION_KEY } from "./async-lines.js";
+import { DIGEST_KEY, finalLineParts, isRunError, lineInfoAt, POSITION_KEY } from "./async-lines.js";
 import { ChunkWriter } from "./chunk-writer.js";
 import type { InOrderCopy } from "./in-order-copy.js";
 import { LineIndex } from "./line-index.js";
@@ -226,7 +226,8 @@ export async function reopenFinished(paths: OutputPaths, grown = false): Promise
     for (let i = 0; i < lines.length; i++) {
       const text = (lines[i] as Buffer).toString("utf8").trimEnd();
       const j = JSON.parse(text) as Record<string, unknown>;
-      if (j.error != null) failedRows++;
+      const ours = isRunError(j.error);
+      if (ours) failedRows++;
       const d = digests.get(i);
       const tail = d >= 0 ? `"${DIGEST_KEY}":"${digestHex(d)}","${POSITION_KEY}":${i}` : `"${POSITION_KEY}":${i}`;
       // The line as it is, with the digest and position added before its last brace, when it
@@ -237,15 +238,19 @@ export async function reopenFinished(paths: OutputPaths, grown = false): Promise
         !Object.hasOwn(j, DIGEST_KEY) &&
         text.endsWith("}") &&
         text.length > 2 &&
-        (j.error == null ? !Object.hasOwn(j, "error") : text.endsWith(`"error":${JSON.stringify(j.error)}}`));
+        (!ours || text.endsWith(`"error":${JSON.stringify(j.error)}}`));
       if (asIs) {
         await dst.write(`${text.slice(0, -1)},${tail}}\n`);
         continue;
       }
-      const { error, [DIGEST_KEY]: _d, ...rest } = j;
+      const { [DIGEST_KEY]: _d, ...rest } = j;
       const obj: Record<string, unknown> = { ...rest };
       delete obj[POSITION_KEY];
-      if (error != null) obj.error = error;
+      if (ours) {
+        // Our error last, where resume looks for it (a row's own `error` stays where it is).
+        delete obj.error;
+        obj.error = j.error;
+      }
       if (d >= 0) obj[DIGEST_KEY] = digestHex(d);
       obj[POSITION_KEY] = i;
       await dst.write(JSON.stringify(obj) + "\n");

@@ -203,6 +203,27 @@ describe("vlmpipe generate", () => {
     });
   });
 
+  it("keeps an input row's own `error` field as data: not a failed row, on a run or a rerun", async () => {
+    const d = await tempDir();
+    const input = path.join(d, "in.jsonl");
+    const rows = [
+      { id: "a", problem: "a", image_path: null, error: "label noise" },
+      { id: "b", problem: "b", image_path: null, error: { kind: "ocr", score: 0.2 }, w: 1 },
+      { id: "c", problem: "c", image_path: null },
+    ];
+    await writeFile(input, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const out = path.join(d, "o.jsonl");
+    const r = await cli(["generate", "--input_file", input, "--output_file", out, ...base()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("0 failed");
+    const lines = parseLines(await readFile(out, "utf8"));
+    expect(lines.map((l) => l.error)).toEqual(["label noise", { kind: "ocr", score: 0.2 }, undefined]);
+    expect(lines.every((l) => typeof l.generation === "string")).toBe(true);
+    const again = await cli(["generate", "--input_file", input, "--output_file", out, ...base()]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("already complete");
+  });
+
   it("records a bad JSON line as that row's error and goes on", async () => {
     const d = await tempDir();
     const input = path.join(d, "in.jsonl");

@@ -3,12 +3,17 @@ import { parseLine } from "../../src/operators/read-rows.js";
 import { finalLineParts, formatAsyncLine, formatLine, lineInfoAt, readLineInfo } from "../../src/output/async-lines.js";
 import { MAX_KEPT_TEXT, rowText } from "../../src/output/row-source.js";
 
-/** The line as `{...row, ...out}` minus error and _async_position, then those two last. */
+/**
+ * The line as `{...row, ...out}` minus _async_position (and a row's own error when the run
+ * failed), then the run's error and _async_position last. A row's own `error` is data and stays.
+ */
 function reference(row: Record<string, unknown>, out: Record<string, unknown>, index: number, error?: unknown): string {
   const obj: Record<string, unknown> = { ...row, ...out };
-  delete obj.error;
   delete obj._async_position;
-  if (error !== undefined) obj.error = error;
+  if (error !== undefined) {
+    delete obj.error;
+    obj.error = error;
+  }
   obj._async_position = index;
   return JSON.stringify(obj) + "\n";
 }

@@ -35,9 +35,13 @@ describe("the partial output file", () => {
       formatAsyncLine({ q: "x" }, {}, 7, { stage: "generate", code: "VLM_E_HTTP", message: "HTTP 500" }).trimEnd(),
     );
     expect(readLineInfo(bad)).toMatchObject({ position: 7, failed: true });
-    // A row whose own fields include "error" and "_async_position" is rewritten with ours last.
-    const own = JSON.parse(formatAsyncLine({ error: "old", _async_position: 1, a: 1 }, {}, 3));
-    expect(own).toEqual({ a: 1, _async_position: 3 });
+    // A row whose own fields include "error" and "_async_position": its error is data and stays
+    // (not a failure), the position is ours.
+    const own = formatAsyncLine({ error: "old", _async_position: 1, a: 1 }, {}, 3);
+    expect(own).toBe('{"error":"old","a":1,"_async_position":3}\n');
+    expect(readLineInfo(Buffer.from(own.trimEnd()))).toMatchObject({ position: 3, failed: false });
+    const ownObject = formatAsyncLine({ a: 1, error: { stage: 1 } }, {}, 4);
+    expect(readLineInfo(Buffer.from(ownObject.trimEnd()))).toMatchObject({ position: 4, failed: false });
     expect(readLineInfo(Buffer.from('{"_async_position":5}'))).toMatchObject({ position: 5 });
     expect(readLineInfo(Buffer.from('{"a":1,"_async_pos'))).toBeNull();
   });
@@ -117,7 +121,8 @@ describe("the partial output file", () => {
       '{"id": 12345678901234567890, "w": 1.0, "generation":"a"}',
       `{"id": 2.50,"error":${error}}`,
       `{"error":${error}, "id": 3.0}`, // the error not last: rewritten, with it last
-      '{"id": 4.0, "error": null}', // a null error: rewritten without it
+      '{"id": 4.0, "error": null}', // not a failure: the row's own field, kept
+      '{"id": 5, "error": "label noise", "w": 1}', // the same
       "{}",
     ];
     await writeFile(paths.output, lines.join("\n") + "\n");
@@ -130,11 +135,12 @@ describe("the partial output file", () => {
     ]);
     expect(reopened.slice(2)).toEqual([
       `{"id":3,"error":${error},"_async_position":2}`,
-      '{"id":4,"_async_position":3}',
-      '{"_async_position":4}',
+      '{"id": 4.0, "error": null,"_async_position":3}',
+      '{"id": 5, "error": "label noise", "w": 1,"_async_position":4}',
+      '{"_async_position":5}',
     ]);
     const st = await readPartial(paths.async);
-    expect([...st.done].sort()).toEqual([0, 3, 4]);
+    expect([...st.done].sort()).toEqual([0, 3, 4, 5]);
     expect([...st.failed].sort()).toEqual([1, 2]);
   });
 
