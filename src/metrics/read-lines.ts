@@ -1,8 +1,11 @@
 import { createReadStream } from "node:fs";
+import { UsageError } from "../errors.js";
 
 /**
  * A file's lines, read in large chunks and handed out one at a time without an await per line
- * (summaries read 1,000,000-line files in lockstep). Blank lines are skipped.
+ * (summaries read 1,000,000-line files in lockstep). Blank lines at the end are skipped; one
+ * before another line is refused: it would put that file's rows out of step with the other
+ * runs' (NeMo-Skills' summarize_results fails on any blank line, its JSON being empty).
  */
 export class LineSource {
   private readonly chunks: AsyncIterator<string>;
@@ -18,15 +21,14 @@ export class LineSource {
     this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<string>;
   }
 
+  /** 1-based number of the first blank line not yet followed by another line (0: none). */
+  private blankAt = 0;
+
   /** The next non-blank line, undefined at the end of the file. */
   async next(): Promise<string | undefined> {
     for (;;) {
-      while (this.pos < this.lines.length) {
-        const line = this.lines[this.pos++]!;
-        this.lineNumber++;
-        if (line.trim() !== "") return line;
-      }
-      if (this.ended) return undefined;
+      const line = this.takeBuffered();
+      if (line !== null) return line;
       await this.fill();
     }
   }
@@ -36,7 +38,16 @@ export class LineSource {
     while (this.pos < this.lines.length) {
       const line = this.lines[this.pos++]!;
       this.lineNumber++;
-      if (line.trim() !== "") return line;
+      if (line.trim() === "") {
+        this.blankAt ||= this.lineNumber;
+        continue;
+      }
+      if (this.blankAt) {
+        throw new UsageError(
+          `${this.path} line ${this.blankAt} is blank: each line must be one row, in the same order in every run's file`,
+        );
+      }
+      return line;
     }
     return this.ended ? undefined : null;
   }

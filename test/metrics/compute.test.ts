@@ -302,8 +302,20 @@ describe("computeMetrics on broken inputs", () => {
 
   it("names the file and line of a line that is not JSON", async () => {
     const f = path.join(dir, "bad.jsonl");
-    writeFileSync(f, '{"symbolic_correct": true}\n\n{oops\n');
+    writeFileSync(f, '{"symbolic_correct": true}\n{"symbolic_correct": false}\n{oops\n');
     await expect(computeMetrics([f])).rejects.toThrow(/bad\.jsonl:3: not valid JSON/);
+  });
+
+  it("refuses a blank line before other lines (it would shift that run's rows), and skips blank lines at the end", async () => {
+    const a = write("blank/output-rs0.jsonl", [{ symbolic_correct: true }, { symbolic_correct: false }]);
+    const b = path.join(dir, "blank", "output-rs1.jsonl");
+    writeFileSync(b, '{"symbolic_correct": true}\n\n{"symbolic_correct": false}\n');
+    await expect(computeMetrics([a, b])).rejects.toThrow(
+      /output-rs1\.jsonl line 2 is blank: each line must be one row/,
+    );
+    writeFileSync(b, '{"symbolic_correct": true}\n{"symbolic_correct": false}\n\n \n');
+    const m = await computeMetrics([a, b]);
+    expect(m._all_!["pass@1[avg-of-2]"]).toMatchObject({ num_entries: 2, symbolic_correct: 50 });
   });
 
   it("counts the extractor disagreement where both extractors answered", async () => {
