@@ -79,7 +79,7 @@ export async function resolveImage(ref: string, ctx: ResolveContext): Promise<st
   const fs = ctx.fs ?? nodeFs;
   const file = localPath(ref, ctx.baseDir);
   const { at, st } = await statLocal(fs, file, ref, ctx);
-  const key = `file\0${file}\0${st.size}\0${st.mtimeMs}\0${opts}`;
+  const key = `file\0${file}\0${st.size}\0${st.mtimeMs}\0${st.ino ?? ""}\0${st.ctimeMs ?? ""}\0${opts}`;
   if (ctx.cache) windowsOf(ctx.cache, ctx).refs.remember(refKey(ref, ctx), at, key);
   return cached(ctx, key, () =>
     checkOnce(ctx, key, async () => ({ bytes: await readLocal(fs, file, ref), label: file }), false),

@@ -1,5 +1,14 @@
 /** What resolveImage needs of a file's stat. */
-export type FileStat = { size: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean };
+export type FileStat = {
+  size: number;
+  mtimeMs: number;
+  /** Inode and change time (node's stat has them): a file replaced with its old size and mtime
+   *  (`touch -r`, a copy keeping times) still gets another inode or ctime, which no tool sets. */
+  ino?: number;
+  ctimeMs?: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+};
 
 /** How long a file's stat stands for it: a file changed during a run is seen within this. */
 export const STAT_WINDOW_MS = 1000;

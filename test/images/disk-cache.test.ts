@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -147,6 +148,28 @@ describe("disk image cache (image.cache_dir)", () => {
     const other = job(cacheDir, opts({ cache_bytes: 1024 }));
     await other.resolve("changing.png");
     expect(other.disk.stats().hits).toBe(1);
+  });
+
+  it("checks again a file replaced with its old size and mtime kept (touch -r): a corrupt one is refused", async () => {
+    const cacheDir = await mkdtemp(path.join(dir, "c-"));
+    const file = path.join(dir, "replaced.png");
+    const good = await sharp({ create: { width: 20, height: 20, channels: 3, background: "#0000ff" } })
+      .png()
+      .toBuffer();
+    await writeFile(file, good);
+    const url = await job(cacheDir).resolve("replaced.png");
+    expect((await received(url)).mime).toBe("image/png");
+    const before = await stat(file);
+    // Replaced by as many zero bytes (another file renamed over it), its times set back.
+    const tmp = `${file}.new`;
+    await writeFile(tmp, Buffer.alloc(good.length));
+    execFileSync("touch", ["-r", file, tmp]); // the times to the nanosecond
+    await rename(tmp, file);
+    const after = await stat(file);
+    expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
+    const again = job(cacheDir);
+    await expect(again.resolve("replaced.png")).rejects.toMatchObject({ code: ErrorCodes.IMAGE_DECODE });
+    expect(again.disk.stats()).toMatchObject({ hits: 0, misses: 1 });
   });
 
   it("treats a damaged or foreign entry as a miss and rewrites it", async () => {
