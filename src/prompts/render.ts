@@ -10,14 +10,18 @@ export type RenderOptions = { systemMessage?: string; promptSuffix?: string };
  * carry the row's raw references (paths, URLs); resolveImages turns them into data URLs.
  */
 export function createRenderer(config: PromptConfig, opts: RenderOptions = {}) {
-  const user = new Template(config.user + (opts.promptSuffix ?? ""));
-  const system = opts.systemMessage ?? config.system;
+  // As NeMo-Skills' Prompt.fill: a system message whenever one is set ("" too), filled from the
+  // row; `{examples}` is "" without examples; ++prompt_suffix is appended to the filled text as
+  // it is (generate.py's fill_prompt), braces and all.
+  const user = new Template(config.user);
+  const suffix = opts.promptSuffix ?? "";
+  const systemText = opts.systemMessage ?? config.system;
+  const system = systemText === undefined ? undefined : new Template(systemText);
   const examples = config.examples;
   const exampleTpl = examples ? new Template(examples.template) : undefined;
-  const examplesText =
-    examples && exampleTpl
-      ? examples.prefix + examples.items.map((ex, i) => exampleTpl.fill(ex, `example ${i}`)).join("") + examples.suffix
-      : undefined;
+  const filled =
+    examples && exampleTpl ? examples.items.map((ex, i) => exampleTpl.fill(ex, `example ${i}`)).join("") : "";
+  const examplesText = filled && examples ? examples.prefix + filled + examples.suffix : "";
   const imageFields = config.image_field === undefined ? [] : [config.image_field].flat();
   const marker = markerPattern(config.image_marker);
 
@@ -30,9 +34,8 @@ export function createRenderer(config: PromptConfig, opts: RenderOptions = {}) {
         `row ${index} has no field "${config.image_field}" (the prompt config's image_field); set it to null for a question without an image`,
       );
     }
-    const values = examplesText === undefined ? row : { examples: examplesText, ...row };
-    const text = user.fill(values, `row ${index}`);
-    const messages: ChatMessage[] = system ? [{ role: "system", content: system }] : [];
+    const text = user.fill({ examples: examplesText, ...row }, `row ${index}`) + suffix;
+    const messages: ChatMessage[] = system ? [{ role: "system", content: system.fill(row, `row ${index}`) }] : [];
     const content =
       config.image_position === "markers"
         ? interleave(text, row, index, config, marker, imageFields)

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ImageOptionsSchema } from "../images/options.js";
 
-/** Few-shot examples: `{examples}` in the user template becomes prefix + template(each) + suffix. */
+/** Few-shot examples: `{examples}` in the user template becomes prefix + template(each) + suffix ("" with no items, as in NeMo-Skills). */
 export const ExamplesSchema = z
   .object({
     prefix: z.string().default(""),
@@ -17,7 +17,8 @@ export const ExamplesSchema = z
  */
 export const PromptConfigSchema = z
   .object({
-    system: z.string().default(""),
+    /** The system message (a template, filled from the row); none when absent, an empty one when "". */
+    system: z.string().optional(),
     user: z.string(),
     /** Row field(s) holding image references; a field's value may be one reference or a list. */
     image_field: z.union([z.string(), z.array(z.string()).min(1)]).optional(),

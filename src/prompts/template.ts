@@ -1,10 +1,13 @@
 import { ErrorCodes, VlmError } from "../errors.js";
+import { pyStr } from "./py-str.js";
 
 type Segment = { text: string } | { field: string };
 
 /**
  * A `{field}` template compiled once: `{{`/`}}` are literal braces, anything else in braces
- * names a row field. Filling it with a row that lacks a field throws MISSING_FIELD.
+ * names a row field. Filling it with a row that lacks a field throws MISSING_FIELD. A value that
+ * is not a string is written as Python's str() writes it (None, True, ['a', 'b']), as
+ * NeMo-Skills' str.format does.
  */
 export class Template {
   readonly fields: string[];
@@ -29,7 +32,7 @@ export class Template {
           `the prompt needs field "${s.field}" but ${what} has none (fields: ${Object.keys(values).join(", ") || "none"})`,
         );
       }
-      out += typeof v === "string" ? v : v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+      out += pyStr(v);
     }
     return out;
   }

@@ -99,6 +99,40 @@ describe("prompt rendering", () => {
     expect(render({ q: "2+2" }, 0)).toEqual([{ role: "user", content: "Examples:\nQ: 1+1 A: 2\n\nQ: 2+2 {json}" }]);
   });
 
+  it("fills the system message from the row and sends an empty one when it is set to '' (NeMo-Skills' Prompt.fill)", () => {
+    const user = cfg("user: 'Q: {q}'\n");
+    expect(createRenderer(user)({ q: "a" }, 0)).toEqual([{ role: "user", content: "Q: a" }]);
+    expect(createRenderer(user, { systemMessage: "" })({ q: "a" }, 0)).toEqual([
+      { role: "system", content: "" },
+      { role: "user", content: "Q: a" },
+    ]);
+    expect(createRenderer(user, { systemMessage: "Row {id} uses {{braces}}" })({ q: "a", id: 7 }, 0)[0]).toEqual({
+      role: "system",
+      content: "Row 7 uses {braces}",
+    });
+    expect(createRenderer(cfg("system: ''\nuser: 'Q: {q}'\n"))({ q: "a" }, 0)).toHaveLength(2);
+  });
+
+  it("appends ++prompt_suffix to the filled text as it is, braces included (generate.py's fill_prompt)", () => {
+    const render = createRenderer(cfg("user: 'Q: {q}'\nimage_field: img\n"), {
+      promptSuffix: " Put the final answer in \\boxed{}. {{x}}",
+    });
+    expect(render({ q: "{a}", img: "i.png" }, 0)[0]!.content).toEqual([
+      { type: "image_url", image_url: { url: "i.png" } },
+      { type: "text", text: "Q: {a} Put the final answer in \\boxed{}. {{x}}" },
+    ]);
+  });
+
+  it("writes non-string values as Python's str() does, and {examples} as '' without examples", () => {
+    const render = createRenderer(cfg("user: '{examples}{n}|{f}|{t}|{z}|{l}|{d}'\n"));
+    const row = { n: 3, f: 0.00001, t: true, z: null, l: ["a", "it's", 1.5], d: { k: false } };
+    expect(render(row, 0)).toEqual([{ role: "user", content: `3|1e-05|True|None|['a', "it's", 1.5]|{'k': False}` }]);
+    const none = createRenderer(
+      cfg('user: "{examples}Q"\nexamples:\n  prefix: "P"\n  template: "{q}"\n  suffix: "S"\n  items: []\n'),
+    );
+    expect(none({}, 0)).toEqual([{ role: "user", content: "Q" }]);
+  });
+
   it("rejects a config with an unknown key or a wrong type, listing known keys", () => {
     expect(() => parsePromptConfig("user: x\nimage_feild: img\n")).toThrow(
       /unknown key image_feild; known keys: system, user, image_field/,

@@ -177,6 +177,11 @@ export function pyRepr(v: PyValue): string {
   if (typeof v === "number") return String(v);
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
   if (typeof v === "object") return JSON.stringify(v);
+  return pyStringRepr(v);
+}
+
+/** Python's repr() of a str: single quotes unless it holds one and no double quote; non-printable characters escaped. */
+export function pyStringRepr(v: string): string {
   const q = v.includes("'") && !v.includes('"') ? '"' : "'";
   let out = q;
   for (const ch of v) {
