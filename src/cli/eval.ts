@@ -6,7 +6,7 @@ import { dataFile } from "../cluster/eval-run.js";
 import { runLocalEval } from "../cluster/local-executor.js";
 import type { EvalSettings, ServerSpec } from "../cluster/settings.js";
 import { runSlurmEval } from "../cluster/slurm-executor.js";
-import { UsageError } from "../errors.js";
+import { ErrorCodes, isVlmError, UsageError } from "../errors.js";
 import { checkOutputDir } from "../output/check-output-path.js";
 import { createReporter } from "../progress/reporter.js";
 import { parseBenchmarks } from "../run/benchmark-spec.js";
@@ -201,6 +201,13 @@ async function evalCommand(flags: EvalCommandFlags, ctx: CliContext): Promise<nu
     });
     if (r.interrupted) return Exit.INTERRUPTED;
     return r.failedRows > 0 ? Exit.ROWS_FAILED : Exit.OK;
+  } catch (e) {
+    // Ctrl-C before any row ran (a model server still starting): an interruption as any other.
+    if (isVlmError(e) && e.code === ErrorCodes.ABORTED && signals?.stop.aborted) {
+      log(`vlmpipe: ${e.message}; run the same command again to resume`);
+      return Exit.INTERRUPTED;
+    }
+    throw e;
   } finally {
     bars?.close();
     signals?.dispose();

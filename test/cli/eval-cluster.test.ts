@@ -164,6 +164,21 @@ describe("eval --cluster local with a started server", () => {
     expect(groupAlive(start!.pid)).toBe(false);
   });
 
+  it("on Ctrl-C while the server is still loading, stops it and exits 130 (interrupted, not failed)", async () => {
+    const out = await tempDir();
+    const argsFile = path.join(out, "vllm-starts.jsonl");
+    const child = spawnCli(evalArgs(modelName("int"), out), { env: fakeEnv(argsFile, { FAKE_VLLM_LOAD_MS: "20000" }) });
+    const done = waitExit(child);
+    for (let i = 0; i < 600 && (await fakeStarts(argsFile).catch(() => [])).length === 0; i++)
+      await new Promise((res) => setTimeout(res, 50));
+    child.kill("SIGINT");
+    const r = await done;
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/interrupted while the model server was starting; run the same command again to resume/);
+    const [start] = await fakeStarts(argsFile);
+    expect(groupAlive(start!.pid)).toBe(false);
+  });
+
   it("on SIGTERM stops the jobs and the server, leaves resumable outputs, and a rerun finishes them", async () => {
     const out = await tempDir();
     const argsFile = path.join(out, "vllm-starts.jsonl");
