@@ -43,9 +43,9 @@ export function renderGenerationScript(ctx: ScriptContext, jobs: EvalJob[], o: {
   if (o.array) {
     const limit = config.max_array_parallel ? `%${config.max_array_parallel}` : "";
     lines.push(`#SBATCH --array=0-${jobs.length - 1}${limit}`);
-    lines.push(`#SBATCH --output=${path.join(ctx.logDir, "%x-%A_%a.out")}`);
+    lines.push(`#SBATCH --output=${sbatchPath(path.join(ctx.logDir, "%x-%A_%a.out"))}`);
   } else {
-    lines.push(`#SBATCH --output=${path.join(ctx.logDir, "%x-%j.out")}`);
+    lines.push(`#SBATCH --output=${sbatchPath(path.join(ctx.logDir, "%x-%j.out"))}`);
   }
   lines.push(
     `# vlmpipe ${VERSION} eval of ${settings.benchmarks} (model ${settings.model}) -> ${settings.outputDir}`,
@@ -74,7 +74,7 @@ export function renderMergeScript(ctx: ScriptContext): string {
   const lines = [
     "#!/bin/bash",
     ...sbatchHeader(ctx, `${ctx.jobName}-merge`, 1),
-    `#SBATCH --output=${path.join(ctx.logDir, "%x-%j.out")}`,
+    `#SBATCH --output=${sbatchPath(path.join(ctx.logDir, "%x-%j.out"))}`,
     `# vlmpipe ${VERSION}: merges the chunks of ${ctx.settings.benchmarks} and writes metrics.json under ${ctx.settings.outputDir}/eval-results`,
     "set -euo pipefail",
     ...preamble(ctx.config, ctx.settings),
@@ -83,6 +83,16 @@ export function renderMergeScript(ctx: ScriptContext): string {
     "",
   ];
   return lines.join("\n");
+}
+
+/**
+ * A path in an `#SBATCH` line: sbatch splits its arguments at white space outside double
+ * quotes (and has no escapes), so a path with a space goes in double quotes.
+ */
+function sbatchPath(p: string): string {
+  if (/["\n\r]/.test(p))
+    throw new UsageError(`sbatch cannot be given a path with a double quote or a line break: ${p}`);
+  return /\s|'/.test(p) ? `"${p}"` : p;
 }
 
 function sbatchHeader(ctx: ScriptContext, name: string, nodes: number): string[] {

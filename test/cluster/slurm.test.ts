@@ -142,6 +142,22 @@ describe("sbatch scripts", () => {
     ]);
   });
 
+  it("put a log folder with a space in double quotes (sbatch splits #SBATCH lines at white space), and refuse a double quote", async () => {
+    const { ctx, out } = await context();
+    const plan = await planEval(ctx.settings);
+    const jobs = plan.benchmarks[0]!.seeds.flatMap((s) => s.chunks!);
+    const spaced = { ...ctx, logDir: path.join(out, "my runs", "slurm") };
+    expect(renderGenerationScript(spaced, jobs, { array: true })).toContain(
+      `#SBATCH --output="${path.join(out, "my runs", "slurm")}/%x-%A_%a.out"\n`,
+    );
+    expect(renderGenerationScript(spaced, jobs.slice(0, 1), { array: false })).toContain(
+      `#SBATCH --output="${path.join(out, "my runs", "slurm")}/%x-%j.out"\n`,
+    );
+    expect(renderMergeScript(spaced)).toContain(`#SBATCH --output="${path.join(out, "my runs", "slurm")}/%x-%j.out"\n`);
+    expect(renderMergeScript(ctx)).toContain(`#SBATCH --output=${ctx.logDir}/%x-%j.out\n`);
+    expect(() => renderMergeScript({ ...ctx, logDir: path.join(out, 'a"b') })).toThrow(/double quote/);
+  });
+
   it("carry the cluster config's set-up lines, environment and server command, but never the API key", async () => {
     const config = slurmConfig({
       setup: ["module load cuda/12.4", "source /venv/bin/activate"],
