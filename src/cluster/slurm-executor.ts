@@ -75,6 +75,7 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
       );
   }
   const result: SlurmEvalResult = { status: "dry-run", jobIds: [], metrics: {}, failedRows: 0 };
+  const jobName = `${o.config.job_name_prefix}-${hash8(settings.outputDir)}`;
   if (pending.length === 0) {
     if (o.dryRun) {
       o.write(
@@ -82,6 +83,9 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
       );
       return result;
     }
+    // The earlier submission's merge job may still be queued or running: merging here too would
+    // race it over the same files.
+    await refuseIfQueued(run, jobName);
     o.log("vlmpipe: every job is done; merging and summarizing here (nothing submitted)");
     const finish = await finishEval(plan, { log: o.log, write: o.write });
     if (finish.incomplete.length > 0)
@@ -92,7 +96,7 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
   const ctx: ScriptContext = {
     config: o.config,
     settings,
-    jobName: `${o.config.job_name_prefix}-${hash8(settings.outputDir)}`,
+    jobName,
     logDir: o.config.log_dir ? path.resolve(o.config.log_dir) : path.join(plan.logsDir, "slurm"),
     vlmpipe: o.config.vlmpipe_command ?? quoteShell([process.execPath, cliEntry()]),
   };
@@ -121,13 +125,7 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
     return result;
   }
 
-  const queued = await queuedByName(run, [ctx.jobName, `${ctx.jobName}-merge`]);
-  if (queued.length > 0) {
-    throw new UsageError(
-      `jobs of this eval (${ctx.jobName}) are already queued or running: ${queued.join(", ")}. ` +
-        `Wait for them (squeue -n ${ctx.jobName}), or cancel them first (scancel ${queued.join(" ")})`,
-    );
-  }
+  await refuseIfQueued(run, ctx.jobName);
   await clearMergedForRerun(plan);
   await mkdir(ctx.logDir, { recursive: true });
   for (const s of [...generation, merge]) await writeFile(s.file, s.text, { mode: 0o755 });
@@ -288,4 +286,15 @@ async function metricsWritten(plan: EvalPlan, since: number): Promise<boolean> {
 
 function hash8(s: string): string {
   return createHash("sha256").update(s).digest("hex").slice(0, 8);
+}
+
+/** Refuses while jobs of this eval (its generation jobs or its merge job) are queued or running. */
+async function refuseIfQueued(run: CommandRunner, jobName: string): Promise<void> {
+  const queued = await queuedByName(run, [jobName, `${jobName}-merge`]);
+  if (queued.length > 0) {
+    throw new UsageError(
+      `jobs of this eval (${jobName}) are already queued or running: ${queued.join(", ")}. ` +
+        `Wait for them (squeue -n ${jobName}), or cancel them first (scancel ${queued.join(" ")})`,
+    );
+  }
 }

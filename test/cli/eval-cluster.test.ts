@@ -371,6 +371,29 @@ describe("eval --cluster <slurm config>", () => {
       expect(again.stderr).toMatch(/every job is done; merging and summarizing here \(nothing submitted\)/);
       expect(again.stdout).not.toMatch(/Submitted/);
       expect(again.stdout).toMatch(/pass@1\[avg-of-2\] \| 60/);
+
+      // While a merge job of this eval is still queued (held here), merging here too would race
+      // it over the same files: refused.
+      const jobName = /^(.*)-merge-\d+\.out$/.exec(slurmLogs.find((f) => /-merge-\d+\.out$/.test(f))!)![1]!;
+      const held = execFileSync("sbatch", [
+        "--parsable",
+        "--hold",
+        `--job-name=${jobName}-merge`,
+        `--output=${path.join(slurmOut, "held-%j.out")}`,
+        "--wrap",
+        "true",
+      ])
+        .toString()
+        .trim()
+        .split(";")[0]!;
+      try {
+        const racing = await run(evalArgs(model, slurmOut, ["--cluster", cfg]), slurmEnv);
+        expect(racing.code, racing.stderr).toBe(2);
+        expect(racing.stderr).toContain(`jobs of this eval (${jobName}) are already queued or running: ${held}`);
+        expect(racing.stderr).not.toMatch(/merging and summarizing here/);
+      } finally {
+        execFileSync("scancel", [held]);
+      }
     },
     240_000,
   );
