@@ -1,15 +1,17 @@
 import { open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { getBenchmark } from "../benchmarks/index.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, UsageError } from "../errors.js";
 import { summarizeResults } from "../metrics/summarize-results.js";
 import type { Metrics } from "../metrics/types.js";
+import { acquireOutputLock, type OutputLock, staleSecondsFromEnv } from "../output/output-lock.js";
 import { allOutputFiles, exists, outputPaths } from "../output/partial-output.js";
 import { readSpec, writeSpec } from "../output/run-spec.js";
 import { writeReport } from "../report/write-report.js";
 import { majorityByAnswerOf, maxSamplesOf } from "./eval-inputs.js";
 import { countFailedRows, outputState } from "./output-state.js";
 import type { EvalPlan, SeedPlan } from "./plan.js";
+import { sleep } from "../util/sleep.js";
 
 export type MergeResult = "merged" | "complete" | "incomplete";
 
@@ -29,39 +31,82 @@ export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () 
   }
   for (const c of chunks) if (!(await exists(outputPaths(c.outputFile).done))) return "incomplete";
 
-  const tmp = `${seed.outputFile}.tmp-merge-${process.pid}`;
-  const dst = await open(tmp, "w");
+  // One merger at a time (two evals finishing at once, a local finish beside a Slurm merge
+  // job): the merged output's lock, then the state again, as the other may have merged meanwhile.
+  const lock = await lockWaiting(seed.outputFile);
+  try {
+    if ((await outputState(seed.outputFile)) !== "absent") {
+      if (await exists(merged.done)) await removeChunks(seed);
+      return (await exists(merged.done)) ? "complete" : "incomplete";
+    }
+    for (const c of chunks) if (!(await exists(outputPaths(c.outputFile).done))) return "incomplete";
+    // The digests first: an output in place always has its own.
+    await mergeDigests(
+      chunks.map((c) => outputPaths(c.outputFile).digests),
+      merged.digests,
+    );
+    const rows = await concatenate(
+      chunks.map((c) => c.outputFile),
+      seed.outputFile,
+    );
+    const first = chunks[0] ? await readSpec(outputPaths(chunks[0].outputFile).spec) : null;
+    if (first) {
+      const { row_range: _r, ...generation } = first.generation as Record<string, unknown>;
+      await writeSpec(merged.spec, { ...first, generation, created: new Date().toISOString() });
+    }
+    await writeFile(merged.done, "");
+    await removeChunks(seed);
+    log(`vlmpipe: merged ${chunks.length} chunks (${rows} rows) into ${seed.outputFile}`);
+    return "merged";
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * The output's lock, waiting while another process holds it (its merge ends in seconds; a
+ * holder that died is taken over once its lock is stale, as acquireOutputLock does).
+ */
+async function lockWaiting(output: string): Promise<OutputLock> {
+  const giveUp = Date.now() + (staleSecondsFromEnv() + 30) * 1000;
+  for (;;) {
+    try {
+      return await acquireOutputLock(output);
+    } catch (e) {
+      if (!(e instanceof UsageError) || Date.now() > giveUp) throw e;
+      await sleep(250);
+    }
+  }
+}
+
+/** `files` one after the other into `to`, through a temporary file removed if anything fails. */
+async function concatenate(files: string[], to: string): Promise<number> {
+  const tmp = `${to}.tmp-merge-${process.pid}`;
   let rows = 0;
   try {
-    for (const c of chunks) {
-      const src = await open(c.outputFile, "r");
-      try {
-        for await (const buf of src.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
-          await dst.write(buf);
-          for (const b of buf) if (b === 0x0a) rows++;
+    const dst = await open(tmp, "w");
+    try {
+      for (const f of files) {
+        const src = await open(f, "r");
+        try {
+          for await (const buf of src.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
+            await dst.write(buf);
+            for (const b of buf) if (b === 0x0a) rows++;
+          }
+        } finally {
+          await src.close();
         }
-      } finally {
-        await src.close();
       }
+      await dst.sync();
+    } finally {
+      await dst.close();
     }
-    await dst.sync();
-  } finally {
-    await dst.close();
+    await rename(tmp, to);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
   }
-  await mergeDigests(
-    chunks.map((c) => outputPaths(c.outputFile).digests),
-    merged.digests,
-  );
-  await rename(tmp, seed.outputFile);
-  const first = chunks[0] ? await readSpec(outputPaths(chunks[0].outputFile).spec) : null;
-  if (first) {
-    const { row_range: _r, ...generation } = first.generation as Record<string, unknown>;
-    await writeSpec(merged.spec, { ...first, generation, created: new Date().toISOString() });
-  }
-  await writeFile(merged.done, "");
-  await removeChunks(seed);
-  log(`vlmpipe: merged ${chunks.length} chunks (${rows} rows) into ${seed.outputFile}`);
-  return "merged";
+  return rows;
 }
 
 /**
@@ -74,7 +119,10 @@ async function mergeDigests(files: string[], to: string): Promise<void> {
     if (!(await exists(f))) return rm(to, { force: true });
     parts.push(await readFile(f));
   }
-  await writeFile(to, Buffer.concat(parts));
+  // Whole or not at all: a digests file cut short would refuse rows that are right.
+  const tmp = `${to}.tmp-${process.pid}`;
+  await writeFile(tmp, Buffer.concat(parts));
+  await rename(tmp, to);
 }
 
 async function removeChunks(seed: SeedPlan): Promise<void> {

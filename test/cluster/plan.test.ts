@@ -155,6 +155,31 @@ describe("chunked runs", () => {
     }
   });
 
+  it("merges a seed's chunks once when two processes finish at once: digests whole, no temporary left", async () => {
+    const out = await tempDir();
+    const plan = await planEval(settings(out));
+    const rows = await readDataRows(plan.benchmarks[0]!.inputFile);
+    const server = await startSimServer({ model: "sim", answer_rows: rows as never, accuracy: 0.7 });
+    const seed = plan.benchmarks[0]!.seeds[0]!;
+    try {
+      for (const job of seed.chunks!) {
+        const r = await runJob(plan, job, { serverAddresses: [`${server.url}/v1`], log: () => {} });
+        expect(r.complete).toBe(true);
+      }
+    } finally {
+      await server.close();
+    }
+    const results = await Promise.all([mergeChunks(seed), mergeChunks(seed)]);
+    expect(results.sort()).toEqual(["complete", "merged"]);
+    const lines = parseLines(await readFile(seed.outputFile, "utf8"));
+    expect(lines).toHaveLength(10); // settings(): ++max_samples=10
+    expect(lines.map((l) => l.id)).toEqual(rows.slice(0, 10).map((x) => x.id));
+    const digests = (await readFile(`${seed.outputFile}.row-digests`, "utf8")).trim().split("\n");
+    expect(digests).toHaveLength(10);
+    const dir = path.dirname(seed.outputFile);
+    expect((await readdir(dir)).filter((f) => /tmp|_chunk_|\.lock$/.test(f))).toEqual([]);
+  });
+
   it("retries the failed rows of a merged output in one whole job, and resumes a partial unchunked run as it is", async () => {
     const out = await tempDir();
     await evalIn(out, { numChunks: 3 });
