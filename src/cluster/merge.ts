@@ -8,10 +8,10 @@ import { acquireOutputLock, type OutputLock, staleSecondsFromEnv } from "../outp
 import { allOutputFiles, exists, outputPaths } from "../output/partial-output.js";
 import { readSpec, writeSpec } from "../output/run-spec.js";
 import { writeReport } from "../report/write-report.js";
+import { sleep } from "../util/sleep.js";
 import { majorityByAnswerOf, maxSamplesOf } from "./eval-inputs.js";
 import { countFailedRows, outputState } from "./output-state.js";
 import type { EvalPlan, SeedPlan } from "./plan.js";
-import { sleep } from "../util/sleep.js";
 
 export type MergeResult = "merged" | "complete" | "incomplete";
 
