@@ -77,6 +77,14 @@ async function evalJob(flags: JobFlags, ctx: CliContext): Promise<number> {
       log: (l) => log(`${l}${where}`),
       signal: signals?.stop,
     });
+    // A server started here that crashes stops the job at once, with its log (local-executor.ts).
+    const serverDown = new AbortController();
+    let downMessage: string | undefined;
+    void servers.died?.then((m) => {
+      downMessage = m;
+      serverDown.abort();
+    });
+    const either = (s: AbortSignal | undefined) => (s ? AbortSignal.any([s, serverDown.signal]) : serverDown.signal);
     try {
       const r = await runJob(plan, job, {
         serverAddresses: servers.addresses,
@@ -84,9 +92,15 @@ async function evalJob(flags: JobFlags, ctx: CliContext): Promise<number> {
         log,
         // Started by an eval that draws the bars: send it our status instead of progress lines.
         progress: process.env[PROGRESS_JSON_ENV] && !flags.quiet ? jsonReporter(log, log) : undefined,
-        stop: signals?.stop,
-        abort: signals?.abort,
+        stop: either(signals?.stop),
+        abort: either(signals?.abort),
       });
+      if (downMessage) {
+        throw new VlmError(
+          ErrorCodes.CONNECTION,
+          `${downMessage}\nSubmit the eval again to resume: the rows done are kept.`,
+        );
+      }
       if (r.complete) return Exit.OK;
       if (r.interrupted) return Exit.INTERRUPTED;
       throw new VlmError(

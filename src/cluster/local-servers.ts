@@ -13,6 +13,8 @@ export type ServerSet = {
   addresses: string[];
   /** Stops what was started here (nothing for servers the user runs). */
   close(): Promise<void>;
+  /** A server started here that crashed during the run: why (see LaunchedServer.died). */
+  died?: Promise<string>;
 };
 
 /**
@@ -75,7 +77,7 @@ export async function startServers(
         log: o.log,
         name: server.type,
       });
-      return { addresses: [launched.baseUrl], close: () => launched.stop() };
+      return { addresses: [launched.baseUrl], close: () => launched.stop(), died: launched.died };
     }
   }
 }

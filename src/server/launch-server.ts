@@ -42,6 +42,11 @@ export type LaunchedServer = {
   exited: Promise<ExitInfo>;
   /** SIGTERM to its process group, SIGKILL after the grace period; idempotent. */
   stop(): Promise<void>;
+  /**
+   * Settles, with a message naming the exit and the log's last lines, only if the server exits
+   * after it was ready and without stop(): a crash during the run.
+   */
+  died: Promise<string>;
 };
 
 type ExitInfo = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
@@ -96,10 +101,20 @@ export async function launchServer(o: LaunchServerOptions): Promise<LaunchedServ
   trackProcessGroup(pid);
   let stopping: Promise<void> | undefined;
   let exitInfo: ExitInfo | undefined;
-  void exited.then((info) => {
+  let ready = false;
+  let onDied: (message: string) => void = () => {};
+  const died = new Promise<string>((resolve) => {
+    onDied = resolve;
+  });
+  void exited.then(async (info) => {
     exitInfo = info;
-    if (!stopping)
-      log(`vlmpipe: ${name} (pid ${pid}) exited unexpectedly (${describeExit(info)}); its log: ${o.logFile}`);
+    if (stopping) return;
+    log(`vlmpipe: ${name} (pid ${pid}) exited unexpectedly (${describeExit(info)}); its log: ${o.logFile}`);
+    if (ready) {
+      onDied(
+        `${name} (pid ${pid}) exited during the run (${describeExit(info)}); the last lines of its log (${o.logFile}):\n${await logTail(o.logFile)}`,
+      );
+    }
   });
   log(`vlmpipe: starting ${name} on port ${o.port} (pid ${pid}), log: ${o.logFile}`);
 
@@ -127,7 +142,16 @@ export async function launchServer(o: LaunchServerOptions): Promise<LaunchedServ
     return stopping;
   };
 
-  const server: LaunchedServer = { url, baseUrl: `${url}/v1`, port: o.port, pid, logFile: o.logFile, exited, stop };
+  const server: LaunchedServer = {
+    url,
+    baseUrl: `${url}/v1`,
+    port: o.port,
+    pid,
+    logFile: o.logFile,
+    exited,
+    stop,
+    died,
+  };
   try {
     await waitHealthy(server, o.startTimeoutSeconds, o.signal, () => exitInfo);
   } catch (e) {
@@ -154,6 +178,7 @@ export async function launchServer(o: LaunchServerOptions): Promise<LaunchedServ
     }
     throw e;
   }
+  ready = true;
   log(`vlmpipe: ${name} is ready at ${server.baseUrl}`);
   return server;
 }

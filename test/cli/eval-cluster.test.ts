@@ -179,6 +179,43 @@ describe("eval --cluster local with a started server", () => {
     expect(groupAlive(start!.pid)).toBe(false);
   });
 
+  it("stops at once with the server's log when the started server crashes mid-run, and a rerun finishes", {
+    timeout: 180_000,
+  }, async () => {
+    const out = await tempDir();
+    const argsFile = path.join(out, "vllm-starts.jsonl");
+    const model = modelName("crash");
+    const env = fakeEnv(argsFile, { FAKE_VLLM_LATENCY_MS: "200" });
+    const child = spawnCli(evalArgs(model, out, ["--max_concurrent_requests", "2"]), { env });
+    const done = waitExit(child);
+    let err = "";
+    child.stderr!.on("data", (b: Buffer) => {
+      err += b.toString();
+    });
+    for (let i = 0; i < 600 && !/rs0 chunk 0\/3 \(rows 0-20\) ->/.test(err); i++)
+      await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, 300));
+    const [start] = await fakeStarts(argsFile);
+    // The whole server gone, as when the OOM killer takes it: its process group.
+    const stat = await readFile(`/proc/${start!.pid}/stat`, "utf8");
+    const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+    process.kill(-pgrp, "SIGKILL");
+    const r = await done;
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/vllm \(pid \d+\) exited during the run \(signal SIGKILL\); the last lines of its log/);
+    expect(r.stderr).toMatch(/Run the same command again to resume/);
+    expect(r.stderr).not.toMatch(/Check --server_address/);
+    expect(await processesMatching(model)).toEqual([]);
+
+    const again = await run(evalArgs(model, out), { ...env, FAKE_VLLM_LATENCY_MS: "0" });
+    expect(again.code, again.stderr).toBe(0);
+    const dir = path.join(out, "eval-results", "mmmu-pro");
+    for (const f of ["output-rs0.jsonl", "output-rs1.jsonl"]) {
+      const rows = await rowsOf(path.join(dir, f));
+      expect(rows.map((x) => x.id)).toEqual(parseLines(await readFile(answers, "utf8")).map((x) => x.id));
+    }
+  });
+
   it("on SIGTERM stops the jobs and the server, leaves resumable outputs, and a rerun finishes them", async () => {
     const out = await tempDir();
     const argsFile = path.join(out, "vllm-starts.jsonl");
