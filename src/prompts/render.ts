@@ -22,6 +22,8 @@ export function createRenderer(config: PromptConfig, opts: RenderOptions = {}) {
   const filled =
     examples && exampleTpl ? examples.items.map((ex, i) => exampleTpl.fill(ex, `example ${i}`)).join("") : "";
   const examplesText = filled && examples ? examples.prefix + filled + examples.suffix : "";
+  // (A row is filled as it is, no object made for it, unless the template has {examples}.)
+  const usesExamples = user.fields.includes("examples");
   const imageFields = config.image_field === undefined ? [] : [config.image_field].flat();
   const marker = markerPattern(config.image_marker);
 
@@ -34,7 +36,7 @@ export function createRenderer(config: PromptConfig, opts: RenderOptions = {}) {
         `row ${index} has no field "${config.image_field}" (the prompt config's image_field); set it to null for a question without an image`,
       );
     }
-    const text = user.fill({ examples: examplesText, ...row }, `row ${index}`) + suffix;
+    const text = user.fill(usesExamples ? { examples: examplesText, ...row } : row, `row ${index}`) + suffix;
     const messages: ChatMessage[] = system ? [{ role: "system", content: system.fill(row, `row ${index}`) }] : [];
     const content =
       config.image_position === "markers"
