@@ -31,6 +31,11 @@ export function pyWordCount(s: string): number {
   return n;
 }
 
+/** s.split(): the words between runs of Python's white space. */
+export function pySplit(s: string): string[] {
+  return s.match(WORD_RE) ?? [];
+}
+
 /** len(s): code points, not UTF-16 units. */
 export function pyLen(s: string): number {
   let n = 0;
@@ -46,15 +51,39 @@ const FLOAT_RE = new RegExp(
   "i",
 );
 
-/** Python's float(s), or null where it raises ValueError. (ASCII digits only: see the docs.) */
+/** Python's float(s), or null where it raises ValueError. Any script's decimal digits count, as in Python. */
 export function pyFloat(s: string): number | null {
-  const t = pyStrip(s);
+  const t = asciiDigits(pyStrip(s));
   if (!FLOAT_RE.test(t)) return null;
   const body = t.replaceAll("_", "");
   const lower = body.toLowerCase().replace(/^[+]/, "");
   if (lower.endsWith("nan")) return Number.NaN;
   if (lower.endsWith("inf") || lower.endsWith("infinity")) return lower.startsWith("-") ? -Infinity : Infinity;
   return Number(body);
+}
+
+const NON_ASCII_DIGIT = /(?![0-9])\p{Nd}/gu;
+const IS_DIGIT = /^\p{Nd}$/u;
+const digitValues = new Map<string, string>();
+
+/**
+ * Decimal digits of any script (Unicode Nd: full-width, Arabic-Indic, Devanagari...) as ASCII
+ * ones. Unicode puts each script's digits 0-9 in a run of code points: a digit's value is its
+ * place in its run of digits, counted from the run's start.
+ */
+function asciiDigits(s: string): string {
+  if (!/[^\x00-\x7f]/.test(s)) return s;
+  return s.replace(NON_ASCII_DIGIT, (d) => {
+    let v = digitValues.get(d);
+    if (v === undefined) {
+      const cp = d.codePointAt(0)!;
+      let start = cp;
+      while (IS_DIGIT.test(String.fromCodePoint(start - 1))) start--;
+      v = String((cp - start) % 10);
+      digitValues.set(d, v);
+    }
+    return v;
+  });
 }
 
 /**

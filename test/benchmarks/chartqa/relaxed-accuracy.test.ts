@@ -27,6 +27,11 @@ describe("relaxed accuracy", () => {
     expect(relaxedCorrect("1000", " 1000 ")).toBe(true);
     // "1,000" is not a number to float(): the texts are compared, and differ.
     expect(relaxedCorrect("1000", "1,000")).toBe(false);
+    // Any script's decimal digits, as float() reads them: full-width, Arabic-Indic, math bold.
+    expect(relaxedCorrect("\uff11\uff12", "12")).toBe(true);
+    expect(relaxedCorrect("12", "\u0661\u0662")).toBe(true);
+    expect(relaxedCorrect("3.5", "\u0663.\u0665")).toBe(true);
+    expect(relaxedCorrect("98", "\u{1d7d7}\u{1d7d6}")).toBe(true);
   });
 
   it("compares text exactly but for case, and a target of 0 as text", () => {

@@ -36,6 +36,16 @@ describe("ANLS", () => {
     expect(normalizedDistance("", "")).toBe(0);
   });
 
+  it("counts edits in code points and folds Python's white space, as the script's Python does", () => {
+    // An emoji is one character, one edit (UTF-16 would count two).
+    expect(anls(["abc\u{1f600}"], "abcd")).toBe(0.75);
+    expect(anls(["ab"], "abc\u{1f600}")).toBe(0.5);
+    expect(anls(["\u{1f600}\u{1f601}"], "\u{1f600}\u{1f602}")).toBe(0.5);
+    // \x85 is white space to Python's split(), \ufeff is not.
+    expect(anls(["x y"], "x\x85y")).toBe(1);
+    expect(anls(["x y"], "x\ufeffy")).toBeCloseTo(2 / 3, 12);
+  });
+
   it("stays in [0, 1], is 0 or at least 0.5, 1 for the gold itself, and does not care which text is the gold", () => {
     const text = fc.string({ unit: fc.constantFrom("a", "b", "c", " ", "1", "/", "é"), maxLength: 12 });
     fc.assert(
