@@ -24,4 +24,6 @@ export const Exit = {
   ROWS_FAILED: 3,
   /** Stopped by Ctrl-C/SIGTERM; the partial output is valid and resumable. */
   INTERRUPTED: 130,
+  /** stdout's reader went away (`| head`): stopped quietly, as a writer killed by SIGPIPE. */
+  BROKEN_PIPE: 141,
 } as const;

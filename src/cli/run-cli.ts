@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { overrideTypo } from "../config/override-typos.js";
 import { parseOverrides, splitOverrides } from "../config/overrides.js";
 import { isVlmError, UsageError } from "../errors.js";
+import { ReaderGoneError } from "../output/sinks.js";
 import { VERSION } from "../version.js";
 import { type CliContext, Exit } from "./context.js";
 import { normalizeFlags } from "./flags.js";
@@ -32,6 +33,8 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? Exit.OK : Exit.USAGE;
     }
+    // `vlmpipe ... | head`: the reader has what it wanted; nothing to say on stderr.
+    if (e instanceof ReaderGoneError || (e as { code?: unknown })?.code === "EPIPE") return Exit.BROKEN_PIPE;
     if (e instanceof UsageError) {
       say(`vlmpipe: ${e.message}`);
       return Exit.USAGE;

@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { type FileHandle, open } from "node:fs/promises";
 import type { Writable } from "node:stream";
+import { ErrorCodes, VlmError } from "../errors.js";
 import { sleep } from "../util/sleep.js";
 
 export interface LineSink {
@@ -118,11 +119,42 @@ function newBatch(): Batch {
   return b;
 }
 
-/** stdout (or any stream): waits for 'drain' so a slow reader slows the run instead of filling memory. */
+/** The stream's reader went away (`vlmpipe ... | head`): EPIPE, the end of the run, not a failure. */
+export class ReaderGoneError extends VlmError {
+  constructor(cause: unknown) {
+    super(ErrorCodes.OUTPUT, "the output's reader is gone (EPIPE)", { cause });
+    this.name = "ReaderGoneError";
+  }
+}
+
+/**
+ * stdout (or any stream): waits for 'drain' so a slow reader slows the run instead of filling
+ * memory. The rows waiting share one wait (one listener, however many rows are blocked).
+ */
 export function streamSink(stream: Writable): LineSink {
+  let drained: Promise<void> | null = null;
+  let broken: unknown;
+  const gone = (e: unknown) => ((e as { code?: string })?.code === "EPIPE" ? new ReaderGoneError(e) : e);
+  // A write to a pipe whose reader closed fails with EPIPE after the call returns: kept here
+  // (an 'error' without a listener would end the process) and thrown by the next write.
+  stream.on("error", (e) => {
+    broken ??= gone(e);
+  });
   return {
     async write(line) {
-      if (!stream.write(line)) await once(stream, "drain");
+      if (broken) throw broken;
+      if (stream.write(line)) return;
+      drained ??= once(stream, "drain").then(
+        () => {
+          drained = null;
+        },
+        (e: unknown) => {
+          drained = null;
+          throw gone(e);
+        },
+      );
+      await drained;
+      if (broken) throw broken;
     },
     async close() {
       // stdout is not ours to end

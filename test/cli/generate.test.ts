@@ -2,6 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
+import { spawnCli, waitExit } from "../helpers/bin.js";
 import { cli, makeDataset, parseLines, png, tempDir } from "../helpers/dataset.js";
 
 type Req = {
@@ -174,6 +175,36 @@ describe("vlmpipe generate", () => {
     ]);
     expect(lines.every((l) => l.symbolic_correct === true)).toBe(true);
     expect(r.stderr).not.toMatch(/^\{/m);
+  });
+
+  it("as a filter, stops quietly with 141 when its reader goes away (| head), and waits for a slow one without warnings", async () => {
+    const rows = Array.from({ length: 400 }, (_, i) =>
+      JSON.stringify({ id: `r${i}`, problem: `Q${i}?`, image_path: null }),
+    );
+    const args = ["generate", "--input_file", "-", "--output_file", "-", ...base(), "--max_concurrent_requests", "64"];
+    // | head -n 1: the reader closes after its first line.
+    const head = spawnCli(args);
+    head.stdin!.end(`${rows.join("\n")}\n`);
+    const first = await new Promise<string>((resolve) => {
+      head.stdout!.once("data", (b: Buffer) => {
+        head.stdout!.destroy();
+        resolve(b.toString());
+      });
+    });
+    expect(first).toMatch(/^\{"id":"r/);
+    const r = await waitExit(head);
+    expect(r.code, r.stderr).toBe(141);
+    expect(r.stderr).not.toMatch(/internal error|EPIPE/);
+    // A reader that takes nothing for a while: every row blocked on it shares one wait.
+    const slow = spawnCli(args);
+    slow.stdin!.end(`${rows.join("\n")}\n`);
+    slow.stdout!.pause();
+    await new Promise((res) => setTimeout(res, 1500));
+    slow.stdout!.resume();
+    const s = await waitExit(slow);
+    expect(s.code, s.stderr).toBe(0);
+    expect(parseLines(s.stdout)).toHaveLength(400);
+    expect(s.stderr).not.toMatch(/MaxListenersExceeded|memory leak/);
   });
 
   it("keeps each row's fields as the input wrote them, through generate and score", async () => {

@@ -60,6 +60,18 @@ describe("readRows", () => {
     expect((await read('{"a":1}\n{"a":2}')).length).toBe(2);
   });
 
+  it("reads a line that spans thousands of small chunks (stdin's way), and a last one without a newline", async () => {
+    const long = JSON.stringify({ id: "long", problem: "x".repeat(3_000_000) });
+    const text = `${long}\n{"id":"short"}\n${long}`;
+    const chunks: Buffer[] = [];
+    const bytes = Buffer.from(text);
+    for (let i = 0; i < bytes.length; i += 1024) chunks.push(bytes.subarray(i, i + 1024));
+    const rows = await lastValueFrom(readRows(Readable.from(chunks)).pipe(toArray()));
+    expect(rows.map((r) => r.row.id)).toEqual(["long", "short", "long"]);
+    expect((rows[0]!.row.problem as string).length).toBe(3_000_000);
+    expect(rows[2]!.row).toEqual(rows[0]!.row);
+  });
+
   it("skips done indexes and stops after max_samples", async () => {
     const text = Array.from({ length: 10 }, (_, i) => JSON.stringify({ i })).join("\n");
     const rows = await read(text, { skip: (i: number) => i % 2 === 0, maxSamples: 6 });
