@@ -8,7 +8,7 @@ import { Flow } from "../operators/flow.js";
 import { readRows } from "../operators/read-rows.js";
 import { requireFields } from "../operators/require-fields.js";
 import { writeLines } from "../operators/write-output.js";
-import { formatLine } from "../output/async-lines.js";
+import { formatLine, isRunError } from "../output/async-lines.js";
 import { exists } from "../output/partial-output.js";
 import { rowText } from "../output/row-source.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
@@ -126,8 +126,21 @@ function adaptFields(flags: ScoreFlags) {
   });
 }
 
+/** Stages whose failure an earlier `score` (or generate --eval_type) recorded: this run's verdict replaces it. */
+const SCORING_STAGES: ReadonlySet<unknown> = new Set(["extractAnswer", "score"]);
+
 function scoredLine(s: Sample): string {
-  return formatLine(s.row, s.out, s.error, rowText(s));
+  const staleError = isRunError(s.row.error) && SCORING_STAGES.has((s.row.error as { stage: unknown }).stage);
+  // A row this run cannot score keeps no verdict of an earlier scoring.
+  const staleVerdict = s.error !== undefined && ("predicted_answer" in s.row || "symbolic_correct" in s.row);
+  if (!staleError && !staleVerdict) return formatLine(s.row, s.out, s.error, rowText(s));
+  const row = { ...s.row };
+  if (staleError) delete row.error;
+  if (staleVerdict) {
+    delete row.predicted_answer;
+    delete row.symbolic_correct;
+  }
+  return formatLine(row, s.out, s.error);
 }
 
 function count(t: Record<string, number>, s: Sample): void {

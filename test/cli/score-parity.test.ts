@@ -69,6 +69,35 @@ describe("vlmpipe score as a filter", () => {
     ]);
   });
 
+  it("re-scoring replaces an earlier scoring's verdict and failure; a row it cannot score keeps no old verdict", async () => {
+    const rows = [
+      // NeMo-Skills-style rows, with no options: the official parser fails every one of them.
+      { generation: "Answer: B", expected_answer: "B", predicted_answer: "B", symbolic_correct: true },
+      { generation: "Answer: C", expected_answer: "B", predicted_answer: "C", symbolic_correct: false },
+    ];
+    const official = await cli(
+      ["score", "--input_file", "-", "--output_file", "-", "--eval_type", "mmmu-pro-official"],
+      rows.map((x) => JSON.stringify(x)).join("\n"),
+    );
+    expect(official.code).toBe(3);
+    const failed = parseLines(official.stdout);
+    expect(failed.map((x) => (x.error as { stage?: string } | undefined)?.stage)).toEqual([
+      "extractAnswer",
+      "extractAnswer",
+    ]);
+    expect(failed.every((x) => !("predicted_answer" in x) && !("symbolic_correct" in x))).toBe(true);
+    // The failure of that scoring goes with a new one that succeeds.
+    const again = await cli(
+      ["score", "--input_file", "-", "--output_file", "-", "--eval_type", "multichoice"],
+      official.stdout,
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect(parseLines(again.stdout).map((x) => [x.predicted_answer, x.symbolic_correct, x.error])).toEqual([
+      ["B", true, undefined],
+      ["C", false, undefined],
+    ]);
+  });
+
   it("takes NeMo-Skills' ++eval_config extraction keys and vlmpipe's opt-ins; a row's own keys win", async () => {
     const rows = [
       { id: "a", generation: "\\boxed{\\Delta E}\n**Answer: D**", expected_answer: "D" },
