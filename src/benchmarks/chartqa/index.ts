@@ -27,6 +27,7 @@ export const chartqaPreparer: Preparer = {
         outDir: "chartqa",
         outFile: `${config}.jsonl`,
         format: (row, ctx) => formatChartQaRow(row, config, ctx.position),
+        skippedAs: "rows without an image skipped",
       },
     ]),
 };

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { Formatted } from "../shared/hub-prepare.js";
-import { imageExt } from "../shared/image-ext.js";
+import { imageExt, withoutImage } from "../shared/image-ext.js";
 
 export const ChartQaRowSchema = z.object({
   image: z.object({ bytes: z.instanceof(Uint8Array), path: z.string().nullish() }),
@@ -21,7 +21,9 @@ export const ChartQaRowSchema = z.object({
 export const CHARTQA_COLUMNS = ["image", "query", "label", "human_or_machine"];
 export const CHARTQA_SUBSETS = ["human", "augmented"] as const;
 
-export function formatChartQaRow(raw: unknown, split: string, position: number): Formatted {
+/** null for a row without its chart (a NULL image): left out and counted, as MMMU-Pro's are. */
+export function formatChartQaRow(raw: unknown, split: string, position: number): Formatted | null {
+  if (withoutImage(raw)) return null;
   const row = ChartQaRowSchema.parse(raw);
   const id = `chartqa_${split}_${position}`;
   const relPath = `images/${id}.${imageExt(row.image.bytes, row.image.path)}`;

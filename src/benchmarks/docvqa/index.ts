@@ -28,6 +28,7 @@ export const docvqaPreparer: Preparer = {
         outDir: "docvqa",
         outFile: `${config}.jsonl`,
         format: (row) => formatDocVqaRow(row),
+        skippedAs: "rows without an image skipped",
       },
     ]),
 };

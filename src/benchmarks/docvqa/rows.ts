@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import type { Formatted } from "../shared/hub-prepare.js";
-import { imageExt } from "../shared/image-ext.js";
+import { imageExt, withoutImage } from "../shared/image-ext.js";
 
 export const DocVqaRowSchema = z.object({
   questionId: z.union([z.string(), z.number(), z.bigint()]).transform(String),
@@ -21,7 +21,9 @@ export const DocVqaRowSchema = z.object({
 export const DOCVQA_COLUMNS = ["questionId", "question", "image", "docId", "answers"];
 export const DOCVQA_OPTIONAL_COLUMNS = ["question_types", "ucsf_document_id", "ucsf_document_page_no"];
 
-export function formatDocVqaRow(raw: unknown): Formatted {
+/** null for a row without its page (a NULL image): left out and counted, as MMMU-Pro's are. */
+export function formatDocVqaRow(raw: unknown): Formatted | null {
+  if (withoutImage(raw)) return null;
   const row = DocVqaRowSchema.parse(raw);
   const relPath = `images/doc_${row.docId}.${imageExt(row.image.bytes, row.image.path)}`;
   const answers = row.answers ?? [];

@@ -22,3 +22,11 @@ export function imageExt(bytes: Uint8Array, path?: string | null): string {
   const fromName = /\.([A-Za-z0-9]{2,5})$/.exec(path ?? "")?.[1]?.toLowerCase();
   return fromName ?? "bin";
 }
+
+/** A hub row whose `image` is NULL, or a struct without bytes (a row the dataset lost its image for). */
+export function withoutImage(raw: unknown): boolean {
+  const image = (raw as { image?: unknown } | null)?.image;
+  if (image === null || image === undefined) return true;
+  const bytes = (image as { bytes?: unknown }).bytes;
+  return !(bytes instanceof Uint8Array) || bytes.length === 0;
+}
