@@ -14,7 +14,7 @@
  * (`writable.abort(error.message)`), losing the status a retry decision needs. The resolve
  * URL it downloads from (`/{type}s/{repo}/resolve/{rev}/{path}`) is the same one used here.
  */
-import { type FileHandle, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
@@ -76,7 +76,7 @@ export async function downloadHubFile(opts: DownloadHubFileOptions): Promise<Dow
   const label = opts.label ?? file.path;
   const partial = `${dest}.incomplete`;
 
-  if ((await sizeOf(dest)) === file.size) {
+  if ((await sizeOf(dest)) === file.size && (await stillListed(dest, file))) {
     progress.skip(label, file.size);
     return { path: dest, skipped: true, received: 0, resumedFrom: 0, attempts: 0 };
   }
@@ -138,9 +138,38 @@ export async function downloadHubFile(opts: DownloadHubFileOptions): Promise<Dow
     }
     await syncFile(partial);
     await rename(partial, dest);
+    await writeChecksum(dest, file);
     fp.finish(verdict.checked === "size" ? "size checked" : `${verdict.checked} verified`);
     return { path: dest, skipped: false, received, resumedFrom, attempts };
   }
+}
+
+/** The listing's checksum of a file (sha256, else git oid), as recorded beside a verified copy. */
+function listedChecksum(file: HubFile): string | undefined {
+  return file.sha256 ?? file.gitOid;
+}
+
+/**
+ * Whether a complete file at `dest` is the one the listing names now: `<dest>.checksum` holds
+ * the checksum it was verified against. The cache is kept by revision name (`main`), so a shard
+ * replaced upstream by one of the same size must not pass on its size. A copy without the
+ * record (an earlier version's) is hashed once and recorded.
+ */
+async function stillListed(dest: string, file: HubFile): Promise<boolean> {
+  const want = listedChecksum(file);
+  if (!want) return true; // the listing gives sizes only
+  const had = await readFile(`${dest}.checksum`, "utf8").catch(() => undefined);
+  if (had?.trim() === want) return true;
+  if (had !== undefined) return false;
+  const verdict = await verifyFile(dest, file, file.size);
+  if (verdict.ok) await writeChecksum(dest, file);
+  return verdict.ok;
+}
+
+async function writeChecksum(dest: string, file: HubFile): Promise<void> {
+  const sum = listedChecksum(file);
+  if (sum) await writeFile(`${dest}.checksum`, `${sum}\n`);
+  else await rm(`${dest}.checksum`, { force: true });
 }
 
 type FetchRestOptions = DownloadHubFileOptions & {

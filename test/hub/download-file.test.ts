@@ -74,7 +74,7 @@ describe("downloadHubFile", () => {
     const r = await download(file);
     expect(r).toMatchObject({ skipped: false, received: big.length, resumedFrom: 0, attempts: 1 });
     expect(await sameBytes(r.path, big)).toBe(true);
-    expect(await readdir(work)).toEqual(["out.parquet"]);
+    expect((await readdir(work)).sort()).toEqual(["out.parquet", "out.parquet.checksum"]);
     expect(lines.at(-1)).toMatch(/done, 300\.0 KB .*sha256 verified/);
   });
 
@@ -165,6 +165,35 @@ describe("downloadHubFile", () => {
     expect(again).toMatchObject({ skipped: true, received: 0, attempts: 0 });
     expect(hub.requests.length).toBe(before);
     expect(lines.at(-1)).toMatch(/already complete/);
+  });
+
+  test("downloads again a cached file the hub replaced with one of the same size; hashes once a copy without its record", async () => {
+    const file = await fileEntry(BIG);
+    const dest = join(work, "out.parquet");
+    await download(file);
+    expect((await readFile(`${dest}.checksum`, "utf8")).trim()).toBe(file.sha256);
+    // A copy cached by an earlier version (no record): hashed, found right, kept, recorded.
+    await rm(`${dest}.checksum`);
+    expect(await download(file)).toMatchObject({ skipped: true, received: 0 });
+    expect((await readFile(`${dest}.checksum`, "utf8")).trim()).toBe(file.sha256);
+    // Upstream replaces the shard with other bytes of the same size (the cache is kept by
+    // revision name): the listing's sha256 changes, and the copy is not taken on its size.
+    const shard = join(root, "datasets", "acme", "shards", BIG);
+    const replacement = randomBytes(big.length);
+    await writeFile(shard, replacement);
+    await hub.close();
+    hub = await startFakeHub({ root, token: TOKEN }); // (it reads the files' checksums at start)
+    try {
+      const changed = await fileEntry(BIG);
+      expect(changed.size).toBe(file.size);
+      expect(changed.sha256).not.toBe(file.sha256);
+      const r = await download(changed);
+      expect(r.skipped).toBe(false);
+      expect((await readFile(dest)).equals(replacement)).toBe(true);
+      expect((await readFile(`${dest}.checksum`, "utf8")).trim()).toBe(changed.sha256);
+    } finally {
+      await writeFile(shard, big);
+    }
   });
 
   test("starts over from byte 0 when the server ignores Range", async () => {

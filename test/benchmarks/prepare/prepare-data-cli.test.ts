@@ -65,9 +65,12 @@ describe("vlmpipe prepare_data", () => {
     const { ctx, run } = cli({ HF_ENDPOINT: "http://127.0.0.1:9" });
     await run("mmmu-pro", "--data_dir", dataDir, "--hub_url", hub.url, "--cache_dir", cache);
     expect(ctx.exitCode).toBe(0);
-    expect(await readdir(join(cache, "datasets", "MMMU", "MMMU_Pro", "main", "vision"))).toEqual([
+    // Each shard beside the checksum it was verified against.
+    expect((await readdir(join(cache, "datasets", "MMMU", "MMMU_Pro", "main", "vision"))).sort()).toEqual([
       "test-00000-of-00002.parquet",
+      "test-00000-of-00002.parquet.checksum",
       "test-00001-of-00002.parquet",
+      "test-00001-of-00002.parquet.checksum",
     ]);
   });
 
