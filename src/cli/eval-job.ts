@@ -10,7 +10,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { loadClusterConfig } from "../cluster/config.js";
-import { startServers } from "../cluster/local-servers.js";
+import { startServers, watchServers } from "../cluster/local-servers.js";
 import { finishEval } from "../cluster/merge.js";
 import { findJob, planEval } from "../cluster/plan.js";
 import { runJob } from "../cluster/run-job.js";
@@ -77,14 +77,8 @@ async function evalJob(flags: JobFlags, ctx: CliContext): Promise<number> {
       log: (l) => log(`${l}${where}`),
       signal: signals?.stop,
     });
-    // A server started here that crashes stops the job at once, with its log (local-executor.ts).
-    const serverDown = new AbortController();
-    let downMessage: string | undefined;
-    void servers.died?.then((m) => {
-      downMessage = m;
-      serverDown.abort();
-    });
-    const either = (s: AbortSignal | undefined) => (s ? AbortSignal.any([s, serverDown.signal]) : serverDown.signal);
+    // A server started here that crashes stops the job at once, with its log.
+    const watch = watchServers(servers, { stop: signals?.stop, abort: signals?.abort });
     try {
       const r = await runJob(plan, job, {
         serverAddresses: servers.addresses,
@@ -92,15 +86,12 @@ async function evalJob(flags: JobFlags, ctx: CliContext): Promise<number> {
         log,
         // Started by an eval that draws the bars: send it our status instead of progress lines.
         progress: process.env[PROGRESS_JSON_ENV] && !flags.quiet ? jsonReporter(log, log) : undefined,
-        stop: either(signals?.stop),
-        abort: either(signals?.abort),
+        stop: watch.stop,
+        abort: watch.abort,
       });
-      if (downMessage) {
-        throw new VlmError(
-          ErrorCodes.CONNECTION,
-          `${downMessage}\nSubmit the eval again to resume: the rows done are kept.`,
-        );
-      }
+      const down = watch.down();
+      if (down)
+        throw new VlmError(ErrorCodes.CONNECTION, `${down}\nSubmit the eval again to resume: the rows done are kept.`);
       if (r.complete) return Exit.OK;
       if (r.interrupted) return Exit.INTERRUPTED;
       throw new VlmError(

@@ -6,7 +6,7 @@ import { PROGRESS_JSON_ENV, type ProgressReporter, RemoteProgress } from "../pro
 import { signalGroup, trackProcessGroup, untrackProcessGroup } from "../server/launch-reaper.js";
 import { cliEntry } from "./cli-entry.js";
 import type { LocalClusterConfig } from "./config.js";
-import { serverLogFile, startServers, stringEnv } from "./local-servers.js";
+import { serverLogFile, startServers, stringEnv, watchServers } from "./local-servers.js";
 import { clearMergedForRerun, finishEval } from "./merge.js";
 import { describeJob, type EvalJob, type EvalPlan, pendingJobs, planEval } from "./plan.js";
 import { runJob } from "./run-job.js";
@@ -54,32 +54,26 @@ export async function runLocalEval(settings: EvalSettings, o: LocalEvalOptions):
       log: o.log,
       signal: o.stop,
     });
-    // A started server that crashes mid-run stops the jobs at once (their rows could only fail)
-    // and ends the eval with its log, instead of retrying against a dead port.
-    const downStop = new AbortController();
-    const downAbort = new AbortController();
-    let downMessage: string | undefined;
-    void servers.died?.then((m) => {
-      downMessage = m;
-      o.log("vlmpipe: the model server is gone: stopping the jobs");
-      downStop.abort();
-      // Then stop now: a job process is told by a second SIGINT, which must not arrive with
-      // the first (two pending SIGINTs are one).
-      setTimeout(() => downAbort.abort(), 300).unref();
-    });
-    const stop = o.stop ? AbortSignal.any([o.stop, downStop.signal]) : downStop.signal;
-    const abort = o.abort ? AbortSignal.any([o.abort, downAbort.signal]) : downAbort.signal;
+    // A started server that crashes mid-run stops the jobs at once and ends the eval with its
+    // log, instead of retrying against a dead port.
+    const watch = watchServers(servers, o, o.log);
     let outcome: JobsOutcome;
     try {
       const parallel = o.maxParallelJobs ?? o.config.max_parallel_jobs ?? servers.addresses.length;
-      outcome = await runJobs(plan, pending, servers.addresses, { ...o, parallel, stop, abort });
+      outcome = await runJobs(plan, pending, servers.addresses, {
+        ...o,
+        parallel,
+        stop: watch.stop,
+        abort: watch.abort,
+      });
     } finally {
       await servers.close();
     }
-    if (downMessage) {
+    const down = watch.down();
+    if (down) {
       throw new VlmError(
         ErrorCodes.CONNECTION,
-        `${downMessage}\nRun the same command again to resume: the rows done are kept.`,
+        `${down}\nRun the same command again to resume: the rows done are kept.`,
       );
     }
     if (outcome.interrupted) return { metrics: {}, failedRows: 0, interrupted: true };

@@ -82,6 +82,34 @@ export async function startServers(
   }
 }
 
+/**
+ * The jobs' stop and abort signals, also raised when a server started here crashes (`died`):
+ * the jobs' rows could only fail against a dead port. The abort comes 300 ms after the stop:
+ * a job process is told each by a SIGINT, and two SIGINTs sent together arrive as one.
+ * `down()` is the crash's message once it happened.
+ */
+export function watchServers(
+  servers: ServerSet,
+  signals: { stop?: AbortSignal; abort?: AbortSignal },
+  log: (line: string) => void = () => {},
+): { stop: AbortSignal; abort: AbortSignal; down: () => string | undefined } {
+  const downStop = new AbortController();
+  const downAbort = new AbortController();
+  let message: string | undefined;
+  void servers.died?.then((m) => {
+    message = m;
+    log("vlmpipe: the model server is gone: stopping the jobs");
+    downStop.abort();
+    setTimeout(() => downAbort.abort(), 300).unref();
+  });
+  const either = (s: AbortSignal | undefined, own: AbortSignal) => (s ? AbortSignal.any([s, own]) : own);
+  return {
+    stop: either(signals.stop, downStop.signal),
+    abort: either(signals.abort, downAbort.signal),
+    down: () => message,
+  };
+}
+
 export function stringEnv(vars: Record<string, string | number | boolean>): Record<string, string> {
   return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(v)]));
 }

@@ -25,21 +25,16 @@ export type MergeResult = "merged" | "complete" | "incomplete";
 export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () => {}): Promise<MergeResult> {
   const chunks = seed.chunks;
   const merged = outputPaths(seed.outputFile);
-  if (!chunks || (await outputState(seed.outputFile)) !== "absent") {
-    if (chunks && (await exists(merged.done))) await removeChunks(seed);
-    return (await exists(merged.done)) ? "complete" : "incomplete";
-  }
-  for (const c of chunks) if (!(await exists(outputPaths(c.outputFile).done))) return "incomplete";
+  if (!chunks) return (await exists(merged.done)) ? "complete" : "incomplete";
+  const before = await nothingToMerge(seed, chunks);
+  if (before) return before;
 
   // One merger at a time (two evals finishing at once, a local finish beside a Slurm merge
   // job): the merged output's lock, then the state again, as the other may have merged meanwhile.
   const lock = await lockWaiting(seed.outputFile);
   try {
-    if ((await outputState(seed.outputFile)) !== "absent") {
-      if (await exists(merged.done)) await removeChunks(seed);
-      return (await exists(merged.done)) ? "complete" : "incomplete";
-    }
-    for (const c of chunks) if (!(await exists(outputPaths(c.outputFile).done))) return "incomplete";
+    const now = await nothingToMerge(seed, chunks);
+    if (now) return now;
     // The digests first: an output in place always has its own.
     await mergeDigests(
       chunks.map((c) => outputPaths(c.outputFile).digests),
@@ -61,6 +56,23 @@ export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () 
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Why a seed's chunks are not to be merged now, or undefined when they are: its output is there
+ * already (done: its chunks are removed), or a chunk is not done.
+ */
+async function nothingToMerge(
+  seed: SeedPlan,
+  chunks: readonly { outputFile: string }[],
+): Promise<MergeResult | undefined> {
+  const merged = outputPaths(seed.outputFile);
+  if ((await outputState(seed.outputFile)) !== "absent") {
+    if (await exists(merged.done)) await removeChunks(seed);
+    return (await exists(merged.done)) ? "complete" : "incomplete";
+  }
+  for (const c of chunks) if (!(await exists(outputPaths(c.outputFile).done))) return "incomplete";
+  return undefined;
 }
 
 /**

@@ -69,6 +69,28 @@ async function metricsOf(out: string) {
   return JSON.parse(JSON.stringify(m, (k, v) => (k === "gen_seconds" ? undefined : v)));
 }
 
+/** The eval started, once its first chunk job has begun and `settleMs` more have passed. */
+async function midRun(args: string[], env: Record<string, string>, settleMs: number) {
+  const child = spawnCli(args, { env });
+  const done = waitExit(child);
+  let err = "";
+  child.stderr!.on("data", (b: Buffer) => {
+    err += b.toString();
+  });
+  for (let i = 0; i < 600 && !/rs0 chunk 0\/3 \(rows 0-20\) ->/.test(err); i++)
+    await new Promise((res) => setTimeout(res, 50));
+  if (settleMs > 0) await new Promise((res) => setTimeout(res, settleMs));
+  return { child, done };
+}
+
+/** Both seeds' outputs in `dir` hold every row of the data once, in order. */
+async function expectEveryRowOnce(dir: string): Promise<void> {
+  const ids = parseLines(await readFile(answers, "utf8")).map((x) => x.id);
+  for (const f of ["output-rs0.jsonl", "output-rs1.jsonl"]) {
+    expect((await rowsOf(path.join(dir, f))).map((x) => x.id)).toEqual(ids);
+  }
+}
+
 function evalArgs(model: string, out: string, extra: string[] = []): string[] {
   return [
     "eval",
@@ -186,15 +208,7 @@ describe("eval --cluster local with a started server", () => {
     const argsFile = path.join(out, "vllm-starts.jsonl");
     const model = modelName("crash");
     const env = fakeEnv(argsFile, { FAKE_VLLM_LATENCY_MS: "200" });
-    const child = spawnCli(evalArgs(model, out, ["--max_concurrent_requests", "2"]), { env });
-    const done = waitExit(child);
-    let err = "";
-    child.stderr!.on("data", (b: Buffer) => {
-      err += b.toString();
-    });
-    for (let i = 0; i < 600 && !/rs0 chunk 0\/3 \(rows 0-20\) ->/.test(err); i++)
-      await new Promise((res) => setTimeout(res, 50));
-    await new Promise((res) => setTimeout(res, 300));
+    const { done } = await midRun(evalArgs(model, out, ["--max_concurrent_requests", "2"]), env, 300);
     const [start] = await fakeStarts(argsFile);
     // The whole server gone, as when the OOM killer takes it: its process group.
     const stat = await readFile(`/proc/${start!.pid}/stat`, "utf8");
@@ -210,10 +224,7 @@ describe("eval --cluster local with a started server", () => {
     const again = await run(evalArgs(model, out), { ...env, FAKE_VLLM_LATENCY_MS: "0" });
     expect(again.code, again.stderr).toBe(0);
     const dir = path.join(out, "eval-results", "mmmu-pro");
-    for (const f of ["output-rs0.jsonl", "output-rs1.jsonl"]) {
-      const rows = await rowsOf(path.join(dir, f));
-      expect(rows.map((x) => x.id)).toEqual(parseLines(await readFile(answers, "utf8")).map((x) => x.id));
-    }
+    await expectEveryRowOnce(dir);
   });
 
   it("on SIGTERM stops the jobs and the server, leaves resumable outputs, and a rerun finishes them", async () => {
@@ -221,17 +232,11 @@ describe("eval --cluster local with a started server", () => {
     const argsFile = path.join(out, "vllm-starts.jsonl");
     const model = modelName("term");
     const env = fakeEnv(argsFile, { FAKE_VLLM_LATENCY_MS: "150" });
-    const child = spawnCli(evalArgs(model, out, ["--max_concurrent_requests", "2", "--max_parallel_jobs", "2"]), {
+    const { child, done } = await midRun(
+      evalArgs(model, out, ["--max_concurrent_requests", "2", "--max_parallel_jobs", "2"]),
       env,
-    });
-    const done = waitExit(child);
-    let err = "";
-    child.stderr!.on("data", (b: Buffer) => {
-      err += b.toString();
-    });
-    for (let i = 0; i < 600 && !/rs0 chunk 0\/3 \(rows 0-20\) ->/.test(err); i++)
-      await new Promise((res) => setTimeout(res, 50));
-    await new Promise((res) => setTimeout(res, 400));
+      400,
+    );
     child.kill("SIGTERM");
     const r = await done;
     expect(r.code, r.stderr).toBe(130);
@@ -245,25 +250,17 @@ describe("eval --cluster local with a started server", () => {
     const again = await run(evalArgs(model, out, ["--max_parallel_jobs", "3"]), { ...env, FAKE_VLLM_LATENCY_MS: "0" });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/resuming .*_chunk_\d\.jsonl-async: \d+ rows done/);
-    for (const f of ["output-rs0.jsonl", "output-rs1.jsonl"]) {
-      const rows = await rowsOf(path.join(dir, f));
-      expect(rows.map((x) => x.id)).toEqual(parseLines(await readFile(answers, "utf8")).map((x) => x.id));
-    }
+    await expectEveryRowOnce(dir);
   });
 
   it("leaves neither the server nor its jobs running when the eval is killed with SIGKILL", async () => {
     const out = await tempDir();
     const model = modelName("kill9");
-    const child = spawnCli(evalArgs(model, out, ["--max_concurrent_requests", "2", "--max_parallel_jobs", "2"]), {
-      env: fakeEnv(path.join(out, "vllm-starts.jsonl"), { FAKE_VLLM_LATENCY_MS: "200" }),
-    });
-    const done = waitExit(child);
-    let err = "";
-    child.stderr!.on("data", (b: Buffer) => {
-      err += b.toString();
-    });
-    for (let i = 0; i < 600 && !/rs0 chunk 0\/3 \(rows 0-20\) ->/.test(err); i++)
-      await new Promise((res) => setTimeout(res, 50));
+    const { child, done } = await midRun(
+      evalArgs(model, out, ["--max_concurrent_requests", "2", "--max_parallel_jobs", "2"]),
+      fakeEnv(path.join(out, "vllm-starts.jsonl"), { FAKE_VLLM_LATENCY_MS: "200" }),
+      0,
+    );
     expect((await processesMatching(model)).length).toBeGreaterThan(2);
     child.kill("SIGKILL");
     await done;

@@ -4,8 +4,10 @@
  * parsing, round(x, 2), and `re`'s Unicode \d and \b.
  */
 
-// Python's str.isspace() set: strip() and split() use it.
-const WS = "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+// Python's str.isspace() set: strip() and split() use it, and `\s` of a str pattern matches it.
+export const PY_WHITESPACE =
+  "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const WS = PY_WHITESPACE;
 const STRIP_RE = new RegExp(`^[${WS}]+|[${WS}]+$`, "g");
 const WORD_RE = new RegExp(`[^${WS}]+`, "g");
 

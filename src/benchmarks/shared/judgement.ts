@@ -1,7 +1,7 @@
-// Python's white space (str.isspace(), and `\s` of a str pattern): \x1c-\x1f and \x85 are in it,
-// \ufeff is not, unlike JavaScript's.
-const WS = "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
-// A plain "Judgement:" or markdown bold "**Judgement**:", in any case, as NeMo-Skills matches it.
+import { PY_WHITESPACE as WS } from "../mmmu/py-text.js";
+
+// A plain "Judgement:" or markdown bold "**Judgement**:", in any case, with Python's white space
+// around the colon, as NeMo-Skills matches it.
 const JUDGEMENT = new RegExp(`\\*{0,2}Judgement\\*{0,2}[${WS}]*:[${WS}]*`, "i");
 
 /**
