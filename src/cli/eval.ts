@@ -2,6 +2,7 @@ import path from "node:path";
 import { type Command, Option } from "commander";
 import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { loadClusterConfig } from "../cluster/config.js";
+import { runOverrides } from "../cluster/eval-inputs.js";
 import { dataFile } from "../cluster/eval-run.js";
 import { runLocalEval } from "../cluster/local-executor.js";
 import type { EvalSettings, ServerSpec } from "../cluster/settings.js";
@@ -160,7 +161,8 @@ async function evalCommand(flags: EvalCommandFlags, ctx: CliContext): Promise<nu
         inputFile: await dataFile(flags.data_dir, first),
         promptConfig: first.benchmark.promptConfig,
         model: flags.model,
-        overrides: ctx.overrides,
+        // The first job's settings: a seeded run's sampling defaults and its seed.
+        overrides: runOverrides(first, first.seeds?.[0] ?? null, ctx.overrides),
       })}\n`,
     );
     return Exit.OK;

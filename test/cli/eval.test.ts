@@ -183,6 +183,25 @@ describe("vlmpipe eval", () => {
     ).toBe(true);
   });
 
+  it("prints with --dry_run the request of the first job: a seeded run's sampling settings and seed", async () => {
+    const r = await cli([
+      "eval",
+      "--benchmarks",
+      "mmmu-pro-standard-10:4",
+      "--model",
+      "m",
+      "--data_dir",
+      data,
+      "--output_dir",
+      await tempDir(),
+      "--dry_run",
+      "++inference.top_p=0.9",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const body = JSON.parse(r.stdout);
+    expect(body).toMatchObject({ temperature: 0.7, top_p: 0.9, seed: 0 });
+  });
+
   it("says how to prepare missing data, and rejects an unknown benchmark", async () => {
     const d = await tempDir();
     const r = await cli([
