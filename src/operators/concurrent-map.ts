@@ -16,13 +16,18 @@ export type ConcurrentMapOptions = {
   skip?: (sample: Sample) => boolean;
   /** The row's result when it is known at once (undefined: not known, make the call): passed on without a call. */
   now?: (sample: Sample) => Sample | undefined;
+  /**
+   * The run's graceful stop: once aborted, a row that would start a call is dropped (never passed
+   * on, so it has no output line and a resumed run does it); calls in flight finish.
+   */
+  stop?: AbortSignal;
 };
 
 /**
  * The shared engine for per-row async work: at most `limit` calls in flight, results in
  * completion order, a thrown error recorded on that row (the stream never errors for a row),
- * rows that already carry an error passed through untouched, and in-flight calls aborted
- * when the subscriber goes away.
+ * rows that already carry an error passed through untouched, rows not started by a graceful
+ * stop dropped, and in-flight calls aborted when the subscriber goes away.
  */
 export function concurrentMap(
   fn: (sample: Sample, signal: AbortSignal) => Promise<Sample>,
@@ -59,6 +64,7 @@ export function concurrentMap(
           subscriber.next(known);
           return;
         }
+        if (opts.stop?.aborted) return;
         active++;
         fn(sample, ac.signal).then(done, (e: unknown) => done(withError(sample, opts.stage, e)));
       };

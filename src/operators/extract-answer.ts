@@ -21,8 +21,9 @@ export type ExtractAnswerOptions = {
 
 /**
  * Sets `out.predicted_answer` with the eval type's extractor, from `out.generation` or, when
- * re-scoring a file, `row.generation`. When the row has options (`row.options`, a JSON list or the
- * Python-style string) both MMMU-Pro extractors run: `out.predicted_answer_multichoice`,
+ * re-scoring a file, `row.generation`. With the MMMU-Pro eval types (multichoice, mmmu-pro-official),
+ * when the row has options (`row.options`, a JSON list or the Python-style string) both MMMU-Pro
+ * extractors run: `out.predicted_answer_multichoice`,
  * `out.predicted_answer_official`, and `out.official_random_fallback: true` when the official
  * parser guessed. A row whose reasoning never finished (`out._unfinished_reasoning`) or without a
  * generation has no answer (null). Records VLM_E_DATA when the eval type refuses the row (e.g.

@@ -13,6 +13,11 @@ export type GenerateOptions = RequestSettings & {
   stats?: ConcurrencyStats;
   /** Keep streamed text in flight and continue from it (++resume_partial, docs/resume-partial.md). */
   partial?: PartialAnswers;
+  /**
+   * The run's graceful stop (Ctrl-C, --max_failures): rows not sent yet when it fires are dropped,
+   * not sent (they have no output line; a resumed run sends them); requests in flight finish.
+   */
+  stop?: AbortSignal;
 };
 
 /**
@@ -62,7 +67,7 @@ export function generate(opts: GenerateOptions): OperatorFunction<Sample, Sample
         throw e;
       }
     },
-    { stage: "generate", limit: opts.concurrency, stats: opts.stats },
+    { stage: "generate", limit: opts.concurrency, stats: opts.stats, stop: opts.stop },
   );
 }
 

@@ -89,7 +89,8 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
           if (opts.skip?.(position)) continue;
           if (opts.stop?.aborted) break reading;
           const wait = opts.flow?.acquire();
-          if (wait) await wait;
+          // A stop ends the wait at once: rows holding permits may be dropped without giving them back.
+          if (wait && !(await untilPermitOrStop(wait, opts.stop))) break reading;
           if (stopped || subscriber.closed || opts.stop?.aborted) {
             opts.flow?.release();
             break reading;
@@ -114,6 +115,20 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
       stopped = true;
       if (stream !== process.stdin) stream.destroy();
     };
+  });
+}
+
+/** True once the permit is ours; false when `stop` fired first (the permit, when it comes, is left unused). */
+function untilPermitOrStop(wait: Promise<void>, stop: AbortSignal | undefined): Promise<boolean> {
+  if (!stop) return wait.then(() => true);
+  if (stop.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onStop = () => resolve(false);
+    stop.addEventListener("abort", onStop, { once: true });
+    wait.then(() => {
+      stop.removeEventListener("abort", onStop);
+      resolve(true);
+    });
   });
 }
 

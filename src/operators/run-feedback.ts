@@ -6,8 +6,6 @@ export type RunFeedbackOptions = {
   limit: { succeeded(): void };
   /** Stop after this many failed rows in a row (0: never). */
   maxFailures: number;
-  /** Failed rows in a row before this one (RunStats.consecutiveFailures: counted as rows are written). */
-  consecutiveFailures: () => number;
   /** Aborted once, when the count reaches maxFailures: the run's graceful stop. */
   stop: AbortController;
   log: (line: string) => void;
@@ -17,16 +15,24 @@ export type RunFeedbackOptions = {
  * Feeds each generated row back into its run: a success grows the adaptive concurrency limit, and
  * `maxFailures` failed rows in a row stop the run cleanly (a dead server should not burn the
  * whole input into error lines; the rerun resumes). Rows pass through unchanged.
+ * "In a row" is the order rows come out of generate, counted here: a count kept where lines are
+ * written lags by the rows between the two (a write waits for its batch), and the stop came late.
  *
- *   runFeedback({ limit, maxFailures: 100, consecutiveFailures: () => stats.consecutiveFailures, stop, log })
+ *   runFeedback({ limit, maxFailures: 100, stop, log })
  */
 export function runFeedback(opts: RunFeedbackOptions): MonoTypeOperatorFunction<Sample> {
   const { limit, maxFailures, stop, log } = opts;
+  let inARow = 0;
   return tap((s: Sample) => {
-    if (!s.error) limit.succeeded();
-    if (maxFailures > 0 && opts.consecutiveFailures() + (s.error ? 1 : 0) >= maxFailures && !stop.signal.aborted) {
+    if (!s.error) {
+      limit.succeeded();
+      inARow = 0;
+      return;
+    }
+    inARow++;
+    if (maxFailures > 0 && inARow >= maxFailures && !stop.signal.aborted) {
       log(
-        `vlmpipe: ${maxFailures} rows failed in a row (last: ${s.error?.message}); stopping. ` +
+        `vlmpipe: ${maxFailures} rows failed in a row (last: ${s.error.message}); stopping. ` +
           "Fix the cause and rerun to resume.",
       );
       stop.abort();

@@ -77,7 +77,7 @@ function joined(
   tail: string,
   text: string | undefined,
 ): string | undefined {
-  if (!joinable(row, out)) return undefined;
+  if (!joinable(row, out, error !== undefined)) return undefined;
   const a = text ?? JSON.stringify(row);
   const b = JSON.stringify(out);
   let line = a.length > 2 ? (b.length > 2 ? `${a.slice(0, -1)},${b.slice(1, -1)}` : a.slice(0, -1)) : b.slice(0, -1);
@@ -89,10 +89,12 @@ function joined(
 /**
  * Whether `{...row, ...out}` serialises as row's fields followed by out's: no key in both,
  * none to drop, no key that an object orders first (array indexes), no toJSON of its own.
+ * A row's own `error` field is data and stays where it is, unless the run's error replaces it.
  */
-function joinable(row: Record<string, unknown>, out: Record<string, unknown>): boolean {
+function joinable(row: Record<string, unknown>, out: Record<string, unknown>, runError: boolean): boolean {
   if (Array.isArray(row) || Array.isArray(out)) return false;
-  if (Object.hasOwn(row, "error") || Object.hasOwn(row, POSITION_KEY) || Object.hasOwn(row, DIGEST_KEY)) return false;
+  if (runError && Object.hasOwn(row, "error")) return false;
+  if (Object.hasOwn(row, POSITION_KEY) || Object.hasOwn(row, DIGEST_KEY)) return false;
   if (typeof row.toJSON === "function" || typeof out.toJSON === "function") return false;
   for (const k in out) {
     const c = k.charCodeAt(0);

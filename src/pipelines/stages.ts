@@ -40,6 +40,8 @@ export type StageContext = {
   prompts: Map<string, LoadedPrompt>;
   /** Streamed answers kept in flight (++resume_partial), for the generate stage. */
   partial?: PartialAnswers;
+  /** The run's graceful stop: the generate stage sends no new request once it fires. */
+  stop?: AbortSignal;
 };
 
 type StageDef<S extends z.ZodType> = {
@@ -95,6 +97,7 @@ export const STAGES = {
         concurrency: ctx.concurrency,
         stats: ctx.inFlight,
         partial: ctx.partial,
+        stop: ctx.stop,
       }),
   }),
   /** Right after generate: successes grow the adaptive limit; --max_failures stops the run. */

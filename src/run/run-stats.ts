@@ -13,13 +13,10 @@ export class RunStats {
   /** The first failed row (in input order) of each error code: its position, id and message (failure-summary.ts). */
   readonly firstFailures = new Map<string, { index: number; id?: string; message: string }>();
   inFlight = { active: 0, pending: 0 };
-  /** Failed rows since the last success. */
-  consecutiveFailures = 0;
   /** The adaptive concurrency limit, shown in progress lines. */
   limit?: { limit: number; max: number };
 
   record(s: Sample): void {
-    this.consecutiveFailures = s.error ? this.consecutiveFailures + 1 : 0;
     if (s.error) {
       this.failed++;
       this.failuresByCode.set(s.error.code, (this.failuresByCode.get(s.error.code) ?? 0) + 1);

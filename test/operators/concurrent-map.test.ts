@@ -58,6 +58,29 @@ describe("concurrentMap", () => {
     });
   });
 
+  it("after a graceful stop starts no call: queued rows are dropped, calls in flight finish", async () => {
+    const stop = new AbortController();
+    const called: number[] = [];
+    const out = await lastValueFrom(
+      of(...Array.from({ length: 10 }, (_, i) => sample(i))).pipe(
+        concurrentMap(
+          async (s) => {
+            called.push(s.index);
+            await new Promise((r) => setTimeout(r, 1));
+            if (s.index === 2) stop.abort();
+            return { ...s, out: { ok: true } };
+          },
+          { stage: "test", limit: 2, stop: stop.signal },
+        ),
+        toArray(),
+      ),
+    );
+    // Rows 0 and 1 start; 1 or 0 finishing starts 2 and then 3; 2 stops the run; 3 was in flight.
+    expect(called).toEqual([0, 1, 2, 3]);
+    expect(out.map((s) => s.index).sort()).toEqual([0, 1, 2, 3]);
+    expect(out.every((s) => s.out.ok)).toBe(true);
+  });
+
   it("aborts the calls in flight when the subscriber goes away, and only then", async () => {
     const signals: AbortSignal[] = [];
     const rows = new Subject<Sample>();

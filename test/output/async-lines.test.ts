@@ -67,6 +67,17 @@ describe("lines of rows read from text", () => {
     return formatLine(s.row, o, undefined, rowText(s));
   };
 
+  it("repeat the text of a row with its own `error` field (data) too, unless the run failed", () => {
+    const text = '{"id": 12345678901234567890, "f": 1.0, "error": "my own"}';
+    expect(asyncLine(text, out, 3)).toBe(
+      `${text.slice(0, -1)},"generation":"x\\ny","num_generated_tokens":2,"_async_position":3}\n`,
+    );
+    expect(scoreLine(text, out)).toBe(`${text.slice(0, -1)},"generation":"x\\ny","num_generated_tokens":2}\n`);
+    // The run's error replaces the row's own field, so that line is serialised again.
+    const error = { stage: "generate", code: "VLM_E_HTTP", message: "HTTP 500" };
+    expect(asyncLine(text, {}, 4, error)).toBe(reference(read(text), {}, 4, error));
+  });
+
   it("repeat the row's own text: big integers, number formats, escapes and spacing as read", () => {
     const text = '{"id": 12345678901234567890, "f": 1.0, "e": "caf\\u00e9", "n": [1, 2e3], "s": "a\\/b"}';
     expect(JSON.parse(text)).toEqual(read(`  ${text}\t`));
@@ -95,9 +106,8 @@ describe("lines of rows read from text", () => {
     }
     const long = `{"id": 1, "pad": "${"x".repeat(MAX_KEPT_TEXT)}"}`;
     expect(asyncLine(long, out, 3)).toBe(reference(read(long), out, 3));
-    // A key in both, or an error in the row: the merged object is written, as before.
+    // A key in both: the merged object is written, as before.
     expect(asyncLine('{"generation": 1, "k": 2.0}', out, 4)).toBe(reference({ generation: 1, k: 2 }, out, 4));
-    expect(scoreLine('{"error": 1, "k": 2.0}', out)).toBe(`${JSON.stringify({ error: 1, k: 2, ...out })}\n`);
   });
 });
 
