@@ -119,6 +119,10 @@ async function runCommand(
   if (flags.server_type !== "sim" && !flags.server_address?.length) {
     throw new UsageError("--server_address is required (or --server_type sim for the built-in simulator)");
   }
+  // (as eval: the simulator is this process's own server; an address given too would be ignored)
+  if (flags.server_type === "sim" && flags.server_address?.length) {
+    throw new UsageError("--server_type sim runs the built-in simulator: drop --server_address");
+  }
   const sim =
     flags.server_type === "sim"
       ? await startInProcessSim(

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { UsageError } from "../errors.js";
+import { MAX_TIMER_SECONDS } from "../util/timer-seconds.js";
 
 /**
  * Commander parsers for numeric flags, each a zod schema: "abc", "", "-3" where a count is
@@ -17,8 +18,22 @@ export function numberFlag(flag: string, schema: z.ZodType<number>, takes: strin
 export const wholeAtLeast = (flag: string, min: number) =>
   numberFlag(flag, z.number().int().min(min), min === 1 ? "a positive whole number" : `a whole number, ${min} or more`);
 
-export const secondsFlag = (flag: string) =>
-  numberFlag(flag, z.number().min(0).finite(), "a number of seconds, 0 or more");
+/**
+ * Seconds that end up in a Node timer: above MAX_TIMER_SECONDS (24.8 days) a timer fires after
+ * 1 ms instead (with a TimeoutOverflowWarning), so such a value is refused, not run with.
+ */
+export const secondsFlag = (flag: string) => {
+  const parse = numberFlag(flag, z.number().min(0).finite(), "a number of seconds, 0 or more");
+  return (v: string): number => {
+    const n = parse(v);
+    if (n > MAX_TIMER_SECONDS) {
+      throw new UsageError(
+        `${flag} takes at most ${MAX_TIMER_SECONDS} seconds (24.8 days, the longest wait a Node timer takes), got "${v}"`,
+      );
+    }
+    return n;
+  };
+};
 
 export const probabilityFlag = (flag: string) =>
   numberFlag(flag, z.number().min(0).max(1), "a probability between 0 and 1");

@@ -22,11 +22,13 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
   const say = (l: string) => ctx.stderr.write(`${l}\n`);
   try {
     const { overrides, rest } = splitOverrides(argv);
+    const args = normalizeFlags(rest);
+    const command = commandOf(args);
+    refuseOverrides(command, overrides);
     ctx.overrides = parseOverrides(overrides);
     const typo = await overrideTypo(rest);
     if (typo) throw new UsageError(typo);
-    const args = normalizeFlags(rest);
-    const program = await buildProgram(ctx, { command: commandOf(args) });
+    const program = await buildProgram(ctx, { command });
     await program.parseAsync(args, { from: "user" });
     return ctx.exitCode;
   } catch (e) {
@@ -52,6 +54,18 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
 }
 
 /**
+ * `++key=value` given to a command that has no such settings (summarize_results, report,
+ * prepare_data, sim-server take flags only) is refused: ignored, it looked applied.
+ */
+function refuseOverrides(command: string | undefined, overrides: readonly string[]): void {
+  const spec = COMMANDS.find((c) => c.name === command);
+  if (!spec || spec.overrides || overrides.length === 0) return;
+  throw new UsageError(
+    `${spec.name} takes no ++ overrides (got ${overrides.join(" ")}): its settings are flags, see vlmpipe ${spec.name} --help`,
+  );
+}
+
+/**
  * The commands, in the order help lists them. Each command's module (and what it imports:
  * zod, rxjs, undici, sharp, the simulator, the hub client...) is loaded only when that command
  * runs: loading them all took ~0.4 s, most of a resume's start-up. The others are registered
@@ -61,12 +75,14 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
 export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "generate",
+    overrides: true,
     module: "generate",
     description: "send every row of a JSONL file to an OpenAI-compatible server and write NDJSON (resumable)",
     register: async (p, ctx) => (await import("./generate.js")).registerGenerate(p, ctx),
   },
   {
     name: "run",
+    overrides: true,
     module: "generate",
     args: ["<pipeline>"],
     description: "run a pipeline (pipelines/NAME.yaml or a .yaml path: a list of stages) over a JSONL file, resumable",
@@ -74,18 +90,21 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "score",
+    overrides: true,
     module: "score",
     description: "extract answers from existing generations and score them, without calling a model (streaming)",
     register: async (p, ctx) => (await import("./score.js")).registerScore(p, ctx),
   },
   {
     name: "eval",
+    overrides: true,
     module: "eval",
     description: "run benchmarks end to end: generate (resumable), extract, score, metrics.json and tables",
     register: async (p, ctx) => (await import("./eval.js")).registerEval(p, ctx),
   },
   {
     name: "eval_job",
+    overrides: true,
     module: "eval-job",
     hidden: true,
     description: "run one job of an eval (used by eval's executors)",
@@ -94,6 +113,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "eval_merge",
+    overrides: true,
     module: "eval-job",
     hidden: true,
     description: "merge an eval's finished chunks and write its metrics (used by eval's executors)",
@@ -139,6 +159,8 @@ export type CommandSpec = {
   /** Its arguments as help lists them. */
   args?: string[];
   hidden?: boolean;
+  /** It takes `++key=value` overrides (the generation settings); the others refuse them. */
+  overrides?: boolean;
   /** Loads the command's module and registers the command with its options and action. */
   register: (program: Command, ctx: CliContext) => Promise<unknown>;
 };

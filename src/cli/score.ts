@@ -41,7 +41,7 @@ export function registerScore(program: Command, ctx: CliContext): void {
     )
     .addHelpText(
       "after",
-      "\nOverrides: ++eval_config.seed=42 (official parser's fallback), " +
+      "\nOverrides: ++max_samples=N (only the first N rows), ++eval_config.seed=42 (official parser's fallback),\n" +
         "++parse_reasoning=True ++end_reasoning_string='</think>',\n" +
         "NeMo-Skills' ++eval_config.extract_from_boxed / extract_regex / relaxed, and vlmpipe's opt-ins\n" +
         "++eval_config.answer_line_first=true, ++eval_config.normalize_expected_answer=true (see docs/fidelity.md)",
@@ -73,7 +73,12 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   ];
   await lastValueFrom(
     // (adaptFields replaces rows whose answer is under another key: no line to keep then.)
-    readRows(fromStdin ? ctx.stdin : (array ?? flags.input_file), { flow, keepSource: !answerElsewhere(flags) }).pipe(
+    readRows(fromStdin ? ctx.stdin : (array ?? flags.input_file), {
+      flow,
+      keepSource: !answerElsewhere(flags),
+      // The first N rows, as generate takes them (0 or less: all).
+      maxSamples: config.max_samples,
+    }).pipe(
       requireFields(fields),
       adaptFields(flags),
       stages,

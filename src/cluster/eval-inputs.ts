@@ -20,10 +20,13 @@ export function runOverrides(
   return deepMerge(sampled, { inference: { random_seed: seed } });
 }
 
-/** `++max_samples=N`: the first N rows (undefined: all). */
+/**
+ * `++max_samples=N`: the first N rows (undefined: all). As in NeMo-Skills' generate.py
+ * (`if max_samples > 0`), 0 and below mean every row, for the plan's chunks as for the runs.
+ */
 export function maxSamplesOf(overrides: Record<string, unknown> | undefined): number | undefined {
   const v = overrides?.max_samples;
-  return typeof v === "number" && v >= 0 ? v : undefined;
+  return typeof v === "number" && v > 0 ? v : undefined;
 }
 
 /** `++eval_config.majority_by_answer=true`: summarize's vote by answer alone (vlmpipe's opt-in). */

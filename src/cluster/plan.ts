@@ -81,12 +81,12 @@ export async function planEval(settings: EvalSettings): Promise<EvalPlan> {
     };
     const seeds = (run.seeds ?? [null]).map((seed): SeedPlan => {
       const out = outputName(seed);
+      // (chunkRanges leaves out empty chunks: with more chunks than rows, those past the last row)
       const chunks =
         settings.numChunks > 1
-          ? chunkRanges(rows, settings.numChunks)
-              .map((r, index) => ({ ...r, index, count: settings.numChunks }))
-              .filter((c) => c.end > c.start)
-              .map((c) => job(seed, chunkFileName(out, c.index), c))
+          ? chunkRanges(rows, settings.numChunks).map((r, index) =>
+              job(seed, chunkFileName(out, index), { ...r, index, count: settings.numChunks }),
+            )
           : null;
       return { benchmark: name, seed, outputFile: path.join(dir, out), chunks, whole: job(seed, out, null) };
     });

@@ -1,7 +1,27 @@
 import { z } from "zod";
 import { UsageError } from "../errors.js";
 import { ImageOptionsSchema } from "../images/options.js";
-import { timerSeconds } from "../util/timer-seconds.js";
+import { MAX_TIMER_SECONDS, timerSeconds } from "../util/timer-seconds.js";
+
+/** The longest delay in ms a Node timer takes (see timerSeconds), for settings given in ms. */
+const MAX_TIMER_MS = MAX_TIMER_SECONDS * 1000;
+
+function timerMs() {
+  return z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_TIMER_MS, { message: `at most ${MAX_TIMER_MS} ms (24.8 days, the longest wait a Node timer takes)` });
+}
+
+/**
+ * A key NeMo-Skills declares Optional (`str | None`) whose None means "not set": null is
+ * taken and the key is then left out of the parsed config (parseGenerationConfig), as if it
+ * had not been given, so a run's spec is the same either way.
+ */
+function noneIsUnset<T extends z.ZodType>(schema: T) {
+  return schema.nullish().transform((v): z.output<T> | undefined => v ?? undefined);
+}
 
 /**
  * Sampling and request settings, NeMo-Skills' `++inference.*` with its defaults.
@@ -17,10 +37,18 @@ export const InferenceSchema = z
     random_seed: z.number().int().default(0),
     /** max_tokens; null lets the server use what is left of the context. */
     tokens_to_generate: z.number().int().positive().nullable().default(null),
-    stop: z.union([z.string(), z.array(z.string())]).optional(),
-    /** Seconds one request may take in all, retries not counted (NeMo-Skills' default). */
-    timeout: timerSeconds().default(14400),
-    reasoning_effort: z.string().optional(),
+    /** null: none. */
+    stop: noneIsUnset(z.union([z.string(), z.array(z.string())])),
+    /**
+     * Seconds one request may take in all, retries not counted (NeMo-Skills' default). null
+     * (NeMo-Skills' None): no deadline, that is the longest a Node timer waits (24.8 days).
+     */
+    timeout: timerSeconds()
+      .nullable()
+      .transform((v) => v ?? MAX_TIMER_SECONDS)
+      .default(14400),
+    /** null: not sent. */
+    reasoning_effort: noneIsUnset(z.string()),
     /** Merged into the request body as is: chat_template_kwargs, mm_processor_kwargs, ... */
     extra_body: z.record(z.string(), z.unknown()).default({}),
   })
@@ -37,8 +65,8 @@ export const ServerSchema = z
     timeout: timerSeconds().optional(),
     max_retries: z.number().int().min(0).default(6),
     /** First backoff delay in ms; doubled per attempt, with full jitter, capped at max_backoff_ms. */
-    backoff_ms: z.number().int().min(0).default(1000),
-    max_backoff_ms: z.number().int().min(0).default(60_000),
+    backoff_ms: timerMs().default(1000),
+    max_backoff_ms: timerMs().default(60_000),
     /** Seconds to wait for GET /health (or /v1/models) at start before giving up. */
     wait_timeout: z.number().min(0).default(30),
   })
@@ -86,8 +114,12 @@ export const GenerationConfigSchema = z
     server: ServerSchema.default(ServerSchema.parse({})),
     image: ImageOptionsSchema.default(ImageOptionsSchema.parse({})),
     eval_config: EvalConfigSchema.default(EvalConfigSchema.parse({})),
-    /** Take only the first N rows (-1: all). */
-    max_samples: z.number().int().default(-1),
+    /** Take only the first N rows; 0 or less: all (NeMo-Skills limits only when > 0), read as -1. */
+    max_samples: z
+      .number()
+      .int()
+      .transform((n) => (n > 0 ? n : -1))
+      .default(-1),
     /** Keep only the text after the last end_reasoning_string as the generation. */
     parse_reasoning: z.boolean().default(false),
     end_reasoning_string: z.string().default("</think>"),
@@ -96,8 +128,8 @@ export const GenerationConfigSchema = z
     resume_partial: ResumePartialSchema.default(ResumePartialSchema.parse({})),
     /** Shortcut for inference.extra_body.chat_template_kwargs (as in NeMo-Skills). */
     chat_template_kwargs: z.record(z.string(), z.unknown()).optional(),
-    /** Replaces the prompt config's system message. */
-    system_message: z.string().optional(),
+    /** Replaces the prompt config's system message; null: the prompt config's own. */
+    system_message: noneIsUnset(z.string()),
     /** Appended to the user message, e.g. " /no_think". */
     prompt_suffix: z.string().default(""),
     max_concurrent_requests: z.number().int().positive().optional(),
@@ -112,8 +144,23 @@ export type ResumePartialConfig = z.infer<typeof ResumePartialSchema>;
 /** Validates overrides; an unknown key names the known ones at that level. */
 export function parseGenerationConfig(raw: Record<string, unknown>): GenerationConfig {
   const r = GenerationConfigSchema.safeParse(raw);
-  if (r.success) return r.data;
+  if (r.success) return withoutUnset(r.data);
   throw new UsageError(formatZodError(r.error, "++", GenerationConfigSchema));
+}
+
+/**
+ * The config without the keys a null left unset (noneIsUnset): zod keeps a key given as null
+ * with the value undefined, and the run's spec, compared key by key, would then differ from
+ * that of a run that did not give it.
+ */
+function withoutUnset<T>(v: T): T {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return v;
+  // (fromEntries defines keys: an extra_body key named __proto__ stays a key.)
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .map(([k, x]) => [k, withoutUnset(x)]),
+  ) as T;
 }
 
 /** zod issues as lines a person can act on; unknown keys list the allowed ones. */

@@ -3,7 +3,8 @@ import { UsageError } from "../errors.js";
 /**
  * Hydra-style `++key.path=value` overrides, as NeMo-Skills users type them, parsed into a
  * nested object. Values: numbers, true/false (any case), null/None, [a,b] lists, {k:v} is
- * not supported; quotes keep a value a string ("0" stays "0").
+ * not supported; quotes keep a value a string ("0" stays "0"). White space around an
+ * unquoted value or list element is dropped, as Hydra does.
  */
 export function parseOverrides(args: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -12,10 +13,23 @@ export function parseOverrides(args: readonly string[]): Record<string, unknown>
     if (!m)
       throw new UsageError(`cannot parse override "${arg}": expected ++key=value, e.g. ++inference.temperature=0`);
     const [, key, raw] = m as unknown as [string, string, string];
-    setPath(out, key.split("."), parseValue(raw));
+    const keys = key.split(".");
+    const bad = keys.findIndex((k) => NOT_KEYS.has(k));
+    if (bad >= 0) {
+      throw new UsageError(
+        `unknown key ++${keys.slice(0, bad + 1).join(".")} in "${arg}": ${keys[bad]} is no setting's name`,
+      );
+    }
+    setPath(out, keys, parseValue(raw));
   }
   return out;
 }
+
+/**
+ * Names that are not settings: assigned on a plain object they reach its prototype
+ * (`++__proto__.x=1` would set `x` on every object of the process).
+ */
+const NOT_KEYS: ReadonlySet<string> = new Set(["__proto__", "prototype", "constructor"]);
 
 /** Splits argv into `++overrides` and the rest (which commander parses). */
 export function splitOverrides(argv: readonly string[]): { overrides: string[]; rest: string[] } {
@@ -39,7 +53,7 @@ export function parseValue(raw: string): unknown {
     if (inner === "") return [];
     return splitTopLevel(inner).map(parseValue);
   }
-  return raw;
+  return s;
 }
 
 /** Splits "a,'b,c',d" on commas outside quotes and brackets. */
@@ -83,13 +97,17 @@ function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): 
   });
 }
 
-/** Deep merge of plain objects; `b` wins. Arrays are replaced, not merged. */
+/**
+ * Deep merge of plain objects; `b` wins. Arrays are replaced, not merged. An own `__proto__`
+ * key (JSON.parse makes one) stays an own key, so the schema refuses it as an unknown key,
+ * instead of being assigned, which would replace the merged object's prototype.
+ */
 export function deepMerge<T extends Record<string, unknown>>(a: T, b: Record<string, unknown>): T {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    if (isPlain(prev) && isPlain(v)) out[k] = deepMerge(prev, v);
-    else out[k] = v;
+    const prev = Object.hasOwn(out, k) ? out[k] : undefined;
+    const value = isPlain(prev) && isPlain(v) ? deepMerge(prev, v) : v;
+    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
   }
   return out as T;
 }

@@ -14,7 +14,7 @@ export type ReadRowsOptions = {
   flow?: Flow;
   /** Rows to leave out before they take a permit (resume: indexes already done). */
   skip?: (index: number) => boolean;
-  /** Stop after this many rows (NeMo-Skills' max_samples; -1 or undefined: all). */
+  /** Stop after this many rows (NeMo-Skills' max_samples: 0 or less, or undefined: all). */
   maxSamples?: number;
   /** When aborted, no further rows are read and the stream completes (graceful Ctrl-C). */
   stop?: AbortSignal;
@@ -64,7 +64,7 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
     (async () => {
       let lineNo = from ? from.lineNo - 1 : 0;
       let index = from ? from.index - 1 : -1;
-      const max = opts.maxSamples !== undefined && opts.maxSamples >= 0 ? opts.maxSamples : Infinity;
+      const max = opts.maxSamples !== undefined && opts.maxSamples > 0 ? opts.maxSamples : Infinity;
       const keep = opts.keepSource === true;
       // Lines come a chunk at a time and are walked without an await per line (one only when
       // the flow makes a row wait): skipping a million done rows on resume is then a loop,

@@ -23,7 +23,7 @@ export type OutputIdentity = {
   /** A JSONL path whose rows are checked against the output's, or "-" (stdin: not checked). */
   inputFile: string;
   rowRange?: { start: number; end: number };
-  /** NeMo-Skills' max_samples (-1: all): rows past it are not this run's. */
+  /** NeMo-Skills' max_samples (0 or less: all): rows past it are not this run's. */
   maxSamples?: number;
   /** The flags a refusal names as the way to discard the output, e.g. "--overwrite". */
   overrideFlags?: string;
@@ -130,7 +130,7 @@ async function look(
     finished || (partial && partial.lines > 0) ? await readBindingSpec(paths.spec, o.outputFile, flags) : null;
   if (prev) checkSameRun(prev, o.spec, o.outputFile, flags);
   const checkable = o.inputFile !== "-" && (await exists(o.inputFile));
-  const max = o.maxSamples !== undefined && o.maxSamples >= 0 ? o.maxSamples : Infinity;
+  const max = o.maxSamples !== undefined && o.maxSamples > 0 ? o.maxSamples : Infinity;
   const capped = (rows: number) => Math.min(rows, max);
   if (partial) {
     let appended = 0;

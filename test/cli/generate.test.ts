@@ -101,6 +101,65 @@ describe("vlmpipe generate", () => {
     expect(sent.equals(await readFile(path.join(dir, "images", "q0.png")))).toBe(true);
   });
 
+  it("sends list elements trimmed as Hydra reads them, and nothing for a null stop or reasoning_effort", async () => {
+    const run = async (name: string, ...over: string[]) => {
+      const before = sim.requests.length;
+      const out = path.join(dir, name, "output.jsonl");
+      const r = await cli(["generate", "--input_file", data.file, "--output_file", out, ...base(), ...over]);
+      expect(r.code, r.stderr).toBe(0);
+      return sim.requests.slice(before) as Req[];
+    };
+    const listed = await run("stop-list", "++max_samples=1", "++inference.stop=[</s>, <|im_end|>]");
+    expect(listed[0]?.stop).toEqual(["</s>", "<|im_end|>"]);
+    const nulls = await run(
+      "stop-null",
+      "++max_samples=1",
+      "++inference.stop=null",
+      "++inference.reasoning_effort=null",
+      "++system_message=null",
+      "++inference.timeout=null",
+    );
+    expect(nulls).toHaveLength(1);
+    expect(nulls[0]).not.toHaveProperty("stop");
+    expect(nulls[0]).not.toHaveProperty("reasoning_effort");
+    // The prompt config's own messages (it has no system message).
+    expect(nulls[0]!.messages.map((m) => m.role)).toEqual(["user"]);
+  });
+
+  it("reads ++max_samples=0 (or below) as every row, as NeMo-Skills does", async () => {
+    for (const v of ["0", "-3"]) {
+      const out = path.join(dir, `all-rows${v}`, "output.jsonl");
+      const r = await cli([
+        "generate",
+        "--input_file",
+        data.file,
+        "--output_file",
+        out,
+        ...base(),
+        `++max_samples=${v}`,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(parseLines(await readFile(out, "utf8")).map((l) => l.id)).toEqual(data.rows.map((x) => x.id));
+    }
+  });
+
+  it("refuses --server_address with --server_type sim, which starts its own server", async () => {
+    const before = sim.requests.length;
+    const r = await cli([
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      path.join(dir, "sim-addr", "output.jsonl"),
+      ...base(),
+      "--server_type",
+      "sim",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe("vlmpipe: --server_type sim runs the built-in simulator: drop --server_address");
+    expect(sim.requests.length).toBe(before);
+  });
+
   it("resolves every form of image_path: relative, absolute, http(s) and data URLs", async () => {
     const d = await tempDir();
     const img = await png(10, 10, "#00ff00");

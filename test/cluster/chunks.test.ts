@@ -16,22 +16,34 @@ describe("chunks", () => {
     ]);
     expect(chunkRanges(60, 3).map((r) => r.end - r.start)).toEqual([20, 20, 20]);
     expect(chunkRanges(11, 4).map((r) => r.end - r.start)).toEqual([3, 3, 3, 2]);
+    expect(chunkRanges(7, 1)).toEqual([{ start: 0, end: 7 }]);
+  });
+
+  it("returns only the chunks that hold a row: with more chunks than rows, chunks 0..n-1 of one row", () => {
     expect(chunkRanges(2, 3)).toEqual([
       { start: 0, end: 1 },
       { start: 1, end: 2 },
-      { start: 2, end: 2 },
     ]);
-    expect(chunkRanges(7, 1)).toEqual([{ start: 0, end: 7 }]);
+    expect(chunkRanges(0, 4)).toEqual([]);
+    // As many entries as rows, however many chunks are asked for (--num_chunks 1e9 ran out of memory).
+    expect(chunkRanges(3, 2 ** 32)).toEqual([
+      { start: 0, end: 1 },
+      { start: 1, end: 2 },
+      { start: 2, end: 3 },
+    ]);
+    expect(chunkRanges(1730, 1e9)).toHaveLength(1730);
   });
 
   it("covers every row exactly once, in order", () => {
     for (const n of [0, 1, 5, 59, 60, 1730]) {
       for (const k of [1, 2, 3, 7, 64]) {
         const r = chunkRanges(n, k);
-        expect(r).toHaveLength(k);
+        expect(r).toHaveLength(Math.min(n, k));
+        if (n === 0) continue;
         expect(r[0]!.start).toBe(0);
-        expect(r[k - 1]!.end).toBe(n);
+        expect(r[r.length - 1]!.end).toBe(n);
         r.slice(1).forEach((c, i) => expect(c.start).toBe(r[i]!.end));
+        expect(r.every((c) => c.end > c.start)).toBe(true);
       }
     }
   });

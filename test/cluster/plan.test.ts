@@ -83,6 +83,32 @@ describe("the plan of an eval", () => {
     const plan = await planEval(settings(await tempDir(), { benchmarks: "mmmu-pro", overrides: { max_samples: 2 } }));
     expect(plan.benchmarks[0]!.seeds[0]!.chunks!.map((j) => j.chunk!.index)).toEqual([0, 1]);
   });
+
+  it("plans a huge --num_chunks without making a chunk per number: one job per row, the same as a smaller K past the rows", async () => {
+    const out = await tempDir();
+    const over = { benchmarks: "mmmu-pro", overrides: { max_samples: 3 } };
+    const huge = await planEval(settings(out, { ...over, numChunks: 2 ** 32 }));
+    const chunks = huge.benchmarks[0]!.seeds[0]!.chunks!;
+    expect(chunks.map((j) => [j.key, j.chunk!.start, j.chunk!.end, j.chunk!.count])).toEqual([
+      ["mmmu-pro/output_chunk_0", 0, 1, 2 ** 32],
+      ["mmmu-pro/output_chunk_1", 1, 2, 2 ** 32],
+      ["mmmu-pro/output_chunk_2", 2, 3, 2 ** 32],
+    ]);
+    const billion = await planEval(settings(out, { ...over, numChunks: 1e9 }));
+    expect(billion.benchmarks[0]!.seeds[0]!.chunks!.map((j) => j.key)).toEqual(chunks.map((j) => j.key));
+  });
+
+  it("takes ++max_samples=0 (or below) as every row of the benchmark", async () => {
+    for (const max_samples of [0, -1]) {
+      const plan = await planEval(settings(await tempDir(), { benchmarks: "mmmu-pro", overrides: { max_samples } }));
+      expect(plan.benchmarks[0]!.rows).toBe(60);
+      expect(plan.benchmarks[0]!.seeds[0]!.chunks!.map((j) => [j.chunk!.start, j.chunk!.end])).toEqual([
+        [0, 20],
+        [20, 40],
+        [40, 60],
+      ]);
+    }
+  });
 });
 
 describe("chunked runs", () => {

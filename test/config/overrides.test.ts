@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseGenerationConfig } from "../../src/config/generation-config.js";
-import { parseOverrides, splitOverrides } from "../../src/config/overrides.js";
+import { deepMerge, parseOverrides, splitOverrides } from "../../src/config/overrides.js";
+import { MAX_TIMER_SECONDS } from "../../src/util/timer-seconds.js";
 
 describe("++ overrides", () => {
   it("parses the seed's overrides into a nested, validated config", () => {
@@ -30,6 +31,65 @@ describe("++ overrides", () => {
     });
   });
 
+  it("strips white space around unquoted values and list elements, as Hydra does; quoted ones keep theirs", () => {
+    expect(
+      parseOverrides([
+        "++inference.stop=[</s>, <|im_end|> ,  x y ]",
+        "++a=  spaced value  ",
+        "++b=[' q ', \" r\"]",
+        "++c=[ 1 , true, null ]",
+      ]),
+    ).toEqual({
+      inference: { stop: ["</s>", "<|im_end|>", "x y"] },
+      a: "spaced value",
+      b: [" q ", " r"],
+      c: [1, true, null],
+    });
+  });
+
+  it("refuses __proto__, prototype and constructor as unknown keys, anywhere in the path, without touching Object.prototype", () => {
+    for (const arg of [
+      "++__proto__.x=1",
+      "++inference.__proto__.temperature=5",
+      "++inference.__proto__=1",
+      "++constructor.prototype.y=1",
+      "++image.prototype=1",
+    ]) {
+      expect(() => parseOverrides([arg]), arg).toThrow(/^unknown key \+\+/);
+    }
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(({} as Record<string, unknown>).temperature).toBeUndefined();
+    // A key that arrives as an own property (JSON: --overrides_json) stays a key and is refused as one.
+    const merged = deepMerge({}, JSON.parse('{"__proto__": {"temperature": 5}}') as Record<string, unknown>);
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(() => parseGenerationConfig(merged)).toThrow(/unknown key \+\+__proto__/);
+  });
+
+  it("accepts null for the keys NeMo-Skills declares Optional, meaning what None means there", () => {
+    const cfg = parseGenerationConfig(
+      parseOverrides([
+        "++inference.timeout=null",
+        "++inference.reasoning_effort=null",
+        "++inference.stop=None",
+        "++system_message=null",
+        "++inference.tokens_to_generate=null",
+      ]),
+    );
+    const defaults = parseGenerationConfig({});
+    // No deadline: the longest wait a Node timer takes.
+    expect(cfg.inference.timeout).toBe(MAX_TIMER_SECONDS);
+    // Not set at all (nothing sent; the prompt config's own system message), as when not given.
+    expect({ ...cfg.inference, timeout: defaults.inference.timeout }).toStrictEqual(defaults.inference);
+    expect("stop" in cfg.inference || "reasoning_effort" in cfg.inference || "system_message" in cfg).toBe(false);
+    expect(cfg).toStrictEqual({ ...defaults, inference: cfg.inference });
+  });
+
+  it("reads max_samples 0 or below as every row (NeMo-Skills: only > 0 limits)", () => {
+    for (const v of ["0", "-1", "-7"])
+      expect(parseGenerationConfig(parseOverrides([`++max_samples=${v}`])).max_samples).toBe(-1);
+    expect(parseGenerationConfig(parseOverrides(["++max_samples=3"])).max_samples).toBe(3);
+  });
+
   it("rejects an unknown key and lists the known ones at that level", () => {
     expect(() => parseGenerationConfig(parseOverrides(["++inference.temprature=0"]))).toThrow(
       /unknown key \+\+inference\.temprature; known keys of inference: temperature, top_p/,
@@ -48,6 +108,17 @@ describe("++ overrides", () => {
       );
     }
     expect(parseGenerationConfig(parseOverrides(["++inference.timeout=2147483"])).inference.timeout).toBe(2147483);
+  });
+
+  it("refuses a backoff in ms longer than a Node timer can wait", () => {
+    for (const key of ["server.backoff_ms", "server.max_backoff_ms"]) {
+      expect(() => parseGenerationConfig(parseOverrides([`++${key}=1e10`]))).toThrow(
+        new RegExp(`\\+\\+${key.replace(".", "\\.")}: at most 2147483000 ms`),
+      );
+    }
+    expect(parseGenerationConfig(parseOverrides(["++server.max_backoff_ms=2147483000"])).server.max_backoff_ms).toBe(
+      2147483000,
+    );
   });
 
   it("rejects something that is not key=value", () => {

@@ -78,6 +78,13 @@ describe("readRows", () => {
     expect(rows.map((s) => s.index)).toEqual([1, 3, 5]);
   });
 
+  it("reads every row when max_samples is 0 or below (NeMo-Skills limits only when > 0)", async () => {
+    const text = Array.from({ length: 4 }, (_, i) => JSON.stringify({ i })).join("\n");
+    for (const maxSamples of [0, -1, -5]) {
+      expect((await read(text, { maxSamples })).map((s) => s.index)).toEqual([0, 1, 2, 3]);
+    }
+  });
+
   it("pulls no more rows than the flow window allows until permits come back", async () => {
     const text = Array.from({ length: 100 }, (_, i) => JSON.stringify({ i })).join("\n");
     const flow = new Flow(5);

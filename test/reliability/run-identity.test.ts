@@ -129,6 +129,43 @@ describe("generate: the input rows of a rerun", () => {
     expect(parseLines(await readFile(out, "utf8")).map((x) => x.id)).toEqual(data.rows.map((x) => x.id));
   });
 
+  it("takes ++max_samples=0 as every row: a rerun of an unlimited run with it is that run, and does the rows appended since", async () => {
+    const file = await input("all-in.jsonl", lines().slice(0, 80));
+    const out = path.join(dir, "all", "output.jsonl");
+    expect((await cli(args(file, out))).code).toBe(0);
+    await writeFile(file, lines().join("\n") + "\n");
+    const before = sim.stats.chat;
+    const r = await cli(args(file, out, "++max_samples=0"));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/has rows after its last: doing them/);
+    expect(sim.stats.chat - before).toBe(40);
+    expect(parseLines(await readFile(out, "utf8")).map((x) => x.id)).toEqual(data.rows.map((x) => x.id));
+    const again = await cli(args(file, out, "++max_samples=-1"));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/already complete/);
+  });
+
+  it("takes null for the keys NeMo-Skills declares Optional as what None means there: the same run as without them", async () => {
+    const file = await input("null-in.jsonl", lines().slice(0, 10));
+    const out = path.join(dir, "null", "output.jsonl");
+    expect((await cli(args(file, out))).code).toBe(0);
+    const before = sim.stats.chat;
+    const r = await cli(
+      args(
+        file,
+        out,
+        "++inference.timeout=null",
+        "++inference.reasoning_effort=null",
+        "++inference.stop=null",
+        "++system_message=null",
+        "++inference.tokens_to_generate=null",
+      ),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/already complete/);
+    expect(sim.stats.chat).toBe(before);
+  });
+
   it("refuses other settings listing only the differing keys as dotted paths", async () => {
     const file = await input("set-in.jsonl", lines().slice(0, 10));
     const out = path.join(dir, "set", "output.jsonl");

@@ -71,6 +71,42 @@ describe("score: keys absent from the rows", () => {
   });
 });
 
+describe("++ overrides a command does not use", () => {
+  it.each([
+    ["summarize_results", () => [dir], "++bogus=3"],
+    ["report", () => [dir], "++bogus=2"],
+    ["prepare_data", () => ["nope", "--data_dir", dir], "++max_samples=5"],
+    // (a bad --accuracy: before overrides were refused, the server would have started and served)
+    ["sim-server", () => ["--port", "0", "--accuracy", "2"], "++bogus=1"],
+  ])("%s: exit 2 naming the command, instead of ignoring them", async (command, more, override) => {
+    const r = await cli([command, ...more(), override]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      `vlmpipe: ${command} takes no ++ overrides (got ${override}): its settings are flags, see vlmpipe ${command} --help`,
+    );
+  });
+
+  it("score takes the first ++max_samples rows, as generate does (0: every row)", async () => {
+    const input = path.join(dir, "score-max.jsonl");
+    const rows = ["A", "B", "C"].map((x, i) =>
+      JSON.stringify({ id: i, generation: `Answer: ${x}`, expected_answer: x }),
+    );
+    await writeFile(input, `${rows.join("\n")}\n`);
+    const ids = async (...over: string[]) => {
+      const r = await cli(["score", "--input_file", input, "--output_file", "-", ...over]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { id: number }).id);
+    };
+    expect(await ids("++max_samples=1")).toEqual([0]);
+    expect(await ids("++max_samples=2")).toEqual([0, 1]);
+    expect(await ids("++max_samples=0")).toEqual([0, 1, 2]);
+    expect(await ids()).toEqual([0, 1, 2]);
+  });
+});
+
 describe("generate: a prompt that cannot render the first row", () => {
   it.each([
     [
@@ -118,12 +154,33 @@ describe("numeric flags are validated", () => {
     ["--sim_latency_ms", "soon", "milliseconds, 0 or more", gen],
     ["--sim_seed", "x", "a whole number", gen],
     ["--progress_seconds", "-1", "a number of seconds, 0 or more", evalArgs],
+    // Past a Node timer's limit a progress line came every millisecond (TimeoutOverflowWarning).
+    ["--progress_seconds", "1e10", `at most 2147483 seconds (24.8 days, the longest wait a Node timer takes)`, gen],
+    [
+      "--progress_seconds",
+      "2147484",
+      `at most 2147483 seconds (24.8 days, the longest wait a Node timer takes)`,
+      evalArgs,
+    ],
     ["--num_chunks", "0", "a positive whole number", evalArgs],
   ])("%s %s is refused", async (flag, value, takes, args) => {
     const r = await cli(args(flag, value));
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(`vlmpipe: ${flag} takes ${takes}, got "${value}"`);
   });
+});
+
+describe("overrides that name an object's prototype", () => {
+  it.each(["++inference.__proto__.temperature=5", "++__proto__.x=1", "++constructor.prototype.x=1"])(
+    "%s: exit 2, an unknown key, and no object of the process changed",
+    async (arg) => {
+      const r = await cli([...generate("x.jsonl", "o.jsonl"), arg]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^vlmpipe: unknown key \+\+(inference\.)?(__proto__|constructor) in "/);
+      expect(({} as Record<string, unknown>).temperature).toBeUndefined();
+      expect(({} as Record<string, unknown>).x).toBeUndefined();
+    },
+  );
 });
 
 describe("overrides with a + too few", () => {
