@@ -137,8 +137,19 @@ export const STAGES = {
         verdict_pattern: z.string().optional(),
         /** With verdict_pattern: the verdict that means correct. */
         correct_verdict: z.string().default("Yes"),
-        /** The judge's sampling settings (greedy by default), over the run's. */
-        inference: InferenceSchema.partial().default({ temperature: 0 }),
+        /**
+         * The judge's sampling settings (greedy by default), over the run's: only the keys given
+         * (zod 4's partial() would fill every default in, and the run's settings were lost).
+         */
+        inference: z
+          .record(z.string(), z.unknown())
+          .default({ temperature: 0 })
+          .superRefine((v, ctx) => {
+            const r = InferenceSchema.partial().safeParse(v);
+            for (const issue of r.error?.issues ?? []) {
+              ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+            }
+          }),
       })
       .strict(),
     prompts: (o) => [o.prompt_config],
@@ -147,7 +158,7 @@ export const STAGES = {
         client: o.server_address ? ctx.clientFor(o.server_address) : ctx.client,
         model: o.model ?? ctx.model,
         prompt: prompt(ctx, o.prompt_config),
-        inference: InferenceSchema.parse(deepMerge(inferenceOf(ctx.config), o.inference as Record<string, unknown>)),
+        inference: InferenceSchema.parse(deepMerge(inferenceOf(ctx.config), o.inference)),
         stream: ctx.config.server.stream,
         outputKey: o.output_key,
         verdictPattern: o.verdict_pattern,

@@ -61,6 +61,7 @@ describe("vlmpipe run PIPELINE", () => {
   it("runs the LLM-judge example: a second call grades each answer", async () => {
     // A stand-in judge model on loopback: "Yes" when the candidate's last line names the reference.
     const judgeCalls: string[] = [];
+    const judgeBodies: Record<string, unknown>[] = [];
     const judgeServer = createServer((req, res) => {
       let body = "";
       req.on("data", (c) => (body += c));
@@ -72,6 +73,7 @@ describe("vlmpipe run PIPELINE", () => {
         const q = JSON.parse(body) as { model: string; messages: { content: string }[] };
         const text = q.messages.at(-1)?.content ?? "";
         judgeCalls.push(q.model);
+        judgeBodies.push(q);
         const ref = /Reference answer:\n(.*)\n/.exec(text)?.[1] ?? "?";
         const cand = /Candidate answer:\n([\s\S]*)\n\nDoes the/.exec(text)?.[1] ?? "";
         const yes = cand.trim().split("\n").at(-1)?.includes(`Answer: ${ref}`);
@@ -102,7 +104,7 @@ describe("vlmpipe run PIPELINE", () => {
         pipelineFile,
         shipped.replace(
           "      output_key: judgement",
-          `      model: judge\n      server_address: ${judgeUrl}\n      output_key: judgement`,
+          `      model: judge\n      server_address: ${judgeUrl}\n      output_key: judgement\n      inference: { temperature: 0, top_p: 0.5 }`,
         ),
       );
       const out = path.join(d, "o.jsonl");
@@ -111,6 +113,8 @@ describe("vlmpipe run PIPELINE", () => {
         pipelineFile,
         ...common(data.file, out).map((x) => x.replace(sim.url, answers.url)),
         "++server.stream=false",
+        "++inference.tokens_to_generate=77",
+        "++inference.top_p=0.9",
       ]);
       await answers.close();
       expect(r.code, r.stderr).toBe(0);
@@ -124,6 +128,8 @@ describe("vlmpipe run PIPELINE", () => {
       expect(rows.some((x) => x.judge_correct === true) && rows.some((x) => x.judge_correct === false)).toBe(true);
       expect(judgeCalls).toHaveLength(12);
       expect(new Set(judgeCalls)).toEqual(new Set(["judge"]));
+      // The judge's own settings over the run's: the run's max_tokens, the judge's top_p.
+      expect(judgeBodies[0]).toMatchObject({ temperature: 0, top_p: 0.5, max_tokens: 77 });
     } finally {
       judgeServer.closeAllConnections();
       await new Promise((r) => judgeServer.close(r));
