@@ -35,6 +35,17 @@ export const secondsFlag = (flag: string) => {
   };
 };
 
+/** Milliseconds that end up in a Node timer: at most MAX_TIMER_SECONDS' worth (see secondsFlag). */
+export const millisecondsFlag = (flag: string) =>
+  numberFlag(
+    flag,
+    z
+      .number()
+      .min(0)
+      .max(MAX_TIMER_SECONDS * 1000),
+    `milliseconds, 0 to ${MAX_TIMER_SECONDS * 1000} (24.8 days, the longest wait a Node timer takes)`,
+  );
+
 export const probabilityFlag = (flag: string) =>
   numberFlag(flag, z.number().min(0).max(1), "a probability between 0 and 1");
 

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { z } from "zod";
-import { integerFlag, numberFlag, probabilityFlag } from "./numeric-flags.js";
+import { integerFlag, millisecondsFlag, numberFlag, probabilityFlag } from "./numeric-flags.js";
 
 export { type SimFlags, startInProcessSim } from "../server/sim/in-process.js";
 
@@ -19,7 +19,7 @@ export function addSimFlags(cmd: Command): void {
     .option(
       "--sim_latency_ms <ms>",
       "with --server_type sim: delay per request",
-      numberFlag("--sim_latency_ms", z.number().min(0), "milliseconds, 0 or more"),
+      millisecondsFlag("--sim_latency_ms"),
       0,
     )
     .option("--sim_seed <n>", "with --server_type sim: seed of its deterministic draws", integerFlag("--sim_seed"), 0)
@@ -31,6 +31,6 @@ export function addSimFlags(cmd: Command): void {
     .option(
       "--sim_token_delay_ms <ms>",
       "with --server_type sim: delay per streamed chunk (token)",
-      numberFlag("--sim_token_delay_ms", z.number().min(0), "milliseconds, 0 or more"),
+      millisecondsFlag("--sim_token_delay_ms"),
     );
 }

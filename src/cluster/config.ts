@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { UsageError } from "../errors.js";
 import { packageRoot } from "../paths.js";
+import { timerSeconds } from "../util/timer-seconds.js";
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name");
 const envVars = z.record(envName, z.union([z.string(), z.number(), z.boolean()])).default({});
@@ -65,7 +66,7 @@ export const SlurmClusterConfigSchema = z.strictObject({
   /** Where job scripts and Slurm's job logs go (default: <output_dir>/eval-logs/slurm). */
   log_dir: z.string().min(1).optional(),
   /** With --wait: seconds between squeue polls. */
-  poll_seconds: z.number().positive().default(30),
+  poll_seconds: timerSeconds().default(30),
 });
 
 export const ClusterConfigSchema = z.discriminatedUnion("executor", [

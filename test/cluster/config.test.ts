@@ -44,6 +44,10 @@ describe("cluster configs", () => {
     expect(() => parseClusterConfig({ executor: "pbs" }, "c.yaml")).toThrow(/executor: must be "local" or "slurm"/);
     expect(() => parseClusterConfig({ executor: "local", partition: "x" }, "c.yaml")).toThrow(/unknown key partition/);
     expect(() => parseClusterConfig({ executor: "slurm", env_vars: { "A-B": "1" } }, "c.yaml")).toThrow(/env_vars/);
+    // A poll past a Node timer's limit would fire every millisecond.
+    expect(() => parseClusterConfig({ executor: "slurm", poll_seconds: 3e6 }, "c.yaml")).toThrow(
+      /poll_seconds: at most 2147483 seconds/,
+    );
   });
 
   it("finds NAME in ./cluster_configs/, in $VLMPIPE_CLUSTER_CONFIG (a folder), or takes a .yaml path", async () => {

@@ -151,7 +151,13 @@ describe("numeric flags are validated", () => {
     ["--max_concurrent_requests", "0", "a positive whole number", gen],
     ["--max_concurrent_requests", "2.5", "a positive whole number", gen],
     ["--sim_accuracy", "1.5", "a probability between 0 and 1", gen],
-    ["--sim_latency_ms", "soon", "milliseconds, 0 or more", gen],
+    ["--sim_latency_ms", "soon", "milliseconds, 0 to 2147483000 (24.8 days, the longest wait a Node timer takes)", gen],
+    [
+      "--sim_token_delay_ms",
+      "3e9",
+      "milliseconds, 0 to 2147483000 (24.8 days, the longest wait a Node timer takes)",
+      gen,
+    ],
     ["--sim_seed", "x", "a whole number", gen],
     ["--progress_seconds", "-1", "a number of seconds, 0 or more", evalArgs],
     // Past a Node timer's limit a progress line came every millisecond (TimeoutOverflowWarning).
