@@ -1,5 +1,5 @@
 import { majorityScore } from "./majority.js";
-import { passAtK } from "./pass-at-k.js";
+import { passAtKRow } from "./pass-at-k.js";
 import type { RowRecord } from "./record.js";
 import { RowScoreAccumulator } from "./row-score.js";
 import { RunStatisticsAccumulator } from "./run-statistics.js";
@@ -7,19 +7,26 @@ import type { GroupMetrics, ModeMetrics } from "./types.js";
 
 /**
  * The metrics of one benchmark or subset, fed one row at a time (its records from every run, in
- * file order), with NeMo-Skills' definitions (nemo_skills/evaluation/metrics/base.py, MathMetrics):
- * - pass@k: the unbiased estimator over all n runs of the row;
- * - pass@1[avg-of-k]: the mean verdict of the first k runs, with `<method>_statistics`;
- * - each for every score method the rows carry (symbolic_correct; judge_correct from `judgement`;
- *   with both, both_correct and any_correct: MathMetrics._get_score_dict);
+ * file order), with NeMo-Skills' definitions and float bits (nemo_skills/evaluation/metrics/base.py,
+ * MathMetrics):
+ * - score methods (MathMetrics._get_score_dict): symbolic_correct; judge_correct from `judgement`;
+ *   with both, both_correct (`s and j`) and any_correct (`s or j`). A row counts for a method only
+ *   when its first run's line carries it (`score_dicts[0].keys()`); otherwise the row is left out
+ *   of that method (not in its statistics either) but stays in num_entries and the denominators;
+ * - pass@k: for a row of 0/1 verdicts the unbiased estimator over all n runs, else the best of the
+ *   first k (a graded 0.5 stays 0.5); pass@1[avg-of-k]: the mean of the first k runs, with
+ *   `<method>_statistics` (RunStatisticsAccumulator);
  * - majority@k (k >= 2): see majorityScore, over the first k runs;
  * - no_answer: pass@k: all first k runs have no answer; avg-of-k: their share; majority@k: all none;
  * - num_entries (rows), avg_tokens (mean over rows of the mean over runs, truncated),
  *   gen_seconds (last end - first start, truncated; a row's end times count only when it has a start time).
+ * Each sum is built row after row, as NeMo-Skills' `+=` builds it. The keys of a mode keep NeMo-Skills'
+ * insertion order: the methods of the first row, no_answer, then methods first seen in later rows.
  * Beyond NeMo-Skills (which has no failed rows): a run whose line carries vlmpipe's own error object
- * is a wrong answer and no answer (it stays in the denominator, so numbers compare with NeMo-Skills'),
- * and `num_errors` counts such lines; `extractor_disagreement` is the share of lines with both
- * extractors' answers where they differ. Both keys are vlmpipe's additions.
+ * is a wrong answer and no answer for every method the benchmark has (it stays in the denominator, so
+ * numbers compare with NeMo-Skills'; a row whose first run failed counts for every method, also one
+ * first seen in a later row), and `num_errors` counts such lines; `extractor_disagreement` is the
+ * share of lines with both extractors' answers where they differ. Both keys are vlmpipe's additions.
  */
 export class MetricsAccumulator {
   /** `majorityByAnswer`: vlmpipe's opt-in vote by answer alone (see majorityScore). */
@@ -30,8 +37,14 @@ export class MetricsAccumulator {
   private tokenSum = 0;
   private minStart = Number.POSITIVE_INFINITY;
   private maxEnd = Number.NEGATIVE_INFINITY;
-  /** The verdicts rows carry: symbolic_correct, judge_correct (read from `judgement`), and both. */
+  /** The methods some row counts for, each with its sums. */
   private readonly tallies = new Map<ScoreMethod, ScoreTally>();
+  /**
+   * Rows whose first run failed, kept until all four methods are seen: such a row counts for a
+   * method first seen after it too. Only the row's index when every run failed (its verdicts are all
+   * 0 and it has no answers), else its records: a small object per such row.
+   */
+  private pending: PendingRow[] = [];
   private numErrors = 0;
   private bothAnswers = 0;
   private differentAnswers = 0;
@@ -50,7 +63,7 @@ export class MetricsAccumulator {
     if (n !== this.runs) {
       throw new RangeError(`expected ${this.runs} runs per row, got ${n}: the run files do not line up`);
     }
-    this.total++;
+    const row = this.total++;
 
     let tokens = 0;
     let rowStart = Number.POSITIVE_INFINITY;
@@ -61,8 +74,6 @@ export class MetricsAccumulator {
       if (r.tokens !== undefined) tokens += r.tokens;
       if (r.start !== undefined && r.start < rowStart) rowStart = r.start;
       if (r.end !== undefined && r.end > rowEnd) rowEnd = r.end;
-      if (r.correct !== null && !r.errored) this.tally("symbolic_correct").shown = true;
-      if (r.judge !== null && !r.errored) this.tally("judge_correct").shown = true;
       if (r.errored) this.numErrors++;
       if (r.answerMultichoice != null && r.answerOfficial != null) {
         this.bothAnswers++;
@@ -70,10 +81,7 @@ export class MetricsAccumulator {
       }
       answers[i] = r.answer;
     }
-    const symbolic = records.map((r) => (r.correct === true ? 1 : 0));
-    this.tally("symbolic_correct").add(symbolic, answers, this.opts.majorityByAnswer);
-    // Judge verdicts only cost where rows have them (NeMo-Skills fails on a file that mixes both).
-    if (this.tallies.has("judge_correct")) this.addJudged(records, symbolic, answers);
+    this.score(row, records, answers);
     // As NeMo-Skills' try/except: a row with no start time counts neither its start nor its
     // end; a row with starts but no end counts its start.
     if (rowStart < Number.POSITIVE_INFINITY) {
@@ -99,38 +107,37 @@ export class MetricsAccumulator {
     }
   }
 
-  private addJudged(records: readonly RowRecord[], symbolic: number[], answers: (string | null)[]): void {
-    const judged = records.map((r) => (r.judge === true ? 1 : 0));
+  /**
+   * The row's verdicts into the methods it counts for: those its first run's line carries, or, when
+   * that run failed, every method (the ones a later row shows first get it when they appear).
+   */
+  private score(row: number, records: readonly RowRecord[], answers: readonly (string | null)[]): void {
+    const first = records[0]!;
+    const carrier = first.errored ? records.find((r) => !r.errored) : first;
+    const methods = carrier === undefined ? [] : methodsOf(carrier);
+    for (const m of methods) this.declare(m);
     const byAnswer = this.opts.majorityByAnswer;
-    this.tally("judge_correct").add(judged, answers, byAnswer);
-    this.tally("both_correct").add(
-      symbolic.map((x, i) => x & judged[i]!),
-      answers,
-      byAnswer,
-    );
-    this.tally("any_correct").add(
-      symbolic.map((x, i) => x | judged[i]!),
-      answers,
-      byAnswer,
-    );
-  }
-
-  /** The verdicts shown, in NeMo-Skills' order (MathMetrics._get_score_dict). */
-  private shownTallies(): Array<[ScoreMethod, ScoreTally]> {
-    const symbolic = this.tallies.get("symbolic_correct")?.shown ?? false;
-    const judge = this.tallies.get("judge_correct")?.shown ?? false;
-    const shown = (m: ScoreMethod) =>
-      m === "symbolic_correct" ? symbolic : m === "judge_correct" ? judge : symbolic && judge;
-    return SCORE_METHODS.filter(shown).map((m) => [m, this.tallies.get(m)!]);
-  }
-
-  private tally(method: ScoreMethod): ScoreTally {
-    let t = this.tallies.get(method);
-    if (!t) {
-      t = new ScoreTally(this.runs);
-      this.tallies.set(method, t);
+    if (!first.errored) {
+      for (const m of methods) this.tallies.get(m)!.add(row, verdicts(records, m), answers, byAnswer);
+      return;
     }
-    return t;
+    for (const [m, t] of this.tallies) t.add(row, verdicts(records, m), answers, byAnswer);
+    if (this.tallies.size < SCORE_METHODS.length) {
+      this.pending.push(records.every((r) => r.errored) ? { row } : { row, records, answers });
+    }
+  }
+
+  /** A method's first row: its tally starts with the failed-first-run rows before it, in row order. */
+  private declare(method: ScoreMethod): void {
+    if (this.tallies.has(method)) return;
+    const t = new ScoreTally(this.runs);
+    const none = new Array<string | null>(this.runs).fill(null);
+    const zeros = new Float64Array(this.runs);
+    for (const p of this.pending) {
+      t.add(p.row, p.records ? verdicts(p.records, method) : zeros, p.answers ?? none, this.opts.majorityByAnswer);
+    }
+    this.tallies.set(method, t);
+    if (this.tallies.size === SCORE_METHODS.length) this.pending = [];
   }
 
   /** The modes, keyed and ordered as NeMo-Skills writes them; {} before any row. */
@@ -138,11 +145,16 @@ export class MetricsAccumulator {
     const out: GroupMetrics = {};
     if (this.total === 0) return out;
     const pct = (x: number) => (100 * x) / this.total;
-    const tallies = this.shownTallies();
+    // NeMo-Skills' insertion order: the first row's methods (in _get_score_dict's order), no_answer,
+    // then each method at its first row.
+    const tallies = [...this.tallies]
+      .map(([method, t]) => ({ method, t }))
+      .sort((a, b) => a.t.firstRow - b.t.firstRow || SCORE_METHODS.indexOf(a.method) - SCORE_METHODS.indexOf(b.method));
     const mode = (score: (t: ScoreTally) => number, noAnswer: number): ModeMetrics => {
       const m = this.common();
-      for (const [method, t] of tallies) m[method] = pct(score(t));
+      for (const { method, t } of tallies) if (t.firstRow === 0) m[method] = pct(score(t));
       m.no_answer = pct(noAnswer);
+      for (const { method, t } of tallies) if (t.firstRow > 0) m[method] = pct(score(t));
       m.num_errors = this.numErrors;
       if (this.bothAnswers > 0) m.extractor_disagreement = (100 * this.differentAnswers) / this.bothAnswers;
       return m;
@@ -153,7 +165,7 @@ export class MetricsAccumulator {
       const avg = mode((t) => t.avgOf[k]!, this.avgOfNoAnswer[k]!);
       avg.reasoning_tokens_statistics = { ...this.stats.reasoning_tokens.result(k) };
       avg.answer_tokens_statistics = { ...this.stats.answer_tokens.result(k) };
-      for (const [method, t] of tallies) avg[`${method}_statistics`] = { ...t.stats.result(k) };
+      for (const { method, t } of tallies) avg[`${method}_statistics`] = { ...t.stats.result(k) };
       out[`pass@1[avg-of-${k}]`] = avg;
     }
     for (let k = 2; k <= this.runs; k++) {
@@ -198,10 +210,49 @@ export class MetricsAccumulator {
 const SCORE_METHODS = ["symbolic_correct", "judge_correct", "both_correct", "any_correct"] as const;
 type ScoreMethod = (typeof SCORE_METHODS)[number];
 
+type PendingRow = { row: number; records?: readonly RowRecord[]; answers?: readonly (string | null)[] };
+
+/** The methods a (not failed) run's line carries, as _get_score_dict's keys. */
+function methodsOf(r: RowRecord): ScoreMethod[] {
+  const out: ScoreMethod[] = [];
+  if (r.symbolic !== null) out.push("symbolic_correct");
+  if (r.judge !== null) out.push("judge_correct");
+  if (r.symbolic !== null && r.judge !== null) out.push("both_correct", "any_correct");
+  return out;
+}
+
+/**
+ * One method's verdict in each run, as _get_score_dict computes it: both_correct is Python's
+ * `s and j` (s when s is 0, else j), any_correct `s or j` (s when s is not 0, else j). A failed run
+ * is 0 for every method; a run whose line lacks the verdict (NeMo-Skills raises KeyError) is 0 too.
+ */
+function verdicts(records: readonly RowRecord[], method: ScoreMethod): Float64Array {
+  const out = new Float64Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (r.errored) continue;
+    out[i] = verdict(method, r.symbolic ?? 0, r.judge === true ? 1 : 0);
+  }
+  return out;
+}
+
+function verdict(method: ScoreMethod, s: number, j: number): number {
+  switch (method) {
+    case "symbolic_correct":
+      return s;
+    case "judge_correct":
+      return j;
+    case "both_correct":
+      return s === 0 ? s : j;
+    case "any_correct":
+      return s !== 0 ? s : j;
+  }
+}
+
 /** One score method's sums over rows: pass@k, pass@1[avg-of-k], majority@k and its statistics. */
 class ScoreTally {
-  /** Some row carries this verdict (one made by a run that did not fail). */
-  shown = false;
+  /** The first row counted (its index in the benchmark or subset); -1 before any. */
+  firstRow = -1;
   // Indexed by k (0 unused).
   readonly pass: Float64Array;
   readonly avgOf: Float64Array;
@@ -215,17 +266,31 @@ class ScoreTally {
     this.stats = new RunStatisticsAccumulator(runs);
   }
 
-  /** One row: its verdict (0/1) and answer in each run, in run order. */
-  add(scores: readonly number[], answers: readonly (string | null)[], byAnswer?: boolean): void {
+  /**
+   * One row: its verdict and answer in each run, in run order. A row of 0/1 verdicts (NeMo-Skills'
+   * `is_binary_score`) takes pass@k from the estimator, any other the best of the first k; avg-of-k
+   * is `sum(scores[:k]) / k`, added one after another as Python 3.10's sum does (NeMo-Skills'
+   * container; 3.12 compensates float sums, which can differ in the last bit for graded verdicts).
+   */
+  add(row: number, scores: Float64Array, answers: readonly (string | null)[], byAnswer?: boolean): void {
+    if (this.firstRow < 0) this.firstRow = row;
     const n = this.runs;
     let correct = 0;
-    for (const x of scores) correct += x;
+    let binary = true;
+    for (const x of scores) {
+      if (x !== 0 && x !== 1) binary = false;
+      correct += x;
+    }
+    const estimator = binary ? passAtKRow(n, correct) : undefined;
     let sum = 0;
+    let best = Number.NEGATIVE_INFINITY;
     for (let k = 1; k <= n; k++) {
-      sum += scores[k - 1]!;
-      this.pass[k]! += passAtK(n, correct, k);
+      const x = scores[k - 1]!;
+      sum += x;
+      best = Math.max(best, x);
+      this.pass[k]! += estimator ? estimator[k]! : best;
       this.avgOf[k]! += sum / k;
-      if (k >= 2) this.majority[k]! += majorityScore(answers.slice(0, k), scores.slice(0, k), byAnswer);
+      if (k >= 2) this.majority[k]! += majorityScore(answers.slice(0, k), scores.subarray(0, k), byAnswer);
     }
     if (n >= 2) this.stats.add(scores);
   }

@@ -1,4 +1,4 @@
-import type { GroupMetrics, Metrics, ModeMetrics } from "./types.js";
+import type { GroupMetrics, Metrics, ModeMetrics, OrderedMetrics } from "./types.js";
 
 type Formatter = (key: string, value: number, all: ModeMetrics) => string;
 
@@ -26,12 +26,13 @@ const ADDITIONS: Readonly<Record<string, string>> = {
  * name centred in dashes, columns `evaluation_mode | num_entries | avg_tokens | gen_seconds |
  * symbolic_correct | no_answer | ...`, rows for the highest k only (pass@1[avg-of-k],
  * majority@k, pass@k; or pass@1 for a greedy run), each table followed by two blank lines;
- * then a legend line for each of vlmpipe's own columns that a table shows.
+ * then a legend line for each of vlmpipe's own columns that a table shows. Tables come in the
+ * order of `metrics` (a Map keeps NeMo-Skills' order; an object lists integer-like names first).
  */
-export function formatMetrics(metrics: Metrics): string {
+export function formatMetrics(metrics: OrderedMetrics | Metrics): string {
   let out = "";
   const shown = new Set<string>();
-  for (const [name, modes] of Object.entries(metrics)) {
+  for (const [name, modes] of metrics instanceof Map ? metrics : Object.entries(metrics)) {
     const t = renderTable(name, modes);
     out += t.text;
     for (const c of t.columns) shown.add(c);

@@ -1,12 +1,20 @@
 import { judgementVerdict } from "../benchmarks/shared/judgement.js";
 import { ErrorCodes } from "../errors.js";
+import { topLevelToken } from "./json-line.js";
+import { pyFloatRepr } from "../util/py-float.js";
 
 /**
  * The few fields summarize keeps from an output line (the line itself is dropped at once, so
  * a 1,000,000-row file costs a record per row, never its generations).
  */
 export type RowRecord = {
-  /** symbolic_correct; null when the line has none. An errored line is wrong (false). */
+  /**
+   * symbolic_correct's value as NeMo-Skills scores it: true 1, false 0, a number as it is (a graded
+   * 0.5 stays 0.5); null when the line has none (or one that is not a boolean or a finite number). An
+   * errored line is wrong (0).
+   */
+  symbolic: number | null;
+  /** symbolic_correct as right or wrong (a non-zero value is right); null as `symbolic`. */
   correct: boolean | null;
   /**
    * The verdict of the line's `judgement` (an LLM judge's text) as NeMo-Skills reads it: a text
@@ -24,6 +32,11 @@ export type RowRecord = {
   start?: number;
   end?: number;
   subset?: string;
+  /**
+   * How NeMo-Skills' dict of subsets tells a numeric or boolean subset apart: by value, so `1`, `1.0`
+   * and `true` are one subset (named as its first row names it). Unset for other subsets: the name.
+   */
+  subsetKey?: string;
   /** The line carries vlmpipe's own error object: the row failed in this run. */
   errored: boolean;
   /** predicted_answer_multichoice / predicted_answer_official, when the line has them. */
@@ -35,8 +48,11 @@ export type RowRecord = {
 
 const OUR_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
 
-/** The record of one parsed output line (ours or NeMo-Skills'). */
-export function toRecord(line: Record<string, unknown>): RowRecord {
+/**
+ * The record of one parsed output line (ours or NeMo-Skills'). `text`, the line as read, names a
+ * numeric subset_for_metrics as Python does (`1.0` is a float there, the subset "1.0").
+ */
+export function toRecord(line: Record<string, unknown>, text?: string): RowRecord {
   const errored = isOurError(line.error);
   const tokens = num(line.num_generated_tokens);
   const reasoningTokens = num(line.num_reasoning_tokens) ?? 0;
@@ -44,8 +60,10 @@ export function toRecord(line: Record<string, unknown>): RowRecord {
   // NeMo-Skills counts all tokens as answer tokens when there is no split.
   if (reasoningTokens === 0 && answerTokens === 0 && tokens !== undefined) answerTokens = tokens;
 
+  const symbolic = errored ? 0 : verdict(line.symbolic_correct);
   const rec: RowRecord = {
-    correct: errored ? false : verdict(line.symbolic_correct),
+    symbolic,
+    correct: symbolic === null ? null : symbolic !== 0,
     judge: errored ? false : "judgement" in line ? judgementVerdict(String(line.judgement)) === true : null,
     answer: errored ? null : answerKey(line.predicted_answer),
     reasoningTokens,
@@ -58,7 +76,11 @@ export function toRecord(line: Record<string, unknown>): RowRecord {
   if (start !== undefined) rec.start = start;
   if (end !== undefined) rec.end = end;
   // NeMo-Skills groups by the value as is: `null` is its own subset, named `<benchmark>-None`.
-  if ("subset_for_metrics" in line) rec.subset = pyStr(line.subset_for_metrics);
+  if ("subset_for_metrics" in line) {
+    const v = line.subset_for_metrics;
+    rec.subset = subsetName(v, text);
+    if (typeof v === "number" || typeof v === "boolean") rec.subsetKey = `\u0000${Number(v) || 0}`;
+  }
   if ("predicted_answer_multichoice" in line) rec.answerMultichoice = answerKey(line.predicted_answer_multichoice);
   if ("predicted_answer_official" in line) rec.answerOfficial = answerKey(line.predicted_answer_official);
   const anls = num(line.anls);
@@ -76,16 +98,30 @@ function isOurError(e: unknown): boolean {
   return typeof code === "string" && OUR_CODES.has(code);
 }
 
-/** Python's str() of a JSON scalar, as NeMo-Skills' `f"{benchmark}-{subset}"` prints it. */
-function pyStr(v: unknown): string {
+/**
+ * Python's str() of a JSON scalar, as NeMo-Skills' `f"{benchmark}-{subset}"` prints it. A number is
+ * named from its text in the line when there is one: with a `.` or an exponent it is a float
+ * (`1.0`, `2e3` -> `2000.0`, `-0.0`), else an int of any size; a `NaN` read as null is `nan`.
+ */
+function subsetName(v: unknown, text: string | undefined): string {
+  const token =
+    (typeof v === "number" || v === null) && text !== undefined ? topLevelToken(text, "subset_for_metrics") : undefined;
+  if (token !== undefined && token !== "null") {
+    if (/^-?\d+$/.test(token)) return BigInt(token).toString();
+    if (token === "NaN") return "nan";
+    if (token === "Infinity" || token === "-Infinity") return token === "Infinity" ? "inf" : "-inf";
+    return pyFloatRepr(Number(token));
+  }
   if (v === null || v === undefined) return "None";
   if (typeof v === "boolean") return v ? "True" : "False";
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : pyFloatRepr(v);
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-function verdict(v: unknown): boolean | null {
-  if (typeof v === "boolean") return v;
-  if (typeof v === "number") return v !== 0;
+/** A verdict's value: a boolean as 1 or 0, a finite number as it is; anything else is no verdict. */
+function verdict(v: unknown): number | null {
+  if (typeof v === "boolean") return v ? 1 : 0;
+  if (typeof v === "number" && Number.isFinite(v)) return v;
   return null;
 }
 

@@ -1,9 +1,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { computeMetrics, nameSubsets } from "./compute.js";
+import { addBenchmarkGroups } from "./benchmark-groups.js";
+import { computeSubsetMetrics, nameSubsets } from "./compute.js";
 import { formatMetrics } from "./format.js";
 import { locateBenchmarks } from "./locate.js";
-import type { Metrics } from "./types.js";
+import { pyJsonDump } from "./py-json.js";
+import type { Metrics, OrderedMetrics } from "./types.js";
 
 export type SummarizeOptions = {
   /** Only these benchmark folders (default: every one found). */
@@ -23,31 +25,39 @@ export type SummarizeOptions = {
 /**
  * NeMo-Skills' summarize_results: finds the benchmarks under `resultsDir` (itself a benchmark
  * folder, `<dir>/eval-results/<benchmark>/`, or `<dir>/<benchmark>/`), computes each one's metrics
- * from `output.jsonl` or its `output-rs<seed>.jsonl` files (ours or NeMo-Skills'), prints the tables
- * and writes one metrics.json with every benchmark. The eval command gives one benchmark and
- * `saveMetricsPath: <benchmark dir>/metrics.json`, as NeMo-Skills' eval does.
+ * from `output.jsonl` or its `output-rs<seed>.jsonl` files (ours or NeMo-Skills'), adds the averages
+ * of dotted benchmark groups (addBenchmarkGroups), prints the tables and writes one metrics.json
+ * with every benchmark, byte for byte as NeMo-Skills' json.dump writes it (pyJsonDump). The eval
+ * command gives one benchmark and `saveMetricsPath: <benchmark dir>/metrics.json`, as NeMo-Skills'
+ * eval does.
+ * The returned object holds what metrics.json holds; being a JavaScript object, it lists
+ * integer-like names (a benchmark or subset "3") first, where the file and the tables keep
+ * NeMo-Skills' order.
  */
 export async function summarizeResults(resultsDir: string, opts: SummarizeOptions = {}): Promise<Metrics> {
   const { root, benchmarks } = locateBenchmarks(resultsDir, opts.benchmarks);
-  const results: Metrics = {};
   if (benchmarks.length === 0) {
     opts.write?.(`No benchmarks found in ${root}\n`);
-    return results;
+    return {};
   }
+  const named: OrderedMetrics = new Map();
   for (const b of benchmarks) {
-    const bySubset = await computeMetrics(b.files, {
+    const bySubset = await computeSubsetMetrics(b.files, {
       maxSamples: opts.maxSamples,
       majorityByAnswer: opts.majorityByAnswer,
       groupsOf: opts.groupsOf?.(b.name),
     });
-    Object.assign(results, nameSubsets(b.name, bySubset));
+    // results[name].update(...) upstream: a name met again keeps its place, its modes replaced.
+    for (const [name, modes] of nameSubsets(b.name, bySubset)) named.set(name, { ...named.get(name), ...modes });
   }
+  const { results, skipped } = addBenchmarkGroups(named);
+  for (const why of skipped) opts.write?.(`vlmpipe: ${why}; the group is left out\n`);
   opts.write?.(formatMetrics(results));
   if (opts.saveMetricsPath !== false) {
     const path = opts.saveMetricsPath ?? join(root, "metrics.json");
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(path, pyJsonDump(results));
     opts.write?.(`Metrics are saved to ${path}\n`);
   }
-  return results;
+  return Object.fromEntries(results);
 }

@@ -14,3 +14,21 @@ export type Metrics = Record<string, GroupMetrics>;
 
 /** The key of the whole benchmark among subsets, as NeMo-Skills names it. */
 export const ALL_SUBSETS = "_all_";
+
+/**
+ * metrics.json in NeMo-Skills' order (its dicts keep insertion order; a JavaScript object would list
+ * integer-like names such as a subset "3" first).
+ */
+export type OrderedMetrics = Map<string, GroupMetrics>;
+
+/**
+ * The metrics NeMo-Skills computes as Python ints (metrics.json writes them without `.0`); every
+ * other number is a float. `num_errors` is vlmpipe's count.
+ */
+export const INT_METRICS: ReadonlySet<string> = new Set([
+  "num_entries",
+  "avg_tokens",
+  "gen_seconds",
+  "num_errors",
+  "num_benchmarks_in_group",
+]);

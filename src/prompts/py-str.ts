@@ -1,4 +1,5 @@
 import { pyStringRepr } from "../benchmarks/shared/python-literal.js";
+import { pyFloatRepr } from "../util/py-float.js";
 
 /**
  * Python's str() of a JSON value, as NeMo-Skills' `template.format(**row)` writes a row's field:
@@ -24,14 +25,8 @@ function pyRepr(v: unknown): string {
   return String(v);
 }
 
-/** repr() of an int, or of a float (shortest digits; exponent below 1e-4 and from 1e16). */
+/** repr() of an int, or of a float (pyFloatRepr: shortest digits; exponent below 1e-4 and from 1e16). */
 function pyNumber(x: number): string {
-  if (Number.isNaN(x)) return "nan";
-  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
-  if (Number.isInteger(x) && Math.abs(x) < 1e16) return Object.is(x, -0) ? "-0.0" : String(x);
-  const [mantissa, exp] = x.toExponential().split("e") as [string, string];
-  const e = Number(exp);
-  if (e < -4 || e >= 16) return `${mantissa}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
-  const s = x.toFixed(Math.max(0, (mantissa.split(".")[1]?.length ?? 0) - e));
-  return s.includes(".") ? s : `${s}.0`;
+  if (Number.isInteger(x) && Math.abs(x) < 1e16 && !Object.is(x, -0)) return String(x);
+  return pyFloatRepr(x);
 }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { computeMetrics, nameSubsets } from "../../src/metrics/compute.js";
+import { computeMetrics, computeSubsetMetrics, nameSubsets } from "../../src/metrics/compute.js";
 
 const dir = mkdtempSync(path.join(tmpdir(), "vlmpipe-metrics-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -143,7 +143,7 @@ describe("computeMetrics over seeds", async () => {
   });
 
   it("names subsets <benchmark>-<subset>", () => {
-    expect(Object.keys(nameSubsets("mmmu-pro", m))).toEqual(["mmmu-pro", "mmmu-pro-Art", "mmmu-pro-Bio"]);
+    expect([...nameSubsets("mmmu-pro", m).keys()]).toEqual(["mmmu-pro", "mmmu-pro-Art", "mmmu-pro-Bio"]);
   });
 });
 
@@ -161,7 +161,7 @@ describe("computeMetrics on a greedy file", () => {
         .join("\n"),
     );
     const m = await computeMetrics([file]);
-    expect(nameSubsets("bench", m)).toEqual({
+    expect(Object.fromEntries(nameSubsets("bench", m))).toEqual({
       bench: {
         "pass@1": { num_entries: 3, avg_tokens: 5, symbolic_correct: 100 / 3, no_answer: 100 / 3, num_errors: 1 },
       },
@@ -181,7 +181,7 @@ describe("computeMetrics on fields NeMo-Skills reads its own way", () => {
         error: { stage: "generate", code: "VLM_E_HTTP" },
       },
     ]);
-    const m = nameSubsets("bench", await computeMetrics([file]));
+    const m = Object.fromEntries(nameSubsets("bench", await computeMetrics([file])));
     const want = { num_entries: 3, symbolic_correct: 200 / 3, no_answer: 100 / 3, num_errors: 1 };
     expect(m.bench!["pass@1"]).toEqual(want);
   });
@@ -193,8 +193,25 @@ describe("computeMetrics on fields NeMo-Skills reads its own way", () => {
       { expected_answer: "A", predicted_answer: "B", symbolic_correct: false },
     ]);
     const m = nameSubsets("bench", await computeMetrics([file]));
-    expect(Object.keys(m)).toEqual(["bench", "bench-None", "bench-Art"]);
-    expect(m["bench-None"]!["pass@1"]!.num_entries).toBe(1);
+    expect([...m.keys()]).toEqual(["bench", "bench-None", "bench-Art"]);
+    expect(m.get("bench-None")!["pass@1"]!.num_entries).toBe(1);
+  });
+});
+
+describe("subsets that are numbers, as Python's dict keys them", () => {
+  it("names a float subset as str() does and keeps 1, 1.0 and true as one subset named by its first row", async () => {
+    const f = path.join(dir, "numeric-subsets.jsonl");
+    const subsets = ["1.0", "1", "true", '"1"', "false", "-0.0", "2e3", "12345678901234567890"];
+    writeFileSync(
+      f,
+      subsets
+        .map((s, i) => `{"predicted_answer": "A", "symbolic_correct": ${i % 2 === 0}, "subset_for_metrics": ${s}}\n`)
+        .join(""),
+    );
+    const m = await computeSubsetMetrics([f]);
+    expect([...m.keys()]).toEqual(["_all_", "1.0", "1", "False", "2000.0", "12345678901234567890"]);
+    expect(m.get("1.0")!["pass@1"]).toMatchObject({ num_entries: 3, symbolic_correct: 200 / 3 });
+    expect(m.get("False")!["pass@1"]).toMatchObject({ num_entries: 2, symbolic_correct: 50 });
   });
 });
 
@@ -304,6 +321,20 @@ describe("computeMetrics on broken inputs", () => {
     const f = path.join(dir, "bad.jsonl");
     writeFileSync(f, '{"symbolic_correct": true}\n{"symbolic_correct": false}\n{oops\n');
     await expect(computeMetrics([f])).rejects.toThrow(/bad\.jsonl:3: not valid JSON/);
+  });
+
+  it("reads bare NaN, Infinity and -Infinity as Python's json.loads does (as null), not inside strings", async () => {
+    const f = path.join(dir, "non-finite.jsonl");
+    writeFileSync(
+      f,
+      '{"predicted_answer": "NaN", "symbolic_correct": true, "reward": NaN, "x": [Infinity, -Infinity], "note": "Infinity, NaN"}\n' +
+        '{"predicted_answer": "B", "symbolic_correct": false, "num_generated_tokens": NaN, "subset_for_metrics": NaN}\n',
+    );
+    const m = await computeMetrics([f]);
+    expect(Object.keys(m)).toEqual(["_all_", "nan"]); // Python: str(float("nan"))
+    expect(m._all_!["pass@1"]).toEqual({ num_entries: 2, symbolic_correct: 50, no_answer: 0, num_errors: 0 });
+    writeFileSync(f, '{"symbolic_correct": true, "reward": NaNa}\n');
+    await expect(computeMetrics([f])).rejects.toThrow(/non-finite\.jsonl:1: not valid JSON/);
   });
 
   it("refuses a blank line before other lines (it would shift that run's rows), and skips blank lines at the end", async () => {

@@ -14,6 +14,14 @@ describe("passAtK", () => {
     expect(passAtK(1, 1, 1)).toBe(1);
   });
 
+  it("gives Python's bits: exact binomials, then int / int correctly rounded (BigInt above 2^53)", () => {
+    expect(passAtK(5, 1, 2)).toBe(0.4); // a running product gives 0.3999999999999999
+    expect(passAtK(6, 1, 2)).toBe(0.33333333333333337);
+    expect(passAtK(8, 2, 3)).toBe(0.6428571428571428);
+    expect(passAtK(58, 4, 24)).toBe(0.8906922478610318); // C(58, 24) > 2^53; as doubles: 0.890692247861032
+    expect(passAtK(59, 1, 26)).toBe(0.44067796610169496);
+  });
+
   it("stays finite for many runs", () => {
     expect(passAtK(2000, 1, 1000)).toBeCloseTo(0.5, 12);
   });
@@ -51,6 +59,12 @@ describe("majorityScore", () => {
     [["a", "a", "b", "b"], [1, 0, 1, 1], 0.75],
   ])("with byAnswer (opt-in) scores %j with verdicts %j as %d", (answers, scores, expected) => {
     expect(majorityScore(answers, scores, true)).toBeCloseTo(expected, 12);
+  });
+
+  it("scores tied pairs as sum(score of each pair) / len(pairs), as upstream's Counter does", () => {
+    const answers = ["a", "a", "a", "b", "b", "b"];
+    // (0.1 + 0.7) / 2; the mean of each pair's summed verdicts gives 0.3999999999999999
+    expect(majorityScore(answers, [0.1, 0.1, 0.1, 0.7, 0.7, 0.7])).toBe(0.39999999999999997);
   });
 
   it("ignores runs without an answer", () => {
@@ -118,6 +132,63 @@ describe("RunStatisticsAccumulator", () => {
       { 2: [0.6666666666666666, 0, 0, 0] },
     ],
   ];
+
+  it("gives numpy's bits: pairwise np.mean, two-pass np.std(ddof=1), Python's sum for avg_sample_std_dev", () => {
+    // MMMU-Pro-like rows (12 questions x 4 seeds): verdicts and token counts; values from
+    // NeMo-Skills' _add_std_metrics run with numpy 2.4.
+    const verdicts = [
+      [0, 1, 1, 0],
+      [0, 1, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 1, 1],
+      [0, 0, 1, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+      [0, 1, 0, 0],
+    ];
+    const tokens = [
+      [301, 140, 263, 251],
+      [413, 58, 24, 231],
+      [400, 366, 146, 312],
+      [471, 25, 23, 14],
+      [361, 226, 280, 401],
+      [490, 293, 186, 356],
+      [399, 497, 484, 223],
+      [482, 105, 71, 468],
+      [489, 269, 165, 310],
+      [443, 211, 446, 255],
+      [390, 222, 197, 461],
+      [54, 349, 65, 276],
+    ];
+    const v = new RunStatisticsAccumulator(4);
+    const t = new RunStatisticsAccumulator(4);
+    for (const r of verdicts) v.add(r);
+    for (const r of tokens) t.add(r);
+    expect(v.result(3)).toEqual({
+      avg: 0.19444444444444445,
+      std_dev_across_runs: 0.1734721666221777,
+      avg_sample_std_dev: 0.2886751345948129,
+      std_err_across_runs: 0.10015420209622192,
+    });
+    expect(v.result(4).avg_sample_std_dev).toBe(0.2628917115316043);
+    expect(t.result(2)).toEqual({
+      avg: 310.5833333333333,
+      std_dev_across_runs: 113.84419177103413,
+      avg_sample_std_dev: 160.15968593875303,
+      std_err_across_runs: 80.49999999999999,
+    });
+    expect(t.result(3)).toEqual({
+      avg: 272.3333333333333,
+      std_dev_across_runs: 104.25659451564681,
+      avg_sample_std_dev: 147.62415025450517,
+      std_err_across_runs: 60.19257290840235,
+    });
+    expect(t.result(4).avg_sample_std_dev).toBe(139.8419940330326);
+  });
 
   it.each(cases)("gives NeMo-Skills' statistics for %j", (rows, expected) => {
     const acc = new RunStatisticsAccumulator(rows[0]!.length);

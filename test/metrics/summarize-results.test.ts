@@ -145,3 +145,121 @@ describe("summarize_results", () => {
     expect(JSON.parse(readFileSync(target, "utf8")).gsm["pass@1"].num_entries).toBe(1);
   });
 });
+
+describe("metrics.json as NeMo-Skills' json.dump(results, f, indent=2) writes it", () => {
+  it("writes its floats as floats (50.0, 0.0), its counts as ints, ensure_ascii names, no newline at the end", async () => {
+    const dir = path.join(root, "py-json");
+    write(path.join(dir, "b/output.jsonl"), [
+      { predicted_answer: "A", symbolic_correct: true, num_generated_tokens: 20, subset_for_metrics: 'Théorie "q"' },
+      { predicted_answer: null, symbolic_correct: false, num_generated_tokens: 25, subset_for_metrics: "x" },
+    ]);
+    const target = path.join(root, "py-json.json");
+    await summarizeResults(dir, { saveMetricsPath: target });
+    // NeMo-Skills main's file for these rows, with vlmpipe's num_errors added.
+    const mode = (n: number, tokens: number, correct: string, none: string) =>
+      [
+        `    "pass@1": {`,
+        `      "num_entries": ${n},`,
+        `      "avg_tokens": ${tokens},`,
+        `      "symbolic_correct": ${correct},`,
+        `      "no_answer": ${none},`,
+        `      "num_errors": 0`,
+        `    }`,
+      ].join("\n");
+    expect(readFileSync(target, "utf8")).toBe(
+      [
+        "{",
+        `  "b": {\n${mode(2, 22, "50.0", "50.0")}\n  },`,
+        `  "b-Th\\u00e9orie \\"q\\"": {\n${mode(1, 20, "100.0", "0.0")}\n  },`,
+        `  "b-x": {\n${mode(1, 25, "0.0", "100.0")}\n  }`,
+        "}",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("names in NeMo-Skills' order", () => {
+  it("keeps integer-like benchmark and subset names in dict order and names float subsets as Python's str()", async () => {
+    const dir = path.join(root, "int-names");
+    mkdirSync(path.join(dir, "10"), { recursive: true });
+    const subsets = ["3", "1", "10", "2.0", "2e3", "-0.0", '"hard"', "3"];
+    writeFileSync(
+      path.join(dir, "10/output.jsonl"),
+      subsets.map((s) => `{"predicted_answer": "A", "symbolic_correct": true, "subset_for_metrics": ${s}}\n`).join(""),
+    );
+    write(path.join(dir, "9/output.jsonl"), [{ predicted_answer: "A", symbolic_correct: true }]);
+    const target = path.join(root, "int-names.json");
+    let printed = "";
+    await summarizeResults(dir, { saveMetricsPath: target, write: (t) => (printed += t) });
+    const names = ["10", "10-3", "10-1", "10-10", "10-2.0", "10-2000.0", "10--0.0", "10-hard", "9"];
+    const keys = (text: string, re: RegExp) => [...text.matchAll(re)].map((m) => m[1]);
+    expect(keys(readFileSync(target, "utf8"), /^ {2}"(.*)": \{$/gm)).toEqual(names);
+    expect(keys(printed, /^-+ (\S+) -+$/gm)).toEqual(names);
+  });
+});
+
+describe("benchmark groups, as NeMo-Skills' add_benchmark_groups makes them", () => {
+  it("puts the average of grp.a and grp.b first, ints truncated, num_entries replaced by num_benchmarks_in_group", async () => {
+    const dir = path.join(root, "groups");
+    write(path.join(dir, "grp.a/output.jsonl"), [
+      {
+        predicted_answer: "A",
+        symbolic_correct: true,
+        num_generated_tokens: 7,
+        generation_start_time: 0,
+        generation_end_time: 10,
+      },
+      { predicted_answer: "B", symbolic_correct: false, num_generated_tokens: 8 },
+    ]);
+    write(path.join(dir, "grp.b/output.jsonl"), [
+      {
+        predicted_answer: "A",
+        symbolic_correct: true,
+        num_generated_tokens: 10,
+        generation_start_time: 0,
+        generation_end_time: 5,
+      },
+      { predicted_answer: "A", symbolic_correct: true, num_generated_tokens: 10 },
+      { predicted_answer: null, symbolic_correct: false, num_generated_tokens: 10 },
+    ]);
+    write(path.join(dir, "other/output.jsonl"), [{ predicted_answer: "A", symbolic_correct: true }]);
+    const target = path.join(root, "groups.json");
+    let printed = "";
+    await summarizeResults(dir, { saveMetricsPath: target, write: (t) => (printed += t) });
+    const text = readFileSync(target, "utf8");
+    expect([...text.matchAll(/^ {2}"(.*)": \{$/gm)].map((m) => m[1])).toEqual(["grp", "grp.a", "grp.b", "other"]);
+    // NeMo-Skills main's numbers; num_errors is vlmpipe's, averaged like the others.
+    expect(text).toContain(
+      [
+        `  "grp": {`,
+        `    "pass@1": {`,
+        `      "avg_tokens": 8,`,
+        `      "gen_seconds": 7,`,
+        `      "symbolic_correct": 58.333333333333336,`,
+        `      "no_answer": 16.666666666666668,`,
+        `      "num_errors": 0,`,
+        `      "num_benchmarks_in_group": 2`,
+        `    }`,
+        `  },`,
+      ].join("\n"),
+    );
+    expect(printed).toMatch(
+      /^-+ grp -+\nevaluation_mode \| avg_tokens \| gen_seconds \| symbolic_correct \| no_answer \| num_errors\npass@1 +\| 8 +\| 7 +\| 58\.33% +\| 16\.67% /,
+    );
+  });
+
+  it("leaves the group out, saying why, where NeMo-Skills stops on the statistics of several seeds", async () => {
+    const dir = path.join(root, "seed-groups");
+    for (const b of ["grp.a", "grp.b"]) {
+      for (const s of [0, 1]) write(path.join(dir, `${b}/output-rs${s}.jsonl`), [line(true), line(s === 0)]);
+    }
+    const target = path.join(root, "seed-groups.json");
+    let printed = "";
+    const metrics = await summarizeResults(dir, { saveMetricsPath: target, write: (t) => (printed += t) });
+    expect(Object.keys(metrics)).toEqual(["grp.a", "grp.b"]);
+    expect(Object.keys(JSON.parse(readFileSync(target, "utf8")))).toEqual(["grp.a", "grp.b"]);
+    const notes = printed.split("\n").filter((l) => l.startsWith("vlmpipe:"));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/no "grp" group average of grp\.a, grp\.b: .*several seeds.*TypeError.*left out/);
+  });
+});
