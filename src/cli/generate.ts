@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { UsageError } from "../errors.js";
+import { closeSpecialOutput, openSpecialOutput } from "../output/special-output.js";
 import { loadPipeline } from "../pipelines/pipeline.js";
 import { createReporter } from "../progress/reporter.js";
 import { type GenerateRunOptions, runGenerate } from "../run/generate-run.js";
@@ -132,11 +133,13 @@ async function runCommand(
         )
       : undefined;
   const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
+  // /dev/null, a FIFO: written as stdout is (no resume), never replaced by a file.
+  const special = await openSpecialOutput(flags.output_file);
   try {
     const result = await runGenerate({
       ...chain,
       inputFile: flags.input_file,
-      outputFile: flags.output_file,
+      outputFile: special ? "-" : flags.output_file,
       model: flags.model,
       serverAddress: sim ? `${sim.url}/v1` : (flags.server_address ?? []).map(normalizeServerAddress),
       apiKey: flags.api_key ?? process.env.OPENAI_API_KEY,
@@ -149,7 +152,7 @@ async function runCommand(
       progress,
       label: flags.output_file === "-" ? "generate" : flags.output_file,
       stdin: ctx.stdin,
-      stdout: ctx.stdout,
+      stdout: special ?? ctx.stdout,
       stop: signals?.stop,
       abort: signals?.abort,
       maxFailures: flags.max_failures,
@@ -161,5 +164,6 @@ async function runCommand(
     progress.close();
     signals?.dispose();
     await sim?.close();
+    await closeSpecialOutput(special);
   }
 }

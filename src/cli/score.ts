@@ -12,6 +12,7 @@ import { formatLine, isRunError } from "../output/async-lines.js";
 import { exists } from "../output/partial-output.js";
 import { rowText } from "../output/row-source.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
+import { closeSpecialOutput, openSpecialOutput } from "../output/special-output.js";
 import { offlineContext } from "../pipelines/offline-context.js";
 import { buildPipeline, scoringPipeline } from "../pipelines/pipeline.js";
 import type { Sample } from "../types.js";
@@ -58,9 +59,11 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   const fromStdin = flags.input_file === "-";
   if (!fromStdin && !(await exists(flags.input_file)))
     throw new UsageError(`--input_file not found: ${flags.input_file}`);
-  const toStdout = flags.output_file === "-";
+  // /dev/null, a FIFO: written as stdout is, never replaced by the file renamed over it.
+  const special = await openSpecialOutput(flags.output_file);
+  const toStdout = flags.output_file === "-" || special !== undefined;
   const tmp = `${flags.output_file}.tmp-${process.pid}`;
-  const sink: LineSink = toStdout ? streamSink(ctx.stdout) : await fileSink(tmp);
+  const sink: LineSink = toStdout ? streamSink(special ?? ctx.stdout) : await fileSink(tmp);
   const tally = { rows: 0, correct: 0, noAnswer: 0, disagree: 0, both: 0, fallback: 0, failed: 0 };
   // A JSON array of rows (the MMMU authors' output files) is read as if it were JSONL.
   const array = fromStdin ? null : await jsonArrayInput(flags.input_file);
@@ -92,10 +95,12 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
     { defaultValue: undefined },
   ).catch(async (e: unknown) => {
     await sink.close();
+    await closeSpecialOutput(special);
     if (!toStdout) await rm(tmp, { force: true });
     throw e;
   });
   await sink.close();
+  await closeSpecialOutput(special);
   if (!toStdout) await rename(tmp, flags.output_file);
   const pct = (n: number, d: number) => (d ? ((100 * n) / d).toFixed(2) : "0.00");
   ctx.stderr.write(

@@ -1,0 +1,68 @@
+import { execFileSync, spawn } from "node:child_process";
+import { readdir, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { cli, makeDataset, parseLines, tempDir } from "../helpers/dataset.js";
+
+/**
+ * A FIFO in `dir` and what a reader (`cat`, its own process: a reader blocked in open() must not
+ * hold this one) gets from it until the writer closes it; `text()` gives up after 20 s.
+ */
+function fifo(dir: string) {
+  const p = path.join(dir, "pipe");
+  execFileSync("mkfifo", [p]);
+  const reader = spawn("cat", [p], { stdio: ["ignore", "pipe", "ignore"] });
+  const chunks: Buffer[] = [];
+  reader.stdout.on("data", (c: Buffer) => chunks.push(c));
+  const closed = new Promise<void>((resolve) => reader.on("close", () => resolve()));
+  const text = async () => {
+    const bound = setTimeout(() => reader.kill(), 20_000);
+    await closed;
+    clearTimeout(bound);
+    return Buffer.concat(chunks).toString("utf8");
+  };
+  return { path: p, text };
+}
+
+// `--output_file /dev/null` was written as a file beside it renamed over it: /dev/null became a
+// regular file (and the lock and partial files landed in /dev). A FIFO stands in for the device.
+describe("an --output_file that is a device or a pipe", () => {
+  it("score writes its lines into it, and it stays what it was, with nothing beside it", async () => {
+    const d = await tempDir();
+    const input = path.join(d, "data.jsonl");
+    const rows = ["A", "B", "C", "D"].map((x, i) => ({ id: i, generation: `Answer: ${x}`, expected_answer: "B" }));
+    await writeFile(input, rows.map((x) => `${JSON.stringify(x)}\n`).join(""));
+    const out = fifo(d);
+    const r = await cli(["score", "--input_file", input, "--output_file", out.path, "--eval_type", "multichoice"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseLines(await out.text())).toHaveLength(4);
+    expect((await stat(out.path)).isFIFO()).toBe(true);
+    expect((await readdir(d)).sort()).toEqual(["data.jsonl", "pipe"]);
+  });
+
+  it("generate writes every row into it as to stdout, and it stays what it was, with nothing beside it", async () => {
+    const d = await tempDir();
+    const data = await makeDataset(d, 6, { images: false });
+    const out = fifo(d);
+    const r = await cli([
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      out.path,
+      "--prompt_config",
+      "vlm/mmmu-pro",
+      "--model",
+      "sim",
+      "--server_type",
+      "sim",
+      "--quiet",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = parseLines(await out.text());
+    expect(lines.map((x) => x.id).sort()).toEqual(data.rows.map((x) => x.id).sort());
+    expect(lines.every((x) => typeof x.generation === "string")).toBe(true);
+    expect((await stat(out.path)).isFIFO()).toBe(true);
+    expect((await readdir(d)).sort()).toEqual(["data.jsonl", "images", "pipe"]);
+  });
+});
