@@ -1,7 +1,7 @@
 import { judgementVerdict } from "../benchmarks/shared/judgement.js";
 import { ErrorCodes } from "../errors.js";
-import { topLevelToken } from "./json-line.js";
 import { pyFloatRepr } from "../util/py-float.js";
+import { topLevelToken } from "./json-line.js";
 
 /**
  * The few fields summarize keeps from an output line (the line itself is dropped at once, so

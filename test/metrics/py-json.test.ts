@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { pyFloatRepr } from "../../src/util/py-float.js";
 import { pyJsonDump } from "../../src/metrics/py-json.js";
+import { pyFloatRepr } from "../../src/util/py-float.js";
 
 describe("pyJsonDump", () => {
   it("writes what Python's json.dumps(x, indent=2) writes", () => {
