@@ -47,9 +47,9 @@ export type Http1Request = {
   body: string | Buffer | readonly (string | Buffer)[];
   /** The body's length in bytes. */
   length: number;
-  /** ms from sending to the answer's headers. */
+  /** ms from sending to the answer's headers (Infinity: no limit). */
   headersTimeout: number;
-  /** ms between two pieces of the answer's body. */
+  /** ms from the headers to the body's first piece, and between two pieces (Infinity: no limit). */
   bodyTimeout: number;
 };
 

@@ -1,5 +1,5 @@
 import { ErrorCodes, VlmError } from "../errors.js";
-import { streamError } from "./http-error.js";
+import { bodyError, isErrorBody } from "./http-error.js";
 import type { ChatResult, Usage } from "./types.js";
 
 export type Message = { content?: string | null; reasoning?: string | null; reasoning_content?: string | null };
@@ -12,7 +12,11 @@ export function badResponse(what: string): VlmError {
   });
 }
 
-/** A non-streaming `chat.completion` body. */
+/**
+ * A `chat.completion` body: a non-streamed answer, or a streamed request's 200 answered with
+ * JSON instead of SSE (a server that ignores `stream`). An error JSON in either of vLLM's
+ * shapes, answered with status 200, is that error (classified by its `code`, see bodyError).
+ */
 export function parseCompletion(text: string): Omit<ChatResult, "attempts"> {
   let j: Completion;
   try {
@@ -20,7 +24,8 @@ export function parseCompletion(text: string): Omit<ChatResult, "attempts"> {
   } catch {
     throw badResponse(`not JSON: ${text.slice(0, 200)}`);
   }
-  if (j.error) throw streamError(j as Record<string, unknown>);
+  if (typeof j !== "object" || j === null) throw badResponse(`not an object: ${text.slice(0, 200)}`);
+  if (isErrorBody(j as Record<string, unknown>)) throw bodyError(j as Record<string, unknown>);
   const choice = j.choices?.[0];
   if (!choice?.message) throw badResponse("no choices[0].message");
   const m = choice.message;

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { ErrorCodes, VlmError } from "../errors.js";
 import type { Delta, InflightLog } from "../output/inflight-log.js";
 import { type AnswerSoFar, continuationRequest, joinAnswer, type ReasoningMarkers } from "./continue-answer.js";
+import { isContextError } from "./http-error.js";
 import type { ChatClient, ChatOptions, ChatRequest, ChatResult, StreamProgress } from "./types.js";
 
 export type PartialAnswersOptions = {
@@ -28,7 +29,8 @@ export type PartialResult = Omit<ChatResult, "attempts"> & {
  * end), and a row that starts with saved text, or whose stream breaks and is retried,
  * continues from it with `continue_final_message` when it holds at least `minTokens`.
  * A server that refuses a continuation (HTTP 400) makes that row restart once from scratch
- * (recorded on the row) and ends continuations for the rest of the run.
+ * (recorded on the row) and ends continuations for the rest of the run. A continuation that
+ * no longer fits the model's context restarts only its own row.
  */
 export class PartialAnswers {
   private readonly rows = new Set<RowAnswer>();
@@ -72,7 +74,7 @@ export class PartialAnswers {
       this.opts.note?.(
         `vlmpipe: answers continued instead of restarted: ${c.resumed} from saved text, ` +
           `${c.continuedRetries} on a retry` +
-          (c.restarts ? `; ${c.restarts} restarted after a refused continuation` : ""),
+          (c.restarts ? `; ${c.restarts} restarted from scratch after a continuation answered 400` : ""),
       );
     }
   }
@@ -141,6 +143,8 @@ export class RowAnswer implements ChatOptions {
   private reset = false;
   /** Whether the request in flight continues `before`. */
   private continuing = false;
+  /** Cleared when a continuation of this row did not fit the model's context. */
+  private mayContinue = true;
   private requests = 0;
   private digestValue: string | undefined;
   readonly continuedAt: number[] = [];
@@ -194,7 +198,13 @@ export class RowAnswer implements ChatOptions {
     return whole;
   }
 
-  /** A failed request: a refused continuation restarts once from scratch; anything else fails the row. */
+  /**
+   * A failed request: a continuation answered 400 restarts once from scratch; anything else
+   * fails the row. A context-length 400 (the prompt plus the saved text, or plus what is left
+   * of max_tokens, no longer fits: the template's tokens around the saved text, or a chunk
+   * count below the true token count) is not the server refusing `continue_final_message`:
+   * the row restarts, as docs/resume-partial.md says of a 400, but later rows still continue.
+   */
   private async afterFailure(
     e: unknown,
     client: ChatClient,
@@ -205,9 +215,13 @@ export class RowAnswer implements ChatOptions {
     for (;;) {
       const err = e instanceof VlmError ? e : new VlmError(ErrorCodes.INTERNAL, String(e));
       attempts += err.attempts ?? 1;
-      // A refused continuation: once from scratch, and no more continuations this run.
-      if (this.continuing && err.status === 400 && !this.restarted && !signal.aborted) {
-        this.owner.refuse(err);
+      // A continuation answered 400: once from scratch. A refusal ends continuations for the
+      // run; one that did not fit ends them for this row only (its fresh answer, if cut
+      // again, would not fit either).
+      const tooLong = isContextError(err);
+      if (this.continuing && (err.status === 400 || tooLong) && !this.restarted && !signal.aborted) {
+        if (tooLong) this.mayContinue = false;
+        else this.owner.refuse(err);
         this.restarted = true;
         this.owner.counts.restarts++;
         this.restart();
@@ -247,7 +261,9 @@ export class RowAnswer implements ChatOptions {
     }
     const { minTokens, markers } = this.owner.opts;
     const next =
-      so.tokens >= minTokens && !this.owner.refused ? continuationRequest(this.original, so, markers) : undefined;
+      so.tokens >= minTokens && !this.owner.refused && this.mayContinue
+        ? continuationRequest(this.original, so, markers)
+        : undefined;
     if (!next) {
       if (so.tokens > 0 || this.saved.tokens > 0) this.restart();
       return this.original;

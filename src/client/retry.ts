@@ -18,7 +18,7 @@ export type RetryPolicy = {
  * timeouts, broken streams) are retried with exponential backoff and full jitter, or after the
  * server's Retry-After; everything else fails at once. The error keeps the attempts made.
  */
-export function withRetry(inner: Pick<ChatClient, "chat" | "close">, policy: RetryPolicy): ChatClient {
+export function withRetry(inner: Pick<ChatClient, "chat" | "close" | "markDown">, policy: RetryPolicy): ChatClient {
   const random = policy.random ?? Math.random;
 
   // The first attempt without an async function around it (one per row, thousands a second);
@@ -57,7 +57,9 @@ export function withRetry(inner: Pick<ChatClient, "chat" | "close">, policy: Ret
     }
   }
 
-  return { chat, close: () => inner.close() };
+  const client: ChatClient = { chat, close: () => inner.close() };
+  if (inner.markDown) client.markDown = inner.markDown;
+  return client;
 }
 
 const firstAttempt = (r: Omit<ChatResult, "attempts">): ChatResult => withAttempts(r, 1);

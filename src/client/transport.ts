@@ -17,7 +17,10 @@ export type TransportOptions = {
   apiKey?: string;
   /** Sockets to keep open: at least the number of requests in flight. */
   connections: number;
-  /** ms without a byte before a streaming request is aborted (undici's headers/body timeouts). */
+  /**
+   * ms a streamed answer may go without a byte once its body has begun (its first SSE event);
+   * before that only the total deadline applies (see IDLE CLOCK below).
+   */
   idleTimeoutMs: number;
   /** ms to wait for a non-streaming answer (headers and body). */
   responseTimeoutMs: number;
@@ -47,7 +50,7 @@ export function createTransport(opts: TransportOptions): ChatClient {
   const headers: Record<string, string> = { "content-type": "application/json" };
   // The key goes to this header and nowhere else: never logged, never written out.
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
-  const deadlines = new Deadlines(opts.totalTimeoutMs);
+  const deadlines = new Deadlines(opts.totalTimeoutMs, opts.idleTimeoutMs);
   // Named in HTTP and connection errors; origin + path only (no user:password, no query).
   const where = `POST ${url.origin}${url.pathname}`;
   const proxy = proxyFor(url, opts.proxy ?? readProxyEnv());
@@ -73,7 +76,8 @@ export function createTransport(opts: TransportOptions): ChatClient {
       const call = new Call(stream, resolve, reject, deadlines, where, chatOpts.onStream ? chatOpts : undefined);
       deadlines.add(call);
       if (signal) watchSignal(signal, call);
-      send.dispatch(body, length, stream ? opts.idleTimeoutMs : opts.responseTimeoutMs, call);
+      // A stream has no headers or body timeout of its pool: its idle clock is ours (Deadlines).
+      send.dispatch(body, length, stream ? NO_WAIT_LIMIT : opts.responseTimeoutMs, call);
     });
   }
 
@@ -83,8 +87,20 @@ export function createTransport(opts: TransportOptions): ChatClient {
   };
 }
 
+/**
+ * IDLE CLOCK. vLLM answers a streamed request with its headers at once and sends the first
+ * event only once the request is scheduled: at high concurrency a request can wait in the
+ * server's queue far longer than ++server.idle_timeout with nothing wrong. Both pools (ours
+ * and undici) start their body timeout at the headers, so they would abort such requests and
+ * send them again to the back of the queue. A stream's idle clock therefore starts at the
+ * first byte of its body, and is kept here for both pools alike; before it only the total
+ * deadline (++inference.timeout, NeMo-Skills' 14400 s) applies.
+ */
+const NO_WAIT_LIMIT = 0;
+
 /** How a transport hands a request to its pool of sockets. */
 type Sender = {
+  /** `waitMs`: the pool's headers and body timeouts; 0 for none. */
   dispatch(body: EncodedBody["body"], length: number, waitMs: number, call: Call): void;
   close(): Promise<void>;
 };
@@ -92,8 +108,10 @@ type Sender = {
 function http1Sender(url: URL, path: string, headers: Record<string, string>, connections: number): Sender {
   const pool = new Http1Pool({ origin: url.origin, connections, headers });
   return {
-    dispatch: (body, length, waitMs, call) =>
-      pool.dispatch({ path, body, length, headersTimeout: waitMs, bodyTimeout: waitMs }, call),
+    dispatch: (body, length, waitMs, call) => {
+      const ms = waitMs === NO_WAIT_LIMIT ? Number.POSITIVE_INFINITY : waitMs;
+      pool.dispatch({ path, body, length, headersTimeout: ms, bodyTimeout: ms }, call);
+    },
     close: () => pool.close(),
   };
 }
@@ -135,7 +153,7 @@ function undiciSender(url: URL, path: string, headers: Record<string, string>, l
         // its TypeScript types do not list them yet.
         headers: Array.isArray(body) ? { ...headers, "content-length": String(length) } : headers,
         body: body as string | Buffer, // (pieces: see above)
-        headersTimeout: waitMs,
+        headersTimeout: waitMs, // (0: none, undici's own spelling)
         bodyTimeout: waitMs,
       },
       call as Dispatcher.DispatchHandler,
@@ -162,6 +180,10 @@ class Call implements ResponseHandler {
   private bytes = 0;
   private retryAfter: string | string[] | undefined;
   private settled = false;
+  /** Pieces of the body read, and the count and time the idle sweep last saw (Deadlines.sweepIdle). */
+  private pieces = 0;
+  private piecesSeen = 0;
+  private quietSince = 0;
   /** Set when we aborted it (deadline, caller's signal): the error to report. */
   private abortedWith: VlmError | null = null;
   /** The calls watching the same caller's signal, and neighbours there (see watchSignal). */
@@ -174,7 +196,7 @@ class Call implements ResponseHandler {
   next: Call | null = null;
 
   constructor(
-    private readonly stream: boolean,
+    readonly stream: boolean,
     private readonly resolve: (r: Result) => void,
     private readonly reject: (e: unknown) => void,
     private readonly deadlines: Deadlines,
@@ -192,7 +214,10 @@ class Call implements ResponseHandler {
   onResponseStart(_c: RequestController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // informational (1xx): the answer comes after
     this.status = statusCode;
-    if (statusCode === 200 && this.stream) {
+    // A 200 with a JSON body to a streamed request is read whole, as a non-streamed answer:
+    // an error JSON (a server or proxy that sends its status in the body) or a whole
+    // chat.completion (a server that ignores `stream`); read as SSE it would look cut off.
+    if (statusCode === 200 && this.stream && !isJson(headers["content-type"])) {
       this.acc = new StreamAccumulator();
       this.watcher?.onStream?.(this.acc);
     } else {
@@ -202,6 +227,7 @@ class Call implements ResponseHandler {
   }
 
   onResponseData(_c: RequestController, chunk: Buffer): void {
+    this.pieces++; // (a count, not a clock read per piece: the idle sweep compares counts)
     // A throw here (an error event in the stream, a chunk that is not JSON) makes the pool
     // abort the request and call onResponseError with it.
     if (this.acc) this.acc.feed(chunk);
@@ -235,7 +261,29 @@ class Call implements ResponseHandler {
     this.fail(this.abortedWith ?? transportError(err));
   }
 
-  /** The deadline passed or the caller's signal fired. */
+  /**
+   * The idle sweep's look at a stream (see IDLE CLOCK): nothing before its body's first piece;
+   * after it, aborted (and retried) once no piece came for `idleMs`. The quiet time is counted
+   * from the sweep that first saw the last piece, so a stream is never cut early, and at most
+   * about two sweeps (idleMs / 2) late.
+   */
+  checkIdle(now: number, idleMs: number): void {
+    if (this.pieces === 0) return;
+    if (this.pieces !== this.piecesSeen) {
+      this.piecesSeen = this.pieces;
+      this.quietSince = now;
+    } else if (now - this.quietSince >= idleMs) {
+      this.abort(
+        new VlmError(
+          ErrorCodes.TIMEOUT,
+          `the stream sent nothing for ${idleMs / 1000} s after it had begun; see ++server.idle_timeout`,
+          { retryable: true },
+        ),
+      );
+    }
+  }
+
+  /** The deadline passed, the stream went idle, or the caller's signal fired. */
   abort(err: VlmError): void {
     if (this.settled) return;
     this.abortedWith = err;
@@ -253,6 +301,12 @@ class Call implements ResponseHandler {
     this.deadlines.remove(this);
     if (this.watchers) unwatchSignal(this);
   }
+}
+
+/** Whether a content-type is JSON (`application/json; charset=utf-8` too). */
+function isJson(h: string | string[] | undefined): boolean {
+  const v = Array.isArray(h) ? h[0] : h;
+  return v !== undefined && /^\s*application\/json\s*(;|$)/i.test(v);
 }
 
 /** The answer's text as undici's body.text() reads it: UTF-8, a leading BOM dropped. */
@@ -313,14 +367,20 @@ function unwatchSignal(call: Call): void {
  * The total deadline of every call in flight, with one timer: all calls of a transport have
  * the same timeout, so they expire in the order they started and a list kept in that order
  * needs only its first entry watched: a few field writes per request instead of a timer set
- * and cleared thousands of times a second. The timer is unref'd: it keeps no process alive.
+ * and cleared thousands of times a second. The streams' idle clock (IDLE CLOCK above) is a
+ * sweep over the same list every idleMs / 4 while calls are in flight. The timers are
+ * unref'd: they keep no process alive.
  */
 class Deadlines {
   private first: Call | null = null;
   private last: Call | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ms: number) {}
+  constructor(
+    private readonly ms: number,
+    private readonly idleMs: number,
+  ) {}
 
   add(c: Call): void {
     c.deadline = performance.now() + this.ms;
@@ -330,7 +390,24 @@ class Deadlines {
     else this.first = c;
     this.last = c;
     if (!this.timer) this.arm();
+    if (!this.idleTimer && c.stream) {
+      this.idleTimer = setInterval(this.sweepIdle, Math.max(10, Math.floor(this.idleMs / 4)));
+      this.idleTimer.unref();
+    }
   }
+
+  private readonly sweepIdle = (): void => {
+    if (!this.first) {
+      clearInterval(this.idleTimer);
+      this.idleTimer = undefined;
+      return;
+    }
+    const now = performance.now();
+    for (let c: Call | null = this.first, next: Call | null; c; c = next) {
+      next = c.next; // (an abort takes c out of the list)
+      if (c.stream) c.checkIdle(now, this.idleMs);
+    }
+  };
 
   remove(c: Call): void {
     if (c.prev) c.prev.next = c.next;

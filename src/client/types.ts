@@ -43,5 +43,10 @@ export type ChatOptions = {
 export interface ChatClient {
   /** One answer; a fresh result object per call (the retry layer and in-flight answers complete it in place). */
   chat(request: ChatRequest, opts?: ChatOptions): Promise<ChatResult>;
+  /**
+   * Several servers (server-pool.ts): takes one out (its base URL as given) for a cooldown
+   * before any request, e.g. one that failed the run's start-up check. Absent with one server.
+   */
+  markDown?(baseUrl: string, error: Error): void;
   close(): Promise<void>;
 }

@@ -59,7 +59,10 @@ export const ServerSchema = z
   .object({
     /** Stream with SSE: long generations then never wait for headers (undici's 300 s default). */
     stream: z.boolean().default(true),
-    /** Seconds without a byte on a streaming answer before it is aborted and retried. */
+    /**
+     * Seconds a streamed answer that has begun (its first event came) may go without a byte before
+     * it is aborted and retried; before the first event (vLLM's queue) only inference.timeout applies.
+     */
     idle_timeout: timerSeconds().default(1800),
     /** Seconds to wait for the answer's headers when not streaming; defaults to inference.timeout. */
     timeout: timerSeconds().optional(),

@@ -180,7 +180,7 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
   });
   let copy: InOrderCopy | undefined;
   try {
-    if (!opts.client) await waitForServers(addresses, opts, config.server.wait_timeout, log);
+    if (!opts.client) await waitForServers(addresses, opts, config, client, log);
 
     const flow = new Flow(concurrency + 16);
     const source = readRows(fromStdin ? (opts.stdin ?? process.stdin) : opts.inputFile, {
@@ -260,19 +260,32 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
 async function waitForServers(
   addresses: string[],
   opts: GenerateRunOptions,
-  waitSeconds: number,
+  config: { server: { wait_timeout: number }; inference: { tokens_to_generate: number | null } },
+  client: ChatClient,
   log: (l: string) => void,
 ): Promise<void> {
   const results = await Promise.allSettled(
     addresses.map((baseUrl) =>
-      waitForServer({ baseUrl, model: opts.model, apiKey: opts.apiKey, waitSeconds, signal: opts.abort }),
+      waitForServer({
+        baseUrl,
+        model: opts.model,
+        apiKey: opts.apiKey,
+        waitSeconds: config.server.wait_timeout,
+        tokensToGenerate: config.inference.tokens_to_generate,
+        signal: opts.abort,
+      }),
     ),
   );
   const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
   const usage = failures.find((e) => e instanceof UsageError);
   if (usage) throw usage;
   if (failures.length === addresses.length) throw failures[0];
-  for (const e of failures) log(`vlmpipe: ${e.message}; going on with the other servers`);
+  results.forEach((r, i) => {
+    if (r.status === "fulfilled") return;
+    log(`vlmpipe: ${(r.reason as Error).message}; going on with the other servers`);
+    // A server that failed the check starts in the pool's longest cooldown (server-pool.ts).
+    client.markDown?.(addresses[i] as string, r.reason as Error);
+  });
 }
 
 /** Rows this run will send, for progress: the input's rows (capped by max_samples) not done yet. */

@@ -7,7 +7,8 @@ import { sleep } from "../util/sleep.js";
 
 /**
  * Set-up check before any row is sent: GET <base>/models until it answers (up to `waitSeconds`;
- * a server still loading its weights refuses connections), then check the model is served.
+ * a server still loading its weights refuses connections), then check the model is served
+ * and that `tokensToGenerate` (max_tokens) leaves room for a prompt in its max_model_len.
  */
 export async function waitForServer(opts: {
   baseUrl: string;
@@ -15,6 +16,8 @@ export async function waitForServer(opts: {
   apiKey?: string;
   waitSeconds: number;
   signal?: AbortSignal;
+  /** ++inference.tokens_to_generate (null: the server takes what the context leaves). */
+  tokensToGenerate?: number | null;
 }): Promise<{ maxModelLen?: number }> {
   const deadline = Date.now() + opts.waitSeconds * 1000;
   const headers: Record<string, string> = {};
@@ -41,6 +44,7 @@ export async function waitForServer(opts: {
             `the server at ${opts.baseUrl} does not serve model "${opts.model}"; it serves: ${data.map((d) => d.id).join(", ")}`,
           );
         }
+        checkTokensToGenerate(opts, m?.max_model_len);
         return { maxModelLen: m?.max_model_len };
       }
       // Some OpenAI-compatible servers have no /models: then only reachability matters.
@@ -66,5 +70,24 @@ export async function waitForServer(opts: {
     ErrorCodes.CONNECTION,
     `cannot reach the server at ${opts.baseUrl} (${lastError}) after ${opts.waitSeconds}s: is it running? ` +
       "Check --server_address, or wait longer with ++server.wait_timeout=SECONDS",
+  );
+}
+
+/**
+ * Every request asks for max_tokens = ++inference.tokens_to_generate, and vLLM refuses one
+ * whose prompt + max_tokens exceed max_model_len (HTTP 400). At max_model_len or above no
+ * prompt fits: every row would fail, so the run is refused before the first (exit 2).
+ */
+function checkTokensToGenerate(
+  opts: { baseUrl: string; model: string; tokensToGenerate?: number | null },
+  max?: number,
+) {
+  const t = opts.tokensToGenerate;
+  if (t === undefined || t === null || max === undefined || t < max) return;
+  throw new UsageError(
+    `++inference.tokens_to_generate=${t} leaves no room for a prompt: the model "${opts.model}" at ${opts.baseUrl} ` +
+      `has a maximum context length (max_model_len) of ${max} tokens, prompt and completion together. ` +
+      `Lower ++inference.tokens_to_generate below ${max} by at least the longest prompt's tokens, ` +
+      "or serve the model with a longer --max-model-len",
   );
 }

@@ -113,12 +113,26 @@ describe("the OpenAI-compatible client", () => {
     await c.close();
   });
 
-  it("classifies vLLM's context-length 400 and does not retry it", async () => {
-    const s = await sim({ max_model_len: 50 });
+  it("classifies vLLM's context-length 400 for a prompt that does not fit, and does not retry it", async () => {
+    // The prompt alone (5 tokens to the simulator) takes the model's whole context of 5.
+    const s = await sim({ max_model_len: 5 });
     const c = client(s.url);
     const err = (await c.chat({ ...req(true), max_tokens: 100 }).catch((e: unknown) => e)) as VlmError;
     expect(err.code).toBe("VLM_E_CONTEXT_LENGTH");
-    expect(err.message).toMatch(/maximum context length is 50 tokens/);
+    expect(err.message).toMatch(/maximum context length is 5 tokens/);
+    expect(s.stats.chat).toBe(1);
+    await c.close();
+  });
+
+  it("fails a request whose prompt fits but max_tokens does not, saying to lower tokens_to_generate, once", async () => {
+    const s = await sim({ max_model_len: 50 });
+    const c = client(s.url);
+    const err = (await c.chat({ ...req(true), max_tokens: 100 }).catch((e: unknown) => e)) as VlmError;
+    expect(err).toMatchObject({ code: "VLM_E_HTTP", status: 400, retryable: false, attempts: 1 });
+    expect(err.message).toMatch(
+      /lower \+\+inference\.tokens_to_generate to at most 45 for this row \(the model's maximum context length is 50 tokens, its prompt takes 5\)/,
+    );
+    expect(s.stats.chat).toBe(1);
     await c.close();
   });
 

@@ -26,8 +26,10 @@ describe("transportError", () => {
     expect(transportError(bare)).toMatchObject({ code: ErrorCodes.CONNECTION, message: "request failed: gone" });
     const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
     expect(transportError(reset)).toMatchObject({ code: ErrorCodes.CONNECTION, retryable: true });
-    const idle = Object.assign(new Error("Body Timeout Error"), { code: "UND_ERR_BODY_TIMEOUT" });
-    expect(transportError(idle)).toMatchObject({ code: ErrorCodes.TIMEOUT, retryable: true });
+    // undici's own timeouts serve non-streamed requests only (a stream's idle clock is the transport's).
+    const slow = Object.assign(new Error("Body Timeout Error"), { code: "UND_ERR_BODY_TIMEOUT" });
+    expect(transportError(slow)).toMatchObject({ code: ErrorCodes.TIMEOUT, retryable: true });
+    expect(transportError(slow).message).toContain("see ++server.timeout");
   });
 
   it("reads an aborted signal as an abort, whatever the error", () => {

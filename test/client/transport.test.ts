@@ -209,6 +209,69 @@ describe("the transport's answers", () => {
     });
   });
 
+  it("reads a 200 answered with JSON to a streamed request as that JSON: an error (either shape) or a completion", async () => {
+    const bodies: Record<string, unknown> = {
+      nested: { error: { message: "The model `x` does not exist.", type: "NotFoundError", param: null, code: 404 } },
+      flat: {
+        object: "error",
+        message: "This model's maximum context length is 4096 tokens. However, your request has 5000 input tokens.",
+        type: "BadRequestError",
+        param: null,
+        code: 400,
+      },
+      completion: {
+        object: "chat.completion",
+        choices: [{ index: 0, message: { role: "assistant", content: "The answer is B" }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 },
+      },
+    };
+    let calls = 0;
+    const url = await server((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        calls++;
+        const which = (JSON.parse(body) as { messages: Array<{ content: string }> }).messages[0]!.content;
+        res.writeHead(200, { "content-type": "application/json; charset=utf-8" });
+        res.end(JSON.stringify(bodies[which]));
+      });
+    });
+    const c = createClient({
+      baseUrl: `${url}/v1`,
+      concurrency: 1,
+      timeoutSeconds: 60,
+      server: ServerSchema.parse({ backoff_ms: 5, max_retries: 3 }),
+    });
+    open.push(() => c.close());
+    const ask = (content: string) =>
+      c.chat({ model: "m", messages: [{ role: "user", content }], stream: true }).catch((e: unknown) => e);
+    expect(await ask("nested")).toMatchObject({ code: "VLM_E_HTTP", status: 404, attempts: 1 });
+    expect(await ask("flat")).toMatchObject({ code: "VLM_E_CONTEXT_LENGTH", status: 400, attempts: 1 });
+    expect(await ask("completion")).toEqual({
+      content: "The answer is B",
+      finishReason: "stop",
+      usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 },
+      attempts: 1,
+    });
+    expect(calls).toBe(3);
+  });
+
+  it("names ++server.timeout, not ++server.idle_timeout, when a non-streamed answer does not come in time", async () => {
+    const silent = await server((req) => req.resume());
+    const t = createTransport({
+      baseUrl: `${silent}/v1`,
+      connections: 1,
+      idleTimeoutMs: 60_000,
+      responseTimeoutMs: 100,
+      totalTimeoutMs: 60_000,
+    });
+    open.push(() => t.close());
+    const err = (await t.chat(req(false)).catch((e: unknown) => e)) as VlmError;
+    expect(err).toMatchObject({ code: "VLM_E_TIMEOUT", retryable: true });
+    expect(err.message).toContain("see ++server.timeout");
+    expect(err.message).not.toContain("idle_timeout");
+  });
+
   it("reads the pool's failures as retryable connection errors and timeouts", async () => {
     // Cut off mid-answer: the server's process died, say.
     const cut = await server((req, res) => {

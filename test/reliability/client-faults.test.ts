@@ -161,4 +161,73 @@ describe("permanent faults are not retried and say why", () => {
     }
     expect(s.stats.chat).toBe(3);
   });
+
+  it("fails rows whose prompt fits but whose max_tokens does not, saying what to lower; a rerun retries them", async () => {
+    const dir = await tempDir();
+    const data = await makeDataset(dir, 3, { images: false });
+    let tooLarge = true;
+    let calls = 0;
+    const { url } = await rawServer((q, res) => {
+      q.resume();
+      q.on("end", () => {
+        if (q.url?.endsWith("/models")) {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ object: "list", data: [{ id: "sim", max_model_len: 4096 }] }));
+          return;
+        }
+        calls++;
+        if (tooLarge) {
+          // vLLM V1's answer when prompt + max_tokens exceed max_model_len, the prompt fitting.
+          const message =
+            "'max_tokens' or 'max_completion_tokens' is too large: 4000. This model's maximum context length is 4096 tokens and your request has 100 input tokens (4000 > 4096 - 100).";
+          res.writeHead(400, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error: { message, type: "BadRequestError", param: null, code: 400 } }));
+          return;
+        }
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.end(
+          'data: {"choices":[{"index":0,"delta":{"content":"Answer: A"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+        );
+      });
+    });
+    const out = path.join(dir, "o.jsonl");
+    const args = [
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      out,
+      "--prompt_config",
+      "vlm/mmmu-pro",
+      "--model",
+      "sim",
+      "--server_address",
+      `${url}/v1`,
+      "--quiet",
+      "++inference.tokens_to_generate=4000",
+    ];
+    const r = await cli(args);
+    expect(r.code).not.toBe(0);
+    const rows = parseLines(await readFile(out, "utf8"));
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      expect(row).not.toHaveProperty("finish_reason");
+      expect(row.error).toMatchObject({ code: "VLM_E_HTTP", status: 400, attempts: 1 });
+      expect((row.error as { message: string }).message).toMatch(
+        /lower \+\+inference\.tokens_to_generate to at most 3996 for this row \(the model's maximum context length is 4096 tokens/,
+      );
+    }
+    expect(calls).toBe(3);
+    // The rows were not taken as answered: the next run sends them again.
+    tooLarge = false;
+    const again = await cli(args);
+    expect(again.code, again.stderr).toBe(0);
+    const rows2 = parseLines(await readFile(out, "utf8"));
+    expect(rows2.map((x) => [x.generation, x.error])).toEqual([
+      ["Answer: A", undefined],
+      ["Answer: A", undefined],
+      ["Answer: A", undefined],
+    ]);
+    expect(calls).toBe(6);
+  });
 });

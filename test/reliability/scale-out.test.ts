@@ -1,4 +1,6 @@
 import { readFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AdaptiveLimit } from "../../src/client/adaptive-limit.js";
@@ -89,6 +91,43 @@ describe("several servers", () => {
     const rows = parseLines(await readFile(out, "utf8"));
     expect(rows).toHaveLength(60);
     expect(rows.every((x) => typeof x.generation === "string" && !x.error)).toBe(true);
+  });
+
+  it("sends nothing to a server that failed the start check while the others serve", async () => {
+    // Answers 502 to everything, the check included (a proxy in front of a dead server).
+    let chats = 0;
+    const bad = createServer((req, res) => {
+      if (req.method === "POST") chats++;
+      req.resume();
+      res.writeHead(502).end("bad gateway");
+    });
+    await new Promise<void>((r) => bad.listen(0, "127.0.0.1", r));
+    try {
+      const a = await sim();
+      const badUrl = `http://127.0.0.1:${(bad.address() as AddressInfo).port}`;
+      const out = path.join(await tempDir(), "o.jsonl");
+      const r = await cli(
+        gen(out, [badUrl, a.url], ["--quiet", "--max_concurrent_requests", "1", "++server.wait_timeout=0.3"]),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/going on with the other servers/);
+      expect(parseLines(await readFile(out, "utf8")).every((x) => !x.error)).toBe(true);
+      // It starts in the longest cooldown (30 s); before, it took every row, then one a cooldown.
+      expect(chats).toBe(0);
+      expect(a.stats.chat).toBe(60);
+    } finally {
+      bad.closeAllConnections();
+      await new Promise((r) => bad.close(r));
+    }
+  });
+
+  it("refuses a tokens_to_generate the server's context cannot hold, before any row", async () => {
+    const a = await sim({ max_model_len: 4096 });
+    const out = path.join(await tempDir(), "o.jsonl");
+    const r = await cli(gen(out, [a.url], ["--quiet", "++inference.tokens_to_generate=4096"]));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/tokens_to_generate/);
+    expect(a.stats.chat).toBe(0);
   });
 
   it("starts when one of the servers is not up, saying so", async () => {
