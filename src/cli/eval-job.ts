@@ -9,12 +9,12 @@
  */
 import path from "node:path";
 import type { Command } from "commander";
-import { loadClusterConfig } from "../cluster/config.js";
+import { type LoadedClusterConfig, loadClusterConfig, parseClusterConfig } from "../cluster/config.js";
 import { startServers, watchServers } from "../cluster/local-servers.js";
 import { finishEval } from "../cluster/merge.js";
 import { findJob, planEval } from "../cluster/plan.js";
 import { runJob } from "../cluster/run-job.js";
-import { PARENT_PID_ENV } from "../cluster/settings.js";
+import { PARENT_PID_ENV, SERVER_SECRET_ARGS_ENV, withSecretServerArgs } from "../cluster/settings.js";
 import { deepMerge } from "../config/overrides.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { jsonReporter, PROGRESS_JSON_ENV } from "../progress/reporter.js";
@@ -29,6 +29,8 @@ type JobFlags = EvalFlags & {
   overrides_json?: string;
   simulator_json?: string;
   cluster?: string;
+  cluster_json?: string;
+  server_secret_flags?: string;
 };
 
 export function registerEvalJobs(program: Command, ctx: CliContext): void {
@@ -40,7 +42,15 @@ export function registerEvalJobs(program: Command, ctx: CliContext): void {
     .option("--job_chunk <i>", "the job's chunk (none: the whole input)")
     .option("--overrides_json <json>", "the eval's ++ overrides as JSON")
     .option("--simulator_json <json>", "the eval's simulator settings (part of the job's identity) as JSON")
-    .option("--cluster <name>", "cluster config whose vllm_command / env_vars apply");
+    .option("--cluster <name>", "cluster config whose vllm_command / env_vars apply")
+    .option(
+      "--server_secret_flags <flags>",
+      "names of the secret --server_args flags (e.g. api-key) this job gets through $VLMPIPE_SERVER_SECRET_ARGS",
+    )
+    .option(
+      "--cluster_json <json>",
+      "the cluster config the eval was submitted with (its server commands), as JSON; no config is looked for",
+    );
   job.action(async (flags: JobFlags) => {
     ctx.exitCode = await evalJob(flags, ctx);
   });
@@ -56,14 +66,23 @@ export function registerEvalJobs(program: Command, ctx: CliContext): void {
 
 async function evalJob(flags: JobFlags, ctx: CliContext): Promise<number> {
   const log = (l: string) => ctx.stderr.write(`${l}\n`);
-  const plan = await planEval({ ...evalSettings(flags, overridesOf(flags, ctx)), ...simulatorOf(flags) });
+  // A Slurm job's secret server flags (--api-key) come through the environment, not argv; they
+  // are not passed on to the server's environment.
+  const secretArgs = process.env[SERVER_SECRET_ARGS_ENV];
+  delete process.env[SERVER_SECRET_ARGS_ENV];
+  const settings = withSecretServerArgs(
+    evalSettings(flags, overridesOf(flags, ctx)),
+    secretArgs,
+    flags.server_secret_flags,
+  );
+  const plan = await planEval({ ...settings, ...simulatorOf(flags) });
   const job = findJob(
     plan,
     flags.job_benchmark,
     optionalInt(flags.job_seed, "--job_seed"),
     optionalInt(flags.job_chunk, "--job_chunk"),
   );
-  const cluster = await loadClusterConfig(flags.cluster);
+  const cluster = await jobClusterConfig(flags);
   const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
   const unwatch = signals ? watchParent(log) : () => {};
   try {
@@ -105,6 +124,21 @@ async function evalJob(flags: JobFlags, ctx: CliContext): Promise<number> {
     unwatch();
     signals?.dispose();
   }
+}
+
+/**
+ * The cluster config of the eval this job belongs to: the one its executor passed on
+ * (--cluster_json), else --cluster or the default search (a job started by hand).
+ */
+async function jobClusterConfig(flags: JobFlags): Promise<LoadedClusterConfig> {
+  if (flags.cluster_json === undefined) return loadClusterConfig(flags.cluster);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(flags.cluster_json);
+  } catch (e) {
+    throw new UsageError(`--cluster_json is not JSON: ${(e as Error).message}`);
+  }
+  return { name: "(submitted)", file: null, config: parseClusterConfig(raw, "--cluster_json") };
 }
 
 /**

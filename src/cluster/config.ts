@@ -58,7 +58,7 @@ export const SlurmClusterConfigSchema = z.strictObject({
   job_array: z.boolean().default(true),
   /** At most this many array tasks at once (--array=...%N). */
   max_array_parallel: z.number().int().positive().optional(),
-  /** Job names start with this (then a hash of the output folder). */
+  /** Job names start with this (then a hash of the eval's output files: see evalJobName). */
   job_name_prefix: z
     .string()
     .regex(/^[\w.-]+$/, "letters, digits, '.', '_' or '-'")

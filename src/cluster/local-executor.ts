@@ -6,11 +6,11 @@ import { PROGRESS_JSON_ENV, type ProgressReporter, RemoteProgress } from "../pro
 import { signalGroup, trackProcessGroup, untrackProcessGroup } from "../server/launch-reaper.js";
 import { cliEntry } from "./cli-entry.js";
 import type { LocalClusterConfig } from "./config.js";
-import { serverLogFile, startServers, stringEnv, watchServers } from "./local-servers.js";
+import { directEnv, serverLogFile, startServers, stringEnv, watchServers } from "./local-servers.js";
 import { clearMergedForRerun, finishEval } from "./merge.js";
 import { describeJob, type EvalJob, type EvalPlan, pendingJobs, planEval } from "./plan.js";
 import { runJob } from "./run-job.js";
-import { type EvalSettings, PARENT_PID_ENV, settingsArgs } from "./settings.js";
+import { type EvalSettings, jobClusterArgs, PARENT_PID_ENV, settingsArgs } from "./settings.js";
 
 export type LocalEvalOptions = {
   config: LocalClusterConfig;
@@ -63,6 +63,7 @@ export async function runLocalEval(settings: EvalSettings, o: LocalEvalOptions):
       outcome = await runJobs(plan, pending, servers.addresses, {
         ...o,
         parallel,
+        local: servers.local === true,
         stop: watch.stop,
         abort: watch.abort,
       });
@@ -107,7 +108,7 @@ async function runJobs(
   plan: EvalPlan,
   jobs: EvalJob[],
   addresses: string[],
-  o: LocalEvalOptions & { parallel: number },
+  o: LocalEvalOptions & { parallel: number; local: boolean },
 ): Promise<JobsOutcome> {
   const parallel = Math.max(1, Math.min(o.parallel, jobs.length));
   const runOne: RunOne = o.inProcess ? inProcess(plan, addresses, o) : childProcess(plan.settings, addresses, o);
@@ -160,7 +161,7 @@ function inProcess(plan: EvalPlan, addresses: string[], o: LocalEvalOptions): Ru
  * stop request is passed on as SIGINT (the job finishes its rows in flight), an abort as a
  * second SIGINT; a job left running when this process exits is killed.
  */
-function childProcess(settings: EvalSettings, addresses: string[], o: LocalEvalOptions): RunOne {
+function childProcess(settings: EvalSettings, addresses: string[], o: LocalEvalOptions & { local: boolean }): RunOne {
   const cli = cliEntry();
   const type =
     settings.server.kind === "launch"
@@ -168,8 +169,13 @@ function childProcess(settings: EvalSettings, addresses: string[], o: LocalEvalO
       : settings.server.kind === "running"
         ? settings.server.type
         : "vllm";
-  const common = settingsArgs({ ...settings, server: { kind: "running", type, addresses } });
-  const env: NodeJS.ProcessEnv = { ...process.env, ...stringEnv(o.config.env_vars) };
+  // The config goes along as it is, so a job does not look for one of its own.
+  const common = [
+    ...settingsArgs({ ...settings, server: { kind: "running", type, addresses } }),
+    ...jobClusterArgs(o.config),
+  ];
+  // A server started here is reached directly by the jobs too, whatever the proxy variables say.
+  const env = directEnv({ ...process.env, ...stringEnv(o.config.env_vars) }, o.local ? addresses : []);
   if (o.apiKey) env.OPENAI_API_KEY = o.apiKey;
   if (o.progress) env[PROGRESS_JSON_ENV] = "1";
   // eval_job stops itself if this process vanishes (see watchParent in cli/eval-job.ts).

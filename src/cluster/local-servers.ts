@@ -1,5 +1,6 @@
 import path from "node:path";
 import { UsageError } from "../errors.js";
+import { reachDirectly } from "../net/direct-origins.js";
 import { serverCommand, serverExecutable } from "../server/launch-command.js";
 import { freePort } from "../server/launch-port.js";
 import { launchServer } from "../server/launch-server.js";
@@ -15,6 +16,8 @@ export type ServerSet = {
   close(): Promise<void>;
   /** A server started here that crashed during the run: why (see LaunchedServer.died). */
   died?: Promise<string>;
+  /** Started here, on this machine (reached directly, whatever the proxy variables say). */
+  local?: boolean;
 };
 
 /**
@@ -46,7 +49,16 @@ export async function startServers(
       o.log(
         `vlmpipe: --server_type sim: simulated vLLM server at ${sim.url}/v1, accuracy ${server.sim.sim_accuracy} (a simulator, not a model)`,
       );
-      return { addresses: [`${sim.url}/v1`], close: () => sim.close() };
+      // On this machine's loopback: reached directly whatever the proxy variables say.
+      const undoDirect = reachDirectly(sim.url);
+      return {
+        addresses: [`${sim.url}/v1`],
+        close: async () => {
+          undoDirect();
+          await sim.close();
+        },
+        local: true,
+      };
     }
     case "launch": {
       if (server.nodes > 1 && !process.env.SLURM_JOB_ID) {
@@ -77,7 +89,7 @@ export async function startServers(
         log: o.log,
         name: server.type,
       });
-      return { addresses: [launched.baseUrl], close: () => launched.stop(), died: launched.died };
+      return { addresses: [launched.baseUrl], close: () => launched.stop(), died: launched.died, local: true };
     }
   }
 }
@@ -108,6 +120,20 @@ export function watchServers(
     abort: either(signals.abort, downAbort.signal),
     down: () => message,
   };
+}
+
+/**
+ * `env` with the servers at `addresses` added to `no_proxy` and `NO_PROXY`: the environment of
+ * job processes that reach servers this process started on this machine, so that they, too,
+ * connect directly (see net/direct-origins.ts). The entries are `host:port`, that port only.
+ */
+export function directEnv(env: NodeJS.ProcessEnv, addresses: readonly string[]): NodeJS.ProcessEnv {
+  if (addresses.length === 0) return env;
+  // As proxy-env.ts reads it: no_proxy first, an empty value counting as unset.
+  const current = env.no_proxy?.trim() || env.NO_PROXY?.trim() || "";
+  const entries = addresses.map((a) => new URL(a).host);
+  const value = [current, ...entries].filter(Boolean).join(",");
+  return { ...env, no_proxy: value, NO_PROXY: value };
 }
 
 export function stringEnv(vars: Record<string, string | number | boolean>): Record<string, string> {

@@ -1,9 +1,19 @@
 import type { EvalType } from "../benchmarks/eval-types.js";
+import { UsageError } from "../errors.js";
 import type { LaunchableServer } from "../server/launch-command.js";
+import { quoteShell, splitSecrets, splitShellWords } from "../server/launch-shell.js";
 import type { SimFlags } from "../server/sim/in-process.js";
+import type { ClusterConfig } from "./config.js";
 
 /** Set by the local executor for its job processes: the eval's pid (a job stops when it is gone). */
 export const PARENT_PID_ENV = "VLMPIPE_PARENT_PID";
+
+/**
+ * Set in the environment of Slurm jobs that start a server: the secret flags of --server_args
+ * (`--api-key K`, see SECRET_FLAGS) as shell words. A job script is saved and printed, and a
+ * job's command line is visible in `ps`: secrets travel beside OPENAI_API_KEY instead.
+ */
+export const SERVER_SECRET_ARGS_ENV = "VLMPIPE_SERVER_SECRET_ARGS";
 
 /** Where the model server of an eval comes from. */
 export type ServerSpec =
@@ -65,6 +75,69 @@ export function settingsArgs(s: EvalSettings): string[] {
   if (Object.keys(s.overrides).length > 0) a.push("--overrides_json", JSON.stringify(s.overrides));
   if (s.simulator && s.server.kind !== "sim") a.push("--simulator_json", JSON.stringify(s.simulator));
   return a;
+}
+
+/**
+ * `s` with the secret flags taken out of the server args it starts a server with; those flags
+ * as shell words for SERVER_SECRET_ARGS_ENV ("" when there are none), and eval_job's flag that
+ * names them (without their values), so that a job they do not reach says so.
+ */
+export function splitSecretServerArgs(s: EvalSettings): {
+  settings: EvalSettings;
+  secretArgs: string;
+  jobArgs: string[];
+} {
+  if (s.server.kind !== "launch" || !s.server.args) return { settings: s, secretArgs: "", jobArgs: [] };
+  const { open, secret, flags } = splitSecrets(splitShellWords(s.server.args, "--server_args"));
+  if (secret.length === 0) return { settings: s, secretArgs: "", jobArgs: [] };
+  // Named without their dashes: a value starting with "--" would be read as a flag.
+  const names = flags.map((f) => f.replace(/^-+/, ""));
+  return {
+    settings: { ...s, server: { ...s.server, args: quoteShell(open) } },
+    secretArgs: quoteShell(secret),
+    jobArgs: ["--server_secret_flags", [...new Set(names)].join(",")],
+  };
+}
+
+/**
+ * The job's side of splitSecretServerArgs: the secret flags put back after the others, when its
+ * eval_job line says to expect them (`expected`: a variable left over in the submitter's
+ * environment is not taken). When none came (sbatch told not to pass the environment on), the
+ * job stops: the server would otherwise run without them (no --api-key: open to anyone).
+ */
+export function withSecretServerArgs(
+  s: EvalSettings,
+  secretArgs: string | undefined,
+  expected: string | undefined,
+): EvalSettings {
+  if (!expected) return s;
+  if (!secretArgs?.trim()) {
+    const names = expected
+      .split(",")
+      .map((n) => `--${n}`)
+      .join(", ");
+    throw new UsageError(
+      `the server's ${names} did not reach this job: secret server flags come through the job's environment ` +
+        `($${SERVER_SECRET_ARGS_ENV}, as OPENAI_API_KEY does), which sbatch passes on unless the cluster config's ` +
+        "sbatch_args say otherwise (--export)",
+    );
+  }
+  if (s.server.kind !== "launch") return s;
+  return { ...s, server: { ...s.server, args: [s.server.args, secretArgs].filter(Boolean).join(" ") } };
+}
+
+/**
+ * eval_job's `--cluster_json`: what a job takes from the cluster config the eval was submitted
+ * with (its server commands). Without it a job would look for a config of its own
+ * (./cluster_configs/local.yaml, $VLMPIPE_CLUSTER_CONFIG) and could start another server.
+ * `env_vars` are left out: the executors put them in the job's environment themselves, and
+ * they may hold secrets, which a command line must not.
+ */
+export function jobClusterArgs(config: ClusterConfig): string[] {
+  const c: Record<string, string> = { executor: config.executor };
+  if (config.vllm_command) c.vllm_command = config.vllm_command;
+  if (config.sglang_command) c.sglang_command = config.sglang_command;
+  return ["--cluster_json", JSON.stringify(c)];
 }
 
 export function serverArgs(server: ServerSpec): string[] {

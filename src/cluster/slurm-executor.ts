@@ -10,7 +10,7 @@ import type { SlurmClusterConfig } from "./config.js";
 import { clearMergedForRerun, finishEval } from "./merge.js";
 import { countFailedRows } from "./output-state.js";
 import { describeJob, type EvalJob, type EvalPlan, pendingJobs, planEval } from "./plan.js";
-import type { EvalSettings } from "./settings.js";
+import { type EvalSettings, SERVER_SECRET_ARGS_ENV, splitSecretServerArgs } from "./settings.js";
 import {
   type CommandRunner,
   finalStates,
@@ -75,7 +75,7 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
       );
   }
   const result: SlurmEvalResult = { status: "dry-run", jobIds: [], metrics: {}, failedRows: 0 };
-  const jobName = `${o.config.job_name_prefix}-${hash8(settings.outputDir)}`;
+  const jobName = evalJobName(o.config.job_name_prefix, plan);
   if (pending.length === 0) {
     if (o.dryRun) {
       o.write(
@@ -129,7 +129,17 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
   await clearMergedForRerun(plan);
   await mkdir(ctx.logDir, { recursive: true });
   for (const s of [...generation, merge]) await writeFile(s.file, s.text, { mode: 0o755 });
-  const env = o.apiKey ? { ...process.env, OPENAI_API_KEY: o.apiKey } : undefined;
+  // Secrets go to the jobs through sbatch's environment (it passes the submitter's on), never
+  // through a script: the API key, and the secret flags of --server_args (--api-key).
+  const { secretArgs } = splitSecretServerArgs(settings);
+  const env =
+    o.apiKey || secretArgs
+      ? {
+          ...process.env,
+          ...(o.apiKey ? { OPENAI_API_KEY: o.apiKey } : {}),
+          ...(secretArgs ? { [SERVER_SECRET_ARGS_ENV]: secretArgs } : {}),
+        }
+      : undefined;
   const genIds: string[] = [];
   for (const g of generation) genIds.push(await sbatch(run, [g.file], env));
   const mergeId = await sbatch(
@@ -284,8 +294,15 @@ async function metricsWritten(plan: EvalPlan, since: number): Promise<boolean> {
   return true;
 }
 
-function hash8(s: string): string {
-  return createHash("sha256").update(s).digest("hex").slice(0, 8);
+/**
+ * The Slurm job name of an eval: `<prefix>-<hash of the outputs it writes>` (every benchmark's
+ * output[-rs<seed>].jsonl, whatever is already done). A resubmission of the same eval has the
+ * same name, so it is refused while the first one's jobs are queued; another eval writing other
+ * outputs into the same --output_dir (other benchmarks or seeds) has another.
+ */
+export function evalJobName(prefix: string, plan: EvalPlan): string {
+  const outputs = plan.benchmarks.flatMap((b) => b.seeds.map((s) => s.outputFile)).sort();
+  return `${prefix}-${createHash("sha256").update(outputs.join("\n")).digest("hex").slice(0, 8)}`;
 }
 
 /** Refuses while jobs of this eval (its generation jobs or its merge job) are queued or running. */

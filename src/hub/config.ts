@@ -17,8 +17,10 @@ export type HubConfig = {
 
 export function hubConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfig {
   const hubUrl = normalizeHubUrl(env.HF_ENDPOINT?.trim() || DEFAULT_HUB_URL);
-  // HUGGING_FACE_HUB_TOKEN is the older name huggingface_hub still honours.
-  const token = (env.HF_TOKEN ?? env.HUGGING_FACE_HUB_TOKEN)?.trim();
+  // HUGGING_FACE_HUB_TOKEN is the older name huggingface_hub still honours. As there
+  // (utils/_auth.py, _get_token_from_environment): an empty HF_TOKEN counts as unset, and the
+  // token is cleaned of line breaks and surrounding blanks.
+  const token = (env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN)?.replace(/[\r\n]/g, "").trim();
   return token ? { hubUrl, accessToken: checkToken(token) } : { hubUrl };
 }
 

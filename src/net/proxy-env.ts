@@ -1,5 +1,6 @@
 import net from "node:net";
 import { UsageError } from "../errors.js";
+import { isReachedDirectly } from "./direct-origins.js";
 
 /**
  * Which proxy, if any, a connection to a URL goes through, from the environment as curl and
@@ -66,6 +67,8 @@ export function readProxyEnv(env: Env = process.env): ProxySettings {
 export function proxyFor(target: URL, s: ProxySettings): URL | undefined {
   const proxy = target.protocol === "https:" ? s.https : target.protocol === "http:" ? s.http : undefined;
   if (!proxy || s.bypassAll) return undefined;
+  // A server this process started on this machine (see direct-origins.ts).
+  if (isReachedDirectly(target)) return undefined;
   const host = stripBrackets(target.hostname.toLowerCase());
   const port = Number(target.port) || (target.protocol === "https:" ? 443 : 80);
   for (const e of s.noProxy) {

@@ -46,11 +46,45 @@ export function serverExecutable(
   return configured ?? (env[SERVER_BIN_ENV[type]] || DEFAULT_BIN[type]);
 }
 
-/** Flags vlmpipe sets itself; `--server_args` giving them would point the client at the wrong server. */
-const RESERVED: Record<LaunchableServer, string[]> = {
-  vllm: ["--port", "--served-model-name", "--tensor-parallel-size", "-tp"],
-  sglang: ["--port", "--model-path", "--tp", "--tp-size"],
+/**
+ * Flags vlmpipe sets itself, with every spelling the server's parser takes for them:
+ * `--server_args` giving one would point the client at the wrong server (port, served name) or
+ * change the GPUs asked for (the server's last value wins). vLLM's parser turns `_` into `-` in
+ * flag names (FlexibleArgumentParser) and knows `-tp` and `--model` (moved to the positional
+ * model by `vllm serve`); SGLang's takes `--model` for `--model-path` and
+ * `--tensor-parallel-size` for `--tp-size`. Both are argparse parsers that accept any
+ * unambiguous prefix of a long flag (`--tp` is SGLang's `--tp-size`), so prefixes are refused
+ * too. NeMo-Skills reads these flags the same way (`_parse_last_flag` in
+ * nemo_skills/pipeline/utils/server.py: `--flag value` and `--flag=value`, both spellings).
+ */
+const RESERVED: Record<LaunchableServer, { long: string[]; short: string[] }> = {
+  vllm: { long: ["--port", "--served-model-name", "--tensor-parallel-size", "--model"], short: ["-tp"] },
+  sglang: {
+    long: ["--port", "--model-path", "--model", "--tp-size", "--tensor-parallel-size", "--served-model-name"],
+    short: [],
+  },
 };
+
+/** Set by vlmpipe only when the server spans nodes. */
+const RESERVED_MULTI_NODE: Record<LaunchableServer, { long: string[]; short: string[] }> = {
+  vllm: { long: ["--pipeline-parallel-size", "--distributed-executor-backend"], short: ["-pp"] },
+  sglang: { long: ["--nnodes", "--node-rank", "--dist-init-addr"], short: [] },
+};
+
+/**
+ * The reserved flag `word` sets, if any: `word` as the server's parser reads it (`_` as `-`
+ * in a long flag's name, `=value` dropped, an unambiguous prefix standing for the whole flag).
+ */
+export function reservedFlag(type: LaunchableServer, word: string, nodes = 1): string | undefined {
+  if (!word.startsWith("-") || /^-\d/.test(word)) return undefined;
+  const name = word.split("=")[0] as string;
+  const multi = nodes > 1 ? RESERVED_MULTI_NODE[type] : { long: [], short: [] };
+  if (!name.startsWith("--")) return [...RESERVED[type].short, ...multi.short].find((f) => f === name);
+  if (name.length <= 2) return undefined;
+  const normal = `--${name.slice(2).replaceAll("_", "-")}`;
+  const long = [...RESERVED[type].long, ...multi.long];
+  return long.find((f) => f === normal) ?? long.find((f) => f.startsWith(normal));
+}
 
 /**
  * The argv that starts a model server:
@@ -61,15 +95,17 @@ export function serverCommand(o: ServerCommandOptions): string[] {
   const exe = splitShellWords(o.executable, `the ${o.type} command`);
   if (exe.length === 0) throw new UsageError(`the ${o.type} command is empty`);
   const extra = splitShellWords(o.args ?? "", "--server_args");
+  const nodes = o.nodes ?? 1;
   for (const a of extra) {
-    const name = a.split("=")[0] as string;
-    if (RESERVED[o.type].includes(name)) {
+    const flag = reservedFlag(o.type, a, nodes);
+    if (flag) {
+      const name = a.split("=")[0] as string;
       throw new UsageError(
-        `--server_args must not set ${name}: vlmpipe sets it (use --server_gpus for GPUs; the port is chosen free)`,
+        `--server_args must not set ${name === flag ? flag : `${name} (${o.type} reads it as ${flag})`}: vlmpipe sets it ` +
+          "(use --server_gpus for GPUs and --server_nodes for nodes; the port is chosen free; the model is --model)",
       );
     }
   }
-  const nodes = o.nodes ?? 1;
   if (o.type === "vllm") {
     const multi = nodes > 1 ? ["--pipeline-parallel-size", String(nodes), "--distributed-executor-backend", "ray"] : [];
     return [

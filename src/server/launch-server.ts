@@ -3,6 +3,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import path from "node:path";
 import { ErrorCodes, VlmError } from "../errors.js";
+import { reachDirectly } from "../net/direct-origins.js";
 import { getText } from "../net/get-text.js";
 import { sleep } from "../util/sleep.js";
 import { guardedCommand } from "./launch-guard.js";
@@ -99,6 +100,9 @@ export async function launchServer(o: LaunchServerOptions): Promise<LaunchedServ
     );
   }
   trackProcessGroup(pid);
+  // The server runs on this machine: its health check and the run's requests go to it directly,
+  // never through $http_proxy (a proxy elsewhere cannot reach this host's loopback), until stopped.
+  const undoDirect = reachDirectly(url);
   let stopping: Promise<void> | undefined;
   let exitInfo: ExitInfo | undefined;
   let ready = false;
@@ -134,6 +138,7 @@ export async function launchServer(o: LaunchServerOptions): Promise<LaunchedServ
       while (groupAlive(pid) && Date.now() < until) await sleep(100);
       if (groupAlive(pid)) signalGroup(pid, "SIGKILL");
       untrackProcessGroup(pid);
+      undoDirect();
       appendLine(
         o.logFile,
         `===== ${new Date().toISOString()} vlmpipe: ${name} stopped (${describeExit(exitInfo ?? (await exited))})`,

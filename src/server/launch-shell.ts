@@ -53,6 +53,29 @@ export function quoteShell(words: readonly string[]): string {
 /** Values of flags that carry secrets, hidden before a command line reaches a log or a script. */
 const SECRET_FLAGS = new Set(["--api-key", "--api_key", "--hf-token", "--hf_token", "--token"]);
 
+/**
+ * `words` (a server's flags) split into the secret flags with their values (`--api-key K`,
+ * `--api-key=K`), kept in order, and the rest; `flags` names the secret flags found. Secrets
+ * travel to a job through its environment, never on a command line a script or `ps` shows.
+ */
+export function splitSecrets(words: readonly string[]): { open: string[]; secret: string[]; flags: string[] } {
+  const open: string[] = [];
+  const secret: string[] = [];
+  const flags: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] as string;
+    const eq = w.indexOf("=");
+    if (eq > 0 && SECRET_FLAGS.has(w.slice(0, eq))) {
+      secret.push(w);
+      flags.push(w.slice(0, eq));
+    } else if (SECRET_FLAGS.has(w) && i + 1 < words.length) {
+      secret.push(w, words[++i] as string);
+      flags.push(w);
+    } else open.push(w);
+  }
+  return { open, secret, flags };
+}
+
 export function redactSecrets(words: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {

@@ -1,18 +1,39 @@
-import { readFile } from "node:fs/promises";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parseClusterConfig, type SlurmClusterConfig } from "../../src/cluster/config.js";
+import { jobSelector } from "../../src/cluster/local-executor.js";
 import { planEval } from "../../src/cluster/plan.js";
 import type { EvalSettings } from "../../src/cluster/settings.js";
 import type { CommandRunner } from "../../src/cluster/slurm-commands.js";
 import { finalStates, queueStates } from "../../src/cluster/slurm-commands.js";
 import { runSlurmEval } from "../../src/cluster/slurm-executor.js";
-import { renderGenerationScript, renderMergeScript, type ScriptContext } from "../../src/cluster/slurm-script.js";
-import { splitShellWords } from "../../src/server/launch-shell.js";
+import {
+  renderGenerationScript,
+  renderMergeScript,
+  type ScriptContext,
+  sbatchPath,
+} from "../../src/cluster/slurm-script.js";
+import { quoteShell, splitShellWords } from "../../src/server/launch-shell.js";
 import { repoRoot } from "../helpers/bin.js";
-import { tempDir } from "../helpers/dataset.js";
+import { cli, tempDir } from "../helpers/dataset.js";
+import { ensureFakeVllmExecutable, fakeStarts, fakeVllm } from "../helpers/fake-vllm.js";
 
 const data = path.join(repoRoot, "fixtures", "data");
+const answers = path.join(data, "mmmu-pro", "test.jsonl");
+
+beforeAll(ensureFakeVllmExecutable);
+
+/** Is sbatch installed? Its option parser runs without a controller (`-vvv` prints what it read). */
+const hasSbatch = (() => {
+  try {
+    execFileSync("sbatch", ["--version"], { stdio: "pipe" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 function slurmConfig(extra: Record<string, unknown> = {}): SlurmClusterConfig {
   return parseClusterConfig({ executor: "slurm", poll_seconds: 0.01, ...extra }, "test") as SlurmClusterConfig;
@@ -139,10 +160,12 @@ describe("sbatch scripts", () => {
       "900",
       "--overrides_json",
       '{"inference":{"tokens_to_generate":1024}}',
+      "--cluster_json",
+      '{"executor":"slurm"}',
     ]);
   });
 
-  it("put a log folder with a space in double quotes (sbatch splits #SBATCH lines at white space), and refuse a double quote", async () => {
+  it("put a log folder with a space in double quotes (sbatch splits #SBATCH lines at white space)", async () => {
     const { ctx, out } = await context();
     const plan = await planEval(ctx.settings);
     const jobs = plan.benchmarks[0]!.seeds.flatMap((s) => s.chunks!);
@@ -155,7 +178,6 @@ describe("sbatch scripts", () => {
     );
     expect(renderMergeScript(spaced)).toContain(`#SBATCH --output="${path.join(out, "my runs", "slurm")}/%x-%j.out"\n`);
     expect(renderMergeScript(ctx)).toContain(`#SBATCH --output=${ctx.logDir}/%x-%j.out\n`);
-    expect(() => renderMergeScript({ ...ctx, logDir: path.join(out, 'a"b') })).toThrow(/double quote/);
   });
 
   it("carry the cluster config's set-up lines, environment and server command, but never the API key", async () => {
@@ -248,6 +270,231 @@ describe("sbatch scripts", () => {
     );
   });
 });
+
+describe("what the scripts say and carry", () => {
+  it("keep line breaks in --server_args, the model or the folders inside their comments: bash runs the script as meant", async () => {
+    const template = "{% for m in messages %}{{ m.content }}\n{% endfor %}";
+    const root = await tempDir();
+    const { ctx } = await context({
+      benchmarks: "mmmu-pro",
+      numChunks: 1,
+      model: "my-model\nexit 43",
+      outputDir: path.join(root, "run\nexit 42"),
+      server: {
+        kind: "launch",
+        type: "vllm",
+        gpus: 1,
+        nodes: 1,
+        args: `--max-model-len 4096 --chat-template '${template}'`,
+        startTimeoutSeconds: 60,
+      },
+    });
+    const plan = await planEval(ctx.settings);
+    // eval_job stands in for a command that prints the words it was given.
+    const printArgs = quoteShell([
+      process.execPath,
+      "-e",
+      "process.stdout.write(JSON.stringify(process.argv.slice(1)))",
+    ]);
+    const script = renderGenerationScript({ ...ctx, vlmpipe: printArgs }, [plan.benchmarks[0]!.seeds[0]!.whole], {
+      array: true,
+    });
+    const file = path.join(root, "gen.sbatch");
+    await writeFile(file, script);
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile("bash", [file], { env: { ...process.env, SLURM_ARRAY_TASK_ID: "0" } }, (e, stdout, stderr) =>
+        resolve({ code: e ? Number(e.code) : 0, stdout, stderr }),
+      ),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const argv = JSON.parse(r.stdout) as string[];
+    expect(argv[0]).toBe("eval_job");
+    expect(argv[argv.indexOf("--server_args") + 1]).toBe(`--max-model-len 4096 --chat-template '${template}'`);
+    expect(argv[argv.indexOf("--model") + 1]).toBe("my-model\nexit 43");
+    expect(argv.slice(-2)).toEqual(["--job_benchmark", "mmmu-pro"]);
+    // The comment shows the server command as bash would read it, on one line.
+    expect(script).toContain(
+      "#   vllm serve $'my-model\\nexit 43' --port <free port> --tensor-parallel-size 1 --served-model-name $'my-model\\nexit 43' --max-model-len 4096 --chat-template $'{% for m in messages %}{{ m.content }}\\n{% endfor %}'\n",
+    );
+    // A line break in an #SBATCH option would make the rest of it shell commands.
+    expect(() =>
+      renderGenerationScript(
+        { ...ctx, config: slurmConfig({ partition: "gpu\nexit 44" }) },
+        [plan.benchmarks[0]!.seeds[0]!.whole],
+        { array: true },
+      ),
+    ).toThrow(/an sbatch option cannot hold a line break/);
+  });
+
+  it("write log paths with #, %, quotes and spaces as sbatch reads them back exactly, and refuse a backslash", () => {
+    expect(sbatchPath("/o/run#2", "%x-%j.out")).toBe('"/o/run#2/%x-%j.out"');
+    expect(sbatchPath("/o/50%", "%x-%j.out")).toBe("/o/50%%/%x-%j.out");
+    expect(sbatchPath(`/o/a "b" 'c'`, "%x-%A_%a.out")).toBe(`"/o/a \\"b\\" 'c'/%x-%A_%a.out"`);
+    expect(sbatchPath("/o/plain", "%x-%j.out")).toBe("/o/plain/%x-%j.out");
+    // slurmstepd drops the backslashes of a path that has one, and then expands no %-pattern.
+    expect(() => sbatchPath("/o/a\\b", "%x-%j.out")).toThrow(/backslash[\s\S]*log_dir/);
+    expect(() => sbatchPath("/o/a\nb", "%x-%j.out")).toThrow(/line break/);
+  });
+
+  it.skipIf(!hasSbatch)(
+    "write log paths that the real sbatch reads as they are (sbatch -vvv --test-only)",
+    async (t) => {
+      const root = await tempDir();
+      const { ctx } = await context();
+      for (const dir of [path.join(root, "runs#2", "50%"), path.join(root, `my "q" it's #3`, "slurm")]) {
+        const file = path.join(root, "merge.sbatch");
+        await writeFile(file, renderMergeScript({ ...ctx, logDir: dir }));
+        const { read, parsed, stderr } = await sbatchOutputOption(file);
+        // An sbatch that cannot even start (no slurm.conf, say) has nothing to tell.
+        if (!parsed) return t.skip(`sbatch printed no options: ${stderr.split("\n")[0]}`);
+        expect(read).toBe(`${dir.replaceAll("%", "%%")}/%x-%j.out`);
+        // What slurmstepd then makes of it: %% is %, %x and %j the job's name and id.
+        expect(read!.replace("%x-%j.out", "").replaceAll("%%", "%")).toBe(`${dir}/`);
+      }
+    },
+  );
+
+  it("keep secret --server_args (--api-key) out of every script and command line: the jobs get them through sbatch's environment", async () => {
+    const secret = "sk-server-key-do-not-leak-42";
+    const out = await tempDir();
+    const s = settings(out, {
+      benchmarks: "mmmu-pro",
+      numChunks: 2,
+      server: {
+        kind: "launch",
+        type: "vllm",
+        gpus: 1,
+        nodes: 1,
+        args: `--max-model-len 4096 --api-key ${secret} --enable-prefix-caching`,
+        startTimeoutSeconds: 60,
+      },
+    });
+    const envs: (NodeJS.ProcessEnv | undefined)[] = [];
+    const files: string[] = [];
+    const run: CommandRunner = async (cmd, args, env) => {
+      if (cmd === "sbatch") {
+        envs.push(env);
+        files.push(args[args.length - 1]!);
+      }
+      return { code: 0, stdout: cmd === "sbatch" ? "7\n" : "", stderr: "" };
+    };
+    const written: string[] = [];
+    const base = { config: slurmConfig(), clusterName: "t", wait: false, log: () => {}, run };
+    await runSlurmEval(s, { ...base, dryRun: true, write: (t) => written.push(t) });
+    expect(written.join("")).not.toContain(secret);
+    expect(written.join("")).toContain("--api-key '***'");
+    await runSlurmEval(s, { ...base, dryRun: false, write: () => {}, apiKey: "sk-client" });
+    expect(files).toHaveLength(2);
+    const [gen, merge] = await Promise.all(files.map((f) => readFile(f, "utf8")));
+    for (const text of [gen!, merge!]) expect(text).not.toContain(secret);
+    const exec = gen!.split("\n").find((l) => l.startsWith("exec "))!;
+    const words = splitShellWords(exec.replace(' "${JOB[@]}"', ""));
+    expect(words[words.indexOf("--server_args") + 1]).toBe("--max-model-len 4096 --enable-prefix-caching");
+    // The job is told which secret flags to expect (by name), so that it stops if they do not come.
+    expect(words[words.indexOf("--server_secret_flags") + 1]).toBe("api-key");
+    // The merge job starts no server: no server args at all.
+    expect(merge).toMatch(/\nexec vlmpipe eval_merge |eval_merge /);
+    expect(merge).not.toContain("--server_args");
+    for (const env of envs) {
+      expect(env?.VLMPIPE_SERVER_SECRET_ARGS).toBe(`--api-key ${secret}`);
+      expect(env?.OPENAI_API_KEY).toBe("sk-client");
+    }
+  });
+
+  it("run each job with the cluster config it was submitted with, not one it finds where it runs", async () => {
+    const out = await tempDir();
+    const argsFile = path.join(out, "starts.jsonl");
+    const decoyArgs = path.join(out, "decoy-starts.jsonl");
+    // What a job would find by itself: $VLMPIPE_CLUSTER_CONFIG (or ./cluster_configs/local.yaml
+    // in the folder it was submitted from), a workstation's config.
+    const decoy = path.join(out, "local.yaml");
+    await writeFile(
+      decoy,
+      `executor: local\nvllm_command: /nonexistent/workstation/vllm\nenv_vars:\n  FAKE_VLLM_ARGS_FILE: ${decoyArgs}\n`,
+    );
+    const config = slurmConfig({
+      vllm_command: fakeVllm,
+      env_vars: { FAKE_VLLM_ARGS_FILE: argsFile, FAKE_VLLM_ANSWERS: answers },
+    });
+    const s = settings(out, {
+      benchmarks: "mmmu-pro",
+      numChunks: 3,
+      maxConcurrentRequests: 8,
+      server: {
+        kind: "launch",
+        type: "vllm",
+        gpus: 1,
+        nodes: 1,
+        args: "--max-model-len 32768 --api-key sk-job-key-1",
+        startTimeoutSeconds: 60,
+      },
+    });
+    const plan = await planEval(s);
+    const job = plan.benchmarks[0]!.seeds[0]!.chunks![0]!;
+    const ctx: ScriptContext = {
+      config,
+      settings: s,
+      jobName: "t",
+      logDir: path.join(out, "slurm"),
+      vlmpipe: "vlmpipe",
+    };
+    const script = renderGenerationScript(ctx, [job], { array: false });
+    // The job as Slurm runs it: the script's exports and sbatch's environment, then its eval_job line.
+    const env: Record<string, string> = {
+      VLMPIPE_CLUSTER_CONFIG: decoy,
+      VLMPIPE_SERVER_SECRET_ARGS: "--api-key sk-job-key-1",
+    };
+    for (const l of script.split("\n").filter((x) => x.startsWith("export "))) {
+      const [k, ...v] = l.slice("export ".length).split("=");
+      env[k!] = splitShellWords(v.join("="))[0]!;
+    }
+    const exec = script.split("\n").find((l) => l.startsWith("exec vlmpipe eval_job "))!;
+    const words = splitShellWords(exec.replace(' "${JOB[@]}"', "")).slice(2);
+    const runJob = async (jobEnv: Record<string, string>) => {
+      const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+      Object.assign(process.env, jobEnv);
+      try {
+        return await cli([...words, ...jobSelector(job)]);
+      } finally {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
+    };
+    const r = await runJob(env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fakeStarts(decoyArgs)).toEqual([]);
+    const starts = await fakeStarts(argsFile);
+    expect(starts).toHaveLength(1);
+    // The secret server flag came through the environment, after the others.
+    expect(starts[0]!.argv.slice(-4)).toEqual(["--max-model-len", "32768", "--api-key", "sk-job-key-1"]);
+    expect(r.stderr).not.toContain("sk-job-key-1");
+    // Without them (sbatch told not to pass the environment on), the server is not started keyless.
+    const { VLMPIPE_SERVER_SECRET_ARGS: _, ...noSecrets } = env;
+    const bare = await runJob(noSecrets);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/the server's --api-key did not reach this job/);
+    expect(await fakeStarts(argsFile)).toHaveLength(1);
+  });
+});
+
+/** The --output value sbatch reads from a script's #SBATCH lines (it prints them with -vvv). */
+function sbatchOutputOption(file: string): Promise<{ read?: string; parsed: boolean; stderr: string }> {
+  return new Promise((resolve) => {
+    // --test-only: nothing is submitted; without a controller sbatch retries to reach one, so
+    // it is stopped once it has printed the options.
+    const child = spawn("sbatch", ["-vvv", "--test-only", file], { stdio: ["ignore", "ignore", "pipe"] });
+    let text = "";
+    let value: string | undefined;
+    child.stderr.on("data", (b: Buffer) => {
+      text += b.toString();
+      value ??= /^sbatch: output\s+: (.*)$/m.exec(text)?.[1];
+      if (/end of defined options/.test(text)) child.kill("SIGKILL");
+    });
+    child.on("close", () => resolve({ read: value, parsed: /end of defined options/.test(text), stderr: text }));
+  });
+}
 
 describe("Slurm commands", () => {
   it("read squeue's array tasks and scontrol's final states", async () => {
@@ -388,6 +635,42 @@ describe("runSlurmEval", () => {
     expect(text).toMatch(
       /# ==== .*-merge\.sbatch {2}\(sbatch --parsable --dependency=afterok:<generation job ids> --kill-on-invalid-dep=yes /,
     );
+  });
+
+  it("refuses only a resubmission of the same eval while its jobs are queued, not another eval into the same --output_dir", async () => {
+    const out = await tempDir();
+    const queue: { id: string; name: string }[] = [];
+    const run: CommandRunner = async (cmd, args) => {
+      if (cmd === "sbatch") {
+        const name = /--job-name=(\S+)/.exec(await readFile(args[args.length - 1]!, "utf8"))![1]!;
+        const id = String(500 + queue.length);
+        queue.push({ id, name });
+        return { code: 0, stdout: `${id}\n`, stderr: "" };
+      }
+      if (cmd === "squeue") {
+        const names = args[args.indexOf("-n") + 1]!.split(",");
+        const ids = queue.filter((q) => names.includes(q.name)).map((q) => q.id);
+        return { code: 0, stdout: ids.join("\n"), stderr: "" };
+      }
+      return { code: 0, stdout: "", stderr: "" };
+    };
+    const submit = (benchmarks: string) =>
+      runSlurmEval(settings(out, { benchmarks, numChunks: 1 }), {
+        config: slurmConfig(),
+        clusterName: "t",
+        dryRun: false,
+        wait: false,
+        log: () => {},
+        write: () => {},
+        run,
+      });
+    await expect(submit("mmmu-pro:2")).resolves.toMatchObject({ status: "submitted" });
+    // Other benchmarks into the same folder: other outputs, other jobs.
+    await expect(submit("chartqa,mmmu")).resolves.toMatchObject({ status: "submitted" });
+    await expect(submit("docvqa")).resolves.toMatchObject({ status: "submitted" });
+    // The same evals again (the order of --benchmarks aside) while they are queued: refused.
+    await expect(submit("mmmu-pro:2")).rejects.toThrow(/already queued or running: 500, 501/);
+    await expect(submit("mmmu,chartqa")).rejects.toThrow(/already queued or running: 502, 503/);
   });
 
   it("refuses a second submission while the first one's jobs are queued", async () => {

@@ -90,6 +90,15 @@ describe("hubConfigFromEnv", () => {
     expect(hubConfigFromEnv({ HUGGING_FACE_HUB_TOKEN: "hf_old" }).accessToken).toBe("hf_old");
   });
 
+  test("takes an empty HF_TOKEN as unset, so HUGGING_FACE_HUB_TOKEN still counts (as huggingface_hub does)", () => {
+    expect(hubConfigFromEnv({ HF_TOKEN: "", HUGGING_FACE_HUB_TOKEN: "hf_old" }).accessToken).toBe("hf_old");
+    expect(hubConfigFromEnv({ HF_TOKEN: "hf_new", HUGGING_FACE_HUB_TOKEN: "hf_old" }).accessToken).toBe("hf_new");
+    expect(hubConfigFromEnv({ HF_TOKEN: "", HUGGING_FACE_HUB_TOKEN: "" })).toEqual({
+      hubUrl: "https://huggingface.co",
+    });
+    expect(hubConfigFromEnv({ HF_TOKEN: " hf_abc\r\n" }).accessToken).toBe("hf_abc");
+  });
+
   test("rejects a token that is not an hf_ token without echoing it", () => {
     const bad = "sk-notAHuggingFaceToken";
     let message = "";

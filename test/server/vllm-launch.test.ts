@@ -3,7 +3,10 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { request } from "undici";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createTransport } from "../../src/client/transport.js";
 import { ErrorCodes } from "../../src/errors.js";
+import { getText } from "../../src/net/get-text.js";
+import { proxyFor, readProxyEnv } from "../../src/net/proxy-env.js";
 import { serverCommand, serverExecutable } from "../../src/server/launch-command.js";
 import { freePort } from "../../src/server/launch-port.js";
 import { launchServer } from "../../src/server/launch-server.js";
@@ -11,6 +14,7 @@ import { quoteShell, redactSecrets, splitShellWords } from "../../src/server/lau
 import { repoRoot } from "../helpers/bin.js";
 import { tempDir } from "../helpers/dataset.js";
 import { ensureFakeVllmExecutable, fakeStarts, fakeVllm, groupAlive } from "../helpers/fake-vllm.js";
+import { loggingProxy } from "../helpers/logging-proxy.js";
 
 const answers = path.join(repoRoot, "fixtures", "data", "mmmu-pro", "test.jsonl");
 
@@ -113,6 +117,48 @@ describe("server command lines", () => {
     expect(() =>
       serverCommand({ type: "vllm", model: "m", port: 1, gpus: 1, args: "--port 9000", executable: "vllm" }),
     ).toThrow(/--server_args must not set --port/);
+  });
+
+  it("refuses the flags it sets in every spelling the server reads: _ for -, --flag=value, aliases and prefixes", () => {
+    const refused = (type: "vllm" | "sglang", args: string, nodes = 1) => {
+      try {
+        serverCommand({ type, model: "m", port: 1, gpus: 4, nodes, args, executable: type });
+        return "accepted";
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    // vLLM's parser turns _ into - in flag names; the last value wins.
+    expect(refused("vllm", "--served_model_name other")).toMatch(
+      /must not set --served_model_name \(vllm reads it as --served-model-name\)/,
+    );
+    expect(refused("vllm", "--tensor_parallel_size 1")).toMatch(/--tensor-parallel-size/);
+    expect(refused("vllm", "--port=1234")).toMatch(/must not set --port:/);
+    expect(refused("vllm", "--served-model-name=x")).toMatch(/must not set --served-model-name:/);
+    expect(refused("vllm", "-tp=2")).toMatch(/must not set -tp:/);
+    expect(refused("vllm", "--model other/model")).toMatch(/must not set --model:/);
+    expect(refused("vllm", "--served-model other")).toMatch(/reads it as --served-model-name/);
+    // SGLang's aliases (and argparse's prefixes: --tp is --tp-size).
+    expect(refused("sglang", "--tensor-parallel-size 2")).toMatch(/must not set --tensor-parallel-size/);
+    expect(refused("sglang", "--model other/model")).toMatch(/must not set --model:/);
+    expect(refused("sglang", "--tp 2")).toMatch(/must not set --tp \(sglang reads it as --tp-size\)/);
+    expect(refused("sglang", "--tp_size=2")).toMatch(/reads it as --tp-size/);
+    expect(refused("sglang", "--port 9")).toMatch(/must not set --port/);
+    // Multi-node servers: what vlmpipe adds to span the nodes.
+    expect(refused("vllm", "--pipeline_parallel_size 3", 2)).toMatch(/--pipeline-parallel-size/);
+    expect(refused("vllm", "-pp 3", 2)).toMatch(/must not set -pp:/);
+    expect(refused("sglang", "--node-rank 1", 2)).toMatch(/must not set --node-rank/);
+    // Anything else passes, including values and flags that only share a beginning.
+    for (const ok of [
+      "--max-model-len 4096 --limit-mm-per-prompt.video 0",
+      "--model-impl transformers --port-range-start 1",
+      "--pipeline-parallel-size 2",
+      "--chat-template '--port 1'",
+      "--host 0.0.0.0",
+    ]) {
+      expect(refused("vllm", ok)).toBe("accepted");
+    }
+    expect(refused("sglang", "--mem-fraction-static 0.8 --model-loader-extra-config {}")).toBe("accepted");
   });
 
   it("names the executable from the cluster config, else $VLMPIPE_VLLM_BIN / $VLMPIPE_SGLANG_BIN, else the default", () => {
@@ -264,6 +310,49 @@ describe("launchServer (with the stand-in vllm)", () => {
     expect(await readFile(path.join(dir, "server.log"), "utf8")).toMatch(
       /vlmpipe-guard: vlmpipe \(pid \d+\) is gone: stopping the server/,
     );
+  });
+
+  it("reaches the server it started directly, health check and the run's requests, whatever $http_proxy says", async () => {
+    // A proxy (on another host, as a rule) cannot reach this machine's loopback: through it the
+    // health wait would last the whole start timeout, then blame the server.
+    const proxy = await loggingProxy();
+    const names = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"];
+    const saved = Object.fromEntries(names.map((k) => [k, process.env[k]]));
+    for (const k of names) delete process.env[k];
+    process.env.http_proxy = proxy.url;
+    process.env.ALL_PROXY = proxy.url;
+    try {
+      const { started } = await launchFake({});
+      const server = await started;
+      try {
+        // What a run does with it: GET /v1/models, then chat completions.
+        expect((await getText(`${server.baseUrl}/models`, { timeoutMs: 10_000 })).statusCode).toBe(200);
+        const client = createTransport({
+          baseUrl: server.baseUrl,
+          connections: 1,
+          idleTimeoutMs: 30_000,
+          responseTimeoutMs: 30_000,
+          totalTimeoutMs: 60_000,
+        });
+        try {
+          const r = await client.chat({ model: "Qwen/Fake-VL", messages: [{ role: "user", content: "Hi?" }] });
+          expect(typeof r.content).toBe("string");
+        } finally {
+          await client.close();
+        }
+      } finally {
+        await server.stop();
+      }
+      expect(proxy.log).toEqual([]);
+      // Once stopped, that address is an address like any other again.
+      expect(proxyFor(new URL(server.url), readProxyEnv())?.origin).toBe(proxy.url);
+    } finally {
+      for (const k of names) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+      proxy.close();
+    }
   });
 
   it("says how to name the executable when it is not installed", async () => {

@@ -1,3 +1,5 @@
+import { reachDirectly } from "../../net/direct-origins.js";
+
 export type SimFlags = {
   sim_answers?: string;
   sim_accuracy: number;
@@ -23,6 +25,8 @@ export async function startInProcessSim(model: string, flags: SimFlags, log: (l:
     answer_tokens: flags.sim_answer_tokens,
     token_delay_ms: flags.sim_token_delay_ms,
   });
+  // Started here, on this machine's loopback: reached directly whatever the proxy variables say.
+  reachDirectly(sim.url);
   log(
     `vlmpipe: --server_type sim: simulated vLLM server at ${sim.url}/v1 (accuracy ${flags.sim_accuracy}` +
       `${flags.sim_answers ? `, answers from ${flags.sim_answers}` : ", no answer book"}); not a model`,
