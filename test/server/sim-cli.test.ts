@@ -78,6 +78,12 @@ describe("vlmpipe sim-server", () => {
     await expect(program().parseAsync(["sim-server", "--reasoning", "loud"], { from: "user" })).rejects.toThrow(
       /--reasoning: Invalid option/,
     );
+    // Past a Node timer's limit a delay fires after 1 ms (TimeoutOverflowWarning).
+    for (const flag of ["--latency_ms", "--stall_ms", "--token_delay_ms"]) {
+      await expect(program().parseAsync(["sim-server", flag, "3e9"], { from: "user" })).rejects.toThrow(
+        new RegExp(`${flag}: at most 2147483000 ms`),
+      );
+    }
   });
 
   it("documents every option with its default in --help", () => {

@@ -5,6 +5,11 @@
  */
 import { z } from "zod";
 import { UsageError } from "../../errors.js";
+import { MAX_TIMER_SECONDS } from "../../util/timer-seconds.js";
+
+/** Delays become Node timers: past the longest one (24.8 days) a timer fires after 1 ms. */
+const MAX_TIMER_MS = MAX_TIMER_SECONDS * 1000;
+const TIMER_LIMIT = { message: `at most ${MAX_TIMER_MS} ms (24.8 days, the longest wait a Node timer takes)` };
 
 const rate = z.number().min(0).max(1);
 
@@ -33,7 +38,7 @@ const faultValidators = {
   fail_first: z.number().int().min(0),
   drop_rate: rate,
   drop_mid_stream_rate: rate,
-  stall_ms: z.number().int().min(0),
+  stall_ms: z.number().int().min(0).max(MAX_TIMER_MS, TIMER_LIMIT),
   stall_rate: rate,
   malformed_rate: rate,
   stream_error_rate: rate,
@@ -74,7 +79,7 @@ export const SimServerOptionsSchema = z.strictObject({
   /** Seeds every deterministic draw: answers and faults. */
   seed: z.number().int().default(0),
   /** Delay before answering; for streams, spread over the chunks. */
-  latency_ms: z.number().min(0).default(0),
+  latency_ms: z.number().min(0).max(MAX_TIMER_MS, TIMER_LIMIT).default(0),
   /** none: plain content; field: message.reasoning (a reasoning parser); think: <think> in content. */
   reasoning: z.enum(["none", "field", "think"]).default("none"),
   /** Field name(s) for reasoning: new vLLM says `reasoning`, older `reasoning_content`. */
@@ -106,7 +111,7 @@ export const SimServerOptionsSchema = z.strictObject({
    */
   answer_tokens: z.number().int().min(0).default(0),
   /** Delay before each chunk of a stream, on top of latency_ms: a model decoding at 1000/ms tokens a second. */
-  token_delay_ms: z.number().min(0).default(0),
+  token_delay_ms: z.number().min(0).max(MAX_TIMER_MS, TIMER_LIMIT).default(0),
   /** Answer every continue_final_message request with 400, as a server whose chat template cannot continue. */
   reject_continuation: z.boolean().default(false),
 });
