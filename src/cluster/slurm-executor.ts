@@ -3,6 +3,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { formatMetrics } from "../metrics/format.js";
+import { readMetricsJson } from "../metrics/read-metrics.js";
 import type { Metrics } from "../metrics/types.js";
 import { quoteShell } from "../server/launch-shell.js";
 import { cliEntry } from "./cli-entry.js";
@@ -175,9 +176,9 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
   const metrics: Metrics = {};
   let failedRows = 0;
   for (const b of plan.benchmarks) {
-    const m = JSON.parse(await readFile(path.join(b.dir, "metrics.json"), "utf8")) as Metrics;
+    const m = readMetricsJson(await readFile(path.join(b.dir, "metrics.json"), "utf8"));
     o.write(formatMetrics(m));
-    Object.assign(metrics, m);
+    for (const [name, v] of m) metrics[name] = v;
     for (const s of b.seeds) failedRows += await countFailedRows(s.outputFile);
   }
   return { ...result, status: "completed", metrics, failedRows };
