@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { UsageError } from "../errors.js";
-import { closeSpecialOutput, openSpecialOutput } from "../output/special-output.js";
+import { closeSpecialOutput, openSpecialOutput, outputTarget } from "../output/special-output.js";
 import { loadPipeline } from "../pipelines/pipeline.js";
 import { createReporter } from "../progress/reporter.js";
 import { type GenerateRunOptions, runGenerate } from "../run/generate-run.js";
@@ -135,11 +135,12 @@ async function runCommand(
   const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
   // /dev/null, a FIFO: written as stdout is (no resume), never replaced by a file.
   const special = await openSpecialOutput(flags.output_file);
+  const outputFile = special ? "-" : await outputTarget(flags.output_file);
   try {
     const result = await runGenerate({
       ...chain,
       inputFile: flags.input_file,
-      outputFile: special ? "-" : flags.output_file,
+      outputFile,
       model: flags.model,
       serverAddress: sim ? `${sim.url}/v1` : (flags.server_address ?? []).map(normalizeServerAddress),
       apiKey: flags.api_key ?? process.env.OPENAI_API_KEY,

@@ -12,7 +12,7 @@ import { formatLine, isRunError } from "../output/async-lines.js";
 import { exists } from "../output/partial-output.js";
 import { rowText } from "../output/row-source.js";
 import { fileSink, type LineSink, streamSink } from "../output/sinks.js";
-import { closeSpecialOutput, openSpecialOutput } from "../output/special-output.js";
+import { closeSpecialOutput, openSpecialOutput, outputTarget } from "../output/special-output.js";
 import { offlineContext } from "../pipelines/offline-context.js";
 import { buildPipeline, scoringPipeline } from "../pipelines/pipeline.js";
 import type { Sample } from "../types.js";
@@ -62,7 +62,9 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   // /dev/null, a FIFO: written as stdout is, never replaced by the file renamed over it.
   const special = await openSpecialOutput(flags.output_file);
   const toStdout = flags.output_file === "-" || special !== undefined;
-  const tmp = `${flags.output_file}.tmp-${process.pid}`;
+  // Through a symbolic link: the file it points to is replaced, not the link.
+  const outputFile = toStdout ? flags.output_file : await outputTarget(flags.output_file);
+  const tmp = `${outputFile}.tmp-${process.pid}`;
   const sink: LineSink = toStdout ? streamSink(special ?? ctx.stdout) : await fileSink(tmp);
   const tally = { rows: 0, correct: 0, noAnswer: 0, disagree: 0, both: 0, fallback: 0, failed: 0 };
   // A JSON array of rows (the MMMU authors' output files) is read as if it were JSONL.
@@ -101,7 +103,7 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   });
   await sink.close();
   await closeSpecialOutput(special);
-  if (!toStdout) await rename(tmp, flags.output_file);
+  if (!toStdout) await rename(tmp, outputFile);
   const pct = (n: number, d: number) => (d ? ((100 * n) / d).toFixed(2) : "0.00");
   ctx.stderr.write(
     `vlmpipe score: ${tally.rows} rows, symbolic_correct ${pct(tally.correct, tally.rows)}% (${tally.correct}), ` +

@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
-import { readdir, stat, writeFile } from "node:fs/promises";
+import { closeSync, openSync } from "node:fs";
+import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, makeDataset, parseLines, tempDir } from "../helpers/dataset.js";
@@ -64,5 +65,44 @@ describe("an --output_file that is a device or a pipe", () => {
     expect(lines.every((x) => typeof x.generation === "string")).toBe(true);
     expect((await stat(out.path)).isFIFO()).toBe(true);
     expect((await readdir(d)).sort()).toEqual(["data.jsonl", "images", "pipe"]);
+  });
+
+  it("a link to one of the process's own descriptors (as /dev/stdout is) is appended to, the link kept", async () => {
+    const d = await tempDir();
+    const input = path.join(d, "data.jsonl");
+    await writeFile(input, `${JSON.stringify({ id: 1, generation: "Answer: B", expected_answer: "B" })}\n`);
+    const file = path.join(d, "held.txt");
+    await writeFile(file, "before\n");
+    const fd = openSync(file, "a");
+    const link = path.join(d, "stdout-like");
+    await symlink(`/proc/self/fd/${fd}`, link);
+    try {
+      const r = await cli(["score", "--input_file", input, "--output_file", link, "--eval_type", "multichoice"]);
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    const text = await readFile(file, "utf8");
+    expect(text.startsWith("before\n")).toBe(true);
+    expect(parseLines(text.slice("before\n".length))).toHaveLength(1);
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect((await readdir(d)).sort()).toEqual(["data.jsonl", "held.txt", "stdout-like"]);
+  });
+});
+
+describe("an --output_file given through a link to a regular file", () => {
+  it("replaces the file it points to and keeps the link", async () => {
+    const d = await tempDir();
+    const input = path.join(d, "data.jsonl");
+    await writeFile(input, `${JSON.stringify({ id: 1, generation: "Answer: B", expected_answer: "B" })}\n`);
+    await mkdir(path.join(d, "real"));
+    const target = path.join(d, "real", "scored.jsonl");
+    await writeFile(target, "old\n");
+    const link = path.join(d, "scored.jsonl");
+    await symlink(target, link);
+    const r = await cli(["score", "--input_file", input, "--output_file", link, "--eval_type", "multichoice"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(parseLines(await readFile(target, "utf8"))).toMatchObject([{ id: 1, symbolic_correct: true }]);
   });
 });
