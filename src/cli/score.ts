@@ -66,7 +66,17 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   const outputFile = toStdout ? flags.output_file : await outputTarget(flags.output_file);
   const tmp = `${outputFile}.tmp-${process.pid}`;
   const sink: LineSink = toStdout ? streamSink(special ?? ctx.stdout) : await fileSink(tmp);
-  const tally = { rows: 0, correct: 0, noAnswer: 0, disagree: 0, both: 0, fallback: 0, failed: 0 };
+  const tally = {
+    rows: 0,
+    correct: 0,
+    noAnswer: 0,
+    disagree: 0,
+    both: 0,
+    fallback: 0,
+    failed: 0,
+    graded: 0,
+    anlsSum: 0,
+  };
   // A JSON array of rows (the MMMU authors' output files) is read as if it were JSONL.
   const array = fromStdin ? null : await jsonArrayInput(flags.input_file);
 
@@ -107,6 +117,8 @@ async function scoreCommand(flags: ScoreFlags, ctx: CliContext): Promise<number>
   const pct = (n: number, d: number) => (d ? ((100 * n) / d).toFixed(2) : "0.00");
   ctx.stderr.write(
     `vlmpipe score: ${tally.rows} rows, symbolic_correct ${pct(tally.correct, tally.rows)}% (${tally.correct}), ` +
+      // DocVQA's graded score, as summarize_results reports it: the mean over all rows.
+      (tally.graded ? `anls ${pct(tally.anlsSum, tally.rows)}%, ` : "") +
       `no_answer ${pct(tally.noAnswer, tally.rows)}%` +
       (tally.both
         ? `, extractors disagree on ${tally.disagree}/${tally.both} rows (${pct(tally.disagree, tally.both)}%)`
@@ -141,17 +153,25 @@ function adaptFields(flags: ScoreFlags) {
 /** Stages whose failure an earlier `score` (or generate --eval_type) recorded: this run's verdict replaces it. */
 const SCORING_STAGES: ReadonlySet<unknown> = new Set(["extractAnswer", "score"]);
 
+/** What a scoring writes: an earlier scoring's, met on a re-scored row, must not outlive this one's. */
+const SCORING_FIELDS = [
+  "predicted_answer",
+  "symbolic_correct",
+  "anls",
+  "predicted_answer_multichoice",
+  "predicted_answer_official",
+  "official_random_fallback",
+] as const;
+
 function scoredLine(s: Sample): string {
   const staleError = isRunError(s.row.error) && SCORING_STAGES.has((s.row.error as { stage: unknown }).stage);
-  // A row this run cannot score keeps no verdict of an earlier scoring.
-  const staleVerdict = s.error !== undefined && ("predicted_answer" in s.row || "symbolic_correct" in s.row);
-  if (!staleError && !staleVerdict) return formatLine(s.row, s.out, s.error, rowText(s));
+  // A row scored before keeps none of that scoring's fields this one does not write again (all of
+  // them when this run cannot score the row): a multichoice re-scoring left an old `anls` behind.
+  const stale = SCORING_FIELDS.filter((k) => k in s.row && (s.error !== undefined || !(k in s.out)));
+  if (!staleError && stale.length === 0) return formatLine(s.row, s.out, s.error, rowText(s));
   const row = { ...s.row };
   if (staleError) delete row.error;
-  if (staleVerdict) {
-    delete row.predicted_answer;
-    delete row.symbolic_correct;
-  }
+  for (const k of stale) delete row[k];
   return formatLine(row, s.out, s.error);
 }
 
@@ -162,6 +182,10 @@ function count(t: Record<string, number>, s: Sample): void {
     return;
   }
   if (s.out.symbolic_correct === true) t.correct = (t.correct ?? 0) + 1;
+  if (typeof s.out.anls === "number") {
+    t.graded = (t.graded ?? 0) + 1;
+    t.anlsSum = (t.anlsSum ?? 0) + s.out.anls;
+  }
   if (s.out.predicted_answer === null || s.out.predicted_answer === undefined) t.noAnswer = (t.noAnswer ?? 0) + 1;
   if (s.out.official_random_fallback === true) t.fallback = (t.fallback ?? 0) + 1;
   const a = s.out.predicted_answer_multichoice;

@@ -45,7 +45,8 @@ export class MetricsAccumulator {
    * 0 and it has no answers), else its records: a small object per such row.
    */
   private pending: PendingRow[] = [];
-  private numErrors = 0;
+  /** Failed lines among each row's first k runs, summed over rows (index k; 0 unused). */
+  private errorsInFirst!: Float64Array;
   private bothAnswers = 0;
   private differentAnswers = 0;
   /** DocVQA's graded `anls`, reported beside symbolic_correct when rows carry it. */
@@ -74,7 +75,6 @@ export class MetricsAccumulator {
       if (r.tokens !== undefined) tokens += r.tokens;
       if (r.start !== undefined && r.start < rowStart) rowStart = r.start;
       if (r.end !== undefined && r.end > rowEnd) rowEnd = r.end;
-      if (r.errored) this.numErrors++;
       if (r.answerMultichoice != null && r.answerOfficial != null) {
         this.bothAnswers++;
         if (r.answerMultichoice !== r.answerOfficial) this.differentAnswers++;
@@ -95,8 +95,11 @@ export class MetricsAccumulator {
     );
 
     let noAnswers = 0;
+    let errors = 0;
     for (let k = 1; k <= n; k++) {
       if (answers[k - 1] === null) noAnswers++;
+      if (records[k - 1]!.errored) errors++;
+      this.errorsInFirst[k]! += errors;
       this.passNoAnswer[k]! += noAnswers === k ? 1 : 0;
       this.avgOfNoAnswer[k]! += noAnswers / k;
       if (k >= 2) this.majorityNoAnswer[k]! += noAnswers === k ? 1 : 0;
@@ -150,26 +153,28 @@ export class MetricsAccumulator {
     const tallies = [...this.tallies]
       .map(([method, t]) => ({ method, t }))
       .sort((a, b) => a.t.firstRow - b.t.firstRow || SCORE_METHODS.indexOf(a.method) - SCORE_METHODS.indexOf(b.method));
-    const mode = (score: (t: ScoreTally) => number, noAnswer: number): ModeMetrics => {
+    // A mode's failed lines are those of the runs it reads: pass@k's estimator reads all n runs,
+    // pass@1[avg-of-k] and majority@k the first k.
+    const mode = (score: (t: ScoreTally) => number, noAnswer: number, runsRead: number): ModeMetrics => {
       const m = this.common();
       for (const { method, t } of tallies) if (t.firstRow === 0) m[method] = pct(score(t));
       m.no_answer = pct(noAnswer);
       for (const { method, t } of tallies) if (t.firstRow > 0) m[method] = pct(score(t));
-      m.num_errors = this.numErrors;
+      m.num_errors = this.errorsInFirst[runsRead]!;
       if (this.bothAnswers > 0) m.extractor_disagreement = (100 * this.differentAnswers) / this.bothAnswers;
       return m;
     };
     for (let k = 1; k <= this.runs; k++) {
-      out[`pass@${k}`] = mode((t) => t.pass[k]!, this.passNoAnswer[k]!);
+      out[`pass@${k}`] = mode((t) => t.pass[k]!, this.passNoAnswer[k]!, this.runs);
       if (k === 1) continue; // pass@1[avg-of-1] is pass@1; NeMo-Skills drops it
-      const avg = mode((t) => t.avgOf[k]!, this.avgOfNoAnswer[k]!);
+      const avg = mode((t) => t.avgOf[k]!, this.avgOfNoAnswer[k]!, k);
       avg.reasoning_tokens_statistics = { ...this.stats.reasoning_tokens.result(k) };
       avg.answer_tokens_statistics = { ...this.stats.answer_tokens.result(k) };
       for (const { method, t } of tallies) avg[`${method}_statistics`] = { ...t.stats.result(k) };
       out[`pass@1[avg-of-${k}]`] = avg;
     }
     for (let k = 2; k <= this.runs; k++) {
-      out[`majority@${k}`] = mode((t) => t.majority[k]!, this.majorityNoAnswer[k]!);
+      out[`majority@${k}`] = mode((t) => t.majority[k]!, this.majorityNoAnswer[k]!, k);
     }
     for (const [name, m] of Object.entries(out)) {
       const anls = this.anls.result(name);
@@ -193,6 +198,7 @@ export class MetricsAccumulator {
     this.runs = runs;
     const z = () => new Float64Array(runs + 1);
     this.passNoAnswer = z();
+    this.errorsInFirst = z();
     this.avgOfNoAnswer = z();
     this.majorityNoAnswer = z();
     this.stats = {

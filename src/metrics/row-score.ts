@@ -1,11 +1,14 @@
 /**
  * A graded per-row score in [0, 1] beside the verdict (DocVQA's `anls`), reported in each mode
- * as a percentage the way NeMo-Skills reports its graded judge scores:
- * pass@1 / pass@1[avg-of-k]: the mean of the first k runs' scores; pass@k: the best of the first
- * k; majority@k: the score of the majority answer (majorityScore, ties share).
+ * as a percentage the way NeMo-Skills reports a score of its `_get_score_dict` (base.py
+ * `_compute_pass_at_k`, `is_binary_score`): a row whose scores are all 0 or 1 takes pass@k from
+ * the unbiased estimator over its n runs (pass@1 is then the mean of all n), any other row the
+ * best of its first k (pass@1: its first run's); pass@1[avg-of-k]: the mean of the first k runs;
+ * majority@k: the score of the majority (answer, score) pair (majorityScore, ties share).
  * A run without the score counts 0; rows are averaged.
  */
 import { majorityScore } from "./majority.js";
+import { passAtKRow } from "./pass-at-k.js";
 
 export class RowScoreAccumulator {
   /** True once any run carried the score. */
@@ -18,13 +21,22 @@ export class RowScoreAccumulator {
   update(scores: readonly (number | undefined)[], answers: readonly (string | null)[]): void {
     if (scores.some((s) => s !== undefined)) this.seen = true;
     this.rows++;
+    const n = scores.length;
+    let correct = 0;
+    let binary = true;
+    for (const x of scores) {
+      const v = x ?? 0;
+      if (v !== 0 && v !== 1) binary = false;
+      correct += v;
+    }
+    const estimator = binary ? passAtKRow(n, correct) : undefined;
     let best = 0;
     let sum = 0;
-    for (let k = 1; k <= scores.length; k++) {
+    for (let k = 1; k <= n; k++) {
       const s = scores[k - 1] ?? 0;
       best = Math.max(best, s);
       sum += s;
-      this.best[k] = (this.best[k] ?? 0) + best;
+      this.best[k] = (this.best[k] ?? 0) + (estimator ? estimator[k]! : best);
       this.mean[k] = (this.mean[k] ?? 0) + sum / k;
       if (k >= 2) {
         const first = scores.slice(0, k).map((x) => x ?? 0);

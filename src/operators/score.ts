@@ -17,7 +17,9 @@ export type ScoreOptions = {
  * with Python's equality (so a null expected answer is matched by no answer). The predicted answer is
  * `out.predicted_answer`, else the re-scored row's. Rows without an `expected_answer` key get no
  * verdict (NeMo-Skills raises there); rows already judged (out.symbolic_correct set by a benchmark's
- * eval type: mmmu-official, anls, ...) keep theirs. Samples with `error` pass through.
+ * eval type: mmmu-official, anls, ...) keep theirs, and so do rows it declined (the key set to
+ * undefined: a row without gold answers gets no verdict, not a comparison with a null expected
+ * answer). Samples with `error` pass through.
  *
  *   score() : predicted_answer "B", expected_answer "B" -> symbolic_correct true ("b" or "B " -> false)
  */

@@ -98,6 +98,37 @@ describe("vlmpipe score as a filter", () => {
     ]);
   });
 
+  it("anls: a row without gold answers gets no verdict; the summary has ANLS; a re-scoring drops the old anls", async () => {
+    const rows = [
+      { id: "a", generation: "ITC", answers: ["ITC"], expected_answer: "ITC" },
+      { id: "b", generation: "ITD", answers: ["ITC limited"], expected_answer: "ITC limited" },
+      // The test split's shape: answers withheld.
+      { id: "t", generation: "ITC", answers: [], expected_answer: null },
+    ];
+    const anls = await cli(
+      ["score", "--input_file", "-", "--output_file", "-", "--eval_type", "anls"],
+      rows.map((x) => JSON.stringify(x)).join("\n"),
+    );
+    expect(anls.code, anls.stderr).toBe(0);
+    const scored = parseLines(anls.stdout);
+    expect(scored.map((x) => [x.symbolic_correct, x.anls])).toEqual([
+      [true, 1],
+      [false, 0],
+      [undefined, undefined],
+    ]);
+    expect("symbolic_correct" in scored[2]!).toBe(false);
+    expect(anls.stderr).toMatch(/symbolic_correct 33\.33% \(1\), anls 33\.33%, /);
+    // ChartQA's relaxed accuracy declines such a row the same way.
+    const relaxed = await cli(
+      ["score", "--input_file", "-", "--output_file", "-", "--eval_type", "relaxed-accuracy"],
+      JSON.stringify(rows[2]),
+    );
+    expect("symbolic_correct" in parseLines(relaxed.stdout)[0]!).toBe(false);
+    // A multichoice re-scoring writes no anls: the earlier one's is not kept beside its verdict.
+    const again = await cli(["score", "--input_file", "-", "--output_file", "-"], anls.stdout);
+    expect(parseLines(again.stdout).every((x) => !("anls" in x))).toBe(true);
+  });
+
   it("takes NeMo-Skills' ++eval_config extraction keys and vlmpipe's opt-ins; a row's own keys win", async () => {
     const rows = [
       { id: "a", generation: "\\boxed{\\Delta E}\n**Answer: D**", expected_answer: "D" },

@@ -175,3 +175,40 @@ describe("graded verdicts, as NeMo-Skills keeps them", () => {
     });
   });
 });
+
+describe("anls in each mode, as NeMo-Skills treats a score of its _get_score_dict", () => {
+  it("takes pass@k of rows scored only 0 or 1 from the estimator, of graded rows the best of the first k", async () => {
+    const row = (anls: number) => ({ predicted_answer: "x", symbolic_correct: anls === 1, anls });
+    // Row 0 binary (1, 0, 0), row 1 graded (0.6, 0.9, 0).
+    const m = await metricsOf("anls", [
+      [row(1), row(0.6)],
+      [row(0), row(0.9)],
+      [row(0), row(0)],
+    ]);
+    // pass@1: row 0 1/3 (the estimator: the mean of its 3 runs), row 1 its first run's 0.6.
+    expect(m["pass@1"]!.anls).toBeCloseTo((100 * (1 / 3 + 0.6)) / 2, 12);
+    // pass@2: row 0 1 - C(2,2)/C(3,2) = 2/3, row 1 max(0.6, 0.9).
+    expect(m["pass@2"]!.anls).toBeCloseTo((100 * (2 / 3 + 0.9)) / 2, 12);
+    // avg-of-2: the means of the first two runs.
+    expect(m["pass@1[avg-of-2]"]!.anls).toBeCloseTo((100 * (0.5 + 0.75)) / 2, 12);
+    // The 0/1 row's anls agrees with its symbolic_correct in every mode.
+    const binary = await metricsOf("anls-binary", [[row(1)], [row(0)], [row(1)]]);
+    for (const mode of Object.keys(binary)) expect(binary[mode]!.anls).toBe(binary[mode]!.symbolic_correct);
+  });
+});
+
+describe("num_errors", () => {
+  it("counts the failed runs a mode reads: all of them for pass@k, the first k for avg-of-k and majority@k", async () => {
+    const ok = { predicted_answer: "A", expected_answer: "A", symbolic_correct: true };
+    const m = await metricsOf("errors-by-mode", [
+      [ok, ok],
+      [ok, ok],
+      [failed, failed],
+    ]);
+    expect(m["pass@1"]!.num_errors).toBe(2);
+    expect(m["pass@1[avg-of-2]"]!.num_errors).toBe(0);
+    expect(m["majority@2"]!.num_errors).toBe(0);
+    expect(m["pass@1[avg-of-3]"]!.num_errors).toBe(2);
+    expect(m["majority@3"]!.num_errors).toBe(2);
+  });
+});

@@ -13,7 +13,8 @@ export function relaxedAccuracyEvaluator(read: ReadAnswer): (input: Pick<AnswerI
   return ({ row, text }) => {
     const predicted = text === null ? null : read(text);
     const golds = goldAnswers(row);
-    if (golds === null) return { answer: predicted };
+    // No verdict: set, but to undefined, so score() makes none of its own (no key is written).
+    if (golds === null) return { answer: predicted, verdict: { symbolic_correct: undefined } };
     return {
       answer: predicted,
       verdict: { symbolic_correct: predicted !== null && relaxedAccuracy(golds, predicted) },

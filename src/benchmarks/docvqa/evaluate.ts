@@ -13,7 +13,8 @@ export function anlsEvaluator(read: ReadAnswer): (input: Pick<AnswerInput, "row"
   return ({ row, text }) => {
     const predicted = text === null ? null : read(text);
     const golds = goldAnswers(row);
-    if (golds === null) return { answer: predicted };
+    // No verdict: set, but to undefined, so score() makes none of its own (no key is written).
+    if (golds === null) return { answer: predicted, verdict: { symbolic_correct: undefined } };
     const score = predicted === null ? 0 : anls(golds, predicted);
     return { answer: predicted, verdict: { anls: score, symbolic_correct: score === 1 } };
   };

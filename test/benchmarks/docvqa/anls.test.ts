@@ -83,8 +83,11 @@ describe("ANLS", () => {
       answer: "1/8/93",
       verdict: { anls: 1, symbolic_correct: true },
     });
-    expect(EVAL_TYPES.anls.extract({ row: { expected_answer: null, answers: [] }, text: "x" })).toEqual({
-      answer: "x",
-    });
+    // No gold answers: the verdict is set to none, so that score() does not compare with a null answer.
+    const none = EVAL_TYPES.anls.extract({ row: { expected_answer: null, answers: [] }, text: "x" });
+    expect(none.answer).toBe("x");
+    expect(none.verdict && Object.hasOwn(none.verdict, "symbolic_correct")).toBe(true);
+    expect(none.verdict?.symbolic_correct).toBeUndefined();
+    expect(none.verdict && "anls" in none.verdict).toBe(false);
   });
 });
