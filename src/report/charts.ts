@@ -1,3 +1,4 @@
+import { pyFixed2 } from "../metrics/format.js";
 import { type HistogramBin, niceTicks } from "./stats.js";
 import { escapeHtml as esc, pct } from "./text.js";
 import type { SubjectStats } from "./types.js";
@@ -5,12 +6,20 @@ import type { SubjectStats } from "./types.js";
 const WIDTH = 1080;
 
 /**
- * Horizontal bars of accuracy per subject (SVG, drawn here so the page needs no script to show
- * it): one `<g class="subject">` per subject with its bar (`rect.bar`), the 95% interval as a
- * whisker, each seed's accuracy as a dot when there are several, and the whole benchmark's
- * accuracy as a dashed line. Without subjects, the one bar is the benchmark.
+ * Horizontal bars of the headline score (accuracy, or ANLS: `label`) per subject (SVG, drawn here
+ * so the page needs no script to show it): one `<g class="subject">` per subject with its bar
+ * (`rect.bar`), the 95% interval as a whisker, each seed's score as a dot when there are several,
+ * and the whole benchmark's score as a dashed line; the benchmark's metric groups (MMMU's
+ * disciplines) follow the subjects, below a rule, as `<g class="subject group">`. Without
+ * subjects, the one bar is the benchmark. Values are the metrics' ("60.52%", summarize_results'
+ * rounding); a subject whose metrics lack the score has no bar.
  */
-export function subjectChart(subjects: readonly SubjectStats[], overall: SubjectStats, mode: string): string {
+export function subjectChart(
+  subjects: readonly SubjectStats[],
+  overall: SubjectStats,
+  mode: string,
+  label = "accuracy",
+): string {
   const items = subjects.length > 0 ? subjects : [overall];
   const longest = Math.max(...items.map((s) => s.name.length));
   const x0 = Math.min(230, Math.max(90, Math.round(longest * 7.2) + 16));
@@ -32,43 +41,53 @@ export function subjectChart(subjects: readonly SubjectStats[], overall: Subject
       parts.push(`<text class="tick" x="${gx}" y="${top + plotH + 18}" text-anchor="middle">${t}%</text>`);
   }
   parts.push(
-    `<text class="axis-title" x="${f((x0 + x1) / 2)}" y="${height - 2}" text-anchor="middle">accuracy, ${esc(mode)}</text>`,
+    `<text class="axis-title" x="${f((x0 + x1) / 2)}" y="${height - 2}" text-anchor="middle">${esc(label)}, ${esc(mode)}</text>`,
   );
 
+  const value = (s: SubjectStats) => (s.score === null ? "–" : `${pyFixed2(s.score)}%`);
   items.forEach((s, i) => {
     const cy = top + i * rowH + rowH / 2;
+    if (s.group === true && items[i - 1]?.group !== true) {
+      parts.push(`<line class="group-rule" x1="0" x2="${WIDTH}" y1="${cy - rowH / 2}" y2="${cy - rowH / 2}"/>`);
+    }
     const tip =
-      `${s.name}: ${pct(s.accuracy)} (95% CI ${pct(s.ci.low)} to ${pct(s.ci.high)}), ${s.questions} questions` +
+      `${s.name}${s.group === true ? " (group)" : ""}: ${value(s)}` +
+      (s.ci ? ` (95% CI ${pct(s.ci.low)} to ${pct(s.ci.high)})` : "") +
+      `, ${s.questions} questions` +
       (s.perRun.length > 1 ? `; seeds: ${s.perRun.map((p) => pct(p)).join(", ")}` : "");
     const g: string[] = [
-      `<g class="subject" data-subject="${esc(s.name)}" data-accuracy="${s.accuracy}"><title>${esc(tip)}</title>`,
+      `<g class="subject${s.group === true ? " group" : ""}" data-subject="${esc(s.name)}" data-accuracy="${s.accuracy ?? ""}"><title>${esc(tip)}</title>`,
     ];
     g.push(`<rect class="row-bg" x="0" y="${cy - rowH / 2}" width="${WIDTH}" height="${rowH}"/>`);
     g.push(`<text class="label" x="${x0 - 10}" y="${cy + 4}" text-anchor="end">${esc(ellipsize(s.name, 30))}</text>`);
-    g.push(`<rect class="bar" x="${x0}" y="${cy - 8}" width="${f(x(s.accuracy) - x0)}" height="16" rx="2"/>`);
-    const lo = f(x(s.ci.low));
-    const hi = f(x(s.ci.high));
-    g.push(`<line class="whisker" x1="${lo}" x2="${hi}" y1="${cy}" y2="${cy}"/>`);
-    g.push(`<line class="whisker" x1="${lo}" x2="${lo}" y1="${cy - 6}" y2="${cy + 6}"/>`);
-    g.push(`<line class="whisker" x1="${hi}" x2="${hi}" y1="${cy - 6}" y2="${cy + 6}"/>`);
+    if (s.accuracy !== null) {
+      g.push(`<rect class="bar" x="${x0}" y="${cy - 8}" width="${f(x(s.accuracy) - x0)}" height="16" rx="2"/>`);
+    }
+    if (s.ci) {
+      const lo = f(x(s.ci.low));
+      const hi = f(x(s.ci.high));
+      g.push(`<line class="whisker" x1="${lo}" x2="${hi}" y1="${cy}" y2="${cy}"/>`);
+      g.push(`<line class="whisker" x1="${lo}" x2="${lo}" y1="${cy - 6}" y2="${cy + 6}"/>`);
+      g.push(`<line class="whisker" x1="${hi}" x2="${hi}" y1="${cy - 6}" y2="${cy + 6}"/>`);
+    }
     if (s.perRun.length > 1) {
       for (const p of s.perRun) g.push(`<circle class="seed" cx="${f(x(p))}" cy="${cy}" r="4"/>`);
     }
-    g.push(
-      `<text class="value" x="${f(Math.max(x(s.ci.high), x(s.accuracy)) + 8)}" y="${cy + 4}">${pct(s.accuracy)}</text>`,
-    );
+    // Past the whisker and the seeds' dots, so a dot at 100% does not cover the value.
+    const right = Math.max(x(s.ci?.high ?? 0), x(s.accuracy ?? 0), ...s.perRun.map((p) => x(p) + 4));
+    g.push(`<text class="value" x="${f(right + 8)}" y="${cy + 4}">${value(s)}</text>`);
     g.push("</g>");
     parts.push(g.join(""));
   });
 
-  if (subjects.length > 0) {
+  if (subjects.length > 0 && overall.accuracy !== null) {
     const ox = f(x(overall.accuracy));
     parts.push(`<line class="overall" x1="${ox}" x2="${ox}" y1="${top - 6}" y2="${top + plotH}"/>`);
     parts.push(
-      `<text class="overall-label" x="${ox}" y="${top - 10}" text-anchor="middle">all: ${pct(overall.accuracy)}</text>`,
+      `<text class="overall-label" x="${ox}" y="${top - 10}" text-anchor="middle">all: ${value(overall)}</text>`,
     );
   }
-  return svg("subject-chart", height, `Accuracy per subject (${mode}) with 95% confidence intervals`, parts);
+  return svg("subject-chart", height, `${label} per subject (${mode}) with 95% confidence intervals`, parts);
 }
 
 /**

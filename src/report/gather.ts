@@ -1,14 +1,16 @@
+import { getBenchmark } from "../benchmarks/index.js";
 import { UsageError } from "../errors.js";
-import { computeMetrics } from "../metrics/compute.js";
+import { computeSubsetMetrics } from "../metrics/compute.js";
+import { parseJsonLine } from "../metrics/json-line.js";
 import type { BenchmarkOutputs } from "../metrics/locate.js";
 import { LineSource } from "../metrics/read-lines.js";
-import { toRecord } from "../metrics/record.js";
-import type { GroupMetrics, ModeMetrics } from "../metrics/types.js";
+import { type RowRecord, toRecord } from "../metrics/record.js";
+import { ALL_SUBSETS, type GroupMetrics, type ModeMetrics } from "../metrics/types.js";
 import { type RunSpec, readSpec } from "../output/run-spec.js";
 import { promptBuilder } from "./prompt-parts.js";
 import { TokenHistogram, wilsonInterval } from "./stats.js";
 import { answerText, clipText } from "./text.js";
-import type { ImageMode, ReportData, ReportLine, ReportRow, SubjectStats } from "./types.js";
+import type { HeadlineScore, ImageMode, ReportData, ReportLine, ReportRow, SubjectStats } from "./types.js";
 
 export type GatherOptions = {
   /** Rows of each file embedded in the sample browser; negative: all. */
@@ -30,30 +32,53 @@ export type Gathered = { data: ReportData; imageRefs: string[][]; spec: RunSpec 
 const TEXT_BUDGET = 40_000_000;
 const MIN_TEXT = 2_000;
 
-type Tally = { name: string; questions: number; lines: number[]; correct: number[] };
+/** A subject's (or group's, or the benchmark's) rows and each run's sum of the headline score. */
+type Tally = { questions: number; sums: number[] };
 
 /**
- * Reads a benchmark folder's output files, streaming: per-subject and per-run accuracy, the
- * token histogram, and the first `maxSamples` lines of each file for the sample browser (the
- * rest only counts). The metrics tables come from computeMetrics (a pass of its own over the
- * files), so they are the numbers summarize_results prints.
+ * Reads a benchmark folder's output files, streaming: each run's score per subject (the seeds'
+ * dots and range), the token histogram, and the first `maxSamples` lines of each file for the
+ * sample browser (the rest only counts). Every number the page prints as a metric (tables,
+ * tiles, the subjects' scores and their order, MMMU's disciplines) comes from computeSubsetMetrics
+ * (a pass of its own over the files) with the benchmark's metric groups, so they are the numbers
+ * summarize_results prints and metrics.json holds.
  */
 export async function gatherReport(outputs: BenchmarkOutputs, opts: GatherOptions): Promise<Gathered> {
-  const metrics = await computeMetrics(outputs.files);
+  const groupsOf = getBenchmark(outputs.name)?.metricGroups;
+  const ordered = await computeSubsetMetrics(outputs.files, { groupsOf });
+  const metrics = Object.fromEntries(ordered);
+  const runs = outputs.files.length;
+  const primaryMode = runs >= 2 ? `pass@1[avg-of-${runs}]` : "pass@1";
+  const score: HeadlineScore =
+    typeof metrics[ALL_SUBSETS]?.[primaryMode]?.anls === "number"
+      ? { key: "anls", label: "ANLS" }
+      : { key: "symbolic_correct", label: "accuracy" };
+  const scoreOf = (rec: RowRecord) => (score.key === "anls" ? (rec.anls ?? 0) : (rec.symbolic ?? 0));
   const spec = await readSpec(`${outputs.files[0]}.spec.json`);
   const build = await promptBuilder(spec);
   const cap = opts.maxSamples < 0 ? Number.POSITIVE_INFINITY : opts.maxSamples;
-  const runs = outputs.files.length;
   const rowCount = firstMode(metrics._all_)?.num_entries;
   const embedded = Math.min(cap, typeof rowCount === "number" ? rowCount : cap) * runs;
   const textLimit = Math.min(opts.textLimit, Math.max(MIN_TEXT, Math.floor(TEXT_BUDGET / Math.max(1, 2 * embedded))));
 
+  const newTally = (): Tally => ({ questions: 0, sums: new Array<number>(runs).fill(0) });
+  const all = newTally();
+  // By metrics name: the subjects, and apart (as computeSubsetMetrics keeps them) the groups.
   const tallies = new Map<string, Tally>();
-  const all: Tally = {
-    name: outputs.name,
-    questions: 0,
-    lines: new Array(runs).fill(0),
-    correct: new Array(runs).fill(0),
+  const groupTallies = new Map<string, Tally>();
+  // As computeSubsetMetrics groups rows: by RowRecord.subsetKey (1 and 1.0 are one subset, named
+  // by its first row), a row's subject is its first file's, and rows match by position in the files.
+  const subjectOfKey = new Map<string, string>();
+  const rowSubject: (string | null)[] = [];
+  const talliesOf = new Map<string | null, Tally[]>([[null, [all]]]);
+  const targets = (subject: string | null): Tally[] => {
+    let t = talliesOf.get(subject);
+    if (t === undefined) {
+      const groups = (groupsOf?.(subject!) ?? []).map((g) => tally(groupTallies, g, newTally));
+      t = [all, tally(tallies, subject!, newTally), ...groups];
+      talliesOf.set(subject, t);
+    }
+    return t;
   };
   const tokens = new TokenHistogram();
   let truncated = 0;
@@ -69,11 +94,13 @@ export async function gatherReport(outputs: BenchmarkOutputs, opts: GatherOption
         if (text === null) text = await src.next();
         if (text === undefined) break;
         const line = parseLine(text, src);
-        const rec = toRecord(line);
-        for (const t of rec.subset === undefined ? [all] : [all, tally(tallies, rec.subset, runs)]) {
+        const rec = toRecord(line, text);
+        if (run === 0) rowSubject.push(subjectOf(rec, subjectOfKey));
+        const subject = rowSubject[i] ?? null;
+        const value = scoreOf(rec);
+        for (const t of targets(subject)) {
           if (run === 0) t.questions++;
-          t.lines[run]!++;
-          if (rec.correct === true) t.correct[run]!++;
+          t.sums[run]! += value;
         }
         if (rec.tokens !== undefined) tokens.add(rec.tokens, rec.correct === true);
         if (line.finish_reason === "length") truncated++;
@@ -82,7 +109,7 @@ export async function gatherReport(outputs: BenchmarkOutputs, opts: GatherOption
           const p = build(line, i);
           rows.push({
             id: answerText(line.id),
-            subject: rec.subset ?? null,
+            subject,
             expected: answerText(line.expected_answer),
             ...(Array.isArray(line.answers) && line.answers.length > 1
               ? { answers: line.answers.map((a) => answerText(a) ?? "") }
@@ -102,7 +129,8 @@ export async function gatherReport(outputs: BenchmarkOutputs, opts: GatherOption
   // Seeds of one question side by side.
   lines.sort((a, b) => a.row - b.row || a.run - b.run);
 
-  const primaryMode = runs >= 2 ? `pass@1[avg-of-${runs}]` : "pass@1";
+  const stats = (name: string, t: Tally, group = false) =>
+    subjectStats(name, metrics[name] ?? {}, t, { primaryMode, score, group });
   const data: ReportData = {
     benchmark: outputs.name,
     created: new Date().toISOString(),
@@ -110,9 +138,17 @@ export async function gatherReport(outputs: BenchmarkOutputs, opts: GatherOption
     runs: outputs.files.map((f, i) => ({ label: outputs.greedy ? "greedy" : seedLabel(f, i), file: f })),
     greedy: outputs.greedy,
     primaryMode,
+    score,
     metrics,
-    overall: subjectStats(all),
-    subjects: [...tallies.values()].map(subjectStats),
+    overall: { ...stats(ALL_SUBSETS, all), name: outputs.name },
+    // metrics.json's order: the subjects, then the groups (a group named as a subject is left out there).
+    subjects: [...ordered.keys()].flatMap((name) => {
+      if (name === ALL_SUBSETS) return [];
+      const subject = tallies.get(name);
+      if (subject) return [stats(name, subject)];
+      const group = groupTallies.get(name);
+      return group ? [stats(name, group, true)] : [];
+    }),
     tokens: { bins: tokens.bins(), summary: tokens.summary(), truncated },
     ...(spec ? { spec: spec as unknown as Record<string, unknown> } : {}),
     samples: {
@@ -133,24 +169,47 @@ function firstMode(modes: GroupMetrics | undefined): ModeMetrics | undefined {
   return modes === undefined ? undefined : Object.values(modes)[0];
 }
 
-function tally(map: Map<string, Tally>, name: string, runs: number): Tally {
+function tally(map: Map<string, Tally>, name: string, make: () => Tally): Tally {
   let t = map.get(name);
-  if (t === undefined) {
-    t = { name, questions: 0, lines: new Array(runs).fill(0), correct: new Array(runs).fill(0) };
-    map.set(name, t);
-  }
+  if (t === undefined) map.set(name, (t = make()));
   return t;
 }
 
-function subjectStats(t: Tally): SubjectStats {
-  const perRun = t.lines.map((n, r) => (n > 0 ? t.correct[r]! / n : 0));
-  const accuracy = perRun.length > 0 ? perRun.reduce((a, b) => a + b, 0) / perRun.length : 0;
+/** The row's subject as the metrics name it (its first row's name for the subset's key); null without one. */
+function subjectOf(rec: RowRecord, names: Map<string, string>): string | null {
+  if (rec.subset === undefined) return null;
+  const key = rec.subsetKey ?? rec.subset;
+  if (key === ALL_SUBSETS) return null;
+  let name = names.get(key);
+  if (name === undefined) names.set(key, (name = rec.subset));
+  return name;
+}
+
+/**
+ * A subject's numbers: questions and the headline score from its metrics (the primary mode), the
+ * Wilson interval around that score, and each run's mean score from the report's own tally.
+ * A graded score (ANLS) in [0, 1] has at most the variance of a 0/1 one with the same mean, so
+ * the Wilson interval over its mean is conservative, as it is for a mean over seeds.
+ */
+function subjectStats(
+  name: string,
+  modes: GroupMetrics,
+  t: Tally,
+  opts: { primaryMode: string; score: HeadlineScore; group: boolean },
+): SubjectStats {
+  const m = modes[opts.primaryMode];
+  const entries = m?.num_entries;
+  const questions = typeof entries === "number" ? entries : t.questions;
+  const value = m?.[opts.score.key];
+  const accuracy = typeof value === "number" ? value / 100 : null;
   return {
-    name: t.name,
-    questions: t.questions,
+    name,
+    ...(opts.group ? { group: true } : {}),
+    questions,
+    score: typeof value === "number" ? value : null,
     accuracy,
-    ci: wilsonInterval(accuracy * t.questions, t.questions),
-    perRun,
+    ci: accuracy === null ? null : wilsonInterval(accuracy * questions, questions),
+    perRun: t.sums.map((sum) => (t.questions > 0 ? sum / t.questions : 0)),
   };
 }
 
@@ -213,7 +272,7 @@ function seedLabel(file: string, index: number): string {
 function parseLine(text: string, src: LineSource): Record<string, unknown> {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseJsonLine(text);
   } catch (e) {
     throw new UsageError(`${src.path}:${src.lineNumber}: not valid JSON (${(e as Error).message})`);
   }

@@ -45,6 +45,8 @@ tr.primary th, tr.primary td { font-weight: 650; background: var(--accent-soft);
 th.mode { font-family: var(--mono); font-size: 12.5px; }
 td.strong { font-weight: 650; }
 td.ci { color: var(--muted); }
+tbody.groups tr.group-head th { text-align: left; color: var(--muted); font-size: 12px; font-weight: 600; border-top: 2px solid var(--line); }
+tbody.groups tr.group-head:hover { background: none; }
 tfoot tr.total th, tfoot tr.total td { font-weight: 650; border-top: 2px solid var(--line); border-bottom: none; }
 details.more { margin-top: 12px; }
 details.more > summary { cursor: pointer; color: var(--accent); font-size: 13px; }
@@ -63,6 +65,8 @@ svg .row-bg { fill: transparent; }
 svg .subject:hover .row-bg { fill: #f4f6fa; }
 svg .bar { fill: #5b8bd6; }
 svg .subject:hover .bar { fill: var(--accent); }
+svg .group .bar { fill: #8fa9d3; }
+svg .group-rule { stroke: #d9dee5; stroke-width: 1; }
 svg .whisker { stroke: #1c2330; stroke-width: 1.5; }
 svg .seed { fill: var(--seed); stroke: #fff; stroke-width: 1.2; }
 svg .overall { stroke: var(--wrong); stroke-width: 1.5; stroke-dasharray: 5 4; }

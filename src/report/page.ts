@@ -57,9 +57,9 @@ ${modesTable(all, headlineModes(all), data.primaryMode)}
 ${Object.keys(all).length > headlineModes(all).length ? `<details class="more"><summary>All evaluation modes</summary>${modesTable(all, Object.keys(all), data.primaryMode)}</details>` : ""}
 </section>
 <section class="card" id="subjects">
-<h2>Accuracy by subject</h2>
-<p class="note">${esc(data.primaryMode)} per <code>subset_for_metrics</code> value, with its 95% confidence interval (Wilson score interval over the subject's questions${data.runs.length > 1 ? "; with seeds, over each question's mean across seeds" : ""}).</p>
-<div class="chart-wrap">${subjectChart(data.subjects, data.overall, data.primaryMode)}</div>
+<h2>${esc(capitalize(data.score.label))} by subject</h2>
+<p class="note">${subjectsNote(data)}</p>
+<div class="chart-wrap">${subjectChart(data.subjects, data.overall, data.primaryMode, data.score.label)}</div>
 ${legend(data)}
 ${subjectsTable(data)}
 </section>
@@ -88,7 +88,7 @@ function header(data: ReportData): string {
     data.model ? `model <b>${esc(data.model)}</b>` : "",
     runs,
     `<b>${data.overall.questions.toLocaleString("en-US")}</b> questions`,
-    data.subjects.length > 0 ? `${data.subjects.length} subjects` : "",
+    subjectCount(data) > 0 ? `${subjectCount(data)} subjects` : "",
   ].filter((b) => b !== "");
   return `<header class="top"><div class="wrap"><div class="brand">vlmpipe report</div><h1>${esc(data.benchmark)}</h1><div class="meta">${bits.join(" · ")}</div></div></header>`;
 }
@@ -96,7 +96,8 @@ function header(data: ReportData): string {
 function tiles(data: ReportData, primary: ModeMetrics): string {
   const k = data.runs.length;
   const all = data.metrics[ALL_SUBSETS] ?? {};
-  const stats = primary.symbolic_correct_statistics;
+  const { key, label } = data.score;
+  const stats = primary[`${key}_statistics`];
   const std =
     typeof stats === "object" && typeof stats.std_dev_across_runs === "number" ? stats.std_dev_across_runs : undefined;
   const out: string[] = [];
@@ -107,29 +108,68 @@ function tiles(data: ReportData, primary: ModeMetrics): string {
   const num = (m: ModeMetrics | undefined, key: string) =>
     typeof m?.[key] === "number" ? (m[key] as number) : undefined;
 
-  const acc = num(primary, "symbolic_correct");
+  const acc = num(primary, key);
+  const exact = key === "symbolic_correct" ? undefined : num(primary, "symbolic_correct");
+  const ci = data.overall.ci;
   tile(
-    `Accuracy · ${data.primaryMode}`,
+    `${capitalize(label)} · ${data.primaryMode}`,
     acc === undefined ? "–" : `${pyFixed2(acc)}%`,
-    `95% CI ${pct(data.overall.ci.low)} – ${pct(data.overall.ci.high)}${std === undefined ? "" : ` · ± ${pyFixed2(100 * std)}% across seeds`}`,
+    [
+      exact === undefined ? "" : `exact match ${pyFixed2(exact)}%`,
+      ci ? `95% CI ${pct(ci.low)} – ${pct(ci.high)}` : "",
+      std === undefined ? "" : `± ${pyFixed2(100 * std)}% across seeds`,
+    ]
+      .filter((b) => b !== "")
+      .join(" · "),
     " main",
   );
   if (k >= 2) {
-    const maj = num(all[`majority@${k}`], "symbolic_correct");
-    const pass = num(all[`pass@${k}`], "symbolic_correct");
+    const maj = num(all[`majority@${k}`], key);
+    const pass = num(all[`pass@${k}`], key);
     if (maj !== undefined) tile(`majority@${k}`, `${pyFixed2(maj)}%`, "most frequent answer");
-    if (pass !== undefined) tile(`pass@${k}`, `${pyFixed2(pass)}%`, `right in any of ${k} runs`);
+    if (pass !== undefined)
+      tile(`pass@${k}`, `${pyFixed2(pass)}%`, key === "anls" ? `best of ${k} runs` : `right in any of ${k} runs`);
   }
   const noAnswer = num(primary, "no_answer");
-  if (noAnswer !== undefined) tile("No answer", `${pyFixed2(noAnswer)}%`, "no letter extracted");
+  if (noAnswer !== undefined)
+    tile("No answer", `${pyFixed2(noAnswer)}%`, key === "anls" ? "no answer extracted" : "no letter extracted");
   const errors = num(primary, "num_errors");
   if (errors !== undefined)
     tile("Failed rows", String(errors), `of ${(data.overall.questions * k).toLocaleString("en-US")} lines`);
   const dis = num(primary, "extractor_disagreement");
   if (dis !== undefined) tile("Extractor disagreement", `${pyFixed2(dis)}%`, "multichoice vs official");
+  // avg_tokens as summarize_results prints it: per question, the mean over runs, a failed run's
+  // missing count as 0, truncated.
+  const tokens = num(primary, "avg_tokens");
   const s = data.tokens.summary;
-  if (s) tile("Tokens per answer", String(Math.round(s.mean)), `median ${s.median} · max ${s.max}`);
+  if (tokens !== undefined)
+    tile(
+      "Tokens per answer",
+      String(Math.trunc(tokens)),
+      s ? `avg_tokens · median ${s.median} · max ${s.max}` : "avg_tokens",
+    );
   return `<section class="tiles">${out.join("")}</section>`;
+}
+
+function subjectsNote(data: ReportData): string {
+  const seeds = data.runs.length > 1 ? "; with seeds, over each question's mean across seeds" : "";
+  const graded = data.score.key === "anls" ? ", conservative for a graded score" : "";
+  const groups = data.subjects.some((s) => s.group === true)
+    ? " The benchmark's groups of subjects follow the subjects, each over its subjects' questions."
+    : "";
+  return (
+    `${esc(data.score.label)}, ${esc(data.primaryMode)}, per <code>subset_for_metrics</code> value as <code>summarize_results</code> computes it, ` +
+    `with its 95% confidence interval (Wilson score interval over the subject's questions${seeds}${graded}).${groups}`
+  );
+}
+
+/** Subjects, without the benchmark's groups of them. */
+function subjectCount(data: ReportData): number {
+  return data.subjects.filter((s) => s.group !== true).length;
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function legend(data: ReportData): string {

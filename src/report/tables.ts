@@ -10,6 +10,7 @@ const COLUMNS: ReadonlyArray<[key: string, kind: "int" | "pct"]> = [
   ["gen_seconds", "int"],
   ["judge_correct", "pct"],
   ["symbolic_correct", "pct"],
+  ["anls", "pct"],
   ["no_answer", "pct"],
   ["num_errors", "int"],
   ["extractor_disagreement", "pct"],
@@ -52,43 +53,63 @@ function cell(key: string, kind: "int" | "pct", m: ModeMetrics): string {
 }
 
 /**
- * One row per subject: accuracy of the primary mode with its 95% interval (and, with seeds, the
- * lowest and highest seed), majority@k and pass@k, no answer, errors, extractor disagreement
- * and mean tokens, from metrics.json's numbers for that subset.
+ * One row per subject, then one per metric group (MMMU's disciplines): the headline score of the
+ * primary mode (ANLS when the metrics have it, with exact match beside it; else accuracy) with its
+ * 95% interval (and, with seeds, the lowest and highest seed), majority@k and pass@k of that
+ * score, no answer, errors, extractor disagreement and mean tokens. Every number but the interval
+ * and the seed range is metrics.json's for that subset, formatted as summarize_results formats it.
  */
 export function subjectsTable(data: ReportData): string {
   const runs = data.runs.length;
+  const { key, label } = data.score;
+  const exact = key !== "symbolic_correct";
   const items: [SubjectStats, GroupMetrics][] =
     data.subjects.length > 0
       ? data.subjects.map((s) => [s, data.metrics[s.name] ?? {}])
       : [[data.overall, data.metrics[ALL_SUBSETS] ?? {}]];
   const extra = runs >= 2 ? [`majority@${runs}`, `pass@${runs}`] : [];
-  const head =
-    `<tr><th class="l">subject</th><th>questions</th><th>accuracy</th><th>95% CI</th>` +
-    (runs >= 2 ? "<th>seed range</th>" : "") +
-    extra.map((m) => `<th>${esc(m)}</th>`).join("") +
-    "<th>no answer</th><th>errors</th><th>disagreement</th><th>avg tokens</th></tr>";
+  const heads = [
+    "questions",
+    label,
+    "95% CI",
+    ...(runs >= 2 ? ["seed range"] : []),
+    ...(exact ? ["exact match"] : []),
+    ...extra,
+    "no answer",
+    "errors",
+    "disagreement",
+    "avg tokens",
+  ];
+  const head = `<tr><th class="l">subject</th>${heads.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`;
+  const percent = (v: number) => `${pyFixed2(v)}%`;
   const row = ([s, modes]: [SubjectStats, GroupMetrics], cls = "") => {
     const p = modes[data.primaryMode] ?? {};
     const num = (m: ModeMetrics | undefined, k: string, f: (v: number) => string) =>
       typeof m?.[k] === "number" ? f(m[k] as number) : "–";
     const cells = [
       `<td>${s.questions}</td>`,
-      `<td class="strong">${pct(s.accuracy, 2)}</td>`,
-      `<td class="ci">${pct(s.ci.low)} – ${pct(s.ci.high)}</td>`,
+      `<td class="strong">${num(p, key, percent)}</td>`,
+      `<td class="ci">${s.ci ? `${pct(s.ci.low)} – ${pct(s.ci.high)}` : "–"}</td>`,
       runs >= 2 ? `<td class="ci">${pct(Math.min(...s.perRun))} – ${pct(Math.max(...s.perRun))}</td>` : "",
-      ...extra.map((m) => `<td>${num(modes[m], "symbolic_correct", (v) => `${pyFixed2(v)}%`)}</td>`),
-      `<td>${num(p, "no_answer", (v) => `${pyFixed2(v)}%`)}</td>`,
+      exact ? `<td>${num(p, "symbolic_correct", percent)}</td>` : "",
+      ...extra.map((m) => `<td>${num(modes[m], key, percent)}</td>`),
+      `<td>${num(p, "no_answer", percent)}</td>`,
       `<td>${num(p, "num_errors", (v) => String(v))}</td>`,
-      `<td>${num(p, "extractor_disagreement", (v) => `${pyFixed2(v)}%`)}</td>`,
+      `<td>${num(p, "extractor_disagreement", percent)}</td>`,
       `<td>${num(p, "avg_tokens", (v) => String(Math.trunc(v)))}</td>`,
     ];
     return `<tr${cls}><th class="l">${esc(s.name)}</th>${cells.join("")}</tr>`;
   };
-  const body = items.map((it) => row(it)).join("");
+  const subjects = items.filter(([s]) => s.group !== true);
+  const groups = items.filter(([s]) => s.group === true);
+  const body =
+    `<tbody>${subjects.map((it) => row(it)).join("")}</tbody>` +
+    (groups.length > 0
+      ? `<tbody class="groups"><tr class="group-head"><th class="l" colspan="${heads.length + 1}">groups of subjects</th></tr>${groups.map((it) => row(it, ' class="group"')).join("")}</tbody>`
+      : "");
   const foot =
     data.subjects.length > 0
       ? row([{ ...data.overall, name: "all" }, data.metrics[ALL_SUBSETS] ?? {}], ' class="total"')
       : "";
-  return `<div class="table-wrap"><table class="subjects"><thead>${head}</thead><tbody>${body}</tbody><tfoot>${foot}</tfoot></table></div>`;
+  return `<div class="table-wrap"><table class="subjects"><thead>${head}</thead>${body}<tfoot>${foot}</tfoot></table></div>`;
 }

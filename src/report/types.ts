@@ -46,17 +46,29 @@ export type ReportLine = {
   seconds?: number;
 };
 
-/** Accuracy of one subject (or of the whole benchmark) from the report's own pass over the files. */
+/**
+ * One subject (a subset_for_metrics value), one of the benchmark's metric groups (MMMU's
+ * disciplines) or the whole benchmark, with its headline score from the metrics.
+ */
 export type SubjectStats = {
+  /** Its key in `metrics` (the subset's name as computeMetrics names it); the benchmark's for the whole. */
   name: string;
+  /** One of the benchmark's metric groups (MMMU's disciplines), not a subset of its own. */
+  group?: boolean;
+  /** num_entries of the metrics. */
   questions: number;
-  /** Mean accuracy over runs, 0-1 (pass@1, or pass@1[avg-of-k] with several seeds). */
-  accuracy: number;
-  /** 95% Wilson interval of `accuracy` over the questions, 0-1. */
-  ci: Interval;
-  /** Each run's accuracy, 0-1, in run order. */
+  /** The headline score (ReportData.score) of the primary mode as the metrics have it (a percentage); null when they lack it. */
+  score: number | null;
+  /** `score` as a fraction, 0-1, for the chart and the interval. */
+  accuracy: number | null;
+  /** 95% Wilson interval of `accuracy` over the questions, 0-1; null with `accuracy`. */
+  ci: Interval | null;
+  /** Each run's mean headline score, 0-1, in run order (the report's own pass over the files). */
   perRun: number[];
 };
+
+/** The score the tiles, the chart and the subject table lead with: a metrics key and its name for people. */
+export type HeadlineScore = { key: "anls" | "symbolic_correct"; label: string };
 
 export type ReportData = {
   benchmark: string;
@@ -68,10 +80,15 @@ export type ReportData = {
   greedy: boolean;
   /** The mode the chart and the headline show: pass@1 or pass@1[avg-of-k]. */
   primaryMode: string;
+  /** ANLS when the metrics have `anls` (DocVQA), else exact match (symbolic_correct). */
+  score: HeadlineScore;
   /** computeMetrics' result: `_all_` and each subset, modes inside (percentages). */
   metrics: Record<string, GroupMetrics>;
   overall: SubjectStats;
-  /** One per subset_for_metrics value, in order of first appearance; [] when rows have none. */
+  /**
+   * One per subset_for_metrics value, in the metrics' order (first appearance), then the
+   * benchmark's metric groups; [] when rows have none.
+   */
   subjects: SubjectStats[];
   tokens: { bins: HistogramBin[]; summary: TokenSummary | null; truncated: number };
   /** The spec of the first run (model, prompt config, inference), when found. */

@@ -35,12 +35,12 @@ describe("report data", () => {
     expect(math.questions).toBe(4);
     expect(math.perRun).toEqual([0.25, 0.5]);
     expect(math.accuracy).toBeCloseTo(0.375, 12);
-    expect(math.ci.low).toBeCloseTo(wilsonInterval(1.5, 4).low, 12);
-    expect(math.ci.high).toBeCloseTo(wilsonInterval(1.5, 4).high, 12);
+    expect(math.ci!.low).toBeCloseTo(wilsonInterval(1.5, 4).low, 12);
+    expect(math.ci!.high).toBeCloseTo(wilsonInterval(1.5, 4).high, 12);
     expect(data.subjects.map((s) => s.name)).toEqual(["Math", "Art <b>"]);
     expect(data.overall.questions).toBe(6);
     // The same number summarize_results computes.
-    expect(data.metrics._all_!["pass@1[avg-of-2]"]!.symbolic_correct).toBeCloseTo(100 * data.overall.accuracy, 9);
+    expect(data.metrics._all_!["pass@1[avg-of-2]"]!.symbolic_correct).toBeCloseTo(100 * data.overall.accuracy!, 9);
     expect(data.metrics.Math!["pass@1[avg-of-2]"]!.symbolic_correct).toBeCloseTo(37.5, 9);
   });
 
