@@ -76,8 +76,11 @@ export function createTransport(opts: TransportOptions): ChatClient {
       const call = new Call(stream, resolve, reject, deadlines, where, chatOpts.onStream ? chatOpts : undefined);
       deadlines.add(call);
       if (signal) watchSignal(signal, call);
-      // A stream has no headers or body timeout of its pool: its idle clock is ours (Deadlines).
-      send.dispatch(body, length, stream ? NO_WAIT_LIMIT : opts.responseTimeoutMs, call);
+      // A stream's body has no timeout of its pool: its idle clock is ours (Deadlines). Its
+      // headers do: vLLM sends them at once, queued or not, so a server that sends none within
+      // ++server.idle_timeout has stopped answering.
+      if (stream) send.dispatch(body, length, opts.idleTimeoutMs, NO_WAIT_LIMIT, call);
+      else send.dispatch(body, length, opts.responseTimeoutMs, opts.responseTimeoutMs, call);
     });
   }
 
@@ -100,17 +103,17 @@ const NO_WAIT_LIMIT = 0;
 
 /** How a transport hands a request to its pool of sockets. */
 type Sender = {
-  /** `waitMs`: the pool's headers and body timeouts; 0 for none. */
-  dispatch(body: EncodedBody["body"], length: number, waitMs: number, call: Call): void;
+  /** The pool's headers and body timeouts, ms; 0 for none. */
+  dispatch(body: EncodedBody["body"], length: number, headersMs: number, bodyMs: number, call: Call): void;
   close(): Promise<void>;
 };
 
 function http1Sender(url: URL, path: string, headers: Record<string, string>, connections: number): Sender {
   const pool = new Http1Pool({ origin: url.origin, connections, headers });
   return {
-    dispatch: (body, length, waitMs, call) => {
-      const ms = waitMs === NO_WAIT_LIMIT ? Number.POSITIVE_INFINITY : waitMs;
-      pool.dispatch({ path, body, length, headersTimeout: ms, bodyTimeout: ms }, call);
+    dispatch: (body, length, headersMs, bodyMs, call) => {
+      const ms = (w: number) => (w === NO_WAIT_LIMIT ? Number.POSITIVE_INFINITY : w);
+      pool.dispatch({ path, body, length, headersTimeout: ms(headersMs), bodyTimeout: ms(bodyMs) }, call);
     },
     close: () => pool.close(),
   };
@@ -142,7 +145,14 @@ function undiciSender(url: URL, path: string, headers: Record<string, string>, l
   void loading.then((p) => {
     pool = p;
   });
-  const send = (pool: Dispatcher, body: EncodedBody["body"], length: number, waitMs: number, call: Call) =>
+  const send = (
+    pool: Dispatcher,
+    body: EncodedBody["body"],
+    length: number,
+    headersMs: number,
+    bodyMs: number,
+    call: Call,
+  ) =>
     pool.dispatch(
       {
         origin: url.origin,
@@ -153,17 +163,17 @@ function undiciSender(url: URL, path: string, headers: Record<string, string>, l
         // its TypeScript types do not list them yet.
         headers: Array.isArray(body) ? { ...headers, "content-length": String(length) } : headers,
         body: body as string | Buffer, // (pieces: see above)
-        headersTimeout: waitMs, // (0: none, undici's own spelling)
-        bodyTimeout: waitMs,
+        headersTimeout: headersMs, // (0: none, undici's own spelling)
+        bodyTimeout: bodyMs,
       },
       call as Dispatcher.DispatchHandler,
     );
   return {
-    dispatch(body, length, waitMs, call) {
-      if (pool) send(pool, body, length, waitMs, call);
+    dispatch(body, length, headersMs, bodyMs, call) {
+      if (pool) send(pool, body, length, headersMs, bodyMs, call);
       else
         loading.then(
-          (p) => send(p, body, length, waitMs, call),
+          (p) => send(p, body, length, headersMs, bodyMs, call),
           (e: unknown) => call.onResponseError(NO_CONTROLLER, e as Error),
         );
     },
@@ -258,7 +268,18 @@ class Call implements ResponseHandler {
 
   onResponseError(_c: RequestController, err: Error): void {
     if (this.settled) return;
-    this.fail(this.abortedWith ?? transportError(err));
+    const e = this.abortedWith ?? transportError(err);
+    // A stream's only pool timeout is its headers' (chat): the server stopped answering at all.
+    if (this.stream && e.code === ErrorCodes.TIMEOUT && !this.abortedWith) {
+      this.fail(
+        new VlmError(ErrorCodes.TIMEOUT, "the server sent no answer headers in time; see ++server.idle_timeout", {
+          retryable: true,
+          cause: err,
+        }),
+      );
+      return;
+    }
+    this.fail(e);
   }
 
   /**

@@ -121,6 +121,15 @@ describe.each(paths)("the idle clock of a stream (%s)", (_, viaProxy) => {
     expect(err.message).toContain("++server.idle_timeout");
   });
 
+  it("aborts, as retryable, a stream whose headers do not come within idle_timeout (a server that stopped answering)", async () => {
+    // vLLM sends a stream's headers at once, queued or not: none at all is a hung server.
+    const s = await server(() => {});
+    const t = await transport(s.url, viaProxy, { idleTimeoutMs: 300, totalTimeoutMs: 20_000 });
+    const err = (await t.chat(req).catch((e: unknown) => e)) as VlmError;
+    expect(err).toMatchObject({ code: "VLM_E_TIMEOUT", retryable: true });
+    expect(err.message).toBe("the server sent no answer headers in time; see ++server.idle_timeout");
+  });
+
   it("bounds the wait before the first event by the total deadline (++inference.timeout) alone", async () => {
     const s = await server(queued(60_000, 1));
     const t = await transport(s.url, viaProxy, { idleTimeoutMs: 100, totalTimeoutMs: 1500 });
