@@ -21,11 +21,26 @@ export type RunFeedbackOptions = {
  *   runFeedback({ limit, maxFailures: 100, stop, log })
  */
 export function runFeedback(opts: RunFeedbackOptions): MonoTypeOperatorFunction<Sample> {
-  const { limit, maxFailures, stop, log } = opts;
-  let inARow = 0;
+  const count = failureCount(opts);
   return tap((s: Sample) => {
+    if (!s.error) opts.limit.succeeded();
+    count(s);
+  });
+}
+
+/**
+ * The same stop for rows as they are written, at the end of the chain: failures of the stages
+ * after generate (a judge whose server refuses every call) count too. It comes later than
+ * runFeedback's for generate's own failures, which that one sees first.
+ */
+export function failureStop(opts: Omit<RunFeedbackOptions, "limit">): MonoTypeOperatorFunction<Sample> {
+  return tap(failureCount(opts));
+}
+
+function failureCount({ maxFailures, stop, log }: Omit<RunFeedbackOptions, "limit">): (s: Sample) => void {
+  let inARow = 0;
+  return (s) => {
     if (!s.error) {
-      limit.succeeded();
       inARow = 0;
       return;
     }
@@ -37,5 +52,5 @@ export function runFeedback(opts: RunFeedbackOptions): MonoTypeOperatorFunction<
       );
       stop.abort();
     }
-  });
+  };
 }

@@ -9,7 +9,7 @@ import { createDiskImageCache } from "../images/disk-cache.js";
 import { createImageCache } from "../images/image-cache.js";
 import { Flow } from "../operators/flow.js";
 import { readRows } from "../operators/read-rows.js";
-import { runFeedback } from "../operators/run-feedback.js";
+import { failureStop, runFeedback } from "../operators/run-feedback.js";
 import { writeOutput } from "../operators/write-output.js";
 import { claimOutput } from "../output/claim-output.js";
 import { InOrderCopy } from "../output/in-order-copy.js";
@@ -217,7 +217,12 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
       prompts: pipeline.prompts,
       partial,
     };
-    const chain = pipe(buildPipeline(pipeline, stageContext), writeOutput(sink), flow.releaseEach<Sample>());
+    const chain = pipe(
+      buildPipeline(pipeline, stageContext),
+      writeOutput(sink),
+      failureStop({ maxFailures, stop: failStop, log }),
+      flow.releaseEach<Sample>(),
+    );
     const reporter = opts.progress ?? lineReporter(log, opts.progressSeconds ?? 0);
     const shown = reporter.start(opts.label ?? path.basename(opts.outputFile), stats, () =>
       rowsToDo(opts, config.max_samples, done.size),

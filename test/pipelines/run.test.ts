@@ -136,6 +136,58 @@ describe("vlmpipe run PIPELINE", () => {
     }
   });
 
+  it("stops after --max_failures rows failed in a row in a stage after generate (a judge refusing every call)", async () => {
+    let judgeCalls = 0;
+    const judgeServer = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        if (req.url?.endsWith("/models")) {
+          res.end(JSON.stringify({ data: [{ id: "judge" }] }));
+          return;
+        }
+        judgeCalls++;
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { message: "bad request", type: "BadRequestError", code: 400 } }));
+      });
+    });
+    await new Promise<void>((r) => judgeServer.listen(0, "127.0.0.1", r));
+    try {
+      const d = await tempDir();
+      const data = await makeDataset(d, 60);
+      const answers = await startSimServer({ model: "sim", answer_rows: data.rows as never, latency_ms: 20 });
+      const pipelineFile = path.join(d, "judge.yaml");
+      const shipped = await readFile(path.join(repoRoot, "pipelines", "open-answer-judge.yaml"), "utf8");
+      const judgeUrl = `http://127.0.0.1:${(judgeServer.address() as AddressInfo).port}/v1`;
+      await writeFile(
+        pipelineFile,
+        shipped.replace(
+          "      output_key: judgement",
+          `      model: judge\n      server_address: ${judgeUrl}\n      output_key: judgement`,
+        ),
+      );
+      const out = path.join(d, "o.jsonl");
+      const r = await cli([
+        "run",
+        pipelineFile,
+        ...common(data.file, out).map((x) => x.replace(sim.url, answers.url)),
+        "--max_concurrent_requests",
+        "2",
+        "--max_failures",
+        "5",
+        "++server.stream=false",
+      ]);
+      await answers.close();
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/5 rows failed in a row \(last: HTTP 400/);
+      // Stopped early: the rows not yet sent were left for a rerun.
+      expect(judgeCalls).toBeLessThan(30);
+      expect(parseLines(await readFile(`${out}-async`, "utf8")).length).toBeLessThan(30);
+    } finally {
+      judgeServer.closeAllConnections();
+      await new Promise((r) => judgeServer.close(r));
+    }
+  });
+
   it("refuses an unknown stage or a bad stage option before any work", async () => {
     const d = await tempDir();
     const bad1 = path.join(d, "bad1.yaml");
