@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
-import { UsageError } from "../errors.js";
+import { ErrorCodes, isVlmError, UsageError } from "../errors.js";
 import { closeSpecialOutput, openSpecialOutput, outputTarget } from "../output/special-output.js";
 import { loadPipeline } from "../pipelines/pipeline.js";
 import { createReporter } from "../progress/reporter.js";
@@ -133,10 +133,11 @@ async function runCommand(
         )
       : undefined;
   const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
-  // /dev/null, a FIFO: written as stdout is (no resume), never replaced by a file.
-  const special = await openSpecialOutput(flags.output_file);
-  const outputFile = special ? "-" : await outputTarget(flags.output_file);
+  let special: Awaited<ReturnType<typeof openSpecialOutput>>;
   try {
+    // /dev/null, a FIFO: written as stdout is (no resume), never replaced by a file.
+    special = await openSpecialOutput(flags.output_file, signals && AbortSignal.any([signals.stop, signals.abort]));
+    const outputFile = special ? "-" : await outputTarget(flags.output_file);
     const result = await runGenerate({
       ...chain,
       inputFile: flags.input_file,
@@ -161,6 +162,10 @@ async function runCommand(
     if (result.tooManyFailures) return Exit.FAILURE;
     if (result.interrupted) return Exit.INTERRUPTED;
     return result.stats.failed > 0 ? Exit.ROWS_FAILED : Exit.OK;
+  } catch (e) {
+    // Ctrl-C while a FIFO waited for its reader.
+    if (isVlmError(e) && e.code === ErrorCodes.ABORTED && signals?.stop.aborted) return Exit.INTERRUPTED;
+    throw e;
   } finally {
     progress.close();
     signals?.dispose();

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { writeWholeOutput } from "../output/special-output.js";
 import { addBenchmarkGroups } from "./benchmark-groups.js";
 import { computeSubsetMetrics, nameSubsets } from "./compute.js";
 import { formatMetrics } from "./format.js";
@@ -56,7 +57,8 @@ export async function summarizeResults(resultsDir: string, opts: SummarizeOption
   if (opts.saveMetricsPath !== false) {
     const path = opts.saveMetricsPath ?? join(root, "metrics.json");
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, pyJsonDump(results));
+    // (/dev/stdout is appended to, a device or pipe written as a stream; see writeWholeOutput)
+    await writeWholeOutput(path, pyJsonDump(results), (target, text) => writeFile(target, text));
     opts.write?.(`Metrics are saved to ${path}\n`);
   }
   return Object.fromEntries(results);

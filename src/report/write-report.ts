@@ -4,6 +4,7 @@ import { z } from "zod";
 import { formatZodError } from "../config/generation-config.js";
 import { UsageError } from "../errors.js";
 import { benchmarkOutputs } from "../metrics/locate.js";
+import { writeWholeOutput } from "../output/special-output.js";
 import { gatherReport } from "./gather.js";
 import { imageResolver } from "./images.js";
 import { renderPage } from "./page.js";
@@ -63,15 +64,18 @@ export async function writeReport(benchmarkDir: string, options: ReportOptions =
   );
 
   await mkdir(path.dirname(out), { recursive: true });
-  // Written aside and renamed, so a browser (or a killed run) never sees half a page.
-  const tmp = `${out}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, renderPage(data));
-    await rename(tmp, out);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  // A device or pipe (/dev/null, /dev/stdout) gets the page as a stream; a file is written aside
+  // and renamed, so a browser (or a killed run) never sees half a page.
+  await writeWholeOutput(out, renderPage(data), async (target, text) => {
+    const tmp = `${target}.tmp-${process.pid}`;
+    try {
+      await writeFile(tmp, text);
+      await rename(tmp, target);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  });
   return out;
 }
 

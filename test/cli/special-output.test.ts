@@ -3,6 +3,7 @@ import { closeSync, openSync } from "node:fs";
 import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { openSpecialOutput } from "../../src/output/special-output.js";
 import { cli, makeDataset, parseLines, tempDir } from "../helpers/dataset.js";
 
 /**
@@ -104,5 +105,57 @@ describe("an --output_file given through a link to a regular file", () => {
     expect(r.code, r.stderr).toBe(0);
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
     expect(parseLines(await readFile(target, "utf8"))).toMatchObject([{ id: 1, symbolic_correct: true }]);
+  });
+});
+
+describe("whole-file outputs (report, summarize_results' metrics.json) to a device or pipe", () => {
+  it("report --output FIFO streams the page into it and leaves it a FIFO", async () => {
+    const d = await tempDir();
+    const bench = path.join(d, "b");
+    await mkdir(bench);
+    const line = { id: 1, problem: "Q?", generation: "Answer: B", expected_answer: "B", predicted_answer: "B" };
+    await writeFile(path.join(bench, "output.jsonl"), `${JSON.stringify({ ...line, symbolic_correct: true })}\n`);
+    const out = fifo(d);
+    const r = await cli(["report", bench, "--output", out.path, "--images", "none"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await out.text()).toMatch(/^<!doctype html>/i);
+    expect((await stat(out.path)).isFIFO()).toBe(true);
+  });
+
+  it("summarize_results --save_metrics_path through a link to an own descriptor appends to it", async () => {
+    const d = await tempDir();
+    const bench = path.join(d, "eval-results", "b");
+    await mkdir(bench, { recursive: true });
+    await writeFile(
+      path.join(bench, "output.jsonl"),
+      `${JSON.stringify({ predicted_answer: "B", expected_answer: "B", symbolic_correct: true })}\n`,
+    );
+    const file = path.join(d, "held.txt");
+    await writeFile(file, "before\n");
+    const fd = openSync(file, "a");
+    const link = path.join(d, "stdout-like");
+    await symlink(`/proc/self/fd/${fd}`, link);
+    try {
+      const r = await cli(["summarize_results", d, "--save_metrics_path", link]);
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    const text = await readFile(file, "utf8");
+    expect(text.startsWith("before\n")).toBe(true);
+    expect(JSON.parse(text.slice("before\n".length))).toMatchObject({ b: { "pass@1": { num_entries: 1 } } });
+  });
+
+  it("a FIFO without a reader: the open gives way to Ctrl-C", async () => {
+    const d = await tempDir();
+    const p = path.join(d, "pipe");
+    execFileSync("mkfifo", [p]);
+    const ac = new AbortController();
+    const opening = openSpecialOutput(p, ac.signal).catch((e: unknown) => e);
+    ac.abort();
+    expect(await opening).toMatchObject({ code: "VLM_E_ABORTED" });
+    // The open left pending in the thread pool ends once a reader comes.
+    const reader = spawn("cat", [p], { stdio: "ignore" });
+    await new Promise((r) => reader.on("close", r));
   });
 });
