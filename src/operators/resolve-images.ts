@@ -6,6 +6,8 @@ import { concurrentMap } from "./concurrent-map.js";
 export type ResolveImagesOptions = Omit<ResolveContext, "signal"> & {
   /** Rows whose images are read and encoded at once (file reads and sharp work overlap). */
   concurrency?: number;
+  /** The run's graceful stop: rows whose images are not being read yet are dropped, not read. */
+  stop?: AbortSignal;
 };
 
 /**
@@ -16,7 +18,7 @@ export type ResolveImagesOptions = Omit<ResolveContext, "signal"> & {
  * Records VLM_E_IMAGE_NOT_FOUND / VLM_E_IMAGE_READ / VLM_E_IMAGE_DECODE / VLM_E_IMAGE_TOO_LARGE.
  */
 export function resolveImages(opts: ResolveImagesOptions): OperatorFunction<Sample, Sample> {
-  const { concurrency = 8, ...ctx } = opts;
+  const { concurrency = 8, stop, ...ctx } = opts;
   const known = (ref: string) => resolveImageNow(ref, ctx);
   return concurrentMap(
     async (s, signal) => {
@@ -30,6 +32,7 @@ export function resolveImages(opts: ResolveImagesOptions): OperatorFunction<Samp
       limit: concurrency,
       skip: (s) => !hasImage(s),
       now: (s) => withImageUrls(s, known),
+      stop,
     },
   );
 }

@@ -40,7 +40,7 @@ export type StageContext = {
   prompts: Map<string, LoadedPrompt>;
   /** Streamed answers kept in flight (++resume_partial), for the generate stage. */
   partial?: PartialAnswers;
-  /** The run's graceful stop: the generate stage sends no new request once it fires. */
+  /** The run's graceful stop: no new request (generate) or image read (resolveImages) once it fires. */
   stop?: AbortSignal;
 };
 
@@ -84,6 +84,7 @@ export const STAGES = {
         cache: ctx.imageCache,
         disk: ctx.imageDisk,
         concurrency: o.concurrency,
+        stop: ctx.stop,
       }),
   }),
   generate: define({
