@@ -180,7 +180,17 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
   });
   let copy: InOrderCopy | undefined;
   try {
-    if (!opts.client) await waitForServers(addresses, opts, config, client, log);
+    if (!opts.client) {
+      // Ctrl-C while waiting for the server is an interruption (130), not "cannot reach the server".
+      const interrupt = opts.abort ? AbortSignal.any([stop, opts.abort]) : stop;
+      try {
+        await waitForServers(addresses, opts, config, client, log, interrupt);
+      } catch (e) {
+        if (!interrupt.aborted) throw e;
+        const outputFile = opts.outputFile;
+        return { stats, complete: false, alreadyDone: false, interrupted: true, tooManyFailures: false, outputFile };
+      }
+    }
 
     const flow = new Flow(concurrency + 16);
     const source = readRows(fromStdin ? (opts.stdin ?? process.stdin) : opts.inputFile, {
@@ -268,6 +278,7 @@ async function waitForServers(
   config: { server: { wait_timeout: number }; inference: { tokens_to_generate: number | null } },
   client: ChatClient,
   log: (l: string) => void,
+  signal: AbortSignal,
 ): Promise<void> {
   const results = await Promise.allSettled(
     addresses.map((baseUrl) =>
@@ -277,7 +288,7 @@ async function waitForServers(
         apiKey: opts.apiKey,
         waitSeconds: config.server.wait_timeout,
         tokensToGenerate: config.inference.tokens_to_generate,
-        signal: opts.abort,
+        signal,
       }),
     ),
   );

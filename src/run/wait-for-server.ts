@@ -64,7 +64,7 @@ export async function waitForServer(opts: {
       lastError = (e as { code?: string }).code ?? (e as Error).message;
     }
     if (Date.now() + delay > deadline) break;
-    await sleep(delay);
+    await sleep(delay, opts.signal);
   }
   throw new VlmError(
     ErrorCodes.CONNECTION,
