@@ -134,6 +134,7 @@ export class PartialAnswers {
 export class RowAnswer implements ChatOptions {
   /** The row's ChatOptions are the row itself (no closures per row: thousands of rows a second). */
   signal: AbortSignal | undefined;
+  stop: AbortSignal | undefined;
   /** Text and tokens before the attempt in flight (saved, or from failed attempts). */
   private before: AnswerSoFar = { content: "", reasoning: "", tokens: 0 };
   private stream: StreamProgress | undefined;
@@ -178,8 +179,9 @@ export class RowAnswer implements ChatOptions {
    * one row in thousands a second, and a spread or an extra async frame per row cost ~15% of
    * the client's CPU on short streamed answers (docs/performance.md, "Figures behind the code").
    */
-  chat(client: ChatClient, signal: AbortSignal): Promise<PartialResult> {
+  chat(client: ChatClient, signal: AbortSignal, stop?: AbortSignal): Promise<PartialResult> {
     this.signal = signal;
+    this.stop = stop;
     const request = this.nextRequest();
     return client.chat(request, this).then(
       (r) => this.finished(r, 0),

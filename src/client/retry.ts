@@ -37,7 +37,7 @@ export function withRetry(inner: Pick<ChatClient, "chat" | "close" | "markDown">
   async function retryAfter(e: unknown, failed: number, request: ChatRequest, opts: ChatOptions): Promise<ChatResult> {
     for (let attempt = failed; ; attempt++) {
       const err = e instanceof VlmError ? e : new VlmError(ErrorCodes.INTERNAL, String(e));
-      if (!err.retryable || attempt > policy.maxRetries || opts.signal?.aborted) {
+      if (!err.retryable || attempt > policy.maxRetries || opts.signal?.aborted || opts.stop?.aborted) {
         err.attempts = attempt;
         throw err;
       }
@@ -47,7 +47,15 @@ export function withRetry(inner: Pick<ChatClient, "chat" | "close" | "markDown">
           ? Math.min(err.retryAfter * 1000, policy.maxBackoffMs)
           : Math.round(random() * cap);
       policy.onRetry?.({ attempt, delayMs, error: err });
-      await sleep(delayMs, opts.signal, () => new VlmError(ErrorCodes.ABORTED, "aborted"));
+      const wake = opts.stop ? (opts.signal ? AbortSignal.any([opts.signal, opts.stop]) : opts.stop) : opts.signal;
+      try {
+        await sleep(delayMs, wake, () => new VlmError(ErrorCodes.ABORTED, "aborted"));
+      } catch (x) {
+        // A graceful stop during the wait: the row fails with what the server last said.
+        if (!opts.stop?.aborted || opts.signal?.aborted) throw x;
+        err.attempts = attempt;
+        throw err;
+      }
       if (opts.retryRequest) request = opts.retryRequest(request);
       try {
         return withAttempts(await inner.chat(request, opts), attempt + 1);

@@ -34,6 +34,11 @@ export interface StreamProgress {
 
 export type ChatOptions = {
   signal?: AbortSignal;
+  /**
+   * The run's graceful stop: once it fires no retry starts (a backoff wait ends at once) and the
+   * request fails with its last error; a rerun retries the row. The attempt in flight finishes.
+   */
+  stop?: AbortSignal;
   /** Called when an attempt's stream starts (a 200): its text can then be read as it arrives. */
   onStream?: (stream: StreamProgress) => void;
   /** Before a retry: the request to send instead (e.g. one continuing the failed attempt's text). */

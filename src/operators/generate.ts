@@ -38,7 +38,9 @@ export function generate(opts: GenerateOptions): OperatorFunction<Sample, Sample
       const body = buildRequest(s.messages, opts);
       try {
         const row = opts.partial?.start(s.index, body);
-        const r = row ? await row.chat(opts.client, signal) : await opts.client.chat(body, { signal });
+        const r = row
+          ? await row.chat(opts.client, signal, opts.stop)
+          : await opts.client.chat(body, { signal, stop: opts.stop });
         const end = Date.now();
         // Assigned one by one (same keys, same order as spreading times()): one object per row.
         const out: Record<string, unknown> = { ...s.out };
