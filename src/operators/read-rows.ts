@@ -69,7 +69,17 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
       // Lines come a chunk at a time and are walked without an await per line (one only when
       // the flow makes a row wait): skipping a million done rows on resume is then a loop,
       // not a million promise round-trips.
-      reading: for await (const { buf, bounds } of lineBatches(stream)) {
+      // A stop ends a wait for more input too (stdin from a producer that keeps it open).
+      const batches = lineBatches(stream)[Symbol.asyncIterator]();
+      const stop = opts.stop;
+      reading: for (;;) {
+        const next = stop ? await nextOrStop(batches, stop) : await batches.next();
+        if (next === STOPPED) {
+          void batches.return?.(undefined);
+          break;
+        }
+        if (next.done) break;
+        const { buf, bounds } = next.value;
         // One UTF-8 check for all the lines of a read (lines end at a byte no multi-byte
         // character contains, so they are then valid one by one) instead of one per line.
         // Checked at the first line that is read (resume skips most lines without reading them).
@@ -115,6 +125,27 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
       stopped = true;
       if (stream !== process.stdin) stream.destroy();
     };
+  });
+}
+
+const STOPPED = Symbol("stopped");
+
+/** The next batch, or STOPPED as soon as `signal` fires (one listener, removed once the batch comes). */
+function nextOrStop<T>(it: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T> | typeof STOPPED> {
+  if (signal.aborted) return Promise.resolve(STOPPED);
+  return new Promise((resolve, reject) => {
+    const onStop = () => resolve(STOPPED);
+    signal.addEventListener("abort", onStop, { once: true });
+    it.next().then(
+      (r) => {
+        signal.removeEventListener("abort", onStop);
+        resolve(r);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onStop);
+        reject(e);
+      },
+    );
   });
 }
 

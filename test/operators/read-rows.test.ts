@@ -1,4 +1,4 @@
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { lastValueFrom, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { Flow } from "../../src/operators/flow.js";
@@ -96,5 +96,26 @@ describe("readRows", () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(seen).toHaveLength(8);
     sub.unsubscribe();
+  });
+});
+
+describe("readRows and a graceful stop", () => {
+  it("ends the wait for more input (stdin kept open by its producer) when the stop fires", async () => {
+    const input = new PassThrough();
+    input.write('{"id":1}\n{"id":2}\n');
+    const stop = new AbortController();
+    const seen: number[] = [];
+    await new Promise<void>((resolve, reject) => {
+      readRows(input, { stop: stop.signal }).subscribe({
+        next: (s) => {
+          seen.push(s.index);
+          if (seen.length === 2) setTimeout(() => stop.abort(), 20);
+        },
+        error: reject,
+        complete: resolve,
+      });
+    });
+    expect(seen).toEqual([0, 1]);
+    input.destroy();
   });
 });
