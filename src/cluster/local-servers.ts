@@ -1,7 +1,7 @@
 import path from "node:path";
 import { UsageError } from "../errors.js";
 import { reachDirectly } from "../net/direct-origins.js";
-import { serverCommand, serverExecutable } from "../server/launch-command.js";
+import { secretsToEnv, serverCommand, serverExecutable } from "../server/launch-command.js";
 import { freePort } from "../server/launch-port.js";
 import { launchServer } from "../server/launch-server.js";
 import { startSimServer } from "../server/sim/sim-server.js";
@@ -79,11 +79,13 @@ export async function startServers(
         args: server.args,
         executable: serverExecutable(server.type, configured),
       });
+      // vLLM's API key and hub token go in its environment, off the command line `ps` shows.
+      const hidden = secretsToEnv(server.type, command);
       const launched = await launchServer({
-        command,
+        command: hidden.argv,
         port,
         logFile: o.logFile,
-        env: { ...process.env, ...stringEnv(o.config?.env_vars ?? {}) },
+        env: { ...process.env, ...stringEnv(o.config?.env_vars ?? {}), ...hidden.env },
         startTimeoutSeconds: server.startTimeoutSeconds,
         signal: o.signal,
         log: o.log,

@@ -146,3 +146,38 @@ export function serverCommand(o: ServerCommandOptions): string[] {
     ...extra,
   ];
 }
+
+/**
+ * Secrets a started vLLM reads from its environment as well as from its flags: `--api-key K`
+ * as VLLM_API_KEY, `--hf-token T` as HF_TOKEN. Moved there, they are not on the server's command
+ * line, which `ps` shows every user of the node. A flag given more than once (vLLM takes several
+ * API keys) or with no value stays where it is. SGLang has no such variables: its flags stay.
+ */
+export function secretsToEnv(
+  type: LaunchableServer,
+  argv: readonly string[],
+): { argv: string[]; env: Record<string, string> } {
+  const out = [...argv];
+  const env: Record<string, string> = {};
+  if (type !== "vllm") return { argv: out, env };
+  for (const [names, variable] of VLLM_SECRET_ENV) {
+    const at = out.flatMap((w, i) => (names.some((n) => w === n || w.startsWith(`${n}=`)) ? [i] : []));
+    if (at.length !== 1) continue;
+    const i = at[0]!;
+    const w = out[i]!;
+    const eq = w.indexOf("=");
+    if (eq > 0) {
+      env[variable] = w.slice(eq + 1);
+      out.splice(i, 1);
+    } else if (i + 1 < out.length) {
+      env[variable] = out[i + 1]!;
+      out.splice(i, 2);
+    }
+  }
+  return { argv: out, env };
+}
+
+const VLLM_SECRET_ENV: ReadonlyArray<[readonly string[], string]> = [
+  [["--api-key", "--api_key"], "VLLM_API_KEY"],
+  [["--hf-token", "--hf_token"], "HF_TOKEN"],
+];

@@ -467,8 +467,11 @@ describe("what the scripts say and carry", () => {
     expect(await fakeStarts(decoyArgs)).toEqual([]);
     const starts = await fakeStarts(argsFile);
     expect(starts).toHaveLength(1);
-    // The secret server flag came through the environment, after the others.
-    expect(starts[0]!.argv.slice(-4)).toEqual(["--max-model-len", "32768", "--api-key", "sk-job-key-1"]);
+    // The secret server flag came through the environment, and reached vLLM in its own
+    // (VLLM_API_KEY), not on its command line.
+    expect(starts[0]!.argv.slice(-2)).toEqual(["--max-model-len", "32768"]);
+    expect(starts[0]!.argv).not.toContain("sk-job-key-1");
+    expect(starts[0]!.vllm_api_key).toBe("sk-job-key-1");
     expect(r.stderr).not.toContain("sk-job-key-1");
     // Without them (sbatch told not to pass the environment on), the server is not started keyless.
     const { VLMPIPE_SERVER_SECRET_ARGS: _, ...noSecrets } = env;

@@ -11,13 +11,13 @@ export async function ensureFakeVllmExecutable(): Promise<void> {
   await chmod(fakeVllm, 0o755);
 }
 
-/** The fake's recorded starts (FAKE_VLLM_ARGS_FILE): argv and pid of each. */
-export async function fakeStarts(file: string): Promise<{ argv: string[]; pid: number }[]> {
+/** The fake's recorded starts (FAKE_VLLM_ARGS_FILE): argv, pid and VLLM_API_KEY of each. */
+export async function fakeStarts(file: string): Promise<{ argv: string[]; pid: number; vllm_api_key?: string }[]> {
   try {
     return (await readFile(file, "utf8"))
       .split("\n")
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { argv: string[]; pid: number });
+      .map((l) => JSON.parse(l) as { argv: string[]; pid: number; vllm_api_key?: string });
   } catch {
     return [];
   }

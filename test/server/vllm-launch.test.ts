@@ -7,7 +7,7 @@ import { createTransport } from "../../src/client/transport.js";
 import { ErrorCodes } from "../../src/errors.js";
 import { getText } from "../../src/net/get-text.js";
 import { proxyFor, readProxyEnv } from "../../src/net/proxy-env.js";
-import { serverCommand, serverExecutable } from "../../src/server/launch-command.js";
+import { secretsToEnv, serverCommand, serverExecutable } from "../../src/server/launch-command.js";
 import { freePort } from "../../src/server/launch-port.js";
 import { launchServer } from "../../src/server/launch-server.js";
 import { quoteShell, redactSecrets, splitShellWords } from "../../src/server/launch-shell.js";
@@ -368,5 +368,20 @@ describe("launchServer (with the stand-in vllm)", () => {
       code: ErrorCodes.SERVER_START,
       message: expect.stringMatching(/cannot start vllm \(`\/nonexistent\/vllm`\):\n.*ENOENT[\s\S]*VLMPIPE_VLLM_BIN/),
     });
+  });
+});
+
+describe("secretsToEnv", () => {
+  it("moves vLLM's --api-key and --hf-token into its environment, off the command line ps shows", () => {
+    const argv = ["vllm", "serve", "m", "--api-key", "sk-1", "--port", "1", "--hf-token=hf_2"];
+    expect(secretsToEnv("vllm", argv)).toEqual({
+      argv: ["vllm", "serve", "m", "--port", "1"],
+      env: { VLLM_API_KEY: "sk-1", HF_TOKEN: "hf_2" },
+    });
+    // Several keys (vLLM takes them all) stay flags; SGLang has no such variables.
+    const two = ["vllm", "serve", "m", "--api-key", "a", "--api_key=b"];
+    expect(secretsToEnv("vllm", two)).toEqual({ argv: two, env: {} });
+    const sglang = ["python", "-m", "sglang.launch_server", "--api-key", "k"];
+    expect(secretsToEnv("sglang", sglang)).toEqual({ argv: sglang, env: {} });
   });
 });
