@@ -17,7 +17,7 @@ import { normalizeServerAddress } from "../run/server-address.js";
 import { type CliContext, Exit } from "./context.js";
 import { collect } from "./flags.js";
 import { installInterrupts } from "./interrupt.js";
-import { secondsFlag } from "./numeric-flags.js";
+import { secondsFlag, wholeAtLeast } from "./numeric-flags.js";
 import { addSimFlags, type SimFlags } from "./sim-in-process.js";
 
 /** The flags that describe an eval, shared by `eval` and its hidden per-job commands. */
@@ -40,6 +40,7 @@ export type EvalFlags = SimFlags & {
   overwrite?: boolean;
   quiet?: boolean;
   progress_seconds: number;
+  max_failures: number;
 };
 
 type EvalCommandFlags = EvalFlags & {
@@ -139,6 +140,12 @@ export function addEvalFlags(cmd: Command): Command {
       "seconds between progress lines on stderr",
       secondsFlag("--progress_seconds"),
       30,
+    )
+    .option(
+      "--max_failures <n>",
+      "stop a job cleanly after this many rows fail in a row (0: never); a rerun resumes it",
+      wholeAtLeast("--max_failures", 0),
+      100,
     );
   addSimFlags(cmd);
   return cmd;
@@ -230,6 +237,7 @@ export function evalSettings(flags: EvalFlags, overrides: Record<string, unknown
     rerunDone: !!flags.rerun_done || !!flags.overwrite,
     server: serverSpec(flags),
     progressSeconds: flags.quiet ? 0 : flags.progress_seconds,
+    maxFailures: flags.max_failures,
     simulator: flags.server_type === "sim" ? simulatorIdentity(flags) : undefined,
   };
 }

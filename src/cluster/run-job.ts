@@ -48,6 +48,7 @@ export async function runJob(plan: EvalPlan, job: EvalJob, io: JobIo): Promise<J
       overwrite: s.rerunDone,
       log: tee,
       progressSeconds: s.progressSeconds,
+      maxFailures: s.maxFailures,
       progress: io.progress,
       label: describeJob(job),
       stop: io.stop,

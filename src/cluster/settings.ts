@@ -41,6 +41,8 @@ export type EvalSettings = {
   rerunDone: boolean;
   server: ServerSpec;
   progressSeconds: number;
+  /** Each job stops cleanly after this many failed rows in a row (0: never; default 100). */
+  maxFailures?: number;
   /**
    * With the simulator: its settings that decide answers (part of each job's identity). Kept
    * apart from `server` because jobs in child processes are given the simulator's address as a
@@ -71,6 +73,7 @@ export function settingsArgs(s: EvalSettings): string[] {
   if (s.evalType) a.push("--eval_type", s.evalType);
   if (s.numChunks > 1) a.push("--num_chunks", String(s.numChunks));
   if (s.rerunDone) a.push("--rerun_done");
+  if (s.maxFailures !== undefined) a.push("--max_failures", String(s.maxFailures));
   a.push(...serverArgs(s.server));
   if (Object.keys(s.overrides).length > 0) a.push("--overrides_json", JSON.stringify(s.overrides));
   if (s.simulator && s.server.kind !== "sim") a.push("--simulator_json", JSON.stringify(s.simulator));

@@ -1,4 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runOverrides } from "../../src/cluster/eval-run.js";
@@ -200,6 +202,50 @@ describe("vlmpipe eval", () => {
     expect(r.code, r.stderr).toBe(0);
     const body = JSON.parse(r.stdout);
     expect(body).toMatchObject({ temperature: 0.7, top_p: 0.9, seed: 0 });
+  });
+
+  it("stops a job cleanly after --max_failures rows failed in a row", async () => {
+    let chats = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        if (req.url?.endsWith("/models")) {
+          res.end(JSON.stringify({ data: [{ id: "m" }] }));
+          return;
+        }
+        chats++;
+        res.writeHead(500).end(JSON.stringify({ error: { message: "engine died", code: 500 } }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const out = await tempDir();
+      const r = await cli([
+        "eval",
+        "--benchmarks",
+        "mmmu-pro-standard-10",
+        "--model",
+        "m",
+        "--data_dir",
+        data,
+        "--output_dir",
+        out,
+        "--server_address",
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+        "--max_concurrent_requests",
+        "1",
+        "--max_failures",
+        "3",
+        "--quiet",
+        "++server.max_retries=0",
+      ]);
+      expect(r.code).not.toBe(0);
+      // One request at a time: the third failure stops the job (the default, 100, would send 60).
+      expect(chats).toBe(3);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it("says how to prepare missing data, and rejects an unknown benchmark", async () => {
