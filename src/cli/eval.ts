@@ -135,12 +135,7 @@ export function addEvalFlags(cmd: Command): Command {
     .option("--rerun_done", "run finished jobs (and chunks) again from scratch", false)
     .option("--overwrite", "discard every existing output of the eval and start over (as --rerun_done)", false)
     .option("--quiet", "no progress lines on stderr", false)
-    .option(
-      "--progress_seconds <s>",
-      "seconds between progress lines on stderr",
-      secondsFlag("--progress_seconds"),
-      30,
-    )
+    .option("--progress_seconds <s>", "seconds between progress lines on stderr", secondsFlag("--progress_seconds"), 30)
     .option(
       "--max_failures <n>",
       "stop a job cleanly after this many rows fail in a row (0: never); a rerun resumes it",
