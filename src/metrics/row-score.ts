@@ -7,51 +7,33 @@
  * majority@k: the score of the majority (answer, score) pair (majorityScore, ties share).
  * A run without the score counts 0; rows are averaged.
  */
-import { majorityScore } from "./majority.js";
-import { passAtKRow } from "./pass-at-k.js";
+import { ScoreTally } from "./score-tally.js";
 
 export class RowScoreAccumulator {
   /** True once any run carried the score. */
   seen = false;
   private rows = 0;
-  private best: number[] = [];
-  private mean: number[] = [];
-  private majority: number[] = [];
+  /** The sums, as a verdict's (NeMo-Skills' rule), made at the first row (its run count). */
+  private tally: ScoreTally | undefined;
 
   update(scores: readonly (number | undefined)[], answers: readonly (string | null)[]): void {
     if (scores.some((s) => s !== undefined)) this.seen = true;
-    this.rows++;
-    const n = scores.length;
-    let correct = 0;
-    let binary = true;
-    for (const x of scores) {
-      const v = x ?? 0;
-      if (v !== 0 && v !== 1) binary = false;
-      correct += v;
-    }
-    const estimator = binary ? passAtKRow(n, correct) : undefined;
-    let best = 0;
-    let sum = 0;
-    for (let k = 1; k <= n; k++) {
-      const s = scores[k - 1] ?? 0;
-      best = Math.max(best, s);
-      sum += s;
-      this.best[k] = (this.best[k] ?? 0) + (estimator ? estimator[k]! : best);
-      this.mean[k] = (this.mean[k] ?? 0) + sum / k;
-      if (k >= 2) {
-        const first = scores.slice(0, k).map((x) => x ?? 0);
-        this.majority[k] = (this.majority[k] ?? 0) + majorityScore(answers.slice(0, k), first);
-      }
-    }
+    this.tally ??= new ScoreTally(scores.length, false);
+    this.tally.add(
+      this.rows++,
+      Float64Array.from(scores, (x) => x ?? 0),
+      answers,
+    );
   }
 
   /** The mode's score as a percentage; `mode` as the metrics keys name it (pass@k, pass@1[avg-of-k], majority@k). */
   result(mode: string): number | undefined {
-    if (!this.seen || this.rows === 0) return undefined;
+    if (!this.seen || this.rows === 0 || !this.tally) return undefined;
     const m = /^(pass@1\[avg-of-|pass@|majority@)(\d+)\]?$/.exec(mode);
     if (!m) return undefined;
     const k = Number(m[2]);
-    const sums = m[1] === "pass@" ? this.best : m[1] === "majority@" ? this.majority : this.mean;
+    const t = this.tally;
+    const sums = m[1] === "pass@" ? t.pass : m[1] === "majority@" ? t.majority : t.avgOf;
     const v = sums[k];
     return v === undefined ? undefined : (100 * v) / this.rows;
   }

@@ -58,7 +58,7 @@ export async function summarizeResults(resultsDir: string, opts: SummarizeOption
     const path = opts.saveMetricsPath ?? join(root, "metrics.json");
     await mkdir(dirname(path), { recursive: true });
     // (/dev/stdout is appended to, a device or pipe written as a stream; see writeWholeOutput)
-    await writeWholeOutput(path, pyJsonDump(results), (target, text) => writeFile(target, text));
+    await writeWholeOutput(path, pyJsonDump(results), writeFile);
     opts.write?.(`Metrics are saved to ${path}\n`);
   }
   return Object.fromEntries(results);

@@ -73,7 +73,7 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
       const batches = lineBatches(stream)[Symbol.asyncIterator]();
       const stop = opts.stop;
       reading: for (;;) {
-        const next = stop ? await nextOrStop(batches, stop) : await batches.next();
+        const next = stop ? await orStop(batches.next(), stop) : await batches.next();
         if (next === STOPPED) {
           void batches.return?.(undefined);
           break;
@@ -99,8 +99,9 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
           if (opts.skip?.(position)) continue;
           if (opts.stop?.aborted) break reading;
           const wait = opts.flow?.acquire();
-          // A stop ends the wait at once: rows holding permits may be dropped without giving them back.
-          if (wait && !(await untilPermitOrStop(wait, opts.stop))) break reading;
+          // A stop ends the wait at once: rows holding permits may be dropped without giving them
+          // back (the permit, when it comes after a stop, is left unused).
+          if (wait && (opts.stop ? await orStop(wait, opts.stop) : await wait) === STOPPED) break reading;
           if (stopped || subscriber.closed || opts.stop?.aborted) {
             opts.flow?.release();
             break reading;
@@ -130,36 +131,22 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
 
 const STOPPED = Symbol("stopped");
 
-/** The next batch, or STOPPED as soon as `signal` fires (one listener, removed once the batch comes). */
-function nextOrStop<T>(it: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T> | typeof STOPPED> {
+/** `p`'s value, or STOPPED as soon as `signal` fires (one listener, removed once `p` settles). */
+function orStop<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof STOPPED> {
   if (signal.aborted) return Promise.resolve(STOPPED);
   return new Promise((resolve, reject) => {
     const onStop = () => resolve(STOPPED);
     signal.addEventListener("abort", onStop, { once: true });
-    it.next().then(
-      (r) => {
+    p.then(
+      (v) => {
         signal.removeEventListener("abort", onStop);
-        resolve(r);
+        resolve(v);
       },
       (e: unknown) => {
         signal.removeEventListener("abort", onStop);
         reject(e);
       },
     );
-  });
-}
-
-/** True once the permit is ours; false when `stop` fired first (the permit, when it comes, is left unused). */
-function untilPermitOrStop(wait: Promise<void>, stop: AbortSignal | undefined): Promise<boolean> {
-  if (!stop) return wait.then(() => true);
-  if (stop.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onStop = () => resolve(false);
-    stop.addEventListener("abort", onStop, { once: true });
-    wait.then(() => {
-      stop.removeEventListener("abort", onStop);
-      resolve(true);
-    });
   });
 }
 

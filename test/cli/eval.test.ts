@@ -9,6 +9,19 @@ import { repoRoot } from "../helpers/bin.js";
 import { cli, parseLines, tempDir } from "../helpers/dataset.js";
 
 const data = path.join(repoRoot, "fixtures", "data");
+/** `eval` of `benchmarks` on the fixture data, model "m", into a fresh output folder, then `more`. */
+const evalOn = async (benchmarks: string, ...more: string[]) => [
+  "eval",
+  "--benchmarks",
+  benchmarks,
+  "--model",
+  "m",
+  "--data_dir",
+  data,
+  "--output_dir",
+  await tempDir(),
+  ...more,
+];
 
 describe("vlmpipe eval", () => {
   it("runs the README walk-through on the fixtures: outputs, metrics.json, per-subject tables", async () => {
@@ -162,18 +175,7 @@ describe("vlmpipe eval", () => {
   });
 
   it("prints the first rendered request with --dry_run and sends nothing", async () => {
-    const r = await cli([
-      "eval",
-      "--benchmarks",
-      "mmmu-pro-standard-10",
-      "--model",
-      "m",
-      "--data_dir",
-      data,
-      "--output_dir",
-      await tempDir(),
-      "--dry_run",
-    ]);
+    const r = await cli(await evalOn("mmmu-pro-standard-10", "--dry_run"));
     expect(r.code, r.stderr).toBe(0);
     const body = JSON.parse(r.stdout);
     expect(body.model).toBe("m");
@@ -186,19 +188,7 @@ describe("vlmpipe eval", () => {
   });
 
   it("prints with --dry_run the request of the first job: a seeded run's sampling settings and seed", async () => {
-    const r = await cli([
-      "eval",
-      "--benchmarks",
-      "mmmu-pro-standard-10:4",
-      "--model",
-      "m",
-      "--data_dir",
-      data,
-      "--output_dir",
-      await tempDir(),
-      "--dry_run",
-      "++inference.top_p=0.9",
-    ]);
+    const r = await cli(await evalOn("mmmu-pro-standard-10:4", "--dry_run", "++inference.top_p=0.9"));
     expect(r.code, r.stderr).toBe(0);
     const body = JSON.parse(r.stdout);
     expect(body).toMatchObject({ temperature: 0.7, top_p: 0.9, seed: 0 });
@@ -219,26 +209,19 @@ describe("vlmpipe eval", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
-      const out = await tempDir();
-      const r = await cli([
-        "eval",
-        "--benchmarks",
-        "mmmu-pro-standard-10",
-        "--model",
-        "m",
-        "--data_dir",
-        data,
-        "--output_dir",
-        out,
-        "--server_address",
-        `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-        "--max_concurrent_requests",
-        "1",
-        "--max_failures",
-        "3",
-        "--quiet",
-        "++server.max_retries=0",
-      ]);
+      const r = await cli(
+        await evalOn(
+          "mmmu-pro-standard-10",
+          "--server_address",
+          `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+          "--max_concurrent_requests",
+          "1",
+          "--max_failures",
+          "3",
+          "--quiet",
+          "++server.max_retries=0",
+        ),
+      );
       expect(r.code).not.toBe(0);
       // One request at a time: the third failure stops the job (the default, 100, would send 60).
       expect(chats).toBe(3);

@@ -256,7 +256,8 @@ describe("the transport's answers", () => {
     expect(calls).toBe(3);
   });
 
-  it("names ++server.timeout, not ++server.idle_timeout, when a non-streamed answer does not come in time", async () => {
+  /** A non-streamed request to a server that never answers, past a ++server.timeout of 100 ms. */
+  async function silentTimeout(): Promise<VlmError> {
     const silent = await server((req) => req.resume());
     const t = createTransport({
       baseUrl: `${silent}/v1`,
@@ -266,7 +267,11 @@ describe("the transport's answers", () => {
       totalTimeoutMs: 60_000,
     });
     open.push(() => t.close());
-    const err = (await t.chat(req(false)).catch((e: unknown) => e)) as VlmError;
+    return (await t.chat(req(false)).catch((e: unknown) => e)) as VlmError;
+  }
+
+  it("names ++server.timeout, not ++server.idle_timeout, when a non-streamed answer does not come in time", async () => {
+    const err = await silentTimeout();
     expect(err).toMatchObject({ code: "VLM_E_TIMEOUT", retryable: true });
     expect(err.message).toContain("see ++server.timeout");
     expect(err.message).not.toContain("idle_timeout");
@@ -281,16 +286,7 @@ describe("the transport's answers", () => {
     });
     await expect(transport(cut).chat(req())).rejects.toMatchObject({ code: "VLM_E_CONNECTION", retryable: true });
     // Silent past ++server.timeout: the headers never come.
-    const silent = await server((req) => req.resume());
-    const t = createTransport({
-      baseUrl: `${silent}/v1`,
-      connections: 1,
-      idleTimeoutMs: 60_000,
-      responseTimeoutMs: 100,
-      totalTimeoutMs: 60_000,
-    });
-    open.push(() => t.close());
-    const err = (await t.chat(req(false)).catch((e: unknown) => e)) as VlmError;
+    const err = await silentTimeout();
     expect(err).toMatchObject({ code: "VLM_E_TIMEOUT", retryable: true });
     expect(err.message).toContain("HEADERS_TIMEOUT");
   });

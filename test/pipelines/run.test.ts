@@ -1,5 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { filter, lastValueFrom, map, toArray } from "rxjs";
@@ -37,6 +37,24 @@ const common = (input: string, out: string) => [
   `${sim.url}/v1`,
   "--quiet",
 ];
+/**
+ * The shipped judge pipeline in `dir`, its judge the model "judge" on `judge` (a loopback server),
+ * with `more` YAML added to the judge stage's options.
+ */
+async function judgePipeline(dir: string, judge: Server, more = ""): Promise<string> {
+  const file = path.join(dir, "judge.yaml");
+  const shipped = await readFile(path.join(repoRoot, "pipelines", "open-answer-judge.yaml"), "utf8");
+  const url = `http://127.0.0.1:${(judge.address() as AddressInfo).port}/v1`;
+  await writeFile(
+    file,
+    shipped.replace(
+      "      output_key: judgement",
+      `      model: judge\n      server_address: ${url}\n      output_key: judgement${more}`,
+    ),
+  );
+  return file;
+}
+
 const verdicts = (rows: Record<string, unknown>[]) => rows.map((r) => [r.id, r.predicted_answer, r.symbolic_correct]);
 
 describe("vlmpipe run PIPELINE", () => {
@@ -97,16 +115,7 @@ describe("vlmpipe run PIPELINE", () => {
       const d = await tempDir();
       const data = await makeDataset(d, 12);
       const answers = await startSimServer({ model: "sim", answer_rows: data.rows as never, accuracy: 0.5 });
-      const pipelineFile = path.join(d, "judge.yaml");
-      const shipped = await readFile(path.join(repoRoot, "pipelines", "open-answer-judge.yaml"), "utf8");
-      const judgeUrl = `http://127.0.0.1:${(judgeServer.address() as AddressInfo).port}/v1`;
-      await writeFile(
-        pipelineFile,
-        shipped.replace(
-          "      output_key: judgement",
-          `      model: judge\n      server_address: ${judgeUrl}\n      output_key: judgement\n      inference: { temperature: 0, top_p: 0.5 }`,
-        ),
-      );
+      const pipelineFile = await judgePipeline(d, judgeServer, "\n      inference: { temperature: 0, top_p: 0.5 }");
       const out = path.join(d, "o.jsonl");
       const r = await cli([
         "run",
@@ -155,16 +164,7 @@ describe("vlmpipe run PIPELINE", () => {
       const d = await tempDir();
       const data = await makeDataset(d, 60);
       const answers = await startSimServer({ model: "sim", answer_rows: data.rows as never, latency_ms: 20 });
-      const pipelineFile = path.join(d, "judge.yaml");
-      const shipped = await readFile(path.join(repoRoot, "pipelines", "open-answer-judge.yaml"), "utf8");
-      const judgeUrl = `http://127.0.0.1:${(judgeServer.address() as AddressInfo).port}/v1`;
-      await writeFile(
-        pipelineFile,
-        shipped.replace(
-          "      output_key: judgement",
-          `      model: judge\n      server_address: ${judgeUrl}\n      output_key: judgement`,
-        ),
-      );
+      const pipelineFile = await judgePipeline(d, judgeServer);
       const out = path.join(d, "o.jsonl");
       const r = await cli([
         "run",
