@@ -25,7 +25,9 @@ export function parsePythonLiteral(text: string, opts: ParseOptions = {}): PyVal
 /**
  * A list of strings as prepare_data reads `options`: a bare number, True, False or None item is
  * kept as the text it is written with (str() of it, as the prepared file stores it); a nested
- * list, or anything that is not a list, is a SyntaxError.
+ * list item is one string, its Python str() (MMMU-Pro's validation_Accounting_29 has the options
+ * `[['A', 'B', 'Not enough information']]`: one option, which NeMo-Skills' prepare writes as
+ * `A) ['A', 'B', 'Not enough information']`). Anything that is not a list is a SyntaxError.
  */
 export function parsePythonStringList(text: string): string[] {
   const fail = (why: string): never => {
@@ -38,8 +40,10 @@ export function parsePythonStringList(text: string): string[] {
     fail((e as Error).message);
   }
   if (!Array.isArray(v)) return fail("not a list");
-  for (const [i, item] of v.entries()) if (typeof item !== "string") fail(`expected a string, item ${i} is a list`);
-  return v as string[];
+  if (v.every((item) => typeof item === "string")) return v as string[];
+  // Read again with typed values, so a nested list's items are written as Python's repr() writes them.
+  const typed = parsePythonLiteral(text) as PyValue[];
+  return v.map((item, i) => (typeof item === "string" ? item : pyRepr(typed[i]!)));
 }
 
 type Cursor = { s: string; i: number; wordsAsText: boolean };

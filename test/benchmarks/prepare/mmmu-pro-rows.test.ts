@@ -103,6 +103,29 @@ describe("row formatting", () => {
     expect(f.warnings).toEqual(["row q1: <image 2> has no image_2"]);
   });
 
+  test("keeps a row whose options are a nested list, as NeMo-Skills' prepare writes it", () => {
+    // The dataset's validation_Accounting_29 (vision and standard): one option, a list, which
+    // get_mcq_fields writes with Python's str() of it.
+    const options = "[['A', 'B', 'Not enough information']]";
+    const vision = {
+      id: "validation_Accounting_29",
+      image: { bytes: PNG },
+      options,
+      answer: "B",
+      subject: "Accounting",
+    };
+    expect(formatVisionRow(vision, "validation_Accounting_29")!.record).toMatchObject({
+      problem: "\n\nA) ['A', 'B', 'Not enough information']",
+      options: ["['A', 'B', 'Not enough information']"],
+      expected_answer: "B",
+    });
+    const standard = { ...vision, image: undefined, question: "Which call option? <image 1>", image_1: { bytes: PNG } };
+    expect(formatStandardRow(standard, "validation_Accounting_29").record).toMatchObject({
+      problem: "Which call option? <image 1>\n\nA) ['A', 'B', 'Not enough information']",
+      image_1: "images/validation_Accounting_29_1.png",
+    });
+  });
+
   test("reports a bad options string with the row id", () => {
     const row = { id: "q9", image: { bytes: PNG }, options: "a, b", answer: "A", subject: "Art" };
     expect(() => formatVisionRow(row, "q9")).toThrow(/row q9: options/);
