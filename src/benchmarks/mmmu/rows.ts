@@ -92,7 +92,8 @@ export function formatMmmuRow(raw: unknown, stem: string, subject: string): Form
       problem: mmmuPrompt(row.question, options, multipleChoice),
       question_text: questionText(row.question, options, multipleChoice),
       ...imageFields,
-      expected_answer: row.answer,
+      // The test split's answers are withheld ("?"): no expected answer, no verdict (not all wrong).
+      expected_answer: row.answer === "?" ? null : row.answer,
       subset_for_metrics: subject,
       id: row.id,
       question_type: row.question_type,

@@ -54,6 +54,12 @@ describe("prepare_data for mmmu, chartqa and docvqa against the fake hub", () =>
     const rows = await jsonl(join(dataDir, "mmmu", "validation.jsonl"));
     expect(rows).toEqual(await jsonl("fixtures/data/mmmu/validation.jsonl"));
     expect(new Set(rows.map((r) => r.subset_for_metrics)).size).toBe(30);
+    // The test split's withheld answers ("?" in the dataset) are no answer, so its rows get no verdict.
+    const test = await jsonl(join(dataDir, "mmmu", "test.jsonl"));
+    expect(test.map((r) => r.expected_answer)).toEqual(test.map(() => null));
+    expect(new Set((await jsonl(join(dataDir, "mmmu", "dev.jsonl"))).map((r) => r.expected_answer))).not.toContain(
+      null,
+    );
     const images = await readdir(join(dataDir, "mmmu", "images"));
     for (const r of rows)
       for (const k of Object.keys(r).filter((k) => /^image_\d$/.test(k)))
