@@ -2,8 +2,9 @@
  * The MMMU authors' answer parsing and judging (MMMU-Benchmark/MMMU, eval/eval_utils.py at
  * bb91f232, the same rules as mmmu/utils/eval_utils.py: parse_multi_choice_response,
  * parse_open_response, eval_multi_choice, eval_open), restated rule for rule: each detail moves
- * some rows' verdicts. Their random fallback (an unseeded-per-row `random.choice`) is drawn from
- * a per-row seeded generator here and flagged, so a row's letter does not depend on row order.
+ * some rows' verdicts. Their random fallback (`random.choice` from Python's one generator, seeded
+ * with 42 once on import, so a row's letter depends on every draw before it in the run) is drawn
+ * from a per-row seeded generator here and flagged, so a row's letter does not depend on row order.
  */
 import { PY_RE, pyFloat, pyLen, pyRound2, pyStrip, pyStripChar, pyWordCount } from "./py-text.js";
 
