@@ -92,7 +92,7 @@ function withOptionAnswers(input: AnswerInput, pick: "multichoice" | "official")
   const fields: Record<string, unknown> = {};
   let official: string | null = null;
   if (input.text !== null) {
-    const parsed = parseOfficial(input.text, input.options, rowRng(input.seed, input.key));
+    const parsed = parseOfficial(input.text, input.options, rowRng(input.seed, input.key, input.text));
     official = parsed.answer;
     // false only over a stale flag the re-scored row carries
     if (parsed.fallback || "official_random_fallback" in input.row) fields.official_random_fallback = parsed.fallback;

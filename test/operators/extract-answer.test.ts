@@ -59,6 +59,35 @@ describe("extractAnswer", () => {
     expect(picks.size).toBeGreaterThan(1);
   });
 
+  it("draws a row's fallback anew for another reply (the runs of a multi-seed eval), the same for the same reply", async () => {
+    // Four seeds' runs of 4-option rows whose replies name no option: each run's letters must
+    // vary independently, or pass@4 over such rows is one draw's 25% instead of ~68%.
+    for (const evalType of ["mmmu-pro-official", "mmmu-official"] as const) {
+      let hits = 0;
+      const rows = 50;
+      for (let i = 0; i < rows; i++) {
+        const row = {
+          id: `validation_Art_${i}`,
+          options: ["red", "green", "blue", "black"],
+          question_type: "multiple-choice",
+          expected_answer: "A",
+        };
+        const letters = new Set<unknown>();
+        for (let seed = 0; seed < 4; seed++) {
+          const reply = `Hard to say (run ${seed}).`;
+          const [s] = await run([{ index: i, row, out: { generation: reply } }], { evalType });
+          const [again] = await run([{ index: i + 7, row, out: { generation: reply } }], { evalType });
+          expect(s!.out.official_random_fallback).toBe(true);
+          expect(again!.out.predicted_answer).toBe(s!.out.predicted_answer);
+          letters.add(s!.out.predicted_answer);
+        }
+        if (letters.has("A")) hits++;
+      }
+      // pass@4 over 50 such rows: ~34 expected with independent draws, 12-13 with one shared draw.
+      expect(hits).toBeGreaterThan(25);
+    }
+  });
+
   it("re-scores a file's rows from row.generation", async () => {
     const [s] = await run([{ index: 0, row: { generation: "\\boxed{D}", predicted_answer: "A" }, out: {} }], {
       evalType: "multichoice",

@@ -100,22 +100,29 @@ export function parseOptionsList(value: unknown): string[] | null {
 
 /**
  * A random generator seeded per row, so a row's fallback letter does not depend on the order rows
- * finish in: mulberry32 seeded with a 32-bit FNV-1a hash of `${seed}:${key}`.
+ * finish in: mulberry32 seeded with a 32-bit FNV-1a hash of `${seed}:${key}` and the reply
+ * (`text`). The reply is in the seed so that the runs of a multi-seed eval, whose replies
+ * differ, draw independently, as the reference's one generator does; with the row's key alone
+ * every seed drew the same letter for a row, and pass@k over fallback rows fell to a single
+ * draw's chance. Hashed on the first draw only (most rows never draw).
  */
-export function rowRng(seed: number, key: string): () => number {
-  let h = 0x811c9dc5;
-  const s = `${seed}:${key}`;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  let a = h >>> 0;
+export function rowRng(seed: number, key: string, text = ""): () => number {
+  let a: number | undefined;
   return () => {
+    a ??= fnv1a(text, fnv1a(`${seed}:${key}`, 0x811c9dc5));
     a = (a + 0x6d2b79f5) | 0;
     let t = Math.imul(a ^ (a >>> 15), 1 | a);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+function fnv1a(s: string, h: number): number {
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
 }
 
 function pyStrip(s: string): string {

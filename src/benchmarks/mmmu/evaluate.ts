@@ -25,7 +25,7 @@ export function evaluateMmmu({ row, generation, key, seed }: MmmuInput): Extract
   }
   const choices = choicesOf(row);
   if (choices === null || generation === null) return { answer: null, verdict: verdict(false) };
-  const parsed = parseMultiChoice(generation, choices.all, choices.index2ans, rowRng(seed, key));
+  const parsed = parseMultiChoice(generation, choices.all, choices.index2ans, rowRng(seed, key, generation));
   // false only over a stale flag the re-scored row carries
   const fields =
     parsed.fallback || "official_random_fallback" in row ? { official_random_fallback: parsed.fallback } : undefined;
