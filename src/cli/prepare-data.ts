@@ -1,8 +1,8 @@
 /**
  * `vlmpipe prepare_data <benchmark>`: download a benchmark from the Hugging Face hub and
- * write it as NeMo-Skills does (`<data_dir>/<benchmark>/test.jsonl` + images/).
+ * write it as NeMo-Skills does (`<data_dir>/<folder>/<split>.jsonl` + images/).
  * Progress and the summary go to stderr; stdout stays empty. Ctrl-C stops at once: partial
- * downloads resume on the next run and test.jsonl is only ever written whole.
+ * downloads resume on the next run and a split file is only ever written whole.
  */
 import { type Command, Option } from "commander";
 import { getPreparer, PREPARERS } from "../benchmarks/index.js";
@@ -26,7 +26,7 @@ export const KNOWN_BENCHMARKS = Object.keys(PREPARERS);
 export function registerPrepareData(program: Command, ctx: Partial<CliContext> = {}): Command {
   return program
     .command("prepare_data")
-    .description("download a benchmark from the Hugging Face hub and write <data_dir>/<benchmark>/test.jsonl + images/")
+    .description("download a benchmark from the Hugging Face hub and write <data_dir>/<folder>/<split>.jsonl + images/ (e.g. mmmu-pro/test.jsonl)")
     .argument("<benchmark>", `benchmark to prepare: ${KNOWN_BENCHMARKS.join(", ")}`)
     .addOption(
       new Option(
