@@ -10,10 +10,11 @@ export type FetchOptions = Pick<ImageOptions, "fetch_timeout" | "fetch_max_bytes
 // One agent for all image downloads: keep-alive across rows, redirects followed (image CDNs
 // redirect a lot), proxies from the environment (each hop routed on its own). Made on first
 // use so importing this module loads and opens nothing.
+const MAX_REDIRECTS = 5;
 let agent: Promise<Dispatcher> | undefined;
 function defaultDispatcher(): Promise<Dispatcher> {
   agent ??= Promise.all([netDispatcher(), loadUndici()]).then(([d, { interceptors }]) =>
-    d.compose(interceptors.redirect({ maxRedirections: 5 })),
+    d.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })),
   );
   return agent;
 }
@@ -107,6 +108,16 @@ async function fetchOnce(
         retryable: RETRY_STATUS.has(res.statusCode),
         retryAfter,
       });
+    }
+    // The redirect interceptor hands back the last 3xx when it stops following (a loop, more
+    // than MAX_REDIRECTS hops, no Location): its empty body is no image, and must not be
+    // judged as one (a decode error is remembered on disk as the image's lasting verdict).
+    if (res.statusCode >= 300 || res.statusCode < 200) {
+      throw new VlmError(
+        ErrorCodes.IMAGE_FETCH,
+        `${label}: HTTP ${res.statusCode} not followed (a redirect loop, more than ${MAX_REDIRECTS} redirects, or no Location header)`,
+        { status: res.statusCode },
+      );
     }
     const declared = Number(res.headers["content-length"]);
     if (Number.isFinite(declared) && declared > o.fetch_max_bytes)

@@ -29,6 +29,9 @@ beforeAll(async () => {
     if (url === "/a.png") return void res.writeHead(200, { "content-type": "image/png" }).end(png);
     if (url === "/scan.tiff") return void res.writeHead(200, { "content-type": "image/tiff" }).end(tiff);
     if (url === "/moved") return void res.writeHead(302, { location: "/a.png" }).end();
+    if (url.startsWith("/loop"))
+      return void res.writeHead(302, { location: `/loop${Number(url.slice(5) || 0) + 1}` }).end();
+    if (url === "/no-location") return void res.writeHead(301).end();
     if (url === "/missing.png") return void res.writeHead(404).end("no");
     if (url === "/flaky.png") {
       if (flaky.failures-- > 0) return void res.writeHead(503, { "retry-after": "0" }).end("busy");
@@ -86,6 +89,17 @@ describe("remote images", () => {
     await resolveImage(`${base}/a.png`, { baseDir: "/", options, cache });
     expect(hits.get("/a.png")).toBe(1);
     expect(cache.stats()).toMatchObject({ hits: 3, misses: 1 });
+  });
+
+  it("fails a redirect loop and a redirect without Location as IMAGE_FETCH, not as an empty image", async () => {
+    for (const path of ["/loop", "/no-location"]) {
+      await expect(resolveImage(`${base}${path}`, { baseDir: "/", options: fetchOpts() })).rejects.toMatchObject({
+        code: ErrorCodes.IMAGE_FETCH,
+        status: path === "/loop" ? 302 : 301,
+        message: expect.stringMatching(/not followed/),
+      });
+    }
+    expect(hits.get("/loop")).toBe(1); // not retried: a loop stays a loop
   });
 
   it("retries a 503 and succeeds", async () => {
