@@ -1,4 +1,4 @@
-import { createInflate } from "node:zlib";
+import { constants, createInflate } from "node:zlib";
 import { crc32 } from "./crc32.js";
 
 /**
@@ -104,7 +104,11 @@ function inflateScanlines(idat: Buffer[], rows: Rows[]): Promise<PngProblem | nu
     // IDAT chunks are often 8 KB; a 2000x2000 image took ~2x sharp's decode with node's 16 KB
     // defaults, about the same with these. (Under glibc's 128 KB mmap threshold, the output
     // buffers are reused heap, not fresh pages.)
-    const inflate = createInflate({ chunkSize: PIECE });
+    // Input that stops without the stream's end ends the stream instead of failing it (Z_FINISH
+    // would drop the last piece's output with its error): data cut after the last scanline,
+    // where only the final deflate code and the Adler-32 are missing, is an image PIL decodes,
+    // since it stops inflating once it has every row. A wrong Adler-32 it does see, and so does this.
+    const inflate = createInflate({ chunkSize: PIECE, finishFlush: constants.Z_SYNC_FLUSH });
     let pass = 0;
     let row = 0;
     // Bytes left of the current scanline; 0 means the next byte is a filter type.

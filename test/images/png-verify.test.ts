@@ -104,6 +104,23 @@ describe("pngDecodeProblem", () => {
     }
   });
 
+  it("accepts image data cut after its last scanline (the Adler-32 missing), as PIL decodes it, however many pieces it takes", async () => {
+    // 300x300 noise: ~270 KB of image data, inflated in several 64 KB pieces.
+    for (const f of [await made(3, {}, 300, 300), await made(3, { progressive: true }, 300, 300)]) {
+      const end = chunks(f)
+        .filter((c) => c[0] === "IDAT")
+        .at(-1)![3];
+      // The last 4 bytes of the zlib stream are its Adler-32; the bytes before, the final block's end.
+      for (const missing of [1, 2, 3, 4]) expect(await pngDecodeProblem(f.subarray(0, end - missing))).toBeNull();
+      // Pixels missing: truncated, whatever piece the cut falls in.
+      expect(await pngDecodeProblem(f.subarray(0, end - 200))).toMatchObject({ truncated: true });
+      // A wrong Adler-32 is corrupt data (PIL: broken data stream).
+      const bad = Buffer.from(f);
+      bad[end - 1] = bad[end - 1]! ^ 0xff;
+      expect(await pngDecodeProblem(bad)).toMatchObject({ reason: expect.stringMatching(/incorrect data check/) });
+    }
+  });
+
   it("refuses corrupt image data that sharp refuses", async () => {
     const f = await made(3, {}, 120, 90);
     const [, , start, end] = chunks(f).find((c) => c[0] === "IDAT")!;
