@@ -103,7 +103,9 @@ async function encodeWithinBudget(
   let quality = o.quality;
   let { width, height } = plan;
   let resize = plan.resize;
-  let last = 0;
+  // The smallest output tried, for the message: a downscale can come out larger than the
+  // full-size encoding (resampling adds detail that PNG and JPEG compress worse).
+  let smallest = { bytes: Infinity, width, height, quality };
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     let img = bmp ? bmpToSharp(lib, bmp) : source(lib, bytes, o);
     // autoOrient applies the EXIF rotation and drops the tag (see planImage).
@@ -126,7 +128,7 @@ async function encodeWithinBudget(
       throw decodeError(e, info, label);
     }
     if (o.max_bytes === null || out.length <= o.max_bytes) return { bytes: out, format: plan.format, width, height };
-    last = out.length;
+    if (out.length < smallest.bytes) smallest = { bytes: out.length, width, height, quality };
     if (lossy && quality > QUALITY_FLOOR) {
       quality = Math.max(QUALITY_FLOOR, quality - QUALITY_STEP);
       continue;
@@ -144,7 +146,7 @@ async function encodeWithinBudget(
   }
   throw new VlmError(
     ErrorCodes.IMAGE_TOO_LARGE,
-    `${label}: cannot fit the image in max_bytes ${o.max_bytes} as ${plan.format} (smallest try: ${last} bytes at ${width}x${height}${lossy ? `, quality ${quality}` : ""})`,
+    `${label}: cannot fit the image in max_bytes ${o.max_bytes} as ${plan.format} (smallest try: ${smallest.bytes} bytes at ${smallest.width}x${smallest.height}${lossy ? `, quality ${smallest.quality}` : ""})`,
   );
 }
 

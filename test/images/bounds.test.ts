@@ -95,6 +95,25 @@ describe("max_bytes", () => {
     });
   });
 
+  it("names the smallest output it tried, even when a downscale came out larger than the full size", async () => {
+    // A fine repeating pattern: PNG packs it tightly at full size, not once it is resampled.
+    const w = 400,
+      h = 300;
+    const raw = Buffer.alloc(w * h * 3);
+    for (let i = 0; i < w * h; i++) raw.set([(i * 7) % 256, (i * 13) % 256, (i * 29) % 256], i * 3);
+    const img = sharp(raw, { raw: { width: w, height: h, channels: 3 } });
+    const full = (await img.clone().png({ compressionLevel: 6 }).toBuffer()).length;
+    const file = path.join(dir, "pattern.png");
+    await writeFile(file, await img.clone().png({ compressionLevel: 0 }).toBuffer());
+    const err = await resolveImage(file, { baseDir: dir, options: opts({ max_bytes: 3000, min_edge: 200 }) }).catch(
+      (e: Error) => e,
+    );
+    expect(err).toMatchObject({ code: ErrorCodes.IMAGE_TOO_LARGE });
+    const m = /smallest try: (\d+) bytes at (\d+)x(\d+)/.exec((err as Error).message);
+    expect([m?.[2], m?.[3]]).toEqual(["400", "300"]);
+    expect(Number(m?.[1])).toBeLessThanOrEqual(full * 1.1);
+  });
+
   it("does not shrink below min_edge to meet max_bytes", async () => {
     await expect(resolve({ max_bytes: 5_000, min_edge: 400 })).rejects.toMatchObject({
       code: ErrorCodes.IMAGE_TOO_LARGE,
