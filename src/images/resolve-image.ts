@@ -82,7 +82,7 @@ export async function resolveImage(ref: string, ctx: ResolveContext): Promise<st
   const key = `file\0${file}\0${st.size}\0${st.mtimeMs}\0${st.ino ?? ""}\0${st.ctimeMs ?? ""}\0${opts}`;
   if (ctx.cache) windowsOf(ctx.cache, ctx).refs.remember(refKey(ref, ctx), at, key);
   return cached(ctx, key, () =>
-    checkOnce(ctx, key, async () => ({ bytes: await readLocal(fs, file, ref), label: file }), false),
+    checkOnce(ctx, key, async () => ({ bytes: await readLocal(fs, file, ref), label: file }), false, st.size),
   );
 }
 
@@ -103,31 +103,35 @@ export function resolveImageNow(ref: string, ctx: ResolveContext): string | unde
 /**
  * The data URL for one image: from its verdict on disk when there is one (no sharp work),
  * else checked and prepared (prepareImage) and the verdict remembered. `keepBytes`: store the
- * bytes even when they are sent untouched (downloads: the source is not on disk).
+ * bytes even when they are sent untouched (downloads: the source is not on disk). `size`: the
+ * file's size when it was stat'ed for the key.
  */
 async function checkOnce(
   ctx: ResolveContext,
   key: string,
   load: () => Promise<{ bytes: Buffer; label: string }>,
   keepBytes: boolean,
+  size?: number,
 ): Promise<string> {
   const disk = ctx.disk;
   const known = disk ? await disk.get(key) : undefined;
-  if (known) {
-    if (known.kind === "error") throw new VlmError(known.code, known.message);
-    if (known.kind === "bytes") return dataUrl(known.mime, known.bytes);
-    return dataUrl(known.mime, (await load()).bytes);
-  }
+  if (known?.kind === "error") throw new VlmError(known.code, known.message);
+  if (known?.kind === "bytes") return dataUrl(known.mime, known.bytes);
   const { bytes, label } = await load();
+  // A "keep" verdict sends the bytes unchecked, so they must be the ones it was given for: a
+  // file rewritten between its stat and this read has another size (and is checked here, its
+  // verdict left to the stat that names it).
+  const same = size === undefined || bytes.length === size;
+  if (known && same) return dataUrl(known.mime, bytes);
   let img: Awaited<ReturnType<typeof prepareImage>>;
   try {
     img = await prepareImage(bytes, label, ctx.options);
   } catch (e) {
-    if (disk && e instanceof VlmError && isLastingImageError(e.code))
+    if (disk && same && e instanceof VlmError && isLastingImageError(e.code))
       await disk.put(key, { kind: "error", code: e.code, message: e.message });
     throw e;
   }
-  if (disk) {
+  if (disk && same) {
     await disk.put(
       key,
       img.changed || keepBytes ? { kind: "bytes", mime: img.mime, bytes: img.bytes } : { kind: "keep", mime: img.mime },

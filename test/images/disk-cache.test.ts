@@ -172,6 +172,31 @@ describe("disk image cache (image.cache_dir)", () => {
     expect(again.disk.stats()).toMatchObject({ hits: 0, misses: 1 });
   });
 
+  it("checks a file rewritten between its stat and its read instead of sending it on the old verdict", async () => {
+    const cacheDir = await mkdtemp(path.join(dir, "c-"));
+    const file = path.join(dir, "race.png");
+    await writeFile(file, await readFile(path.join(dir, "a.png")));
+    await job(cacheDir).resolve("race.png"); // "send as is, image/png" on disk
+    const jpeg = await sharp({ create: { width: 20, height: 10, channels: 3, background: "#00ff00" } })
+      .jpeg()
+      .toBuffer();
+    // Another job stats the PNG, then a writer replaces it with a JPEG before the read.
+    const fs: ImageFs = {
+      stat: (f) => stat(f),
+      readFile: async (f) => {
+        await writeFile(file, jpeg);
+        return readFile(f);
+      },
+    };
+    const options = opts();
+    const disk = createDiskImageCache(cacheDir);
+    const url = await resolveImage("race.png", { baseDir: dir, options, disk, fs });
+    const got = await received(url);
+    expect([got.mime, got.meta.format, got.meta.width]).toEqual(["image/jpeg", "jpeg", 20]);
+    // Nothing is written under the key of the stat the bytes did not come from.
+    expect(disk.stats()).toMatchObject({ hits: 1, writes: 0 });
+  });
+
   it("treats a damaged or foreign entry as a miss and rewrites it", async () => {
     const cacheDir = await mkdtemp(path.join(dir, "c-"));
     const url = await job(cacheDir).resolve("scan.tiff");
