@@ -32,7 +32,8 @@ export interface DiskImageCache {
 }
 
 // Bumped whenever the entry format or what a verdict means changes; old entries then miss.
-const FORMAT = 1;
+// 2: PNGs cut after their last scanline pass (PIL decodes them); refusals under 1 may be wrong.
+const FORMAT = 2;
 /** Errors that depend only on the bytes and the options, so they are worth remembering. */
 const LASTING_ERRORS: ReadonlySet<string> = new Set([ErrorCodes.IMAGE_DECODE, ErrorCodes.IMAGE_TOO_LARGE]);
 

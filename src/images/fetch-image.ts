@@ -26,7 +26,7 @@ const MAX_RETRY_AFTER_S = 30;
 /**
  * Downloads an http(s) image with a timeout per attempt, a size cap (checked against
  * Content-Length first, then while streaming, so an oversized body is never held whole), and
- * retries with backoff on network errors, timeouts, 408/425/429 and 5xx (Retry-After honoured).
+ * retries with backoff on network errors, timeouts, 408/425/429 and 500/502/503/504 (Retry-After honoured).
  * Throws VlmError IMAGE_FETCH (status set for HTTP errors), IMAGE_TOO_LARGE, or ABORTED when
  * `signal` fires.
  */

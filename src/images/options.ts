@@ -103,7 +103,7 @@ export const ImageOptionsSchema = z
     /** Largest download in bytes; bigger is IMAGE_TOO_LARGE. 64 MiB bounds memory per
      *  download and is far above any benchmark image. */
     fetch_max_bytes: size.default(64 * 1024 * 1024),
-    /** Extra attempts after a network error, timeout, 408, 429 or 5xx (backoff 0.5 s, 1 s, ...;
+    /** Extra attempts after a network error, timeout, 408, 425, 429, 500, 502, 503 or 504 (backoff 0.5 s, 1 s, ...;
      *  Retry-After honoured up to 30 s). Other 4xx are not retried. */
     fetch_retries: z.number().int().min(0).max(10).default(2),
 

@@ -127,7 +127,9 @@ async function checkOnce(
   try {
     img = await prepareImage(bytes, label, ctx.options);
   } catch (e) {
-    if (disk && same && e instanceof VlmError && isLastingImageError(e.code))
+    // A download's refusal is not kept: the URL names no content, and a page served in its place
+    // (a rate limit, a login) would be refused for good.
+    if (disk && same && !keepBytes && e instanceof VlmError && isLastingImageError(e.code))
       await disk.put(key, { kind: "error", code: e.code, message: e.message });
     throw e;
   }

@@ -235,6 +235,30 @@ describe("disk image cache (image.cache_dir)", () => {
     expect(j.disk.stats().hits).toBe(1);
   });
 
+  it("does not keep a download's refusal: a page served one day in place of the image is fetched anew the next", async () => {
+    const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: "#654321" } })
+      .png()
+      .toBuffer();
+    let requests = 0;
+    const server = http.createServer((_req, res) => {
+      requests++;
+      if (requests === 1) res.writeHead(200, { "content-type": "text/html" }).end("<html>rate limited</html>");
+      else res.writeHead(200, { "content-type": "image/png" }).end(png);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/chart.png`;
+      const cacheDir = await mkdtemp(path.join(dir, "c-"));
+      const options = opts({ fetch: true });
+      await expect(job(cacheDir, options).resolve(url)).rejects.toMatchObject({ code: ErrorCodes.IMAGE_DECODE });
+      const later = await job(cacheDir, options).resolve(url);
+      expect(requests).toBe(2);
+      expect((await received(later)).bytes).toEqual(png);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it("keeps downloaded images whole, so a later job does not download them again", async () => {
     const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: "#123456" } })
       .png()
