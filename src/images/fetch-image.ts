@@ -1,3 +1,6 @@
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Dispatcher } from "undici";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { netDispatcher } from "../net/net-dispatcher.js";
@@ -124,7 +127,7 @@ async function fetchOnce(
       throw tooLarge(label, `Content-Length ${declared}`, o);
     const chunks: Buffer[] = [];
     let total = 0;
-    for await (const chunk of res.body) {
+    for await (const chunk of decoded(res.body, res.headers["content-encoding"], label)) {
       total += (chunk as Buffer).length;
       if (total > o.fetch_max_bytes) throw tooLarge(label, `more than ${o.fetch_max_bytes} bytes received`, o);
       chunks.push(chunk as Buffer);
@@ -137,6 +140,42 @@ async function fetchOnce(
     res.body.destroy();
     throw failed(e);
   }
+}
+
+/**
+ * The body with its Content-Encoding undone, as vLLM's own download (aiohttp) does: objects
+ * stored gzipped (S3, some CDNs) come with `Content-Encoding: gzip` whatever the request asked.
+ * The cap then holds on the decoded bytes, so a small bomb cannot fill memory.
+ */
+function decoded(body: Readable, header: string | string[] | undefined, label: string): AsyncIterable<Buffer> {
+  const codings = (Array.isArray(header) ? header.join(",") : (header ?? ""))
+    .split(",")
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== "" && c !== "identity");
+  if (codings.length === 0) return body;
+  const streams: NodeJS.ReadWriteStream[] = [];
+  // Listed in the order they were applied: undone from the last.
+  for (const c of [...codings].reverse()) {
+    if (c === "gzip" || c === "x-gzip") streams.push(createGunzip());
+    else if (c === "deflate") streams.push(createInflate());
+    else if (c === "br") streams.push(createBrotliDecompress());
+    else throw new VlmError(ErrorCodes.IMAGE_FETCH, `${label}: unsupported Content-Encoding ${JSON.stringify(c)}`);
+  }
+  // Errors reach the reader through the last stream (the callback only keeps them from being unhandled).
+  const last = pipeline([body, ...streams], () => {}) as unknown as AsyncIterable<Buffer>;
+  return (async function* () {
+    try {
+      yield* last;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? "";
+      if (!code.startsWith("Z_") && !code.startsWith("ERR__ERROR")) throw e;
+      throw new VlmError(
+        ErrorCodes.IMAGE_FETCH,
+        `${label}: the body does not decode as its Content-Encoding ${codings.join(", ")} (${(e as Error).message})`,
+        { cause: e },
+      );
+    }
+  })();
 }
 
 function tooLarge(label: string, what: string, o: FetchOptions): VlmError {

@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import sharp from "sharp";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ErrorCodes } from "../../src/errors.js";
@@ -45,6 +46,13 @@ beforeAll(async () => {
       return void res.end();
     }
     if (url === "/slow.png") return void setTimeout(() => res.writeHead(200).end(png), 2000).unref();
+    if (url === "/gz.png") return void res.writeHead(200, { "content-encoding": "gzip" }).end(gzipSync(png));
+    if (url === "/br-gz.png")
+      return void res.writeHead(200, { "content-encoding": "gzip, br" }).end(brotliCompressSync(gzipSync(png)));
+    if (url === "/bomb.png")
+      return void res.writeHead(200, { "content-encoding": "gzip" }).end(gzipSync(Buffer.alloc(5_000_000)));
+    if (url === "/bad-gz.png") return void res.writeHead(200, { "content-encoding": "gzip" }).end(png);
+    if (url === "/zstd.png") return void res.writeHead(200, { "content-encoding": "zstd" }).end(png);
     if (url === "/page.png") return void res.writeHead(200, { "content-type": "text/html" }).end("<html>login</html>");
     res.writeHead(500).end();
   });
@@ -133,6 +141,28 @@ describe("remote images", () => {
     await expect(fetchImage(`${base}/chunked-big`, fetchOpts({ fetch_max_bytes: 200_000 }))).rejects.toMatchObject({
       code: ErrorCodes.IMAGE_TOO_LARGE,
       message: expect.stringMatching(/more than 200000 bytes received/),
+    });
+  });
+
+  it("undoes the body's Content-Encoding (gzip, deflate, br, in layers) as vLLM's download does", async () => {
+    expect(await fetchImage(`${base}/gz.png`, fetchOpts())).toEqual(png);
+    expect(await fetchImage(`${base}/br-gz.png`, fetchOpts())).toEqual(png);
+    const url = await resolveImage(`${base}/gz.png`, { baseDir: ".", options: fetchOpts() });
+    expect((await received(url)).bytes).toEqual(png);
+  });
+
+  it("holds fetch_max_bytes on the decoded bytes, and fails a body that does not decode, once", async () => {
+    await expect(fetchImage(`${base}/bomb.png`, fetchOpts({ fetch_max_bytes: 1_000_000 }))).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_TOO_LARGE,
+    });
+    await expect(fetchImage(`${base}/bad-gz.png`, fetchOpts())).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_FETCH,
+      message: expect.stringMatching(/does not decode as its Content-Encoding gzip/),
+    });
+    expect(hits.get("/bad-gz.png")).toBe(1);
+    await expect(fetchImage(`${base}/zstd.png`, fetchOpts())).rejects.toMatchObject({
+      code: ErrorCodes.IMAGE_FETCH,
+      message: expect.stringMatching(/unsupported Content-Encoding "zstd"/),
     });
   });
 
