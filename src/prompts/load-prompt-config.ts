@@ -5,6 +5,7 @@ import YAML from "yaml";
 import { formatZodError } from "../config/generation-config.js";
 import { UsageError } from "../errors.js";
 import { packageRoot } from "../paths.js";
+import { checkTemplates } from "./render.js";
 import { type PromptConfig, PromptConfigSchema } from "./schema.js";
 
 export type LoadedPrompt = { config: PromptConfig; file: string; hash: string };
@@ -37,6 +38,12 @@ export function parsePromptConfig(text: string, file = "<inline>"): LoadedPrompt
   }
   const r = PromptConfigSchema.safeParse(raw ?? {});
   if (!r.success) throw new UsageError(`prompt config ${file}:\n${formatZodError(r.error, "", PromptConfigSchema)}`);
+  // A placeholder no row can fill is found here, before a server is started or a row read.
+  try {
+    checkTemplates(r.data);
+  } catch (e) {
+    throw new UsageError(`prompt config ${file}: ${(e as Error).message}`);
+  }
   const hash = createHash("sha256").update(JSON.stringify(r.data)).digest("hex").slice(0, 16);
   return { config: r.data, file, hash };
 }

@@ -11,7 +11,8 @@ export function pyStr(v: unknown): string {
   return typeof v === "string" ? v : pyRepr(v);
 }
 
-function pyRepr(v: unknown): string {
+/** Python's repr() of a JSON value (`!r` in a placeholder): strings quoted, the rest as pyStr. */
+export function pyRepr(v: unknown): string {
   if (v === null || v === undefined) return "None";
   if (v === true) return "True";
   if (v === false) return "False";

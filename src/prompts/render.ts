@@ -1,4 +1,4 @@
-import { ErrorCodes, VlmError } from "../errors.js";
+import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import type { ChatMessage, ContentPart } from "../types.js";
 import type { PromptConfig } from "./schema.js";
 import { Template } from "./template.js";
@@ -13,12 +13,15 @@ export function createRenderer(config: PromptConfig, opts: RenderOptions = {}) {
   // As NeMo-Skills' Prompt.fill: a system message whenever one is set ("" too), filled from the
   // row; `{examples}` is "" without examples; ++prompt_suffix is appended to the filled text as
   // it is (generate.py's fill_prompt), braces and all.
-  const user = new Template(config.user);
+  const user = template(config.user, "user");
   const suffix = opts.promptSuffix ?? "";
   const systemText = opts.systemMessage ?? config.system;
-  const system = systemText === undefined ? undefined : new Template(systemText);
+  const system =
+    systemText === undefined
+      ? undefined
+      : template(systemText, opts.systemMessage === undefined ? "system" : "++system_message");
   const examples = config.examples;
-  const exampleTpl = examples ? new Template(examples.template) : undefined;
+  const exampleTpl = examples ? template(examples.template, "examples.template") : undefined;
   const filled =
     examples && exampleTpl ? examples.items.map((ex, i) => exampleTpl.fill(ex, `example ${i}`)).join("") : "";
   const examplesText = filled && examples ? examples.prefix + filled + examples.suffix : "";
@@ -45,6 +48,25 @@ export function createRenderer(config: PromptConfig, opts: RenderOptions = {}) {
     messages.push({ role: "user", content });
     return messages;
   };
+}
+
+/**
+ * The config's templates compiled, or a UsageError naming the one that cannot be (a set-up
+ * error: no row can be rendered with it).
+ */
+export function checkTemplates(config: PromptConfig): void {
+  template(config.user, "user");
+  if (config.system !== undefined) template(config.system, "system");
+  if (config.examples) template(config.examples.template, "examples.template");
+  markerPattern(config.image_marker);
+}
+
+function template(source: string, key: string): Template {
+  try {
+    return new Template(source);
+  } catch (e) {
+    throw new UsageError(`${key}: ${(e as Error).message}`);
+  }
 }
 
 function around(text: string, refs: string[], position: "before" | "after"): string | ContentPart[] {
@@ -118,7 +140,7 @@ function interleave(
 
 function markerPattern(tpl: string): RegExp {
   const [pre, post] = tpl.split("{n}") as [string, string | undefined];
-  if (post === undefined) throw new VlmError(ErrorCodes.PROMPT_CONFIG, `image_marker "${tpl}" must contain {n}`);
+  if (post === undefined) throw new UsageError(`image_marker: "${tpl}" must contain {n}`);
   return new RegExp(`${escapeRe(pre)}(\\d+)${escapeRe(post)}`, "g");
 }
 

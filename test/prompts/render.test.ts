@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/errors.js";
 import { loadPromptConfig, parsePromptConfig } from "../../src/prompts/load-prompt-config.js";
 import { createRenderer } from "../../src/prompts/render.js";
 import { Template } from "../../src/prompts/template.js";
@@ -144,6 +145,46 @@ describe("prompt rendering", () => {
     );
     expect(() => parsePromptConfig("user: x\nimage_position: middle\n")).toThrow(/image_position/);
     expect(() => new Template("a } b")).toThrow(/lone "}"/);
+  });
+
+  it("reads a placeholder as Python's str.format(**row) does: the name as written, !s, !r and an empty spec", () => {
+    // The values Python gives: "{a b}|{ü}|{a-b}|{q!r}|{q!s}|{n:}".format(**row) and "{ q }".format(q=1) -> KeyError ' q '.
+    const render = createRenderer(cfg("user: '{a b}|{ü}|{a-b}|{q!r}|{q!s}|{n:}|{l!r:}'\n"));
+    const row = { "a b": 1, ü: 2, "a-b": 3, q: "it's", n: null, l: ["x"] };
+    expect(render(row, 0)[0]!.content).toBe(`1|2|3|"it's"|it's|None|['x']`);
+    expect(() => createRenderer(cfg("user: '{ q }'\n"))({ q: 1 }, 0)).toThrow(/field " q " but row 0 has none/);
+    // Not an own field of the row: nothing inherited from Object.prototype fills it.
+    expect(() => createRenderer(cfg("user: '{constructor}'\n"))({}, 0)).toThrow(/field "constructor"/);
+  });
+
+  it("refuses at load, naming the file and the template, a placeholder it would not render as Python does", () => {
+    const cases: [string, RegExp][] = [
+      ["user: 'Pick {options[0]}'", /bad\.yaml: user: \{options\[0\]\} at offset 5: attribute and index access/],
+      ["user: '{row.problem}'", /user: \{row\.problem\} at offset 0: attribute and index access/],
+      ["user: '{} and {0}'", /user: \{\} at offset 0 is a positional placeholder/],
+      ["user: '{x:>5}'", /user: \{x:>5\} at offset 0: format specs are not supported/],
+      ["user: '{x!a}'", /only the conversions !s and !r/],
+      ["user: '{x!rr}'", /expected ":" or "\}" after the conversion/],
+      ["user: 'a {x'", /user: "\{" at offset 2 has no closing/],
+      ["user: '{a{b}'", /"\{" inside \{a\{b\}/],
+      ["system: 'S {'\nuser: q", /bad\.yaml: system: /],
+      ["user: q\nexamples: {template: '{a}}'}", /bad\.yaml: examples\.template: lone "\}"/],
+      ["user: q\nimage_marker: '<img>'", /bad\.yaml: image_marker: "<img>" must contain \{n\}/],
+    ];
+    for (const [yaml, message] of cases) {
+      let err: unknown;
+      try {
+        parsePromptConfig(`${yaml}\n`, "bad.yaml");
+      } catch (e) {
+        err = e;
+      }
+      expect(err, yaml).toBeInstanceOf(UsageError);
+      expect((err as Error).message, yaml).toMatch(message);
+    }
+    // ++system_message is a template too, checked when the renderer is made.
+    expect(() => createRenderer(cfg("user: q\n"), { systemMessage: "Row {id!x}" })).toThrow(
+      /\+\+system_message: \{id!x\} at offset 4/,
+    );
   });
 
   it("reports a prompt config name that does not exist", async () => {
