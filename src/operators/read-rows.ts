@@ -42,7 +42,8 @@ export type ReadRowsOptions = {
 
 /**
  * Reads JSONL (a path, "-" for stdin, or any Readable) into Samples, one per non-blank line,
- * `index` counting rows from 0. A UTF-8 BOM and CRLF line ends are accepted. A line that is not
+ * `index` counting rows from 0. A UTF-8 BOM and CRLF line ends are accepted, and the bare `NaN`,
+ * `Infinity` and `-Infinity` Python's json.loads reads (NeMo-Skills reads rows with it). A line that is not
  * valid UTF-8, not JSON, or not a JSON object becomes a Sample with `error` (VLM_E_ENCODING,
  * VLM_E_BAD_JSON, VLM_E_NOT_AN_OBJECT) naming its line number, and reading goes on. A UTF-16
  * file is refused at its first line (the stream errors): it needs converting, not skipping.
@@ -224,7 +225,7 @@ function parseBytes(bytes: Buffer, index: number, lineNo: number, keepSource: bo
 export function parseLine(line: string, index: number, lineNo: number, keepSource = false): Sample {
   let row: unknown;
   try {
-    row = JSON.parse(line);
+    row = parseJson(line);
   } catch (e) {
     return failed(index, ErrorCodes.BAD_JSON, `line ${lineNo}: not valid JSON (${(e as Error).message})`);
   }
@@ -234,6 +235,53 @@ export function parseLine(line: string, index: number, lineNo: number, keepSourc
   }
   const r = row as Record<string, unknown>;
   return { index, row: r, out: {}, source: keepSource ? rowSource(r, line) : undefined };
+}
+
+/**
+ * A line as Python's json.loads reads it, which NeMo-Skills reads input rows with: also the bare
+ * `NaN`, `Infinity` and `-Infinity` that Python's json.dumps writes for non-finite floats (and
+ * pandas-made data holds for missing values), read as those numbers (a prompt writes them `nan`,
+ * `inf`). JSON.parse's own error for a line that is not JSON either way.
+ */
+function parseJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (e) {
+    // (A line that could hold the mark itself, written as an escape, is not read this way.)
+    const marked = line.includes("vlmpipe-non-finite:") ? undefined : markNonFinite(line);
+    if (marked === undefined) throw e;
+    try {
+      return JSON.parse(marked, (_k, v: unknown) =>
+        typeof v === "string" && v.startsWith(NON_FINITE_MARK) ? NON_FINITE[v.slice(NON_FINITE_MARK.length)] : v,
+      );
+    } catch {
+      throw e;
+    }
+  }
+}
+
+const NON_FINITE_MARK = "\u0000vlmpipe-non-finite:";
+const NON_FINITE: Record<string, number> = { NaN: Number.NaN, Infinity: Infinity, "-Infinity": -Infinity };
+
+/** The line with each non-finite token outside strings as a marked string; undefined when it has none. */
+function markNonFinite(text: string): string | undefined {
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      // To the closing quote (an escaped character skipped).
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      continue;
+    }
+    if (c !== "N" && c !== "I" && c !== "-") continue;
+    const token = ["-Infinity", "Infinity", "NaN"].find((t) => text.startsWith(t, i));
+    if (token === undefined) continue;
+    out += `${text.slice(from, i)}${JSON.stringify(NON_FINITE_MARK + token)}`;
+    i += token.length - 1;
+    from = i + 1;
+  }
+  return from === 0 ? undefined : out + text.slice(from);
 }
 
 function failed(index: number, code: ErrorCode, message: string): Sample {

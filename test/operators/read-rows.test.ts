@@ -38,6 +38,17 @@ describe("readRows", () => {
     expect(rows[4]).toMatchObject({ index: 4, row: { a: 5 } });
   });
 
+  it("reads NaN, Infinity and -Infinity as json.loads does (Python's json.dumps writes them), not inside strings", async () => {
+    const rows = await read(
+      '{"a": NaN, "b": [Infinity, -Infinity], "c": "NaN -Infinity"}\n{"a": NaNa}\n{"a": "x", "b": Infinityy}\n',
+    );
+    expect(rows[0]?.error).toBeUndefined();
+    expect(rows[0]?.row).toEqual({ a: Number.NaN, b: [Infinity, -Infinity], c: "NaN -Infinity" });
+    // Still not JSON: JSON.parse's own error, with the line number.
+    expect(rows.slice(1).map((s) => s.error?.code)).toEqual(["VLM_E_BAD_JSON", "VLM_E_BAD_JSON"]);
+    expect(rows[2]?.error?.message).toMatch(/^line 3: not valid JSON \(.*JSON/);
+  });
+
   it("reads lines beyond ASCII, a bad UTF-8 line among good ones, and a BOM starting a later line", async () => {
     const text = Buffer.concat([
       Buffer.from('{"a":"é 日本 🙂"}\n'),
