@@ -23,7 +23,8 @@ export async function jsonArrayInput(path: string): Promise<Readable | null> {
   if (!head.startsWith("[")) return null;
   let rows: unknown;
   try {
-    rows = JSON.parse(await readFile(path, "utf8"));
+    // (A BOM is not JSON: the file is read past it, as its head was.)
+    rows = JSON.parse((await readFile(path, "utf8")).replace(/^\uFEFF/, ""));
   } catch (e) {
     throw new UsageError(
       `${path} starts like a JSON array but is not one (${(e as Error).message}); give JSONL or a JSON array of rows`,
