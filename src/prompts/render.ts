@@ -84,8 +84,9 @@ function collectImages(row: Record<string, unknown>, fields: string[], index: nu
     if (v === undefined || v === null || v === "") continue;
     for (const ref of [v].flat()) {
       if (typeof ref !== "string" || ref === "") {
+        // An empty item is an image missing from the list; a number or an object, a wrong type.
         throw new VlmError(
-          ErrorCodes.MISSING_FIELD,
+          ref === "" || ref === null ? ErrorCodes.MISSING_FIELD : ErrorCodes.PROMPT_CONFIG,
           `row ${index}: image field "${f}" must hold a path or URL (or a list of them)`,
         );
       }
@@ -116,9 +117,10 @@ function interleave(
     if (placed.has(field)) continue;
     const ref = row[field];
     if (typeof ref !== "string" || ref === "") {
+      const missing = ref === undefined || ref === null || ref === "";
       throw new VlmError(
-        ErrorCodes.MISSING_FIELD,
-        `row ${index}: the text refers to ${m[0]} but field "${field}" holds no image`,
+        missing ? ErrorCodes.MISSING_FIELD : ErrorCodes.PROMPT_CONFIG,
+        `row ${index}: the text refers to ${m[0]} but field "${field}" holds ${missing ? "no image" : "no path or URL"}`,
       );
     }
     const before = text.slice(last, m.index);

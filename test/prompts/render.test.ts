@@ -86,6 +86,24 @@ describe("prompt rendering", () => {
     );
   });
 
+  it("records an image field of the wrong type as VLM_E_PROMPT_CONFIG and a missing image as VLM_E_MISSING_FIELD (docs/errors.md)", () => {
+    const codeOf = (yaml: string, row: Record<string, unknown>): unknown => {
+      try {
+        createRenderer(cfg(yaml))(row, 0);
+      } catch (e) {
+        return (e as { code?: unknown }).code;
+      }
+      return "rendered";
+    };
+    const listed = "user: '{q}'\nimage_field: img\n";
+    expect(codeOf(listed, { q: "x", img: 5 })).toBe("VLM_E_PROMPT_CONFIG");
+    expect(codeOf(listed, { q: "x", img: ["a.png", { path: "b.png" }] })).toBe("VLM_E_PROMPT_CONFIG");
+    expect(codeOf(listed, { q: "x", img: ["a.png", ""] })).toBe("VLM_E_MISSING_FIELD");
+    const markers = "user: '{q}'\nimage_position: markers\n";
+    expect(codeOf(markers, { q: "see <image 1>", image_1: { bytes: "..." } })).toBe("VLM_E_PROMPT_CONFIG");
+    expect(codeOf(markers, { q: "see <image 1>", image_1: null })).toBe("VLM_E_MISSING_FIELD");
+  });
+
   it("names the missing placeholder field and the row", () => {
     const render = createRenderer(cfg("user: '{question} {choices}'\n"));
     expect(() => render({ question: "q" }, 4)).toThrow(/field "choices" but row 4 has none/);
