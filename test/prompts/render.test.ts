@@ -151,6 +151,9 @@ describe("prompt rendering", () => {
     expect(floats({ a: 1039666357341 + 29 / 32, b: -0, c: 1e16, d: 0.1 + 0.2 }, 0)[0]!.content).toBe(
       "1039666357341.9062|-0.0|1e+16|0.30000000000000004",
     );
+    // The differences docs/prompts.md lists (Python: 2000.0|12345678901234567|0|{'b': 1, '2': 3}).
+    const lost = JSON.parse('{"a": 2e3, "b": 12345678901234567, "c": -0, "d": {"b": 1, "2": 3}}');
+    expect(floats(lost, 0)[0]!.content).toBe("2000|1.2345678901234568e+16|-0.0|{'2': 3, 'b': 1}");
     const none = createRenderer(
       cfg('user: "{examples}Q"\nexamples:\n  prefix: "P"\n  template: "{q}"\n  suffix: "S"\n  items: []\n'),
     );
