@@ -119,8 +119,7 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
       }
       subscriber.complete();
     })().catch((e: unknown) => {
-      const err = e as NodeJS.ErrnoException;
-      subscriber.error(err.code === "ENOENT" ? new UsageError(`input file not found: ${String(input)}`) : e);
+      subscriber.error(inputError(e, input));
     });
 
     return () => {
@@ -128,6 +127,17 @@ export function readRows(input: string | Readable, opts: ReadRowsOptions = {}): 
       if (stream !== process.stdin) stream.destroy();
     };
   });
+}
+
+/** A file that cannot be opened or read is the user's to fix (exit 2), not an internal error. */
+function inputError(e: unknown, input: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return new UsageError(`input file not found: ${String(input)}`);
+  if (code === "EISDIR") return new UsageError(`input file ${String(input)} is a directory: give a JSONL file`);
+  if (code === "EACCES" || code === "EPERM") {
+    return new UsageError(`input file ${String(input)} cannot be read: ${(e as Error).message}`);
+  }
+  return e;
 }
 
 const STOPPED = Symbol("stopped");

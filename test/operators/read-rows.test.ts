@@ -1,6 +1,9 @@
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { lastValueFrom, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/errors.js";
 import { Flow } from "../../src/operators/flow.js";
 import { readRows } from "../../src/operators/read-rows.js";
 
@@ -36,6 +39,17 @@ describe("readRows", () => {
     });
     expect(rows[3]?.error?.message).toBe("line 4: a row must be a JSON object, got a number");
     expect(rows[4]).toMatchObject({ index: 4, row: { a: 5 } });
+  });
+
+  it("refuses an input that is a directory as a usage error naming it, as a missing one", async () => {
+    for (const [input, message] of [
+      [tmpdir(), /is a directory: give a JSONL file/],
+      [path.join(tmpdir(), "vlmpipe-no-such-input.jsonl"), /input file not found/],
+    ] as const) {
+      const err = await lastValueFrom(readRows(input)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toMatch(message);
+    }
   });
 
   it("reads NaN, Infinity and -Infinity as json.loads does (Python's json.dumps writes them), not inside strings", async () => {
