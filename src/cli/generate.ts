@@ -144,6 +144,7 @@ async function runCommand(
       outputFile,
       model: flags.model,
       serverAddress: sim ? `${sim.url}/v1` : (flags.server_address ?? []).map(normalizeServerAddress),
+      serverType: flags.server_type,
       apiKey: flags.api_key ?? process.env.OPENAI_API_KEY,
       maxConcurrentRequests: flags.max_concurrent_requests,
       overrides: ctx.overrides,

@@ -26,7 +26,9 @@ export const KNOWN_BENCHMARKS = Object.keys(PREPARERS);
 export function registerPrepareData(program: Command, ctx: Partial<CliContext> = {}): Command {
   return program
     .command("prepare_data")
-    .description("download a benchmark from the Hugging Face hub and write <data_dir>/<folder>/<split>.jsonl + images/ (e.g. mmmu-pro/test.jsonl)")
+    .description(
+      "download a benchmark from the Hugging Face hub and write <data_dir>/<folder>/<split>.jsonl + images/ (e.g. mmmu-pro/test.jsonl)",
+    )
     .argument("<benchmark>", `benchmark to prepare: ${KNOWN_BENCHMARKS.join(", ")}`)
     .addOption(
       new Option(

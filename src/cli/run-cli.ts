@@ -123,7 +123,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "prepare_data",
     module: "prepare-data",
     args: ["<benchmark>"],
-    description: "download a benchmark from the Hugging Face hub and write <data_dir>/<folder>/<split>.jsonl + images/ (e.g. mmmu-pro/test.jsonl)",
+    description:
+      "download a benchmark from the Hugging Face hub and write <data_dir>/<folder>/<split>.jsonl + images/ (e.g. mmmu-pro/test.jsonl)",
     register: async (p, ctx) => (await import("./prepare-data.js")).registerPrepareData(p, ctx),
   },
   {

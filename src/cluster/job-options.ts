@@ -24,6 +24,7 @@ export function jobRunOptions(plan: EvalPlan, job: EvalJob) {
     evalType: s.evalType ?? b.run.benchmark.evalType,
     rowRange: job.chunk ? { start: job.chunk.start, end: job.chunk.end } : undefined,
     simulator: s.simulator ?? (s.server.kind === "sim" ? simulatorIdentity(s.server.sim) : undefined),
+    serverType: s.server.kind === "sim" ? ("sim" as const) : s.server.type,
     overrideFlags: EVAL_OVERRIDE_FLAGS,
   };
 }

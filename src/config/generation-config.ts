@@ -34,6 +34,9 @@ export const InferenceSchema = z
     top_k: z.number().int().default(-1),
     min_p: z.number().min(0).max(1).default(0),
     repetition_penalty: z.number().gt(0).default(1),
+    /** null: not sent (the server's 0). vLLM's range. */
+    presence_penalty: noneIsUnset(z.number().min(-2).max(2)),
+    frequency_penalty: noneIsUnset(z.number().min(-2).max(2)),
     random_seed: z.number().int().default(0),
     /** max_tokens; null lets the server use what is left of the context. */
     tokens_to_generate: z.number().int().positive().nullable().default(null),

@@ -8,6 +8,7 @@ import { deepMerge } from "../config/overrides.js";
 import type { DiskImageCache } from "../images/disk-cache.js";
 import type { ImageCache } from "../images/image-cache.js";
 import type { ImageOptions } from "../images/options.js";
+import type { ServerType } from "../operators/build-request.js";
 import { extractAnswer } from "../operators/extract-answer.js";
 import { generate } from "../operators/generate.js";
 import { judge } from "../operators/judge.js";
@@ -42,6 +43,8 @@ export type StageContext = {
   partial?: PartialAnswers;
   /** The run's graceful stop: no new request (generate) or image read (resolveImages) once it fires. */
   stop?: AbortSignal;
+  /** The run's server kind (--server_type), for generate and a judge on the same server. */
+  serverType?: ServerType;
 };
 
 type StageDef<S extends z.ZodType> = {
@@ -99,6 +102,7 @@ export const STAGES = {
         stats: ctx.inFlight,
         partial: ctx.partial,
         stop: ctx.stop,
+        serverType: ctx.serverType,
       }),
   }),
   /** Right after generate: successes grow the adaptive limit; --max_failures stops the run. */
@@ -157,6 +161,8 @@ export const STAGES = {
     build: (o, ctx) =>
       judge({
         client: o.server_address ? ctx.clientFor(o.server_address) : ctx.client,
+        // Another server's kind is not known: nothing kind-specific is sent to it.
+        serverType: o.server_address ? undefined : ctx.serverType,
         model: o.model ?? ctx.model,
         prompt: prompt(ctx, o.prompt_config),
         inference: InferenceSchema.parse(deepMerge(inferenceOf(ctx.config), o.inference)),

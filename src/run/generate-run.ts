@@ -7,6 +7,7 @@ import type { ChatClient } from "../client/types.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { createDiskImageCache } from "../images/disk-cache.js";
 import { createImageCache } from "../images/image-cache.js";
+import type { ServerType } from "../operators/build-request.js";
 import { Flow } from "../operators/flow.js";
 import { readRows } from "../operators/read-rows.js";
 import { failureStop, runFeedback } from "../operators/run-feedback.js";
@@ -44,6 +45,8 @@ export type GenerateRunOptions = {
   model: string;
   /** OpenAI base URL, e.g. http://127.0.0.1:8000/v1; several spread the requests over servers. */
   serverAddress: string | string[];
+  /** The server's kind (--server_type), for what NeMo-Skills sends each kind (buildRequest). Unset: none of it. */
+  serverType?: ServerType;
   apiKey?: string;
   maxConcurrentRequests: number;
   /** Raw `++` overrides (nested object); validated here. */
@@ -226,6 +229,7 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
       clientFor: (address) => clients.create(address),
       prompts: pipeline.prompts,
       partial,
+      serverType: opts.serverType,
     };
     const chain = pipe(
       buildPipeline(pipeline, stageContext),

@@ -62,6 +62,47 @@ describe("vlmpipe generate", () => {
     expect(spec).toMatchObject({ model: "sim", inference: { temperature: 0, top_p: 0.95 } });
   });
 
+  it("sends what NeMo-Skills sends each server kind: spaces_between_special_tokens false to vLLM, nothing to an OpenAI API", async () => {
+    const bodies = async (extra: string[]) => {
+      const before = sim.requests.length;
+      const out = path.join(dir, `kind-${sim.requests.length}`, "output.jsonl");
+      const r = await cli([
+        "generate",
+        "--input_file",
+        data.file,
+        "--output_file",
+        out,
+        ...base(),
+        "++max_samples=1",
+        ...extra,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      return sim.requests.slice(before) as Req[];
+    };
+    const [vllm] = await bodies(["++inference.presence_penalty=1.5", "++inference.frequency_penalty=-0.5"]);
+    expect(vllm).toMatchObject({
+      spaces_between_special_tokens: false,
+      presence_penalty: 1.5,
+      frequency_penalty: -0.5,
+    });
+    const [openai] = await bodies(["--server_type", "openai"]);
+    expect(openai).not.toHaveProperty("spaces_between_special_tokens");
+    expect(openai).not.toHaveProperty("presence_penalty");
+    const [overridden] = await bodies(["++inference.extra_body.spaces_between_special_tokens=true"]);
+    expect(overridden).toMatchObject({ spaces_between_special_tokens: true });
+    const refused = await cli([
+      "generate",
+      "--input_file",
+      data.file,
+      "--output_file",
+      "-",
+      ...base(),
+      "++inference.presence_penalty=3",
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/presence_penalty/);
+  });
+
   it("sends the image as a data URL before the text, and the ++ overrides in the body", async () => {
     const before = sim.requests.length;
     const out = path.join(dir, "run2", "output.jsonl");
