@@ -41,6 +41,11 @@ export function continuationRequest(
   return body;
 }
 
+/** Whether the thinking had ended in `a` (with a reasoning parser: the answer had begun). */
+export function thinkingEnded(a: AnswerSoFar): boolean {
+  return a.content !== "";
+}
+
 /**
  * The whole answer from the text before a continuation and the continuation's result. With a
  * reasoning parser, a continuation that starts inside the thinking sends the rest of it as
@@ -53,9 +58,9 @@ export function joinAnswer(
   r: Omit<ChatResult, "attempts">,
   attemptTokens: number,
 ): Omit<ChatResult, "attempts"> {
-  const thinkingEnded = before.content !== "";
-  const reasoning = thinkingEnded ? before.reasoning : before.reasoning + (r.reasoning ?? "");
-  const content = thinkingEnded ? before.content + (r.reasoning ?? "") + r.content : r.content;
+  const ended = thinkingEnded(before);
+  const reasoning = ended ? before.reasoning : before.reasoning + (r.reasoning ?? "");
+  const content = ended ? before.content + (r.reasoning ?? "") + r.content : r.content;
   const tokens = before.tokens + (r.usage?.completion_tokens ?? attemptTokens);
   const usage = { ...r.usage, completion_tokens: tokens };
   return reasoning

@@ -1,9 +1,15 @@
 import { createHash } from "node:crypto";
 import { ErrorCodes, VlmError } from "../errors.js";
 import type { Delta, InflightLog } from "../output/inflight-log.js";
-import { type AnswerSoFar, continuationRequest, joinAnswer, type ReasoningMarkers } from "./continue-answer.js";
+import {
+  type AnswerSoFar,
+  continuationRequest,
+  joinAnswer,
+  type ReasoningMarkers,
+  thinkingEnded,
+} from "./continue-answer.js";
 import { isContextError } from "./http-error.js";
-import type { ChatClient, ChatOptions, ChatRequest, ChatResult, StreamProgress } from "./types.js";
+import type { ChatClient, ChatOptions, ChatRequest, ChatResult, StreamDelta, StreamProgress } from "./types.js";
 
 export type PartialAnswersOptions = {
   /** Where text in flight is saved; none (stdout output): retries still continue, nothing is saved. */
@@ -258,7 +264,7 @@ export class RowAnswer implements ChatOptions {
     this.stream = undefined;
     let so = this.before;
     if (s && s.tokensSoFar() > 0) {
-      const t = s.fullText();
+      const t = this.attemptText(s.fullText());
       so = { content: so.content + t.content, reasoning: so.reasoning + t.reasoning, tokens: so.tokens + t.tokens };
     }
     const { minTokens, markers } = this.owner.opts;
@@ -276,6 +282,16 @@ export class RowAnswer implements ChatOptions {
     this.continuing = true;
     if (this.continuedAt[this.continuedAt.length - 1] !== so.tokens) this.continuedAt.push(so.tokens);
     return next;
+  }
+
+  /**
+   * Text of the attempt in flight, as it goes after `before`. A continuation that starts after
+   * the thinking ended has no end marker of its own, and a parser may send it as reasoning
+   * (joinAnswer): it is content, or a save or a retry would put the answer inside the thinking.
+   */
+  private attemptText(t: StreamDelta): StreamDelta {
+    if (!this.continuing || !thinkingEnded(this.before) || t.reasoning === "") return t;
+    return { content: t.reasoning + t.content, reasoning: "", tokens: t.tokens };
   }
 
   /** Forgets the text so far (the row starts from its first token). */
@@ -300,7 +316,7 @@ export class RowAnswer implements ChatOptions {
     const b = this.before;
     // The tail of `before` the log lacks (a retry folded unsaved text into it), then the stream's news.
     const head = this.saved.tokens < b.tokens;
-    const t = s?.take() ?? { content: "", reasoning: "", tokens: 0 };
+    const t = s ? this.attemptText(s.take()) : { content: "", reasoning: "", tokens: 0 };
     const content = (head ? b.content.slice(this.saved.cLen) : "") + t.content;
     const reasoning = (head ? b.reasoning.slice(this.saved.rLen) : "") + t.reasoning;
     const tokens = (head ? b.tokens - this.saved.tokens : 0) + t.tokens;
