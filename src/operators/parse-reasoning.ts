@@ -1,4 +1,5 @@
 import { map, type OperatorFunction } from "rxjs";
+import { pyStrip } from "../benchmarks/mmmu/py-text.js";
 import type { Sample } from "../types.js";
 
 export type ParseReasoningOptions = {
@@ -8,9 +9,10 @@ export type ParseReasoningOptions = {
 
 /**
  * NeMo-Skills' `++parse_reasoning=True`: keeps the whole text in `out._full_generation` and sets
- * `out.generation` to what follows the last end string, trimmed. Without the end string the
- * thinking never finished: generation becomes "" and `out._unfinished_reasoning` is true, so the
- * row counts as no answer. `out._generation_finished_thinking` is NeMo-Skills' own flag for it.
+ * `out.generation` to what follows the last end string, stripped as Python's str.strip() does.
+ * Without the end string the thinking never finished: generation becomes "" and
+ * `out._unfinished_reasoning` is true, so the row counts as no answer. `out._generation_finished_thinking` is
+ * NeMo-Skills' own flag for it.
  * Reads `out.generation`, else (re-scoring a file) `row.generation` unless that row was parsed
  * already. Samples with `error`, or without a string generation, pass through untouched.
  *
@@ -26,7 +28,8 @@ export function parseReasoning(opts: ParseReasoningOptions = {}): OperatorFuncti
     const at = text.lastIndexOf(end);
     const out: Record<string, unknown> = { ...s.out, _full_generation: text, _generation_finished_thinking: at >= 0 };
     if (at >= 0) {
-      out.generation = text.slice(at + end.length).trim();
+      // Python's str.strip(): its white space is not JavaScript's (U+FEFF, U+001C-U+001F, U+0085).
+      out.generation = pyStrip(text.slice(at + end.length));
     } else {
       out.generation = "";
       out._unfinished_reasoning = true;

@@ -18,6 +18,12 @@ describe("parseReasoning", () => {
     expect(s!.out._unfinished_reasoning).toBeUndefined();
   });
 
+  it("trims Python's white space (str.strip), not JavaScript's", async () => {
+    // U+FEFF is no white space to Python; U+001C and U+0085 are, and JavaScript's trim keeps them.
+    const [s] = await run([sample({ generation: "x</think>\ufeff B \x1c\u0085" })]);
+    expect(s!.out.generation).toBe("\ufeff B");
+  });
+
   it("empties the generation and flags it when the reasoning never ended", async () => {
     const [s] = await run([sample({ generation: "<think>still thinking about B" })]);
     expect(s!.out.generation).toBe("");
