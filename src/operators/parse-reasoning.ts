@@ -11,7 +11,8 @@ export type ParseReasoningOptions = {
  * NeMo-Skills' `++parse_reasoning=True`: keeps the whole text in `out._full_generation` and sets
  * `out.generation` to what follows the last end string, stripped as Python's str.strip() does.
  * Without the end string the thinking never finished: generation becomes "" and
- * `out._unfinished_reasoning` is true, so the row counts as no answer. `out._generation_finished_thinking` is
+ * `out._unfinished_reasoning` is true, so the row counts as no answer (finished, it is set false
+ * when the input row, an earlier output, had it). `out._generation_finished_thinking` is
  * NeMo-Skills' own flag for it.
  * Reads `out.generation`, else (re-scoring a file) `row.generation` unless that row was parsed
  * already. Samples with `error`, or without a string generation, pass through untouched.
@@ -30,6 +31,8 @@ export function parseReasoning(opts: ParseReasoningOptions = {}): OperatorFuncti
     if (at >= 0) {
       // Python's str.strip(): its white space is not JavaScript's (U+FEFF, U+001C-U+001F, U+0085).
       out.generation = pyStrip(text.slice(at + end.length));
+      // An input row that is an earlier output may carry the flag: out goes over it on the line.
+      if ("_unfinished_reasoning" in s.row) out._unfinished_reasoning = false;
     } else {
       out.generation = "";
       out._unfinished_reasoning = true;

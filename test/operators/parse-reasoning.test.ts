@@ -32,6 +32,15 @@ describe("parseReasoning", () => {
     expect(s!.out._full_generation).toBe("<think>still thinking about B");
   });
 
+  it("clears an input row's _unfinished_reasoning when this generation finished thinking", async () => {
+    // An earlier output as input: the row's flag would stay on the line (out goes over row) and
+    // a re-score would then find no answer in a generation that has one.
+    const row = { generation: "", _full_generation: "<think>cut", _unfinished_reasoning: true };
+    const [s] = await run([sample({ generation: "<think>done</think>B" }, row)]);
+    expect(s!.out.generation).toBe("B");
+    expect({ ...s!.row, ...s!.out }._unfinished_reasoning).not.toBe(true);
+  });
+
   it("uses a custom end string", async () => {
     const [s] = await run([sample({ generation: "hmm<|end_thinking|>C" })], { endReasoningString: "<|end_thinking|>" });
     expect(s!.out.generation).toBe("C");
