@@ -8,7 +8,13 @@ export type ChatRequest = {
   [key: string]: unknown;
 };
 
-export type Usage = { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number };
+export type Usage = {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+  /** vLLM with a reasoning parser (and OpenAI) count the thinking here. */
+  completion_tokens_details?: { reasoning_tokens?: number | null } | null;
+};
 
 export type ChatResult = {
   content: string;

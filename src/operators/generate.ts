@@ -24,7 +24,8 @@ export type GenerateOptions = RequestSettings & {
  * Sends each sample's messages to the server (bounded concurrency; the client retries transient
  * faults) and records NeMo-Skills' fields in `out`: generation, reasoning_content (when the
  * server parsed reasoning), num_generated_tokens, finish_reason, generation_start_time,
- * generation_end_time, generation_time (seconds).
+ * generation_end_time, generation_time (seconds); and, from the server's usage when it gives
+ * them, num_input_tokens, num_reasoning_tokens and num_answer_tokens (as NeMo-Skills does).
  * A prompt too long for the model is not an error: finish_reason "model_length", empty generation.
  * Records VLM_E_HTTP / VLM_E_CONNECTION / VLM_E_TIMEOUT / VLM_E_BAD_RESPONSE with attempts.
  * With `partial`, an answer continued from earlier text records `_continued_at_tokens`, and one
@@ -46,7 +47,18 @@ export function generate(opts: GenerateOptions): OperatorFunction<Sample, Sample
         const out: Record<string, unknown> = { ...s.out };
         out.generation = r.content;
         if (r.reasoning !== undefined) out.reasoning_content = r.reasoning;
-        out.num_generated_tokens = r.usage?.completion_tokens ?? null;
+        const usage = r.usage;
+        out.num_generated_tokens = usage?.completion_tokens ?? null;
+        // NeMo-Skills' token counts from the server's usage; not for an answer continued from
+        // saved text, whose last request's prompt held that text and whose details cover only it.
+        if (usage && !row?.continuedAt.length) {
+          if (typeof usage.prompt_tokens === "number") out.num_input_tokens = usage.prompt_tokens;
+          const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+          if (typeof reasoning === "number" && typeof usage.completion_tokens === "number") {
+            out.num_reasoning_tokens = reasoning;
+            out.num_answer_tokens = usage.completion_tokens - reasoning;
+          }
+        }
         out.finish_reason = r.finishReason;
         out.generation_start_time = start / 1000;
         out.generation_end_time = end / 1000;
