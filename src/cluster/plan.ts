@@ -1,6 +1,9 @@
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { UsageError } from "../errors.js";
 import { inspectOutput, type OutputStanding } from "../output/open-output.js";
+import { outputPaths } from "../output/partial-output.js";
+import { readSpec, specDifferences } from "../output/run-spec.js";
 import { countRows } from "../progress/count-rows.js";
 import { type BenchmarkRun, outputName, parseBenchmarks } from "../run/benchmark-spec.js";
 import { setUpRun } from "../run/run-setup.js";
@@ -67,18 +70,8 @@ export async function planEval(settings: EvalSettings): Promise<EvalPlan> {
     const inputFile = await dataFile(settings.dataDir, run);
     const rows = await countRows(inputFile, max);
     const dir = path.join(resultsDir, name);
-    const job = (seed: number | null, file: string, chunk: ChunkRef | null): EvalJob => {
-      const base = file.replace(/\.jsonl$/, "");
-      return {
-        key: `${name}/${base}`,
-        benchmark: name,
-        seed,
-        chunk,
-        inputFile,
-        outputFile: path.join(dir, file),
-        logFile: path.join(logsDir, `${name}-${base}.log`),
-      };
-    };
+    const job = (seed: number | null, file: string, chunk: ChunkRef | null): EvalJob =>
+      makeJob({ name, dir, inputFile }, logsDir, seed, file, chunk);
     const seeds = (run.seeds ?? [null]).map((seed): SeedPlan => {
       const out = outputName(seed);
       // (chunkRanges leaves out empty chunks: with more chunks than rows, those past the last row)
@@ -93,6 +86,25 @@ export async function planEval(settings: EvalSettings): Promise<EvalPlan> {
     benchmarks.push({ run, name, dir, inputFile, rows, seeds });
   }
   return { settings, logsDir, benchmarks };
+}
+
+function makeJob(
+  b: Pick<BenchmarkPlan, "name" | "dir" | "inputFile">,
+  logsDir: string,
+  seed: number | null,
+  file: string,
+  chunk: ChunkRef | null,
+): EvalJob {
+  const base = file.replace(/\.jsonl$/, "");
+  return {
+    key: `${b.name}/${base}`,
+    benchmark: b.name,
+    seed,
+    chunk,
+    inputFile: b.inputFile,
+    outputFile: path.join(b.dir, file),
+    logFile: path.join(logsDir, `${b.name}-${base}.log`),
+  };
 }
 
 /** The job named by eval_job's --job_benchmark/--job_seed/--job_chunk. */
@@ -134,6 +146,7 @@ export async function pendingJobs(plan: EvalPlan): Promise<PendingJobs> {
   const out: PendingJobs = { pending: [], skipped: [], notes: [] };
   const rerun = plan.settings.rerunDone;
   for (const b of plan.benchmarks) {
+    await checkFolderOutputs(plan, b);
     for (const s of b.seeds) {
       if (rerun) {
         out.pending.push(...(s.chunks ?? [s.whole]));
@@ -170,6 +183,56 @@ export async function pendingJobs(plan: EvalPlan): Promise<PendingJobs> {
     }
   }
   return out;
+}
+
+/** The names summarize_results reads as seeds (NeMo-Skills' glob `output-rs[0-9]*.jsonl`, chunks left out). */
+const SEED_OUTPUT = /^output-rs\d.*\.jsonl$/;
+
+/**
+ * The outputs in a benchmark's folder that summarize_results reads besides this eval's own,
+ * checked before any job runs. It averages every `output-rs*.jsonl` there (as NeMo-Skills' does),
+ * so a seed another run left in the folder (`mmmu-pro:4` of another model, then `mmmu-pro:2
+ * --overwrite`, which rewrites rs0 and rs1 only) would be mixed into this eval's metrics without
+ * a word: one whose spec differs from what this eval runs for that seed is refused. Seeds of this
+ * run (`:4` earlier, `:2` now) count, as upstream. A greedy `output.jsonl` beside seeded outputs
+ * (or the reverse) makes summarize_results refuse: said here, before the jobs rather than after.
+ */
+async function checkFolderOutputs(plan: EvalPlan, b: BenchmarkPlan): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(b.dir);
+  } catch {
+    return; // no folder yet: nothing of another run
+  }
+  const seeded = b.run.seeds !== null;
+  const seedFiles = names.filter((n) => SEED_OUTPUT.test(n) && !n.includes("_chunk_")).sort();
+  const clash = seeded ? (names.includes("output.jsonl") ? ["output.jsonl"] : []) : seedFiles;
+  if (clash.length > 0) {
+    throw new UsageError(
+      `${b.dir} holds ${clash.join(", ")} of a ${seeded ? "greedy run" : "sampled run"}: with this eval's ` +
+        `${seeded ? "output-rs<seed>.jsonl" : "output.jsonl"} beside ${clash.length > 1 ? "them" : "it"}, summarize_results ` +
+        `cannot tell which run to summarize. Move ${clash.length > 1 ? "them" : "it"} out of the folder ` +
+        "(with the .done, .spec.json and .row-digests beside), or use another --output_dir",
+    );
+  }
+  const ours = new Set(b.seeds.map((s) => path.basename(s.outputFile)));
+  for (const name of seedFiles) {
+    if (ours.has(name)) continue;
+    const file = path.join(b.dir, name);
+    const prev = await readSpec(outputPaths(file).spec);
+    // Without a spec (NeMo-Skills' own outputs, earlier versions') there is nothing to compare.
+    const seed = Number(/^output-rs(\d+)\.jsonl$/.exec(name)?.[1] ?? prev?.inference?.random_seed);
+    if (!prev || !Number.isInteger(seed)) continue;
+    const { spec } = await setUpRun(jobRunOptions(plan, makeJob(b, plan.logsDir, seed, name, null)));
+    const diffs = specDifferences(prev, spec);
+    if (diffs.length === 0) continue;
+    throw new UsageError(
+      `${file} is not of this eval's run:\n${diffs.map((d) => `  ${d}`).join("\n")}\n` +
+        `summarize_results averages every output-rs*.jsonl of ${b.dir} into the metrics of ${b.name}, so it would be ` +
+        "mixed into this eval's numbers. Move it out of the folder (with the .done, .spec.json and .row-digests beside), " +
+        "or use another --output_dir",
+    );
+  }
 }
 
 /** Where a job's output stands against what the job would run now; refuses another run's output. */

@@ -111,6 +111,42 @@ describe("the plan of an eval", () => {
   });
 });
 
+describe("other outputs in a benchmark's folder", () => {
+  it("refuses, before any job, a seed of another run that summarize_results would average in", async () => {
+    const out = await tempDir();
+    const other = { kind: "sim" as const, sim: { ...sim, sim_accuracy: 0.1 } };
+    await evalIn(out, { benchmarks: "mmmu-pro:3", server: other });
+    // --overwrite (--rerun_done) rewrites rs0 and rs1 only: rs2 of the other run stays.
+    const s = settings(out, { numChunks: 1, rerunDone: true });
+    await expect(pendingJobs(await planEval(s))).rejects.toThrow(
+      /output-rs2\.jsonl is not of this eval's run:\n {2}simulator\.accuracy: was 0\.1, now 0\.7\n.*averages every output-rs\*\.jsonl/,
+    );
+    const logs: string[] = [];
+    await expect(evalIn(out, { rerunDone: true, log: (l) => logs.push(l) })).rejects.toThrow(/output-rs2\.jsonl/);
+    expect(logs.join("\n")).not.toMatch(/vlmpipe eval:/); // no job ran
+  });
+
+  it("averages in the seeds of the same run, as NeMo-Skills' summarize_results does", async () => {
+    const out = await tempDir();
+    await evalIn(out, { benchmarks: "mmmu-pro:3" });
+    const r = await evalIn(out);
+    expect(Object.keys(r.metrics["mmmu-pro"]!)).toContain("pass@1[avg-of-3]");
+  });
+
+  it("refuses a greedy output.jsonl beside a seeded eval's outputs (and the reverse) before any job", async () => {
+    const out = await tempDir();
+    await evalIn(out, { benchmarks: "mmmu-pro" });
+    await expect(pendingJobs(await planEval(settings(out, { numChunks: 1 })))).rejects.toThrow(
+      /holds output\.jsonl of a greedy run: .*summarize_results cannot tell which run to summarize/,
+    );
+    const seeded = await tempDir();
+    await evalIn(seeded, { benchmarks: "mmmu-pro:2" });
+    await expect(pendingJobs(await planEval(settings(seeded, { benchmarks: "mmmu-pro" })))).rejects.toThrow(
+      /holds output-rs0\.jsonl, output-rs1\.jsonl of a sampled run/,
+    );
+  });
+});
+
 describe("chunked runs", () => {
   it("merge into outputs line for line equal to an unchunked run's, with the same metrics", async () => {
     const chunked = await tempDir();
