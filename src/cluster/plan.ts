@@ -53,7 +53,8 @@ export type EvalPlan = { settings: EvalSettings; logsDir: string; benchmarks: Be
 
 /**
  * Every job the eval is made of, from the benchmarks, seeds and `--num_chunks` (NeMo-Skills'
- * rule: K contiguous chunks of the first max_samples rows, the first n % K one row longer),
+ * rule: K contiguous chunks, the first n % K one row longer; of the first max_samples rows, where
+ * NeMo-Skills cuts each chunk to max_samples, so that a chunked run is the unchunked one),
  * written to `output[-rs<seed>]_chunk_<i>.jsonl`. What is already done is decided apart
  * (pendingJobs), so a job can be found again from its name alone (findJob).
  */
