@@ -7,7 +7,7 @@ import { signalGroup, trackProcessGroup, untrackProcessGroup } from "../server/l
 import { cliEntry } from "./cli-entry.js";
 import type { LocalClusterConfig } from "./config.js";
 import { directEnv, serverLogFile, startServers, stringEnv, watchServers } from "./local-servers.js";
-import { clearMergedForRerun, finishEval } from "./merge.js";
+import { clearMergedForRerun, finishEval, mergeFinishedSeeds } from "./merge.js";
 import { describeJob, type EvalJob, type EvalPlan, pendingJobs, planEval } from "./plan.js";
 import { runJob } from "./run-job.js";
 import { type EvalSettings, jobClusterArgs, PARENT_PID_ENV, settingsArgs } from "./settings.js";
@@ -69,6 +69,13 @@ export async function runLocalEval(settings: EvalSettings, o: LocalEvalOptions):
       });
     } finally {
       await servers.close();
+    }
+    // Before the outcome is told: a stopped or failed eval keeps its finished seeds merged (a
+    // merge that fails here is tried again, and reported, by finishEval or the next run).
+    try {
+      await mergeFinishedSeeds(plan, o.log);
+    } catch (e) {
+      o.log(`vlmpipe: warning: finished chunks not merged yet: ${errorMessage(e)}`);
     }
     const down = watch.down();
     if (down) {

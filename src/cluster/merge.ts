@@ -59,6 +59,15 @@ export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () 
 }
 
 /**
+ * Merges every seed whose chunks are all done, whatever became of the other jobs (stopped,
+ * failed): NeMo-Skills merges a seed in the job of its last chunk. A finished seed left in chunks
+ * would be refused by a rerun with another --num_chunks, or run again by one without chunks.
+ */
+export async function mergeFinishedSeeds(plan: EvalPlan, log: (l: string) => void = () => {}): Promise<void> {
+  for (const b of plan.benchmarks) for (const s of b.seeds) if (s.chunks) await mergeChunks(s, log);
+}
+
+/**
  * Why a seed's chunks are not to be merged now, or undefined when they are: its output is there
  * already (done: its chunks are removed), or a chunk is not done.
  */

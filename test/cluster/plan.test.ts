@@ -217,6 +217,38 @@ describe("chunked runs", () => {
     }
   });
 
+  it("merges the seeds whose chunks are all done when the eval is stopped, so another --num_chunks can skip them", async () => {
+    const out = await tempDir();
+    const stop = new AbortController();
+    const r = await evalIn(out, {
+      numChunks: 2,
+      stop: stop.signal,
+      log: (l) => {
+        if (l.includes("mmmu-pro rs1 chunk 0/2")) stop.abort();
+      },
+    });
+    expect(r.interrupted).toBe(true);
+    const dir = path.join(out, "eval-results", "mmmu-pro");
+    const rs0 = parseLines(await readFile(path.join(dir, "output-rs0.jsonl"), "utf8"));
+    expect(rs0).toHaveLength(10);
+    const files = await readdir(dir);
+    expect(files).toContain("output-rs0.jsonl.done");
+    expect(files.filter((f) => f.startsWith("output-rs0_chunk_"))).toEqual([]);
+    expect(files).not.toContain("output-rs1.jsonl");
+    // rs0 is finished whatever the chunking; rs1 has not begun, so another --num_chunks is no conflict.
+    const p = await pendingJobs(await planEval(settings(out, { numChunks: 3 })));
+    expect(p.skipped.map((j) => j.key)).toEqual([
+      "mmmu-pro/output-rs0_chunk_0",
+      "mmmu-pro/output-rs0_chunk_1",
+      "mmmu-pro/output-rs0_chunk_2",
+    ]);
+    expect(p.pending.map((j) => j.key)).toEqual([
+      "mmmu-pro/output-rs1_chunk_0",
+      "mmmu-pro/output-rs1_chunk_1",
+      "mmmu-pro/output-rs1_chunk_2",
+    ]);
+  });
+
   it("merges a seed's chunks once when two processes finish at once: digests whole, no temporary left", async () => {
     const out = await tempDir();
     const plan = await planEval(settings(out));
