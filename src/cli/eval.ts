@@ -165,6 +165,7 @@ async function evalCommand(flags: EvalCommandFlags, ctx: CliContext): Promise<nu
         model: flags.model,
         // The first job's settings: a seeded run's sampling defaults and its seed.
         overrides: runOverrides(first, first.seeds?.[0] ?? null, ctx.overrides),
+        serverType: flags.server_type,
       })}\n`,
     );
     return Exit.OK;

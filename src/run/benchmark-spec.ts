@@ -5,7 +5,8 @@ export type BenchmarkRun = { benchmark: Benchmark; seeds: number[] | null };
 
 /**
  * `--benchmarks mmmu-pro:4,mmmu-pro-standard-10`: a name, and `:N` for N sampled runs with
- * seeds 0..N-1 (NeMo-Skills' syntax); without `:N`, one greedy run.
+ * seeds 0..N-1 (NeMo-Skills' syntax); without `:N`, or with `:0` (NeMo-Skills' way of asking for
+ * greedy whatever the benchmark's default), one greedy run.
  */
 export function parseBenchmarks(spec: string): BenchmarkRun[] {
   const runs = spec
@@ -22,11 +23,18 @@ export function parseBenchmarks(spec: string): BenchmarkRun[] {
       }
       if (n === undefined) return { benchmark, seeds: null };
       const k = Number(n);
-      if (!Number.isInteger(k) || k < 1)
-        throw new UsageError(`"${item}": the number of seeds after ":" must be a positive integer`);
+      if (!/^\d+$/.test(n.trim()))
+        throw new UsageError(`"${item}": the number of seeds after ":" must be a whole number (0: one greedy run)`);
+      if (k === 0) return { benchmark, seeds: null };
       return { benchmark, seeds: Array.from({ length: k }, (_, i) => i) };
     });
   if (runs.length === 0) throw new UsageError("--benchmarks names no benchmark");
+  const seen = new Set<string>();
+  for (const r of runs) {
+    // As NeMo-Skills refuses it: two runs of one benchmark would write the same folder.
+    if (seen.has(r.benchmark.name)) throw new UsageError(`--benchmarks names "${r.benchmark.name}" more than once`);
+    seen.add(r.benchmark.name);
+  }
   return runs;
 }
 

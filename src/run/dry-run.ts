@@ -1,7 +1,7 @@
 import { firstValueFrom } from "rxjs";
 import { parseGenerationConfig } from "../config/generation-config.js";
 import { UsageError } from "../errors.js";
-import { buildRequest } from "../operators/build-request.js";
+import { buildRequest, type ServerType } from "../operators/build-request.js";
 import { readRows } from "../operators/read-rows.js";
 import { renderPrompt } from "../operators/render-prompt.js";
 import { resolveImages } from "../operators/resolve-images.js";
@@ -18,6 +18,8 @@ export async function firstRequest(opts: {
   model: string;
   overrides: Record<string, unknown>;
   dataDir?: string;
+  /** --server_type: what the requests of that kind of server carry (buildRequest). */
+  serverType?: ServerType;
 }): Promise<string> {
   const config = parseGenerationConfig(opts.overrides);
   const prompt = await loadPromptConfig(opts.promptConfig);
@@ -36,6 +38,7 @@ export async function firstRequest(opts: {
     inference: withChatTemplateKwargs(config),
     stream: config.server.stream,
     extraBody: prompt.config.extra_body,
+    serverType: opts.serverType,
   });
   return JSON.stringify(body, shortenDataUrls, 2);
 }

@@ -165,6 +165,14 @@ describe("vlmpipe eval", () => {
     expect(Math.abs(m["mmmu-pro-standard-10"]["pass@1[avg-of-2]"].symbolic_correct - 70)).toBeLessThan(15);
   });
 
+  it("reads :0 as one greedy run and refuses other counts and repeated benchmarks, as NeMo-Skills does", () => {
+    expect(parseBenchmarks("mmmu-pro:0")[0]!.seeds).toBeNull();
+    expect(parseBenchmarks("mmmu-pro:3")[0]!.seeds).toEqual([0, 1, 2]);
+    for (const bad of ["mmmu-pro:-1", "mmmu-pro:1.5", "mmmu-pro:0x2", "mmmu-pro:", "mmmu-pro:1e1"])
+      expect(() => parseBenchmarks(bad), bad).toThrow(/whole number/);
+    expect(() => parseBenchmarks("mmmu-pro,mmmu-pro:2")).toThrow(/more than once/);
+  });
+
   it("lets the user's ++ overrides win over the sampling defaults, but not over the seed", () => {
     const [run] = parseBenchmarks("mmmu-pro:2");
     const o = runOverrides(run!, 1, { inference: { temperature: 1.0, random_seed: 9 } }) as {
@@ -179,6 +187,11 @@ describe("vlmpipe eval", () => {
     expect(r.code, r.stderr).toBe(0);
     const body = JSON.parse(r.stdout);
     expect(body.model).toBe("m");
+    // What a vLLM server (the default --server_type) is sent; an OpenAI API is not.
+    expect(body.spaces_between_special_tokens).toBe(false);
+    const openai = await cli(await evalOn("mmmu-pro-standard-10", "--dry_run", "--server_type", "openai"));
+    expect(openai.code, openai.stderr).toBe(0);
+    expect(JSON.parse(openai.stdout)).not.toHaveProperty("spaces_between_special_tokens");
     const parts = body.messages[0].content as { type: string; image_url?: { url: string } }[];
     expect(
       parts.some(
