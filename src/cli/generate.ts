@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { ErrorCodes, isVlmError, UsageError } from "../errors.js";
@@ -123,6 +124,11 @@ async function runCommand(
   // (as eval: the simulator is this process's own server; an address given too would be ignored)
   if (flags.server_type === "sim" && flags.server_address?.length) {
     throw new UsageError("--server_type sim runs the built-in simulator: drop --server_address");
+  }
+  // The simulator reads its answer book (by default the input file) before the run checks the
+  // input: a missing input must be named as such, not as the simulator's answers file.
+  if (flags.server_type === "sim" && flags.input_file !== "-" && !existsSync(flags.input_file)) {
+    throw new UsageError(`--input_file not found: ${flags.input_file}`);
   }
   const sim =
     flags.server_type === "sim"

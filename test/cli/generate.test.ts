@@ -438,6 +438,24 @@ describe("vlmpipe generate", () => {
     expect(r3.stderr).toMatch(/input_file not found/);
   });
 
+  it("names a missing --input_file with --server_type sim too, where it would be the simulator's answer book", async () => {
+    const nope = path.join(dir, "nope.jsonl");
+    const r = await cli(
+      ["generate", "--input_file", nope, "--output_file", "-"].concat([
+        "--prompt_config",
+        "vlm/mmmu-pro",
+        "--model",
+        "sim",
+        "--server_type",
+        "sim",
+        "--quiet",
+      ]),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--input_file not found: ${nope}`);
+    expect(r.stderr).not.toMatch(/answers file/);
+  });
+
   it("accepts kebab-case spellings of flags", async () => {
     const r = await cli([
       "generate",
