@@ -18,6 +18,16 @@ const bundle = loadBundle<typeof RunCliModule>(
 if (bundle) process.on("exit", (code) => (code === Exit.OK || code === Exit.ROWS_FAILED) && bundle.saveIfMissed());
 const { runCli } = bundle?.exports ?? (await import("./run-cli.js"));
 
-const code = await runCli(args, { handleSignals: true });
+// A reader that went away (`vlmpipe eval ... | head`) fails stdout's writes with EPIPE, emitted as
+// an 'error' event that, without a listener, ends the process with Node's stack and exit 1. Rows
+// written to stdout stop the run (streamSink: exit 141); for the tables of eval and
+// summarize_results it is noted here: the command finishes its files, then exits 141.
+let readerGone = false;
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e;
+  readerGone = true;
+});
+const ran = await runCli(args, { handleSignals: true });
+const code = readerGone && ran === Exit.OK ? Exit.BROKEN_PIPE : ran;
 // Exit once stdout has drained (a pipe reader must get every line), even if a socket lingers.
 process.stdout.write("", () => process.exit(code));

@@ -5,7 +5,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runOverrides } from "../../src/cluster/eval-run.js";
 import { parseBenchmarks } from "../../src/run/benchmark-spec.js";
-import { repoRoot } from "../helpers/bin.js";
+import { repoRoot, spawnCli, waitExit } from "../helpers/bin.js";
 import { cli, parseLines, tempDir } from "../helpers/dataset.js";
 
 const data = path.join(repoRoot, "fixtures", "data");
@@ -205,6 +205,18 @@ describe("vlmpipe eval", () => {
     expect(r.code, r.stderr).toBe(0);
     const body = JSON.parse(r.stdout);
     expect(body).toMatchObject({ temperature: 0.7, top_p: 0.9, seed: 0 });
+  });
+
+  it("finishes its files and exits 141 quietly when stdout's reader is gone (| head), as generate does", async () => {
+    const args = await evalOn("chartqa", "--server_type", "sim", "--quiet");
+    const child = spawnCli(args);
+    // The reader closes before the tables come: every write to stdout fails with EPIPE.
+    child.stdout!.destroy();
+    const r = await waitExit(child);
+    expect(r.code, r.stderr).toBe(141);
+    expect(r.stderr).not.toMatch(/EPIPE|internal error|node:events/);
+    const results = path.join(args[args.indexOf("--output_dir") + 1]!, "eval-results", "chartqa");
+    expect((await readdir(results)).sort()).toEqual(expect.arrayContaining(["metrics.json", "report.html"]));
   });
 
   it("stops a job cleanly after --max_failures rows failed in a row", async () => {
