@@ -1,5 +1,5 @@
 import path from "node:path";
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { EVAL_TYPE_NAMES, type EvalType } from "../benchmarks/eval-types.js";
 import { loadClusterConfig } from "../cluster/config.js";
 import { runOverrides } from "../cluster/eval-inputs.js";
@@ -25,6 +25,7 @@ export type EvalFlags = SimFlags & {
   benchmarks: string;
   model: string;
   data_dir: string;
+  split?: string;
   output_dir: string;
   server_address?: string[];
   server_type: "vllm" | "sglang" | "openai" | "sim";
@@ -87,6 +88,11 @@ export function addEvalFlags(cmd: Command): Command {
     .requiredOption("--benchmarks <list>", "comma-separated benchmarks, :N for N seeds (mmmu-pro:4 = seeds 0..3)")
     .requiredOption("--model <name>", "model name, as the server serves it (and the model a started server loads)")
     .requiredOption("--data_dir <dir>", "where prepare_data wrote the benchmarks")
+    .option(
+      "--split <name>",
+      "the data split of every benchmark, <data_dir>/<benchmark>/<split>.jsonl (default: the benchmark's own, e.g. test for mmmu-pro, validation for mmmu)",
+      splitName,
+    )
     .requiredOption("--output_dir <dir>", "results go to <output_dir>/eval-results/<benchmark>/, logs to eval-logs/")
     .option(
       "--server_address <url>",
@@ -160,7 +166,7 @@ async function evalCommand(flags: EvalCommandFlags, ctx: CliContext): Promise<nu
     const first = runs[0] as (typeof runs)[number];
     ctx.stdout.write(
       `${await firstRequest({
-        inputFile: await dataFile(flags.data_dir, first),
+        inputFile: await dataFile(flags.data_dir, first, flags.split),
         promptConfig: first.benchmark.promptConfig,
         model: flags.model,
         // The first job's settings: a seeded run's sampling defaults and its seed.
@@ -225,6 +231,7 @@ export function evalSettings(flags: EvalFlags, overrides: Record<string, unknown
     benchmarks: flags.benchmarks,
     model: flags.model,
     dataDir: path.resolve(flags.data_dir),
+    split: flags.split,
     outputDir: path.resolve(flags.output_dir),
     evalType: flags.eval_type,
     maxConcurrentRequests: flags.max_concurrent_requests,
@@ -292,4 +299,11 @@ function positiveNumber(name: string) {
     if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} takes a positive number, got "${v}"`);
     return n;
   };
+}
+
+/** A split is a file name in the benchmark's folder: no path, no extension. */
+function splitName(v: string): string {
+  if (!/^[\w.-]+$/.test(v) || v.startsWith(".") || v.endsWith(".jsonl"))
+    throw new InvalidArgumentError(`--split takes a split's name (e.g. validation, test), not ${JSON.stringify(v)}`);
+  return v;
 }

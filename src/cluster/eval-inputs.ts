@@ -35,11 +35,16 @@ export function majorityByAnswerOf(overrides: Record<string, unknown> | undefine
   return typeof ec === "object" && ec !== null && (ec as Record<string, unknown>).majority_by_answer === true;
 }
 
-/** `<data_dir>/<folder>/test.jsonl`, or a set-up error saying how to make it. */
-export async function dataFile(dataDir: string, run: BenchmarkRun): Promise<string> {
-  const f = path.join(dataDir, run.benchmark.dataFolder, run.benchmark.split);
+/** `<data_dir>/<folder>/<split>.jsonl` (the benchmark's split unless `split`), or a set-up error saying how to make it. */
+export async function dataFile(dataDir: string, run: BenchmarkRun, split?: string): Promise<string> {
+  const f = path.join(dataDir, run.benchmark.dataFolder, split ? `${split}.jsonl` : run.benchmark.split);
   if (!(await exists(f))) {
     const p = run.benchmark.prepare;
+    if (split && `${split}.jsonl` !== run.benchmark.split) {
+      throw new UsageError(
+        `${f} not found: prepare that split first (\`vlmpipe prepare_data ${p.benchmark} --data_dir ${dataDir} --config <config>\`, the configs in docs/commands.md), or drop --split for ${run.benchmark.split}`,
+      );
+    }
     throw new UsageError(
       `${f} not found: prepare it first with \`vlmpipe prepare_data ${p.benchmark} --data_dir ${dataDir} --config ${p.config}\``,
     );

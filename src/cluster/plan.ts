@@ -68,7 +68,7 @@ export async function planEval(settings: EvalSettings): Promise<EvalPlan> {
   for (const run of parseBenchmarks(settings.benchmarks)) {
     const name = run.benchmark.name;
     if (benchmarks.some((b) => b.name === name)) throw new UsageError(`--benchmarks names ${name} twice`);
-    const inputFile = await dataFile(settings.dataDir, run);
+    const inputFile = await dataFile(settings.dataDir, run, settings.split);
     const rows = await countRows(inputFile, max);
     const dir = path.join(resultsDir, name);
     const job = (seed: number | null, file: string, chunk: ChunkRef | null): EvalJob =>

@@ -32,6 +32,8 @@ export type EvalSettings = {
   benchmarks: string;
   model: string;
   dataDir: string;
+  /** --split: the data file of every benchmark (default: each benchmark's own). */
+  split?: string;
   outputDir: string;
   evalType?: EvalType;
   maxConcurrentRequests: number;
@@ -70,6 +72,7 @@ export function settingsArgs(s: EvalSettings): string[] {
     "--progress_seconds",
     String(s.progressSeconds),
   ];
+  if (s.split) a.push("--split", s.split);
   if (s.evalType) a.push("--eval_type", s.evalType);
   if (s.numChunks > 1) a.push("--num_chunks", String(s.numChunks));
   if (s.rerunDone) a.push("--rerun_done");

@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { cp, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -163,6 +163,27 @@ describe("vlmpipe eval", () => {
     );
     // 120 answers at p = 0.7: the standard error is about 4.2 points.
     expect(Math.abs(m["mmmu-pro-standard-10"]["pass@1[avg-of-2]"].symbolic_correct - 70)).toBeLessThan(15);
+  });
+
+  it("evaluates another split with --split (<data_dir>/<benchmark>/<split>.jsonl), and says how to get a missing one", async () => {
+    const dir = await tempDir();
+    await cp(path.join(data, "chartqa", "images"), path.join(dir, "chartqa", "images"), { recursive: true });
+    const test = await readFile(path.join(data, "chartqa", "test.jsonl"), "utf8");
+    const val = test.split("\n").filter(Boolean).slice(0, 7);
+    await cp(path.join(data, "chartqa", "test.jsonl"), path.join(dir, "chartqa", "test.jsonl"));
+    await writeFile(path.join(dir, "chartqa", "val.jsonl"), `${val.join("\n")}\n`);
+    const out = await tempDir();
+    const args = ["eval", "--benchmarks", "chartqa", "--model", "m", "--data_dir", dir, "--output_dir", out];
+    const r = await cli([...args, "--split", "val", "--server_type", "sim", "--quiet"]);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = parseLines(await readFile(path.join(out, "eval-results", "chartqa", "output.jsonl"), "utf8"));
+    expect(rows.map((x) => x.id)).toEqual(val.map((l) => JSON.parse(l).id));
+    const missing = await cli([...args, "--split", "dev", "--server_type", "sim", "--quiet"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/dev\.jsonl not found: prepare that split first/);
+    const bad = await cli([...args, "--split", "../chartqa/val", "--server_type", "sim"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--split takes a split's name/);
   });
 
   it("reads :0 as one greedy run and refuses other counts and repeated benchmarks, as NeMo-Skills does", () => {
