@@ -138,8 +138,12 @@ export function addEvalFlags(cmd: Command): Command {
       positiveInt("--num_chunks"),
       1,
     )
-    .option("--rerun_done", "run finished jobs (and chunks) again from scratch", false)
-    .option("--overwrite", "discard every existing output of the eval and start over (as --rerun_done)", false)
+    .option(
+      "--rerun_done",
+      "as NeMo-Skills': run the eval's steps again keeping every finished generation (nothing is discarded; --overwrite starts over)",
+      false,
+    )
+    .option("--overwrite", "discard every existing output of the eval and start over", false)
     .option("--quiet", "no progress lines on stderr", false)
     .option("--progress_seconds <s>", "seconds between progress lines on stderr", secondsFlag("--progress_seconds"), 30)
     .option(
@@ -237,7 +241,9 @@ export function evalSettings(flags: EvalFlags, overrides: Record<string, unknown
     maxConcurrentRequests: flags.max_concurrent_requests,
     overrides,
     numChunks: flags.num_chunks,
-    rerunDone: !!flags.rerun_done || !!flags.overwrite,
+    // NeMo-Skills' --rerun_done reruns jobs with skip_filled: finished generations stay. Only
+    // --overwrite discards (a plain rerun already resumes, merges and writes the metrics again).
+    rerunDone: !!flags.overwrite,
     server: serverSpec(flags),
     progressSeconds: flags.quiet ? 0 : flags.progress_seconds,
     maxFailures: flags.max_failures,

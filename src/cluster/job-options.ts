@@ -4,7 +4,7 @@ import { runOverrides } from "./eval-inputs.js";
 import type { EvalJob, EvalPlan } from "./plan.js";
 
 /** A refusal's advice for an eval: the flags that discard its outputs. */
-export const EVAL_OVERRIDE_FLAGS = "--overwrite (or --rerun_done)";
+export const EVAL_OVERRIDE_FLAGS = "--overwrite";
 
 /**
  * What a job runs, as runGenerate (and the planner's identity check) take it: the benchmark's

@@ -42,7 +42,7 @@ export async function runLocalEval(settings: EvalSettings, o: LocalEvalOptions):
   for (const n of notes) o.log(`vlmpipe: ${n}`);
   if (skipped.length > 0) {
     o.log(
-      `vlmpipe: ${skipped.length} finished job(s) skipped (--rerun_done redoes them): ${skipped.map(describeJob).join(", ")}`,
+      `vlmpipe: ${skipped.length} finished job(s) skipped (--overwrite redoes them): ${skipped.map(describeJob).join(", ")}`,
     );
   }
   if (pending.length > 0) {

@@ -153,7 +153,7 @@ async function removeChunks(seed: SeedPlan): Promise<void> {
 }
 
 /**
- * --rerun_done on a chunked eval: the merged outputs go first, so an interrupted rerun is not
+ * --overwrite on a chunked eval: the merged outputs go first, so an interrupted rerun is not
  * mistaken for the finished earlier one.
  */
 export async function clearMergedForRerun(plan: EvalPlan): Promise<void> {

@@ -140,8 +140,8 @@ export type PendingJobs = {
  * run, gets its whole job (which retries, does or resumes just what is missing); otherwise
  * each chunk that is not complete is a job. Every existing output is first proved to be this
  * eval's (its settings and its rows' input digests, see inspectOutput): one of another run, or
- * a chunk written for another chunking, is refused before any request, unless --rerun_done
- * (--overwrite), which makes every job run again from scratch.
+ * a chunk written for another chunking, is refused before any request, unless --overwrite,
+ * which makes every job run again from scratch.
  */
 export async function pendingJobs(plan: EvalPlan): Promise<PendingJobs> {
   const out: PendingJobs = { pending: [], skipped: [], notes: [] };
@@ -175,7 +175,7 @@ export async function pendingJobs(plan: EvalPlan): Promise<PendingJobs> {
         if (range && (range[0] !== chunk.start || range[1] !== chunk.end)) {
           throw new UsageError(
             `${c.outputFile} holds rows ${range[0]}-${range[1]}, but with --num_chunks ${chunk.count} chunk ${chunk.index} is rows ` +
-              `${chunk.start}-${chunk.end}: use the --num_chunks (and ++max_samples) of the earlier run, or --rerun_done to redo every chunk`,
+              `${chunk.start}-${chunk.end}: use the --num_chunks (and ++max_samples) of the earlier run, or --overwrite to redo every chunk`,
           );
         }
         if ((await standing(plan, c)).state === "complete") out.skipped.push(c);

@@ -75,7 +75,7 @@ export function settingsArgs(s: EvalSettings): string[] {
   if (s.split) a.push("--split", s.split);
   if (s.evalType) a.push("--eval_type", s.evalType);
   if (s.numChunks > 1) a.push("--num_chunks", String(s.numChunks));
-  if (s.rerunDone) a.push("--rerun_done");
+  if (s.rerunDone) a.push("--overwrite");
   if (s.maxFailures !== undefined) a.push("--max_failures", String(s.maxFailures));
   a.push(...serverArgs(s.server));
   if (Object.keys(s.overrides).length > 0) a.push("--overrides_json", JSON.stringify(s.overrides));

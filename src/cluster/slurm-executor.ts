@@ -65,7 +65,7 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
   for (const n of notes) o.log(`vlmpipe: ${n}`);
   if (skipped.length > 0) {
     o.log(
-      `vlmpipe: ${skipped.length} finished job(s) not submitted (--rerun_done redoes them): ${skipped.map(describeJob).join(", ")}`,
+      `vlmpipe: ${skipped.length} finished job(s) not submitted (--overwrite redoes them): ${skipped.map(describeJob).join(", ")}`,
     );
   }
   if (settings.server.kind === "running") {
@@ -80,7 +80,7 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
   if (pending.length === 0) {
     if (o.dryRun) {
       o.write(
-        "# Nothing to submit: every job is done (--rerun_done redoes them); the eval would merge and summarize at once.\n",
+        "# Nothing to submit: every job is done (--overwrite redoes them); the eval would merge and summarize at once.\n",
       );
       return result;
     }

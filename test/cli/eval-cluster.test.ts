@@ -370,7 +370,7 @@ describe("eval --cluster <slurm config>", () => {
       expect(m![2]).not.toContain("rs0 chunk 1/3");
       expect(r.stdout).toMatch(/merge and summarize: job \d+, after \d+ succeed/);
       expect(r.stderr).toMatch(
-        /1 finished job\(s\) not submitted \(--rerun_done redoes them\): mmmu-pro rs0 chunk 1\/3/,
+        /1 finished job\(s\) not submitted \(--overwrite redoes them\): mmmu-pro rs0 chunk 1\/3/,
       );
       expect(r.stdout).toMatch(/pass@1\[avg-of-2\] \| 60/);
 

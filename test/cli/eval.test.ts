@@ -186,6 +186,22 @@ describe("vlmpipe eval", () => {
     expect(bad.stderr).toMatch(/--split takes a split's name/);
   });
 
+  it("keeps every finished generation with --rerun_done, as NeMo-Skills' does; --overwrite starts over", async () => {
+    const args = await evalOn("chartqa", "--server_type", "sim", "--quiet");
+    const out = args[args.indexOf("--output_dir") + 1]!;
+    const file = path.join(out, "eval-results", "chartqa", "output.jsonl");
+    expect((await cli(args)).code).toBe(0);
+    const first = await readFile(file, "utf8");
+    const again = await cli([...args, "--rerun_done"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await readFile(file, "utf8")).toBe(first);
+    await expect(readFile(path.join(out, "eval-results", "chartqa", "metrics.json"), "utf8")).resolves.toMatch(
+      /chartqa/,
+    );
+    expect((await cli([...args, "--overwrite"])).code).toBe(0);
+    expect(await readFile(file, "utf8")).not.toBe(first);
+  });
+
   it("reads :0 as one greedy run and refuses other counts and repeated benchmarks, as NeMo-Skills does", () => {
     expect(parseBenchmarks("mmmu-pro:0")[0]!.seeds).toBeNull();
     expect(parseBenchmarks("mmmu-pro:3")[0]!.seeds).toEqual([0, 1, 2]);

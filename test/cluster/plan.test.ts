@@ -116,7 +116,7 @@ describe("other outputs in a benchmark's folder", () => {
     const out = await tempDir();
     const other = { kind: "sim" as const, sim: { ...sim, sim_accuracy: 0.1 } };
     await evalIn(out, { benchmarks: "mmmu-pro:3", server: other });
-    // --overwrite (--rerun_done) rewrites rs0 and rs1 only: rs2 of the other run stays.
+    // --overwrite rewrites rs0 and rs1 only: rs2 of the other run stays.
     const s = settings(out, { numChunks: 1, rerunDone: true });
     await expect(pendingJobs(await planEval(s))).rejects.toThrow(
       /output-rs2\.jsonl is not of this eval's run:\n {2}simulator\.accuracy: was 0\.1, now 0\.7\n.*averages every output-rs\*\.jsonl/,
@@ -185,7 +185,7 @@ describe("chunked runs", () => {
     expect(spec.generation.row_range).toBeUndefined();
   });
 
-  it("skips finished chunks, refuses chunks of another chunking, and redoes everything with rerun_done", async () => {
+  it("skips finished chunks, refuses chunks of another chunking, and redoes everything with --overwrite", async () => {
     const out = await tempDir();
     const s = settings(out);
     const plan = await planEval(s);
@@ -209,7 +209,7 @@ describe("chunked runs", () => {
 
       // Another --num_chunks would put other rows into output-rs0_chunk_1.jsonl.
       await expect(pendingJobs(await planEval({ ...s, numChunks: 2 }))).rejects.toThrow(
-        /output-rs0_chunk_1\.jsonl holds rows 4-7, but with --num_chunks 2 chunk 1 is rows 5-10: .*--rerun_done/,
+        /output-rs0_chunk_1\.jsonl holds rows 4-7, but with --num_chunks 2 chunk 1 is rows 5-10: .*--overwrite/,
       );
       expect((await pendingJobs(await planEval({ ...s, rerunDone: true }))).pending).toHaveLength(6);
     } finally {

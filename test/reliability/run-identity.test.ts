@@ -241,7 +241,7 @@ describe("eval: finished jobs, chunks and partial files", () => {
     const b = await cli(evalArgs(out, "--model", "other", "--sim_accuracy", "0.1"));
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/model: was "sim", now "other"\n {2}simulator\.accuracy: was 0\.7, now 0\.1\n/);
-    expect(b.stderr).toMatch(/--overwrite \(or --rerun_done\)/);
+    expect(b.stderr).toMatch(/--overwrite/);
     expect(b.stdout).not.toMatch(/pass@1/);
     const c = await cli(evalArgs(out, "--model", "sim", "--sim_accuracy", "0.7", "++inference.temperature=0.3"));
     expect(c.code).toBe(2);
