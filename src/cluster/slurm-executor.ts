@@ -55,7 +55,10 @@ const TERMINAL = /^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|P
  * `--cluster slurm` (or a Slurm cluster config): each pending job (a seed, or a chunk of it) is
  * one task of a job array (or one job each, `job_array: false`) whose script starts the model
  * server on its node and runs `vlmpipe eval_job`; a merge-and-summarize job runs `eval_merge`
- * after all of them succeed (afterok). Finished jobs are not submitted again; when nothing is
+ * once all of them ended, however (afterany): it merges the seeds whose chunks are all done,
+ * writes the metrics of the benchmarks that are complete and fails naming what is missing (with
+ * afterok a failed chunk left every finished seed in chunks, which a rerun with another
+ * --num_chunks refused). Finished jobs are not submitted again; when nothing is
  * left to run, the merge and summary happen here at once.
  */
 export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions): Promise<SlurmEvalResult> {
@@ -118,7 +121,7 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
   if (o.dryRun) {
     for (const g of generation) o.write(`# ==== ${g.file}  (sbatch --parsable ${g.file})\n${g.text}\n`);
     o.write(
-      `# ==== ${merge.file}  (sbatch --parsable --dependency=afterok:<generation job ids> --kill-on-invalid-dep=yes ${merge.file})\n${merge.text}`,
+      `# ==== ${merge.file}  (sbatch --parsable --dependency=afterany:<generation job ids> --kill-on-invalid-dep=yes ${merge.file})\n${merge.text}`,
     );
     o.log(
       `vlmpipe: --dry_run: ${pending.length} job(s) and a merge job would be submitted to Slurm (${o.clusterName}); nothing was submitted`,
@@ -145,7 +148,7 @@ export async function runSlurmEval(settings: EvalSettings, o: SlurmEvalOptions):
   for (const g of generation) genIds.push(await sbatch(run, [g.file], env));
   const mergeId = await sbatch(
     run,
-    [`--dependency=afterok:${genIds.join(":")}`, "--kill-on-invalid-dep=yes", merge.file],
+    [`--dependency=afterany:${genIds.join(":")}`, "--kill-on-invalid-dep=yes", merge.file],
     env,
   );
   const submittedAt = Date.now();

@@ -534,7 +534,7 @@ describe("Slurm commands", () => {
 });
 
 describe("runSlurmEval", () => {
-  it("submits the job array, then the merge job after it (afterok), and says where the logs go", async () => {
+  it("submits the job array, then the merge job after it (afterany), and says where the logs go", async () => {
     const out = await tempDir();
     const { run, calls } = fakeSlurm((cmd) =>
       cmd === "sbatch" ? { stdout: calls.length < 3 ? "101\n" : "102;cluster\n" } : {},
@@ -563,7 +563,7 @@ describe("runSlurmEval", () => {
     expect(merge!.slice(0, 4)).toEqual([
       "sbatch",
       "--parsable",
-      "--dependency=afterok:101",
+      "--dependency=afterany:101",
       "--kill-on-invalid-dep=yes",
     ]);
     const script = await readFile(gen![2]!, "utf8");
@@ -616,7 +616,7 @@ describe("runSlurmEval", () => {
     });
     const sb = calls.filter((c) => c[0] === "sbatch");
     expect(sb).toHaveLength(4);
-    expect(sb[3]).toContain("--dependency=afterok:200:201:202");
+    expect(sb[3]).toContain("--dependency=afterany:200:201:202");
   });
 
   it("prints the scripts with --dry_run and runs no Slurm command", async () => {
@@ -636,7 +636,7 @@ describe("runSlurmEval", () => {
     const text = written.join("");
     expect(text.match(/^#!\/bin\/bash$/gm)).toHaveLength(2);
     expect(text).toMatch(
-      /# ==== .*-merge\.sbatch {2}\(sbatch --parsable --dependency=afterok:<generation job ids> --kill-on-invalid-dep=yes /,
+      /# ==== .*-merge\.sbatch {2}\(sbatch --parsable --dependency=afterany:<generation job ids> --kill-on-invalid-dep=yes /,
     );
   });
 
