@@ -1,6 +1,7 @@
 import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { isRunError } from "./async-lines.js";
+import { inflightPath } from "./inflight-log.js";
 import { checkInputRows, type RowStart } from "./input-rows.js";
 import {
   allOutputFiles,
@@ -84,6 +85,9 @@ export async function openOutput(
   const appended =
     standing.appended > 0 ? `; ${standing.appended} rows appended to ${o.inputFile} since are done too` : "";
   if (standing.state === "complete") {
+    // Saved text of rows in flight is no use to a finished output whose rows all succeeded (a
+    // run killed after its `.done` may have left it): nothing would ever open it again.
+    await rm(inflightPath(o.outputFile), { force: true });
     const flags = o.overrideFlags ?? "--overwrite";
     o.log(`vlmpipe: ${o.outputFile} is already complete (delete it or pass ${flags} to redo it)`);
     return { paths, complete: true, done: new Set(), fresh: false, close: async () => undefined };

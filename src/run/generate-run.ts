@@ -182,6 +182,10 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
     log,
   });
   let copy: InOrderCopy | undefined;
+  // Closed before the output is finished (and again in `finally`, a no-op then): a kill after
+  // `.done` must not leave `<out>.inflight` beside a finished output, which no rerun opens again.
+  let closePartial: Promise<void> | undefined;
+  const closeInflight = () => (closePartial ??= partial?.close() ?? Promise.resolve());
   try {
     if (!opts.client) {
       // Ctrl-C while waiting for the server is an interruption (130), not "cannot reach the server".
@@ -246,6 +250,7 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
       if (!opts.progress) reporter.close();
     });
     await sink.close();
+    await closeInflight();
     const complete = !interrupted && !stop.aborted;
     const gapAt = complete && output ? (await finalizeOutput(output.paths, copy)).gapAt : undefined;
     if (gapAt !== undefined && output) throw heldBackByGap(output.paths, gapAt, config.max_samples);
@@ -269,7 +274,7 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
   } finally {
     // (After a finished finalize the copy is in place and this does nothing.)
     await copy?.discard();
-    await partial?.close();
+    await closeInflight();
     await clients.close();
     await output?.close();
   }

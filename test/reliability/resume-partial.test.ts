@@ -1,4 +1,6 @@
-import { copyFile, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InflightLog } from "../../src/output/inflight-log.js";
@@ -289,4 +291,56 @@ describe("a server that refuses continue_final_message", () => {
       await sim.close();
     }
   }, 120_000);
+});
+
+describe("the in-flight log of a finished output", () => {
+  it("is gone before the output's .done is written, so a kill right then leaves none beside a finished output", async () => {
+    const sim = await startSimServer({
+      model: "sim",
+      answer_rows: data.rows as never,
+      answer_tokens: 100,
+      token_delay_ms: 10,
+    });
+    try {
+      const out = path.join(dir, "kill-at-done", "output.jsonl");
+      const log = `${out}.inflight`;
+      await mkdir(path.dirname(out), { recursive: true });
+      // `.done` as a FIFO: the run blocks opening it to write, right where a kill after the
+      // output is in place would land, and the files beside it are looked at then.
+      execFileSync("mkfifo", [`${out}.done`]);
+      const child = spawnCli(args(out, sim.url, ["--max_concurrent_requests", "8"]));
+      const exit = waitExit(child);
+      let saved = false;
+      while (!existsSync(out)) {
+        saved ||= existsSync(log);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(saved).toBe(true); // answers were in flight long enough to be saved
+      expect(existsSync(log)).toBe(false);
+      child.kill("SIGKILL");
+      expect((await exit).signal).toBe("SIGKILL");
+      await rm(`${out}.done`);
+      const r = await cli(args(out, sim.url));
+      expect(r.code, r.stderr).toBe(0);
+      expect(parseLines(await readFile(out, "utf8"))).toHaveLength(N);
+      expect(existsSync(log)).toBe(false);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("is removed when a rerun finds the output complete (as a kill after .done left it)", async () => {
+    const out = path.join(dir, "stale-inflight", "output.jsonl");
+    const sim = await startSimServer({ model: "sim", answer_rows: data.rows as never });
+    try {
+      expect((await cli(args(out, sim.url))).code).toBe(0);
+      await writeFile(`${out}.inflight`, '{"i":3,"x":1}\tstale\n');
+      const r = await cli(args(out, sim.url));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/already complete/);
+      expect(existsSync(`${out}.inflight`)).toBe(false);
+    } finally {
+      await sim.close();
+    }
+  });
 });
