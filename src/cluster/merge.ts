@@ -5,7 +5,7 @@ import { errorMessage, UsageError } from "../errors.js";
 import { summarizeResults } from "../metrics/summarize-results.js";
 import type { Metrics } from "../metrics/types.js";
 import { acquireOutputLock, type OutputLock, staleSecondsFromEnv } from "../output/output-lock.js";
-import { allOutputFiles, exists, outputPaths } from "../output/partial-output.js";
+import { allOutputFiles, exists, outputPaths, removeStaleTemporaries } from "../output/partial-output.js";
 import { readSpec, writeSpec } from "../output/run-spec.js";
 import { writeReport } from "../report/write-report.js";
 import { sleep } from "../util/sleep.js";
@@ -35,6 +35,8 @@ export async function mergeChunks(seed: SeedPlan, log: (l: string) => void = () 
   try {
     const now = await nothingToMerge(seed, chunks);
     if (now) return now;
+    // What a merge killed half-way left (its temporary output, digests or spec).
+    await removeStaleTemporaries(merged);
     // The digests first: an output in place always has its own.
     await mergeDigests(
       chunks.map((c) => outputPaths(c.outputFile).digests),

@@ -3,6 +3,7 @@ import path from "node:path";
 import { DIGEST_KEY, finalLineParts, isRunError, lineInfoAt, POSITION_KEY } from "./async-lines.js";
 import { ChunkWriter } from "./chunk-writer.js";
 import type { InOrderCopy } from "./in-order-copy.js";
+import { inflightPath } from "./inflight-log.js";
 import { LineIndex } from "./line-index.js";
 import { PositionSet } from "./position-set.js";
 import { useRangesInOrder } from "./ranges-in-order.js";
@@ -26,9 +27,9 @@ export function outputPaths(output: string): OutputPaths {
   };
 }
 
-/** Every file of an output (for --overwrite and reruns from scratch). */
+/** Every file of an output (for --overwrite, reruns from scratch and merged chunks), its in-flight answers included. */
 export function allOutputFiles(p: OutputPaths): string[] {
-  return [p.async, p.output, p.done, p.spec, p.digests];
+  return [p.async, p.output, p.done, p.spec, p.digests, inflightPath(p.output)];
 }
 
 export type PartialState = {
@@ -87,19 +88,24 @@ export async function readPartial(asyncFile: string, keepTorn = false): Promise<
   return state;
 }
 
-/** Temporary files of a finalize or spec write that was killed half-way: garbage, since the async file remains. */
+/**
+ * Temporary files of a finalize, merge, spec write, reopen or in-flight log compaction that was
+ * killed half-way: garbage, since what they were to replace is still there.
+ */
 export async function removeStaleTemporaries(paths: OutputPaths): Promise<void> {
   const dir = path.dirname(path.resolve(paths.output));
-  // The output's, the row digests' and the spec's (the run holding the lock is the only writer:
-  // any left is garbage).
+  // The output's (a merge's too), the row digests' and the spec's, the partial file a finished
+  // output is reopened into, the in-flight log's compaction (the run holding the lock is the
+  // only writer: any left is garbage).
   const prefixes = [paths.output, paths.digests, paths.spec].map((f) => `${path.basename(f)}.tmp-`);
+  const exact = new Set([`${paths.async}.tmp`, `${inflightPath(paths.output)}.tmp`].map((f) => path.basename(f)));
   let names: string[] = [];
   try {
     names = await readdir(dir);
   } catch {
     return;
   }
-  const stale = names.filter((n) => prefixes.some((p) => n.startsWith(p)));
+  const stale = names.filter((n) => exact.has(n) || prefixes.some((p) => n.startsWith(p)));
   await Promise.all(stale.map((n) => rm(path.join(dir, n), { force: true })));
 }
 

@@ -18,11 +18,24 @@ async function tmp() {
 }
 
 describe("the partial output file", () => {
-  it("removes what a finalize killed half-way left: the output's and the row digests' temporary files", async () => {
+  it("removes what a finalize, merge, reopen or in-flight log compaction killed half-way left: their temporary files", async () => {
     const dir = await tmp();
     const out = path.join(dir, "output.jsonl");
-    const left = ["output.jsonl.tmp-123", "output.jsonl.row-digests.tmp-456"];
-    const kept = ["output.jsonl-async", "output.jsonl.spec.json", "other.jsonl.tmp-789"];
+    const left = [
+      "output.jsonl.tmp-123",
+      "output.jsonl.row-digests.tmp-456",
+      "output.jsonl.tmp-merge-77",
+      "output.jsonl.spec.json.tmp-88",
+      "output.jsonl-async.tmp",
+      "output.jsonl.inflight.tmp",
+    ];
+    const kept = [
+      "output.jsonl-async",
+      "output.jsonl.spec.json",
+      "output.jsonl.inflight",
+      "other.jsonl.tmp-789",
+      "other.jsonl-async.tmp",
+    ];
     for (const f of [...left, ...kept]) await writeFile(path.join(dir, f), "x");
     await removeStaleTemporaries(outputPaths(out));
     expect((await readdir(dir)).sort()).toEqual([...kept].sort());
