@@ -5,7 +5,7 @@ import { errorMessage, UsageError } from "../errors.js";
 import { summarizeResults } from "../metrics/summarize-results.js";
 import type { Metrics } from "../metrics/types.js";
 import { acquireOutputLock, type OutputLock, staleSecondsFromEnv } from "../output/output-lock.js";
-import { allOutputFiles, exists, outputPaths, removeStaleTemporaries } from "../output/partial-output.js";
+import { exists, outputPaths, removeOutputFiles, removeStaleTemporaries } from "../output/partial-output.js";
 import { readSpec, writeSpec } from "../output/run-spec.js";
 import { writeReport } from "../report/write-report.js";
 import { sleep } from "../util/sleep.js";
@@ -150,7 +150,7 @@ async function mergeDigests(files: string[], to: string): Promise<void> {
 
 async function removeChunks(seed: SeedPlan): Promise<void> {
   for (const c of seed.chunks ?? []) {
-    await Promise.all(allOutputFiles(outputPaths(c.outputFile)).map((f) => rm(f, { force: true })));
+    await removeOutputFiles(outputPaths(c.outputFile));
   }
 }
 
@@ -163,7 +163,7 @@ export async function clearMergedForRerun(plan: EvalPlan): Promise<void> {
   for (const b of plan.benchmarks) {
     for (const s of b.seeds) {
       if (!s.chunks) continue;
-      await Promise.all(allOutputFiles(outputPaths(s.outputFile)).map((f) => rm(f, { force: true })));
+      await removeOutputFiles(outputPaths(s.outputFile));
     }
   }
 }

@@ -4,12 +4,12 @@ import { isRunError } from "./async-lines.js";
 import { inflightPath } from "./inflight-log.js";
 import { checkInputRows, type RowStart } from "./input-rows.js";
 import {
-  allOutputFiles,
   exists,
   type OutputPaths,
   outputPaths,
   readDigests,
   readPartial,
+  removeOutputFiles,
   removeStaleTemporaries,
   reopenFinished,
 } from "./partial-output.js";
@@ -75,7 +75,7 @@ export async function openOutput(
 ): Promise<OpenedOutput> {
   const paths = outputPaths(o.outputFile);
   await mkdir(path.dirname(path.resolve(o.outputFile)), { recursive: true });
-  if (o.overwrite) await Promise.all(allOutputFiles(paths).map((f) => rm(f, { force: true })));
+  if (o.overwrite) await removeOutputFiles(paths);
   await removeStaleTemporaries(paths);
   const { standing, partial, resumeAt } = await look(o, paths, { keepTorn: false });
   const close = async () => {

@@ -27,9 +27,21 @@ export function outputPaths(output: string): OutputPaths {
   };
 }
 
-/** Every file of an output (for --overwrite, reruns from scratch and merged chunks), its in-flight answers included. */
+/**
+ * Every file of an output (for --overwrite, reruns from scratch and merged chunks), its
+ * in-flight answers included; the spec last (see removeOutputFiles).
+ */
 export function allOutputFiles(p: OutputPaths): string[] {
-  return [p.async, p.output, p.done, p.spec, p.digests, inflightPath(p.output)];
+  return [p.async, p.done, p.output, p.digests, inflightPath(p.output), p.spec];
+}
+
+/**
+ * Removes every file of an output, one after the other and the spec last: a kill in between
+ * never leaves rows without the settings they were made with (rows with no spec beside them
+ * are resumed without the settings check, as an output of an earlier version).
+ */
+export async function removeOutputFiles(p: OutputPaths): Promise<void> {
+  for (const f of allOutputFiles(p)) await rm(f, { force: true });
 }
 
 export type PartialState = {

@@ -1,4 +1,4 @@
-import { appendFile, copyFile, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "../../src/server/sim/sim-server.js";
@@ -215,6 +215,18 @@ describe("exactly once under kill -9", () => {
     expect(r.code, r.stderr).toBe(0);
     await expectComplete(out);
     await expect(stat(`${out}-async`)).rejects.toThrow();
+  });
+
+  it("--overwrite removes the earlier output's spec last, so a kill half-way never leaves rows without their settings", async () => {
+    const out = path.join(dir, "overwrite-order", "output.jsonl");
+    expect((await cli(args(out))).code).toBe(0);
+    // A file that cannot be removed stops the removal where a kill would: the spec must remain.
+    await rm(`${out}.done`);
+    await mkdir(`${out}.done`);
+    const r = await cli([...args(out), "--overwrite"]);
+    expect(r.code).not.toBe(0);
+    await expect(stat(`${out}.spec.json`)).resolves.toBeTruthy();
+    await expect(stat(out)).resolves.toBeTruthy();
   });
 
   it("stops at once on a second Ctrl-C, leaving a valid partial file", async () => {
