@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writeWholeOutput } from "../output/special-output.js";
 import { addBenchmarkGroups } from "./benchmark-groups.js";
@@ -57,8 +57,19 @@ export async function summarizeResults(resultsDir: string, opts: SummarizeOption
   if (opts.saveMetricsPath !== false) {
     const path = opts.saveMetricsPath ?? join(root, "metrics.json");
     await mkdir(dirname(path), { recursive: true });
-    // (/dev/stdout is appended to, a device or pipe written as a stream; see writeWholeOutput)
-    await writeWholeOutput(path, pyJsonDump(results), writeFile);
+    // (/dev/stdout is appended to, a device or pipe written as a stream; see writeWholeOutput).
+    // A file is written aside and renamed: an eval killed here leaves the earlier metrics or the
+    // new ones, never half a file.
+    await writeWholeOutput(path, pyJsonDump(results), async (target, text) => {
+      const tmp = `${target}.tmp-${process.pid}`;
+      try {
+        await writeFile(tmp, text);
+        await rename(tmp, target);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
+    });
     opts.write?.(`Metrics are saved to ${path}\n`);
   }
   return Object.fromEntries(results);

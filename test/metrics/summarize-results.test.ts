@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Command } from "commander";
@@ -111,6 +111,21 @@ describe("summarize_results", () => {
     const metrics = await summarizeResults(bench, { saveMetricsPath: path.join(bench, "metrics.json") });
     expect(Object.keys(metrics)).toEqual(["gsm"]);
     expect(JSON.parse(readFileSync(path.join(bench, "metrics.json"), "utf8"))).toEqual(metrics);
+  });
+
+  it("replaces metrics.json whole (written aside and renamed), never rewriting the earlier file in place", async () => {
+    const bench = path.join(out, "eval-results/gsm");
+    const file = path.join(bench, "metrics.json");
+    writeFileSync(file, "{}");
+    // A second name for the earlier file: a kill in the middle of an in-place write would have
+    // left it cut short; a rename leaves it as it was.
+    const earlier = path.join(root, "earlier-metrics.json");
+    rmSync(earlier, { force: true });
+    linkSync(file, earlier);
+    const metrics = await summarizeResults(bench, { saveMetricsPath: file });
+    expect(readFileSync(earlier, "utf8")).toBe("{}");
+    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(metrics);
+    expect(readdirSync(bench).filter((f) => f.includes(".tmp-"))).toEqual([]);
   });
 
   it("refuses a benchmark with both greedy and per-seed outputs", async () => {
