@@ -65,7 +65,9 @@ export function toRecord(line: Record<string, unknown>, text?: string): RowRecor
     symbolic,
     correct: symbolic === null ? null : symbolic !== 0,
     judge: errored ? false : "judgement" in line ? judgementVerdict(String(line.judgement)) === true : null,
-    answer: errored ? null : answerKey(line.predicted_answer),
+    answer: errored
+      ? null
+      : answerKey(line.predicted_answer, scalarToken(line.predicted_answer, text, "predicted_answer")),
     reasoningTokens,
     answerTokens,
     errored,
@@ -78,8 +80,9 @@ export function toRecord(line: Record<string, unknown>, text?: string): RowRecor
   // NeMo-Skills groups by the value as is: `null` is its own subset, named `<benchmark>-None`.
   if ("subset_for_metrics" in line) {
     const v = line.subset_for_metrics;
-    rec.subset = subsetName(v, text);
-    if (typeof v === "number" || typeof v === "boolean") rec.subsetKey = `\u0000${Number(v) || 0}`;
+    const token = scalarToken(v, text, "subset_for_metrics");
+    rec.subset = subsetName(v, token);
+    if (typeof v === "number" || typeof v === "boolean" || isNonFinite(token)) rec.subsetKey = pyNumberKey(v, token);
   }
   if ("predicted_answer_multichoice" in line) rec.answerMultichoice = answerKey(line.predicted_answer_multichoice);
   if ("predicted_answer_official" in line) rec.answerOfficial = answerKey(line.predicted_answer_official);
@@ -103,10 +106,8 @@ function isOurError(e: unknown): boolean {
  * named from its text in the line when there is one: with a `.` or an exponent it is a float
  * (`1.0`, `2e3` -> `2000.0`, `-0.0`), else an int of any size; a `NaN` read as null is `nan`.
  */
-function subsetName(v: unknown, text: string | undefined): string {
-  const token =
-    (typeof v === "number" || v === null) && text !== undefined ? topLevelToken(text, "subset_for_metrics") : undefined;
-  if (token !== undefined && token !== "null") {
+function subsetName(v: unknown, token: string | undefined): string {
+  if (token !== undefined) {
     if (/^-?\d+$/.test(token)) return BigInt(token).toString();
     if (token === "NaN") return "nan";
     if (token === "Infinity" || token === "-Infinity") return token === "Infinity" ? "inf" : "-inf";
@@ -118,6 +119,40 @@ function subsetName(v: unknown, text: string | undefined): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
+/**
+ * The text of a top-level number in the line (`1.0`, `9007199254740993`, a bare `NaN` that was read
+ * as null), where the parsed value loses what Python keeps; undefined for any other value.
+ */
+function scalarToken(v: unknown, text: string | undefined, key: string): string | undefined {
+  if (text === undefined) return undefined;
+  if (typeof v === "number") return topLevelToken(text, key);
+  if (v !== null || !(text.includes("NaN") || text.includes("Infinity"))) return undefined;
+  const token = topLevelToken(text, key);
+  return isNonFinite(token) ? token : undefined;
+}
+
+function isNonFinite(token: string | undefined): boolean {
+  return token === "NaN" || token === "Infinity" || token === "-Infinity";
+}
+
+/**
+ * A number or boolean as a key equal where Python's `==` and hash are (a dict's or Counter's key):
+ * `true`, `1` and `1.0` are one key, `false`, `0`, `-0.0` another; an int is exact at any size
+ * (`9007199254740993` is not `9007199254740992.0`, which Python compares exactly); a float that is a
+ * whole number equals that int. `NaN` is one key: json.loads gives every `NaN` the same object,
+ * which a dict finds by identity. `token` is the number's text in the line (see scalarToken).
+ */
+export function pyNumberKey(v: unknown, token?: string): string {
+  if (token !== undefined) {
+    if (/^-?\d+$/.test(token)) return `\u0000${BigInt(token)}`;
+    if (isNonFinite(token)) return `\u0000${token}`;
+  }
+  if (typeof v === "boolean") return v ? "\u00001" : "\u00000";
+  const x = v as number;
+  if (!Number.isFinite(x)) return `\u0000${Number.isNaN(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity"}`;
+  return `\u0000${Number.isInteger(x) ? BigInt(x) : x}`;
+}
+
 /** A verdict's value: a boolean as 1 or 0, a finite number as it is; anything else is no verdict. */
 function verdict(v: unknown): number | null {
   if (typeof v === "boolean") return v ? 1 : 0;
@@ -125,11 +160,17 @@ function verdict(v: unknown): number | null {
   return null;
 }
 
-// Answers vote by value; a non-string answer (NeMo math rows may hold numbers) keeps its JSON
-// text, marked so that 5 and "5" stay different votes as they are in Python.
-function answerKey(v: unknown): string | null {
+/**
+ * predicted_answer as a vote key: a string as it is; a number or boolean as Python's Counter keys it
+ * (pyNumberKey: `1`, `1.0` and `true` are one vote, `5` and `"5"` two); a list or object by its JSON
+ * text (NeMo-Skills' Counter raises TypeError on such an unhashable answer when a row has several
+ * runs); null for no answer. `token`: the number's text in the line (see scalarToken).
+ */
+function answerKey(v: unknown, token?: string): string | null {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean" || isNonFinite(token)) return pyNumberKey(v, token);
   if (v === undefined || v === null) return null;
-  return typeof v === "string" ? v : `\u0000${JSON.stringify(v)}`;
+  return `\u0000${JSON.stringify(v)}`;
 }
 
 function num(v: unknown): number | undefined {

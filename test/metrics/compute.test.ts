@@ -215,6 +215,62 @@ describe("subsets that are numbers, as Python's dict keys them", () => {
   });
 });
 
+describe("majority@k over answers that are numbers, as Python's Counter keys them", () => {
+  it("merges 1, true and 1.0, keeps ints beyond 2^53 exact, and votes a bare NaN as one answer", async () => {
+    // Each row's four runs; the values are NeMo-Skills' (base.py _compute_majority_at_k, run on these lines).
+    const rows = [
+      [
+        '"predicted_answer": 1, "symbolic_correct": true',
+        '"predicted_answer": true, "symbolic_correct": 1',
+        '"predicted_answer": 2, "symbolic_correct": false',
+        '"predicted_answer": 2, "symbolic_correct": false',
+      ],
+      [
+        '"predicted_answer": 9007199254740993, "symbolic_correct": true',
+        '"predicted_answer": 9007199254740992, "symbolic_correct": true',
+        '"predicted_answer": 5.0, "symbolic_correct": false',
+        '"predicted_answer": 5, "symbolic_correct": false',
+      ],
+      [
+        '"predicted_answer": NaN, "symbolic_correct": true',
+        '"predicted_answer": NaN, "symbolic_correct": true',
+        '"predicted_answer": NaN, "symbolic_correct": false',
+        '"predicted_answer": NaN, "symbolic_correct": false',
+      ],
+    ];
+    const expected = [
+      { m3: 1, m4: 0.5 }, // (1, True) twice beats (2, False) at k=3, ties it at k=4
+      { m3: 2 / 3, m4: 0 }, // 9007199254740993 and ...992 are two answers; 5.0 and 5 one
+      { m3: 1, m4: 0.5 }, // every NaN is json.loads' one NaN object: one answer, not None
+    ];
+    for (const [i, runs] of rows.entries()) {
+      const files = runs.map((line, seed) => {
+        const f = path.join(dir, `py-keys-${i}`, `output-rs${seed}.jsonl`);
+        mkdirSync(path.dirname(f), { recursive: true });
+        writeFileSync(f, `{${line}}\n`);
+        return f;
+      });
+      const m = (await computeMetrics(files))._all_!;
+      expect(m["majority@3"]!.symbolic_correct, `row ${i}`).toBe(100 * expected[i]!.m3);
+      expect(m["majority@4"]!.symbolic_correct, `row ${i}`).toBe(100 * expected[i]!.m4);
+      expect(m["pass@1[avg-of-4]"]!.no_answer, `row ${i}`).toBe(0);
+    }
+  });
+
+  it("keeps subsets 9007199254740993 and 9007199254740992 apart, as Python's dict does", async () => {
+    const f = path.join(dir, "big-subsets.jsonl");
+    writeFileSync(
+      f,
+      ["9007199254740993", "9007199254740992", "9007199254740992.0"]
+        .map((s) => `{"predicted_answer": "A", "symbolic_correct": true, "subset_for_metrics": ${s}}\n`)
+        .join(""),
+    );
+    const m = await computeSubsetMetrics([f]);
+    expect([...m.keys()]).toEqual(["_all_", "9007199254740993", "9007199254740992"]);
+    expect(m.get("9007199254740992")!["pass@1"]!.num_entries).toBe(2);
+  });
+});
+
 describe("computeMetrics on NeMo-Skills' own output files", () => {
   it("reads their fields (no errors, no extractor columns) and puts every row in pass@1", async () => {
     const nemoRow = (i: number, pred: string | null, ok: boolean) => ({
