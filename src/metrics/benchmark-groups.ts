@@ -1,7 +1,10 @@
 import { type GroupMetrics, INT_METRICS, type ModeMetrics, type OrderedMetrics } from "./types.js";
 
-/** vlmpipe's own keys: averaged when every benchmark of the group has them, else left out of it. */
-const ADDITIONS: ReadonlySet<string> = new Set(["num_errors", "extractor_disagreement"]);
+/**
+ * vlmpipe's own keys (NeMo-Skills' metrics have none of them, so they never make it refuse a group):
+ * averaged when every benchmark of the group has them, else left out of it.
+ */
+const ADDITIONS: ReadonlySet<string> = new Set(["anls", "num_errors", "extractor_disagreement"]);
 
 /**
  * NeMo-Skills' add_benchmark_groups (nemo_skills/pipeline/summarize_results.py): benchmarks (and

@@ -17,6 +17,7 @@ const COLUMNS: ReadonlyArray<[string, Formatter]> = [
 
 /** vlmpipe's columns, which NeMo-Skills does not have; the legend under the tables names them. */
 const ADDITIONS: Readonly<Record<string, string>> = {
+  anls: "DocVQA's graded score (ANLS), as a percentage, beside exact match's symbolic_correct",
   num_errors: "runs that failed with a vlmpipe error (counted wrong and unanswered)",
   extractor_disagreement: "share of runs where the multichoice and official extractors give different letters",
 };

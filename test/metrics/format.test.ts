@@ -96,6 +96,8 @@ describe("formatTable", () => {
     const legend = text.split("\n\n\n")[1]!;
     expect(legend).toMatch(/^num_errors: vlmpipe's addition, not a NeMo-Skills metric: .*\n/);
     expect(legend).toMatch(/\nextractor_disagreement: vlmpipe's addition, not a NeMo-Skills metric: /);
+    const docvqa = formatMetrics({ d: { "pass@1": { num_entries: 2, symbolic_correct: 50, anls: 75, no_answer: 0 } } });
+    expect(docvqa).toMatch(/\n\n\nanls: vlmpipe's addition, not a NeMo-Skills metric: DocVQA's graded score/);
     const plain = formatMetrics({ b: { "pass@1": { num_entries: 2, symbolic_correct: 50, no_answer: 0 } } });
     expect(plain).not.toContain("addition");
   });

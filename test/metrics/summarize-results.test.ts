@@ -263,6 +263,21 @@ describe("benchmark groups, as NeMo-Skills' add_benchmark_groups makes them", ()
     );
   });
 
+  it("averages a group whose members differ only in vlmpipe's keys (anls), which NeMo-Skills' metrics lack", async () => {
+    const dir = path.join(root, "anls-groups");
+    write(path.join(dir, "grp.a/output.jsonl"), [{ predicted_answer: "A", symbolic_correct: true, anls: 1 }]);
+    write(path.join(dir, "grp.b/output.jsonl"), [{ predicted_answer: "A", symbolic_correct: false }]);
+    let printed = "";
+    const metrics = await summarizeResults(dir, { saveMetricsPath: false, write: (t) => (printed += t) });
+    expect(printed).not.toContain("vlmpipe: no");
+    expect(metrics.grp!["pass@1"]).toEqual({
+      symbolic_correct: 50,
+      no_answer: 0,
+      num_errors: 0,
+      num_benchmarks_in_group: 2,
+    });
+  });
+
   it("leaves the group out, saying why, where NeMo-Skills stops on the statistics of several seeds", async () => {
     const dir = path.join(root, "seed-groups");
     for (const b of ["grp.a", "grp.b"]) {
