@@ -22,6 +22,12 @@ export type JudgeOptions = Omit<RequestSettings, "extraBody"> & {
   /** With verdictPattern: the verdict that means correct (case-insensitive). */
   correctVerdict?: string;
   concurrency: number | (() => number);
+  /**
+   * The run's graceful stop (Ctrl-C, --max_failures), as generate's: rows not sent to the judge
+   * yet when it fires are dropped (no output line; a resumed run does them), no retry starts,
+   * and the calls in flight finish.
+   */
+  stop?: AbortSignal;
 };
 
 /**
@@ -40,10 +46,11 @@ export function judge(opts: JudgeOptions): OperatorFunction<Sample, Sample> {
       const messages = render({ ...s.row, ...s.out }, s.index);
       const r = await opts.client.chat(buildRequest(messages, { ...opts, extraBody: opts.prompt.extra_body }), {
         signal,
+        stop: opts.stop,
       });
       return { ...s, out: { ...s.out, [key]: r.content, judge_correct: verdictOf(r.content) } };
     },
-    { stage: "judge", limit: opts.concurrency },
+    { stage: "judge", limit: opts.concurrency, stop: opts.stop },
   );
 }
 

@@ -171,6 +171,7 @@ export const STAGES = {
         verdictPattern: o.verdict_pattern,
         correctVerdict: o.correct_verdict,
         concurrency: ctx.concurrency,
+        stop: ctx.stop,
       }),
   }),
 } as const;
