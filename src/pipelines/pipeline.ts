@@ -54,7 +54,40 @@ export async function loadPipeline(nameOrPath: string, cwd = process.cwd()): Pro
   }
   const r = PipelineFileSchema.safeParse(raw ?? {});
   if (!r.success) throw new UsageError(`pipeline ${file}:\n${formatZodError(r.error, "", PipelineFileSchema)}`);
+  checkStageOrder(r.data.stages, file);
   return resolvePipeline(r.data.stages, file, r.data.description);
+}
+
+/** What a stage needs an earlier stage for, and why (a chain that cannot work is refused up front). */
+const NEEDS: Partial<Record<StageName, { after: StageName; why: string }>> = {
+  generate: { after: "renderPrompt", why: "it sends the messages renderPrompt builds" },
+  resolveImages: { after: "renderPrompt", why: "it resolves the images of the messages renderPrompt builds" },
+  runFeedback: { after: "generate", why: "it feeds back each generated row" },
+  score: { after: "extractAnswer", why: "it compares extractAnswer's predicted_answer with expected_answer" },
+};
+/** Stages that read `generation`: in a chain that generates, they come after it. */
+const READ_GENERATION: readonly string[] = ["parseReasoning", "extractAnswer", "judge"];
+
+/**
+ * Refuses, before any work, a pipeline file whose order cannot work: a stage listed before (or
+ * without) the stage it needs (generate without renderPrompt failed every row; score without
+ * extractAnswer scored every row wrong), or one reading the generation placed before generate.
+ */
+function checkStageOrder(entries: StageEntry[], file: string): void {
+  const names = entries.map((e) => (typeof e === "string" ? e : (Object.keys(e)[0] ?? "")));
+  const firstGenerate = names.indexOf("generate");
+  names.forEach((name, i) => {
+    const need = NEEDS[name as StageName];
+    if (need && !names.slice(0, i).includes(need.after)) {
+      throw new UsageError(`pipeline ${file}: stage ${i + 1} (${name}) needs ${need.after} before it: ${need.why}`);
+    }
+    if (READ_GENERATION.includes(name) && firstGenerate > i) {
+      throw new UsageError(
+        `pipeline ${file}: stage ${i + 1} (${name}) comes before generate (stage ${firstGenerate + 1}), ` +
+          "so it would not see the generation: put it after generate",
+      );
+    }
+  });
 }
 
 /** Validates each stage's options and loads the prompt configs they name. */

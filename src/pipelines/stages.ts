@@ -139,7 +139,21 @@ export const STAGES = {
         server_address: z.string().optional(),
         output_key: z.string().default("judgement"),
         /** Opt-in: a regex whose first group is the verdict (its last match); default NeMo-Skills' "Judgement: yes/no". */
-        verdict_pattern: z.string().optional(),
+        verdict_pattern: z
+          .string()
+          .optional()
+          .superRefine((v, ctx) => {
+            if (v === undefined) return;
+            let groups: number;
+            try {
+              // (the groups of a pattern: those of its match of "" with an empty alternative added)
+              groups = (new RegExp(`${v}|`, "gi").exec("")?.length ?? 1) - 1;
+            } catch (e) {
+              ctx.addIssue({ code: "custom", message: `not a regular expression: ${(e as Error).message}` });
+              return;
+            }
+            if (groups < 1) ctx.addIssue({ code: "custom", message: "needs a group (...) holding the verdict" });
+          }),
         /** With verdict_pattern: the verdict that means correct. */
         correct_verdict: z.string().default("Yes"),
         /**

@@ -46,12 +46,16 @@ describe("the standard chain", () => {
   it("gives a pipeline file's bare generate the standard followers, and takes one naming runFeedback literally", async () => {
     const d = await tempDir();
     const bare = path.join(d, "bare.yaml");
-    await writeFile(bare, "stages:\n  - renderPrompt: { prompt_config: vlm/mmmu-pro }\n  - generate\n  - score\n");
+    await writeFile(
+      bare,
+      "stages:\n  - renderPrompt: { prompt_config: vlm/mmmu-pro }\n  - generate\n  - extractAnswer\n  - score\n",
+    );
     expect(names(await loadPipeline(bare))).toEqual([
       "renderPrompt",
       "generate",
       "runFeedback",
       "parseReasoning",
+      "extractAnswer",
       "score",
     ]);
     const literal = path.join(d, "literal.yaml");

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -200,6 +201,43 @@ describe("vlmpipe run PIPELINE", () => {
     const r2 = await cli(["run", bad2, ...common(fixture, "-")]);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/stage 1 \(renderPrompt\):\nunknown key colour/);
+  });
+
+  it("refuses, before any work, a stage order that cannot work and a judge's verdict_pattern that is no regex", async () => {
+    const d = await tempDir();
+    const cases: [string, RegExp][] = [
+      // Every row failed ("no messages"), exit 3.
+      [
+        "  - generate\n  - renderPrompt: { prompt_config: vlm/mmmu-pro }",
+        /stage 1 \(generate\) needs renderPrompt before it/,
+      ],
+      // Every row scored wrong against a predicted_answer nobody extracted, exit 0.
+      [
+        "  - renderPrompt: { prompt_config: vlm/mmmu-pro }\n  - resolveImages\n  - generate\n  - score",
+        /stage 4 \(score\) needs extractAnswer before it/,
+      ],
+      [
+        "  - renderPrompt: { prompt_config: vlm/mmmu-pro }\n  - extractAnswer\n  - generate",
+        /stage 2 \(extractAnswer\) comes before generate \(stage 3\)/,
+      ],
+      [
+        "  - renderPrompt: { prompt_config: vlm/open-answer }\n  - generate\n  - judge: { prompt_config: judge/open-answer, verdict_pattern: '(yes' }",
+        /stage 3 \(judge\):\n.*verdict_pattern.*not a regular expression/,
+      ],
+      [
+        "  - renderPrompt: { prompt_config: vlm/open-answer }\n  - generate\n  - judge: { prompt_config: judge/open-answer, verdict_pattern: 'Verdict: yes' }",
+        /verdict_pattern.*needs a group/,
+      ],
+    ];
+    for (const [i, [stages, message]] of cases.entries()) {
+      const file = path.join(d, `order${i}.yaml`);
+      await writeFile(file, `stages:\n${stages}\n`);
+      const out = path.join(d, `o${i}.jsonl`);
+      const r = await cli(["run", file, ...common(fixture, out)]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(out) || existsSync(`${out}-async`)).toBe(false);
+    }
   });
 });
 
