@@ -4,6 +4,7 @@ import { pipe } from "rxjs";
 import type { EvalType } from "../benchmarks/eval-types.js";
 import { AdaptiveLimit } from "../client/adaptive-limit.js";
 import type { ChatClient } from "../client/types.js";
+import type { GenerationConfig } from "../config/generation-config.js";
 import { ErrorCodes, UsageError, VlmError } from "../errors.js";
 import { createDiskImageCache } from "../images/disk-cache.js";
 import { createImageCache } from "../images/image-cache.js";
@@ -29,6 +30,7 @@ import { openResumePartial } from "./resume-partial.js";
 import { RunClients } from "./run-clients.js";
 import { imageBaseDir, setUpRun } from "./run-setup.js";
 import { RunStats } from "./run-stats.js";
+import { normalizeServerAddress } from "./server-address.js";
 import { waitForServer } from "./wait-for-server.js";
 
 export { imageBaseDir, mergeImageOptions, withChatTemplateKwargs } from "./run-setup.js";
@@ -157,19 +159,18 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
   const limit = new AdaptiveLimit(concurrency);
   stats.limit = limit;
   const clients = new RunClients({ apiKey: opts.apiKey, concurrency, config });
-  const client =
-    opts.client ??
-    clients.create(addresses, {
-      onRetry: ({ attempt, delayMs, error }) => {
-        stats.retries++;
-        // vLLM's queue limit answers 503, rate limiters 429: send fewer requests at once.
-        if (error.status === 429 || error.status === 503) limit.overloaded();
-        if (attempt === 1 || attempt % 3 === 0) log(`vlmpipe: retry ${attempt} in ${delayMs} ms: ${error.message}`);
-      },
-      onDown: (url, seconds, error) =>
-        log(`vlmpipe: ${url} is down (${error.message}); trying it again in ${seconds}s`),
-      onUp: (url) => log(`vlmpipe: ${url} is back`),
-    });
+  // The same hooks for a stage's own server (a judge's): its retries are counted and logged too.
+  const hooks: Parameters<RunClients["create"]>[1] = {
+    onRetry: ({ attempt, delayMs, error }) => {
+      stats.retries++;
+      // vLLM's queue limit answers 503, rate limiters 429: send fewer requests at once.
+      if (error.status === 429 || error.status === 503) limit.overloaded();
+      if (attempt === 1 || attempt % 3 === 0) log(`vlmpipe: retry ${attempt} in ${delayMs} ms: ${error.message}`);
+    },
+    onDown: (url, seconds, error) => log(`vlmpipe: ${url} is down (${error.message}); trying it again in ${seconds}s`),
+    onUp: (url) => log(`vlmpipe: ${url} is back`),
+  };
+  const client = opts.client ?? clients.create(addresses, hooks);
   // --max_failures: a dead server should not burn the whole input into error lines.
   const failStop = new AbortController();
   const maxFailures = opts.maxFailures ?? 100;
@@ -192,6 +193,7 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
       const interrupt = opts.abort ? AbortSignal.any([stop, opts.abort]) : stop;
       try {
         await waitForServers(addresses, opts, config, client, log, interrupt);
+        await waitForJudges(pipeline, addresses, opts, config, interrupt);
       } catch (e) {
         if (!interrupt.aborted) throw e;
         const outputFile = opts.outputFile;
@@ -230,7 +232,7 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
       imageDisk,
       afterGenerate: runFeedback({ limit, maxFailures, stop: failStop, log }),
       stop,
-      clientFor: (address) => clients.create(address),
+      clientFor: (address) => clients.create(address, hooks),
       prompts: pipeline.prompts,
       partial,
       serverType: opts.serverType,
@@ -311,6 +313,52 @@ async function waitForServers(
     // A server that failed the check starts in the pool's longest cooldown (server-pool.ts).
     client.markDown?.(addresses[i] as string, r.reason as Error);
   });
+}
+
+/**
+ * A judge stage's server and model are checked before any row is sent, as the run's are: a judge
+ * server that is down or does not serve the judge model failed every row after its generation.
+ * A judge on the run's servers with the run's model was checked with them.
+ */
+async function waitForJudges(
+  pipeline: LoadedPipeline,
+  addresses: string[],
+  opts: GenerateRunOptions,
+  config: GenerationConfig,
+  signal: AbortSignal,
+): Promise<void> {
+  for (const s of pipeline.stages) {
+    if (s.name !== "judge") continue;
+    const o = s.options as { server_address?: string; model?: string; inference: { tokens_to_generate?: unknown } };
+    const model = o.model ?? opts.model;
+    if (o.server_address === undefined && model === opts.model) continue;
+    const tokens =
+      "tokens_to_generate" in o.inference ? o.inference.tokens_to_generate : config.inference.tokens_to_generate;
+    const bases = o.server_address === undefined ? addresses : [normalizeServerAddress(o.server_address)];
+    const results = await Promise.allSettled(
+      bases.map((baseUrl) =>
+        waitForServer({
+          baseUrl,
+          model,
+          apiKey: opts.apiKey,
+          waitSeconds: config.server.wait_timeout,
+          tokensToGenerate: tokens as number | null,
+          signal,
+        }),
+      ),
+    );
+    const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as Error] : []));
+    // (with several of the run's servers, one answering is enough, as for the run's own check)
+    const usage = failures.find((e) => e instanceof UsageError);
+    const failed = usage ?? (failures.length === bases.length ? failures[0] : undefined);
+    if (!failed) continue;
+    const what = `the judge stage of ${pipeline.file} (model "${model}")`;
+    // (a judge's own server_address is the pipeline's, not --server_address)
+    const message = `${what}: ${failed.message.replace(/Check --server_address, or/, "Check its server_address, or")}`;
+    throw failed instanceof UsageError
+      ? new UsageError(message)
+      : new VlmError(failed instanceof VlmError ? failed.code : ErrorCodes.CONNECTION, message);
+  }
 }
 
 /** Rows this run will send, for progress: the input's rows (capped by max_samples) not done yet. */
