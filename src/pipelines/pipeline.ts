@@ -117,8 +117,11 @@ export async function resolvePipeline(
     const def = STAGES[s.name] as { prompts?: (o: unknown) => string[] };
     for (const p of def.prompts?.(s.options) ?? []) if (!prompts.has(p)) prompts.set(p, await loadPromptConfig(p));
   }
+  // Where a stage's server is, like --server_address, is not part of what the rows are: a judge
+  // moved to another host resumes (its model and prompt still count).
+  const hashed = stages.map(({ name, options: { server_address: _where, ...options } }) => ({ name, options }));
   const hash = createHash("sha256")
-    .update(JSON.stringify({ stages, prompts: [...prompts].map(([k, v]) => [k, v.hash]) }))
+    .update(JSON.stringify({ stages: hashed, prompts: [...prompts].map(([k, v]) => [k, v.hash]) }))
     .digest("hex")
     .slice(0, 16);
   // The hash is of the stages as written, so that this shorthand's expansion never changes it.

@@ -75,6 +75,24 @@ describe("the standard chain", () => {
     expect(bare.stages).toEqual(spelledOut.stages);
     expect(bare.hash).not.toBe(spelledOut.hash);
   });
+
+  it("leaves a judge's server_address out of the resume key, but not its model or prompt", async () => {
+    const judge = (o: Record<string, unknown>) =>
+      resolvePipeline(
+        [
+          { renderPrompt: { prompt_config: "vlm/open-answer" } },
+          "generate",
+          { judge: { prompt_config: "judge/open-answer", ...o } },
+        ],
+        "x",
+      );
+    const a = await judge({ server_address: "http://127.0.0.1:8001/v1", model: "j" });
+    const b = await judge({ server_address: "http://10.0.0.7:9000/v1", model: "j" });
+    const c = await judge({ server_address: "http://127.0.0.1:8001/v1", model: "k" });
+    expect(a.hash).toBe(b.hash);
+    expect(a.hash).not.toBe(c.hash);
+    expect(a.stages.find((s) => s.name === "judge")?.options.server_address).toBe("http://127.0.0.1:8001/v1");
+  });
 });
 
 describe("the offline chain (score)", () => {
