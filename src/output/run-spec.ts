@@ -14,6 +14,8 @@ export type RunSpec = {
   model: string;
   prompt_config: string;
   prompt_hash: string;
+  /** A pipeline run's stages and prompt hashes (what prompt_hash is of): read to name what changed. */
+  pipeline?: { stages: { name: string; options: Record<string, unknown> }[]; prompts: Record<string, string> };
   inference: Record<string, unknown>;
   generation: Record<string, unknown>;
   /** `--server_type sim`: the simulator's settings that decide its answers (null: a real server). */
@@ -96,11 +98,29 @@ export function specDifferences(prev: RunSpec, next: RunSpec): string[] {
     generation.eval_config = next.generation.eval_config;
   const old = prev.generation ? { ...prev, generation } : prev;
   const pick = (s: RunSpec) => Object.fromEntries(COMPARED.map((k) => [k, s[k] ?? null]));
-  return diff(pick(old), pick(next)).map((d) => {
-    const was = d.type === "CREATE" ? "(not set)" : shown(d.oldValue);
-    const now = d.type === "REMOVE" ? "(not set)" : shown(d.value);
-    return `${d.path.join(".")}: was ${was}, now ${now}`;
-  });
+  const lines = diff(pick(old), pick(next)).map((d) => line(d.path.join("."), d));
+  // A pipeline's hash differs: name the stage option or prompt that changed, when both specs say.
+  const at = lines.findIndex((l) => l.startsWith("prompt_hash:"));
+  if (at >= 0 && prev.pipeline && next.pipeline) {
+    const stages =
+      next.pipeline.stages.length >= prev.pipeline.stages.length ? next.pipeline.stages : prev.pipeline.stages;
+    const named = diff(prev.pipeline, next.pipeline).map((d) => {
+      const [top, i, ...rest] = d.path;
+      const where =
+        top === "stages" && typeof i === "number"
+          ? `pipeline stage ${i + 1} (${stages[i]?.name ?? "?"})${rest.length ? `.${rest.join(".")}` : ""}`
+          : `pipeline ${d.path.join(".")}`;
+      return line(where, d);
+    });
+    if (named.length > 0) lines.splice(at, 1, ...named);
+  }
+  return lines;
+}
+
+function line(where: string, d: { type: string; oldValue?: unknown; value?: unknown }): string {
+  const was = d.type === "CREATE" ? "(not set)" : shown(d.oldValue);
+  const now = d.type === "REMOVE" ? "(not set)" : shown(d.value);
+  return `${where}: was ${was}, now ${now}`;
 }
 
 function shown(v: unknown): string {

@@ -31,7 +31,11 @@ export type LoadedPipeline = {
   prompts: Map<string, LoadedPrompt>;
   /** Changes when a stage, an option or a prompt config it names changes: resume compares it. */
   hash: string;
+  /** What the hash is of, for a refusal to name what changed: the stages as written, each prompt's hash. */
+  identity: PipelineIdentity;
 };
+
+export type PipelineIdentity = { stages: PipelineStage[]; prompts: Record<string, string> };
 
 /** `mmmu-pro` -> <package>/pipelines/mmmu-pro.yaml; a value ending in .yaml/.yml is a path. */
 export async function loadPipeline(nameOrPath: string, cwd = process.cwd()): Promise<LoadedPipeline> {
@@ -124,8 +128,9 @@ export async function resolvePipeline(
     .update(JSON.stringify({ stages: hashed, prompts: [...prompts].map(([k, v]) => [k, v.hash]) }))
     .digest("hex")
     .slice(0, 16);
+  const identity = { stages: hashed, prompts: Object.fromEntries([...prompts].map(([k, v]) => [k, v.hash])) };
   // The hash is of the stages as written, so that this shorthand's expansion never changes it.
-  return { file, description, stages: withGenerateFollowers(stages), prompts, hash };
+  return { file, description, stages: withGenerateFollowers(stages), prompts, hash, identity };
 }
 
 /** What the standard chain runs right after `generate`. */

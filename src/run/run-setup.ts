@@ -54,6 +54,7 @@ export async function setUpRun(opts: RunSetupOptions): Promise<RunSetup> {
     model: opts.model,
     prompt_config: opts.pipeline ? opts.pipeline.file : (prompt?.file ?? ""),
     prompt_hash: opts.pipeline ? opts.pipeline.hash : (prompt?.hash ?? ""),
+    ...(opts.pipeline ? { pipeline: opts.pipeline.identity } : {}),
     inference: comparableInference(config),
     generation: {
       eval_type: opts.evalType ?? null,

@@ -30,6 +30,32 @@ describe("the run spec", () => {
     ]);
   });
 
+  it("names the pipeline stage option or prompt that changed instead of the pipeline's hash", async () => {
+    const { resolvePipeline } = await import("../../src/pipelines/pipeline.js");
+    const run = async (judge: Record<string, unknown>): Promise<RunSpec> => {
+      const p = await resolvePipeline(
+        [
+          { renderPrompt: { prompt_config: "vlm/open-answer" } },
+          "generate",
+          { judge: { prompt_config: "judge/open-answer", ...judge } },
+        ],
+        "x",
+      );
+      return { ...spec({}), prompt_hash: p.hash, pipeline: p.identity };
+    };
+    expect(specDifferences(await run({ model: "j" }), await run({ model: "k" }))).toEqual([
+      'pipeline stage 3 (judge).options.model: was "j", now "k"',
+    ]);
+    expect(specDifferences(await run({ model: "j" }), await run({ model: "j", output_key: "verdict" }))).toEqual([
+      'pipeline stage 3 (judge).options.output_key: was "judgement", now "verdict"',
+    ]);
+    // A spec written before pipelines were recorded: the hash is all there is to name.
+    const { pipeline: _, ...old } = await run({ model: "j" });
+    expect(specDifferences(old, await run({ model: "k" }))).toEqual([
+      expect.stringMatching(/^prompt_hash: was "\w+", now "\w+"$/),
+    ]);
+  });
+
   it("is written whole through a temporary file that does not stay", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "vlmpipe-spec-"));
     const file = path.join(dir, "out.jsonl.spec.json");
