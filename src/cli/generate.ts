@@ -130,14 +130,17 @@ async function runCommand(
   if (flags.server_type === "sim" && flags.input_file !== "-" && !existsSync(flags.input_file)) {
     throw new UsageError(`--input_file not found: ${flags.input_file}`);
   }
-  const sim =
-    flags.server_type === "sim"
-      ? await startInProcessSim(
-          flags.model,
-          { ...flags, sim_answers: flags.sim_answers ?? (flags.input_file === "-" ? undefined : flags.input_file) },
-          log,
-        )
-      : undefined;
+  // Started by the run once its settings, prompt and output passed their checks: a refused run
+  // starts no simulator.
+  let sim: Awaited<ReturnType<typeof startInProcessSim>> | undefined;
+  const startSim = async () => {
+    sim = await startInProcessSim(
+      flags.model,
+      { ...flags, sim_answers: flags.sim_answers ?? (flags.input_file === "-" ? undefined : flags.input_file) },
+      log,
+    );
+    return `${sim.url}/v1`;
+  };
   const signals = ctx.handleSignals ? installInterrupts(log) : undefined;
   let special: Awaited<ReturnType<typeof openSpecialOutput>>;
   try {
@@ -149,14 +152,14 @@ async function runCommand(
       inputFile: flags.input_file,
       outputFile,
       model: flags.model,
-      serverAddress: sim ? `${sim.url}/v1` : (flags.server_address ?? []).map(normalizeServerAddress),
+      serverAddress: flags.server_type === "sim" ? startSim : (flags.server_address ?? []).map(normalizeServerAddress),
       serverType: flags.server_type,
       apiKey: flags.api_key ?? process.env.OPENAI_API_KEY,
       maxConcurrentRequests: flags.max_concurrent_requests,
       overrides: ctx.overrides,
       dataDir: flags.data_dir,
       overwrite: flags.overwrite,
-      simulator: sim ? simulatorIdentity(flags) : undefined,
+      simulator: flags.server_type === "sim" ? simulatorIdentity(flags) : undefined,
       log,
       progress,
       label: flags.output_file === "-" ? "generate" : flags.output_file,

@@ -46,7 +46,7 @@ export type GenerateRunOptions = {
   pipeline?: LoadedPipeline;
   model: string;
   /** OpenAI base URL, e.g. http://127.0.0.1:8000/v1; several spread the requests over servers. */
-  serverAddress: string | string[];
+  serverAddress: string | string[] | (() => Promise<string | string[]>);
   /** The server's kind (--server_type), for what NeMo-Skills sends each kind (buildRequest). Unset: none of it. */
   serverType?: ServerType;
   apiKey?: string;
@@ -155,7 +155,8 @@ async function runGenerateOwned(opts: GenerateRunOptions, log: (line: string) =>
   const done = output?.done ?? new Set<number>();
   stats.previouslyDone = done.size;
 
-  const addresses = [opts.serverAddress].flat();
+  // A server started on demand (the CLI's simulator) starts only once every check above passed.
+  const addresses = [typeof opts.serverAddress === "function" ? await opts.serverAddress() : opts.serverAddress].flat();
   const limit = new AdaptiveLimit(concurrency);
   stats.limit = limit;
   const clients = new RunClients({ apiKey: opts.apiKey, concurrency, config });

@@ -201,6 +201,23 @@ describe("vlmpipe generate", () => {
     expect(sim.requests.length).toBe(before);
   });
 
+  it("starts --server_type sim only after the run's checks pass: a refused run starts no simulator", async () => {
+    const out = path.join(dir, "sim-late", "output.jsonl");
+    const args = ["generate", "--input_file", data.file, "--output_file", out, "--prompt_config", "vlm/mmmu-pro"];
+    const sim = [...args, "--model", "sim", "--server_type", "sim", "--quiet"];
+    const refused = await cli([...sim, "++inference.top_p=7"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/top_p/);
+    expect(refused.stderr).not.toMatch(/simulated vLLM server/);
+    const ran = await cli([...sim, "++max_samples=2"]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stderr).toMatch(/simulated vLLM server/);
+    // Already complete: nothing to ask, no simulator either.
+    const again = await cli([...sim, "++max_samples=2"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toMatch(/simulated vLLM server/);
+  });
+
   it("resolves every form of image_path: relative, absolute, http(s) and data URLs", async () => {
     const d = await tempDir();
     const img = await png(10, 10, "#00ff00");
