@@ -18,6 +18,10 @@ const HELP: Record<string, [string, string]> = {
   limit_mm_per_prompt: ["n", "most images accepted in one prompt"],
   answers: ["file", "JSONL answer book: rows with problem and/or id, expected_answer, options"],
   accuracy: ["0..1", "probability (0..1) that a recognised question gets its expected answer"],
+  judge_accuracy: [
+    "0..1",
+    "probability (0..1) that a judge request (its last user message asks for a Judgement: Yes/No line) gets the right verdict",
+  ],
   seed: ["n", "seed of every deterministic draw (answers and faults)"],
   latency_ms: ["ms", "delay before answering; spread over the chunks of a stream"],
   reasoning: ["mode", "none | field (message.reasoning, as with a reasoning parser) | think (<think> in content)"],

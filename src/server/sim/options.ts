@@ -76,6 +76,11 @@ export const SimServerOptionsSchema = z.strictObject({
   answer_rows: z.array(AnswerRowSchema).optional(),
   /** Probability that a recognised question gets its expected answer. */
   accuracy: rate.default(1),
+  /**
+   * Judge mode (judge.ts): probability that a judge request's verdict is the comparison's
+   * (Yes when the candidate's final answer matches the reference); otherwise it is flipped.
+   */
+  judge_accuracy: rate.default(1),
   /** Seeds every deterministic draw: answers and faults. */
   seed: z.number().int().default(0),
   /** Delay before answering; for streams, spread over the chunks. */

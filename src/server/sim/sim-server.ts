@@ -1,7 +1,8 @@
 /**
  * A simulator of vLLM's OpenAI-compatible server for tests, demos and dry runs: it checks
  * requests as vLLM does, answers in vLLM's JSON/SSE formats with a known accuracy, and
- * injects faults deterministically from (seed, request counter). It is never a model.
+ * injects faults deterministically from (seed, request counter). It is never a model. A request
+ * asking for a `Judgement: Yes|No` line is answered as an LLM judge (judge.ts).
  *
  *   const sim = await startSimServer({ answer_rows: rows, accuracy: 0.7 });
  *   // POST `${sim.url}/v1/chat/completions` ...
@@ -13,13 +14,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { ErrorCodes, errorMessage, VlmError } from "../../errors.js";
 import { createAnswerBook, loadAnswerRows } from "./answer-book.js";
-import { chooseAnswer, composeText, questionKey } from "./compose-answer.js";
+import { type ComposedText, chooseAnswer, composeText, questionKey } from "./compose-answer.js";
 import { prefixTokens } from "./continuation.js";
 import { errorBody, SimRequestError } from "./error-body.js";
 import { answerFaults, earlyFault } from "./faults.js";
 import { buildGeneration } from "./generation.js";
 import { readBody, Sleeper, sendJson } from "./http-io.js";
 import { createImageChecker } from "./image-check.js";
+import { composeJudgement, readJudgeRequest } from "./judge.js";
 import { modelsListBody } from "./models-list.js";
 import {
   FAULT_KEYS,
@@ -120,6 +122,27 @@ export async function startSimServer(input: SimServerOptionsInput = {}, nameOf?:
     return `n${k}`;
   }
 
+  /** A judge request gets a verdict (judge.ts); any other request an answer from the book. */
+  function answerText(cr: ChatRequest): ComposedText {
+    const judging = cr.lastUserText === undefined ? undefined : readJudgeRequest(cr.lastUserText);
+    if (judging !== undefined) {
+      return composeJudgement(judging, {
+        accuracy: opts.judge_accuracy,
+        seed: opts.seed,
+        salt: salt(cr, judging.key),
+      });
+    }
+    const entry = book.find(cr.text);
+    const choice = chooseAnswer({
+      text: cr.text,
+      entry,
+      accuracy: opts.accuracy,
+      seed: opts.seed,
+      salt: salt(cr, questionKey(entry, cr.text)),
+    });
+    return composeText(choice, opts.seed, opts.answer_tokens);
+  }
+
   async function chat(req: IncomingMessage, res: ServerResponse) {
     const n = counter++;
     stats.chat++;
@@ -190,15 +213,7 @@ export async function startSimServer(input: SimServerOptionsInput = {}, nameOf?:
       return;
     }
 
-    const entry = book.find(cr.text);
-    const choice = chooseAnswer({
-      text: cr.text,
-      entry,
-      accuracy: opts.accuracy,
-      seed: opts.seed,
-      salt: salt(cr, questionKey(entry, cr.text)),
-    });
-    const text = composeText(choice, opts.seed, opts.answer_tokens);
+    const text = answerText(cr);
     let skip = 0;
     if (cr.continuation !== undefined) {
       const k = opts.reject_continuation ? undefined : prefixTokens(text, opts.reasoning, cr.continuation);

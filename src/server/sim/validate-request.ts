@@ -15,6 +15,8 @@ export type ChatRequest = {
   seed?: number;
   /** All text parts, joined by newlines: what the answer book searches. */
   text: string;
+  /** The last message's text parts, joined by newlines, when it is the user's: where a judge request is read. */
+  lastUserText?: string;
   imageCount: number;
   promptTokens: number;
   /** The final assistant message's text, when the request asks to continue it (continue_final_message). */
@@ -95,9 +97,11 @@ export async function validateChatRequest(body: unknown, ctx: ValidateContext): 
   let textChars = 0;
   const urls: string[] = [];
   let continuation: string | undefined;
+  let lastUserFrom: number | undefined;
   const lastIndex = body.messages.length - 1;
   body.messages.forEach((m: unknown, i: number) => {
     if (!isObject(m)) throw bad(`messages[${i}]: Input should be a valid dictionary`);
+    if (i === lastIndex && m.role === "user") lastUserFrom = texts.length;
     if (continueFinal && i === lastIndex) {
       // The text to continue: counted in the prompt, not part of the question.
       const c = m.content;
@@ -164,6 +168,7 @@ export async function validateChatRequest(body: unknown, ctx: ValidateContext): 
     temperature,
     seed,
     text: texts.join("\n"),
+    ...(lastUserFrom === undefined ? {} : { lastUserText: texts.slice(lastUserFrom).join("\n") }),
     imageCount: urls.length,
     promptTokens,
     continuation,
