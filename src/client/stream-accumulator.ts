@@ -2,7 +2,7 @@ import { isAscii } from "node:buffer";
 import { TextDecoder } from "node:util";
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import { ErrorCodes, VlmError } from "../errors.js";
-import { streamError } from "./http-error.js";
+import { isErrorBody, streamError } from "./http-error.js";
 import { badResponse, type Choice, type Completion } from "./parse-completion.js";
 import type { ChatResult, StreamDelta, StreamProgress, Usage } from "./types.js";
 
@@ -166,7 +166,14 @@ export class StreamAccumulator implements StreamProgress {
       this.failure = badResponse(`stream event is not JSON: ${data.slice(0, 200)}`);
       return;
     }
-    if (j.error) {
+    if (typeof j !== "object" || j === null) {
+      this.failure = badResponse(`stream event is not a JSON object: ${data.slice(0, 200)}`);
+      return;
+    }
+    // vLLM's `{"error": {...}}`, or the flat `{"object": "error", ...}` some servers send
+    // (a chunk's object is "chat.completion.chunk"): read as a chunk it would end the stream
+    // as an answer cut short.
+    if (isErrorBody(j as Record<string, unknown>)) {
       this.failure = streamError(j as Record<string, unknown>);
       return;
     }
@@ -235,7 +242,7 @@ export class StreamAccumulator implements StreamProgress {
     // `]}` right after the `[`: the array is the value of the object's last member, at the
     // top level. Its key is "choices" (checked above), so the chunk is this object with
     // these choices. A head holding usage or an error is not reused.
-    if (j.error || j.usage !== undefined) return false;
+    if (isErrorBody(j as Record<string, unknown>) || j.usage !== undefined) return false;
     this.head = head;
     if (choices) this.apply(undefined, choices);
     return true;

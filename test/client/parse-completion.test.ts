@@ -46,7 +46,14 @@ class Reference {
       );
       return;
     }
-    if (j.error) {
+    if (typeof j !== "object" || j === null) {
+      this.failure = new VlmError(
+        ErrorCodes.BAD_RESPONSE,
+        `the server's answer is not a chat completion: stream event is not a JSON object: ${data.slice(0, 200)}`,
+      );
+      return;
+    }
+    if (j.error || (j as { object?: unknown }).object === "error") {
       this.failure = streamError(j);
       return;
     }
@@ -221,10 +228,6 @@ describe("StreamAccumulator reads what JSON.parse of every chunk reads", () => {
         `data: ${HEAD}{"index":0,"delta":{"content":"a"},\ndata: "logprobs":null,"finish_reason":"stop"}]}\n\n` +
         DONE,
     );
-    // An object without "error" is no error, whatever it says.
-    expectSame(
-      role + ev(`{"object":"error","message":"This model's maximum context length is 50 tokens","code":400}`) + DONE,
-    );
     // The streams of older servers and the tests' own servers.
     expectSame(
       'data: {"choices":[{"index":0,"delta":{"content":"w1 "}}]}\n\ndata: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
@@ -249,6 +252,9 @@ describe("StreamAccumulator reads what JSON.parse of every chunk reads", () => {
       role + token("x") + ev(`{"error":{"message":"Simulated engine error","type":"x","code":500}}`) + DONE,
       role + ev(`${HEAD}],"usage":{"prompt_tokens":1},"error":{"message":"late","code":503}}`) + DONE,
       role + "data: null\n\n" + DONE,
+      // The flat error shape (`"object": "error"`, no "error" key), as the first event too.
+      role + token("x") + ev(`{"object":"error","message":"boom","type":"InternalServerError","code":500}`) + DONE,
+      ev(`{"object":"error","message":"This model's maximum context length is 50 tokens","code":400}`) + DONE,
       role + token("x"),
       "",
     ];
