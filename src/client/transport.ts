@@ -3,6 +3,7 @@ import type { Dispatcher } from "undici";
 import { ErrorCodes, VlmError } from "../errors.js";
 import { type ProxySettings, proxyFor, readProxyEnv } from "../net/proxy-env.js";
 import { loadUndici, type Undici } from "../net/undici.js";
+import { BodyDecoder } from "./content-coding.js";
 import { endpointUrl } from "./endpoint-url.js";
 import { httpError, transportError } from "./http-error.js";
 import { Http1Pool, type RequestController, type ResponseHandler } from "./http1-pool.js";
@@ -189,6 +190,8 @@ class Call implements ResponseHandler {
   private chunks: Buffer[] | null = null;
   private bytes = 0;
   private retryAfter: string | string[] | undefined;
+  /** Undoes the answer's Content-Encoding, when it has one (content-coding.ts). */
+  private decoding: BodyDecoder | undefined;
   private settled = false;
   /** Pieces of the body read, and the count and time the idle sweep last saw (Deadlines.sweepIdle). */
   private pieces = 0;
@@ -234,10 +237,24 @@ class Call implements ResponseHandler {
       this.chunks = [];
       if (statusCode !== 200) this.retryAfter = headers["retry-after"];
     }
+    const coding = headers["content-encoding"];
+    if (coding !== undefined) {
+      try {
+        this.decoding = BodyDecoder.for(coding, this.takeDecoded, this.decodedEnd, (e) => this.abort(e));
+      } catch (e) {
+        this.abort(transportError(e));
+      }
+    }
   }
 
   onResponseData(_c: RequestController, chunk: Buffer): void {
     this.pieces++; // (a count, not a clock read per piece: the idle sweep compares counts)
+    if (this.decoding) return this.decoding.write(chunk);
+    this.take(chunk);
+  }
+
+  /** A piece of the body as sent, or as decoded. */
+  private take(chunk: Buffer): void {
     // A throw here (an error event in the stream, a chunk that is not JSON) makes the pool
     // abort the request and call onResponseError with it.
     if (this.acc) this.acc.feed(chunk);
@@ -248,7 +265,26 @@ class Call implements ResponseHandler {
     }
   }
 
+  /** Decoded bytes, after the pool's call that brought them: a throw has no pool to abort the request. */
+  private readonly takeDecoded = (chunk: Buffer): void => {
+    if (this.settled) return;
+    try {
+      this.take(chunk);
+    } catch (e) {
+      this.abort(transportError(e));
+    }
+  };
+
+  private readonly decodedEnd = (): void => this.finish();
+
   onResponseEnd(): void {
+    if (this.settled) return;
+    // A decoded body ends once its last bytes are decoded (decodedEnd).
+    if (this.decoding) this.decoding.end();
+    else this.finish();
+  }
+
+  private finish(): void {
     if (this.settled) return;
     let result: Result;
     try {
@@ -319,6 +355,7 @@ class Call implements ResponseHandler {
 
   private settle(): void {
     this.settled = true;
+    this.decoding?.destroy();
     this.deadlines.remove(this);
     if (this.watchers) unwatchSignal(this);
   }

@@ -1,4 +1,5 @@
 import { type AddressInfo, BlockList, createServer, type Server, type Socket } from "node:net";
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTransport } from "../../src/client/transport.js";
 import type { ProxySettings } from "../../src/net/proxy-env.js";
@@ -99,6 +100,7 @@ const token = (text: string, finish?: string) =>
 const STREAM = `${token("Hé")}${token("llo 😀")}${token("!", "stop")}data: [DONE]\n\n`;
 const STREAMED = `OK ${JSON.stringify({ content: "Héllo 😀!", finishReason: "stop" })}`;
 const COMPLETION = JSON.stringify({ choices: [{ message: { content: "Hé 😀" }, finish_reason: "stop" }] });
+const ANSWERED = `OK ${JSON.stringify({ content: "Hé 😀", finishReason: "stop" })}`;
 const SSE_HEAD = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n";
 
 /** An event stream's head and body, chunked (a chunk extension and a trailer, as some servers send). */
@@ -106,6 +108,12 @@ const sse = (body: string): Wire => [
   `${SSE_HEAD}transfer-encoding: chunked\r\n\r\n${Buffer.byteLength(body).toString(16)};x=1\r\n`,
   body,
   "\r\n0\r\nx-trailer: t\r\n\r\n",
+];
+
+/** A head and a body with its length. */
+const answer = (head: string, body: Buffer | string): Wire => [
+  `${head}content-length: ${Buffer.byteLength(body)}\r\n\r\n`,
+  body,
 ];
 
 describe("answers of other HTTP stacks, on both paths", () => {
@@ -150,6 +158,53 @@ describe("answers of other HTTP stacks, on both paths", () => {
       "This model's maximum context length is 50 tokens. However, you requested 80 tokens in the messages";
     expect(await verdicts(() => sse(`${flat(400, context)}data: [DONE]\n\n`), true)).toEqual([
       `ERR VLM_E_CONTEXT_LENGTH false: ${context}`,
+    ]);
+  });
+
+  it("undoes a Content-Encoding sent unasked (gzip, deflate, br): JSON, a stream, an error's message", async () => {
+    const json = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n";
+    for (const [coding, encode] of [
+      ["gzip", gzipSync],
+      ["deflate", deflateSync],
+      ["br", brotliCompressSync],
+    ] as const) {
+      expect(await verdicts(() => answer(`${json}content-encoding: ${coding}\r\n`, encode(COMPLETION)), false)).toEqual(
+        [ANSWERED],
+      );
+    }
+    // A stream compressed as a whole and sent chunked, as nginx's gzip does.
+    const gz = gzipSync(STREAM);
+    const chunked = `${gz.length.toString(16)}\r\n`;
+    expect(
+      await verdicts(
+        () => [
+          `${SSE_HEAD}content-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n${chunked}`,
+          gz,
+          "\r\n0\r\n\r\n",
+        ],
+        true,
+      ),
+    ).toEqual([STREAMED]);
+    // vLLM's context-length 400, gzipped: still read as one (not retried, the row's finish_reason model_length).
+    const error = JSON.stringify({
+      object: "error",
+      message: "This model's maximum context length is 50 tokens. However, you requested 80 tokens in the messages",
+      code: 400,
+    });
+    const status = "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\n";
+    expect((await verdicts(() => answer(status, gzipSync(error)), false))[0]).toMatch(
+      /^ERR VLM_E_CONTEXT_LENGTH false/,
+    );
+  });
+
+  it("fails a body that does not decode as its Content-Encoding (retried), or one it cannot undo (not retried)", async () => {
+    const json = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n";
+    const cut = gzipSync(COMPLETION).subarray(0, 20);
+    expect(await verdicts(() => answer(`${json}content-encoding: gzip\r\n`, cut), false)).toEqual([
+      "ERR VLM_E_BAD_RESPONSE true: the server's answer does not decode as its Content-Encoding gzip (unexpected end of file)",
+    ]);
+    expect(await verdicts(() => answer(`${json}content-encoding: zstd\r\n`, "(zstd)"), false)).toEqual([
+      `ERR VLM_E_BAD_RESPONSE false: the server's answer has a Content-Encoding vlmpipe cannot decode: "zstd" (gzip, deflate and br are read); have the server or proxy send it unencoded`,
     ]);
   });
 });

@@ -1,0 +1,102 @@
+import zlib from "node:zlib";
+import { ErrorCodes, VlmError } from "../errors.js";
+
+/**
+ * An answer's Content-Encoding undone as its bytes arrive. vlmpipe sends no Accept-Encoding,
+ * which allows any coding (RFC 9110, 12.5.3), and some proxies in front of vLLM (nginx with
+ * `gzip on`, gateways) compress JSON and even event streams unasked: read as they come, such
+ * bodies were "not JSON", an error's message was binary (a context-length 400 not seen as
+ * one), and a stream looked cut off.
+ *
+ * Decoded bytes come out asynchronously (zlib works off the main thread): `onData` gets them in
+ * order, then `onEnd` once, or `onError` once (a body that does not decode as it says).
+ */
+export class BodyDecoder {
+  private readonly stages: Array<zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress>;
+  private failed = false;
+
+  private constructor(
+    codings: string[],
+    onData: (chunk: Buffer) => void,
+    onEnd: () => void,
+    onError: (e: VlmError) => void,
+  ) {
+    // Listed in the order they were applied: undone from the last.
+    const stages = codings.map(decoderFor).reverse();
+    for (let i = 0; i + 1 < stages.length; i++) (stages[i] as zlib.Gunzip).pipe(stages[i + 1] as zlib.Gunzip);
+    const fail = (e: Error) => {
+      if (this.failed) return;
+      this.failed = true;
+      this.destroy();
+      onError(
+        new VlmError(
+          ErrorCodes.BAD_RESPONSE,
+          `the server's answer does not decode as its Content-Encoding ${codings.join(", ")} (${e.message})`,
+          { retryable: true, cause: e },
+        ),
+      );
+    };
+    for (const s of stages) s.on("error", fail);
+    const last = stages[stages.length - 1] as zlib.Gunzip;
+    last.on("data", (c: Buffer) => {
+      if (!this.failed) onData(c);
+    });
+    last.on("end", () => {
+      if (!this.failed) onEnd();
+    });
+    this.stages = stages;
+  }
+
+  /**
+   * A decoder for the answer's Content-Encoding header; undefined when the body is as sent
+   * (no header, `identity`). A coding vlmpipe cannot undo throws a VlmError that is not retried:
+   * the server would answer the same way again.
+   */
+  static for(
+    header: string | string[] | undefined,
+    onData: (chunk: Buffer) => void,
+    onEnd: () => void,
+    onError: (e: VlmError) => void,
+  ): BodyDecoder | undefined {
+    if (header === undefined) return undefined;
+    const codings = (Array.isArray(header) ? header.join(",") : header)
+      .split(",")
+      .map((c) => c.trim().toLowerCase())
+      .filter((c) => c !== "" && c !== "identity");
+    if (codings.length === 0) return undefined;
+    const unknown = codings.find((c) => !SUPPORTED.has(c));
+    if (unknown !== undefined) {
+      throw new VlmError(
+        ErrorCodes.BAD_RESPONSE,
+        `the server's answer has a Content-Encoding vlmpipe cannot decode: ${JSON.stringify(unknown)} (gzip, deflate and br are read); have the server or proxy send it unencoded`,
+        { retryable: false },
+      );
+    }
+    return new BodyDecoder(codings, onData, onEnd, onError);
+  }
+
+  /** A piece of the encoded body (copied: the pools reuse their read buffers). */
+  write(chunk: Buffer): void {
+    if (!this.failed) this.stages[0]?.write(Buffer.from(chunk));
+  }
+
+  /** The encoded body is complete: what is left decodes, then onEnd (or onError: a body cut short). */
+  end(): void {
+    if (!this.failed) this.stages[0]?.end();
+  }
+
+  /** Drops whatever is left (the request ended otherwise). */
+  destroy(): void {
+    for (const s of this.stages) s.destroy();
+  }
+}
+
+const SUPPORTED = new Set(["gzip", "x-gzip", "deflate", "br"]);
+
+function decoderFor(coding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress {
+  // The flushes let a stream's events out as soon as their bytes are in.
+  if (coding === "br") return zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH });
+  // `deflate` is zlib-wrapped (RFC 9110), as image downloads read it (images/fetch-image.ts).
+  if (coding === "deflate") return zlib.createInflate({ flush: zlib.constants.Z_SYNC_FLUSH });
+  return zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH });
+}
