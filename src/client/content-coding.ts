@@ -1,5 +1,5 @@
-import zlib from "node:zlib";
 import { ErrorCodes, VlmError } from "../errors.js";
+import { contentCodings, type Decoder, decodersFor, unsupportedCoding } from "../net/content-codings.js";
 
 /**
  * An answer's Content-Encoding undone as its bytes arrive. vlmpipe sends no Accept-Encoding,
@@ -12,7 +12,7 @@ import { ErrorCodes, VlmError } from "../errors.js";
  * order, then `onEnd` once, or `onError` once (a body that does not decode as it says).
  */
 export class BodyDecoder {
-  private readonly stages: Array<zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress>;
+  private readonly stages: Decoder[];
   private failed = false;
 
   private constructor(
@@ -21,9 +21,8 @@ export class BodyDecoder {
     onEnd: () => void,
     onError: (e: VlmError) => void,
   ) {
-    // Listed in the order they were applied: undone from the last.
-    const stages = codings.map(decoderFor).reverse();
-    for (let i = 0; i + 1 < stages.length; i++) (stages[i] as zlib.Gunzip).pipe(stages[i + 1] as zlib.Gunzip);
+    const stages = decodersFor(codings);
+    for (let i = 0; i + 1 < stages.length; i++) (stages[i] as Decoder).pipe(stages[i + 1] as Decoder);
     const fail = (e: Error) => {
       if (this.failed) return;
       this.failed = true;
@@ -37,7 +36,7 @@ export class BodyDecoder {
       );
     };
     for (const s of stages) s.on("error", fail);
-    const last = stages[stages.length - 1] as zlib.Gunzip;
+    const last = stages[stages.length - 1] as Decoder;
     last.on("data", (c: Buffer) => {
       if (!this.failed) onData(c);
     });
@@ -58,13 +57,9 @@ export class BodyDecoder {
     onEnd: () => void,
     onError: (e: VlmError) => void,
   ): BodyDecoder | undefined {
-    if (header === undefined) return undefined;
-    const codings = (Array.isArray(header) ? header.join(",") : header)
-      .split(",")
-      .map((c) => c.trim().toLowerCase())
-      .filter((c) => c !== "" && c !== "identity");
+    const codings = contentCodings(header);
     if (codings.length === 0) return undefined;
-    const unknown = codings.find((c) => !SUPPORTED.has(c));
+    const unknown = unsupportedCoding(codings);
     if (unknown !== undefined) {
       throw new VlmError(
         ErrorCodes.BAD_RESPONSE,
@@ -89,14 +84,4 @@ export class BodyDecoder {
   destroy(): void {
     for (const s of this.stages) s.destroy();
   }
-}
-
-const SUPPORTED = new Set(["gzip", "x-gzip", "deflate", "br"]);
-
-function decoderFor(coding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress {
-  // The flushes let a stream's events out as soon as their bytes are in.
-  if (coding === "br") return zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH });
-  // `deflate` is zlib-wrapped (RFC 9110), as image downloads read it (images/fetch-image.ts).
-  if (coding === "deflate") return zlib.createInflate({ flush: zlib.constants.Z_SYNC_FLUSH });
-  return zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH });
 }

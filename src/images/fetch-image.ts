@@ -1,8 +1,8 @@
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream";
-import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Dispatcher } from "undici";
 import { ErrorCodes, VlmError } from "../errors.js";
+import { contentCodings, decodersFor, unsupportedCoding } from "../net/content-codings.js";
 import { netDispatcher } from "../net/net-dispatcher.js";
 import { loadUndici } from "../net/undici.js";
 import { sleep } from "../util/sleep.js";
@@ -148,19 +148,12 @@ async function fetchOnce(
  * The cap then holds on the decoded bytes, so a small bomb cannot fill memory.
  */
 function decoded(body: Readable, header: string | string[] | undefined, label: string): AsyncIterable<Buffer> {
-  const codings = (Array.isArray(header) ? header.join(",") : (header ?? ""))
-    .split(",")
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== "" && c !== "identity");
+  const codings = contentCodings(header);
   if (codings.length === 0) return body;
-  const streams: NodeJS.ReadWriteStream[] = [];
-  // Listed in the order they were applied: undone from the last.
-  for (const c of [...codings].reverse()) {
-    if (c === "gzip" || c === "x-gzip") streams.push(createGunzip());
-    else if (c === "deflate") streams.push(createInflate());
-    else if (c === "br") streams.push(createBrotliDecompress());
-    else throw new VlmError(ErrorCodes.IMAGE_FETCH, `${label}: unsupported Content-Encoding ${JSON.stringify(c)}`);
-  }
+  const unknown = unsupportedCoding(codings);
+  if (unknown !== undefined)
+    throw new VlmError(ErrorCodes.IMAGE_FETCH, `${label}: unsupported Content-Encoding ${JSON.stringify(unknown)}`);
+  const streams = decodersFor(codings);
   // Errors reach the reader through the last stream (the callback only keeps them from being unhandled).
   const last = pipeline([body, ...streams], () => {}) as unknown as AsyncIterable<Buffer>;
   return (async function* () {

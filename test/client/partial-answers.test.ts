@@ -65,6 +65,11 @@ async function server(tooLong: Set<string>, message: string) {
       res.end(`${out}data: [DONE]\n\n`);
     });
   });
+  return { url: await listen(srv), seen };
+}
+
+/** Listens on loopback, closed after the test; the server's OpenAI base URL. */
+async function listen(srv: Server): Promise<string> {
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
   open.push(
     () =>
@@ -73,7 +78,7 @@ async function server(tooLong: Set<string>, message: string) {
         srv.close(r);
       }),
   );
-  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1`, seen };
+  return `http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1`;
 }
 
 function client(url: string): ChatClient {
@@ -198,15 +203,7 @@ async function thinkingServer(cuts: number[]) {
       res.end(`${out}data: [DONE]\n\n`);
     });
   });
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  open.push(
-    () =>
-      new Promise((r) => {
-        srv.closeAllConnections();
-        srv.close(r);
-      }),
-  );
-  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1`, continued };
+  return { url: await listen(srv), continued };
 }
 
 describe("a continuation after the thinking ended, which the parser sends as reasoning", () => {
